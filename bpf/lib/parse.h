@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Packet parsing shared by every hook. Parsers only read; each returns a
+ * negative value for anything it does not fully understand, so callers can
+ * fail open and leave the packet alone.
+ */
+#ifndef MDR_BPF_PARSE_H
+#define MDR_BPF_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+
+/* linux/if_arp.h pulls in glibc headers; these are the few bits we need. */
+#define MDR_ARPHRD_ETHER	1
+#define MDR_ARPOP_REQUEST	1
+#define MDR_ARPOP_REPLY		2
+
+struct mdr_arp_ipv4 {
+	__be16 hrd;
+	__be16 pro;
+	__u8 hln;
+	__u8 pln;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__u8 spa[4];	/* unaligned in the frame: bytes, not __be32 */
+	__u8 tha[ETH_ALEN];
+	__u8 tpa[4];
+} __attribute__((packed));
+
+#define MDR_IP_FRAG_MASK	0x3fff	/* MF flag and fragment offset */
+
+/* Where the headers of an Ethernet/IPv4/TCP packet start. */
+struct mdr_ip4_tcp {
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	struct tcphdr *tcp;
+	__u32 ip_off;
+	__u32 tcp_off;
+};
+
+/* clang emits a libc call for __builtin_memcmp; BPF has no libc. */
+static __always_inline int mdr_bytes_equal(const void *a, const void *b,
+					   __u32 len)
+{
+	const __u8 *x = a, *y = b;
+	__u8 diff = 0;
+
+	for (__u32 i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+/* An ARP request (Ethernet, IPv4) asking for the address @tpa_be32. */
+static __always_inline struct mdr_arp_ipv4 *
+mdr_parse_arp_request(void *data, void *data_end, __u32 tpa_be32)
+{
+	struct mdr_arp_ipv4 *arp = data + sizeof(struct ethhdr);
+
+	if ((void *)(arp + 1) > data_end)
+		return NULL;
+	if (arp->hrd != bpf_htons(MDR_ARPHRD_ETHER) ||
+	    arp->pro != bpf_htons(ETH_P_IP) || arp->hln != ETH_ALEN ||
+	    arp->pln != 4 || arp->op != bpf_htons(MDR_ARPOP_REQUEST))
+		return NULL;
+	if (!mdr_bytes_equal(arp->tpa, &tpa_be32, 4))
+		return NULL;
+	return arp;
+}
+
+/*
+ * An unfragmented IPv4 TCP segment behind an untagged Ethernet header.
+ * IP options are allowed; fragments are not (no TCP header to trust).
+ */
+static __always_inline int mdr_parse_ip4_tcp(void *data, void *data_end,
+					     struct mdr_ip4_tcp *p)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	struct tcphdr *tcp;
+	__u32 ihl;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return -1;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return -1;
+	ihl = ip->ihl * 4;
+	if (ip->version != 4 || ihl < sizeof(*ip) ||
+	    ip->protocol != IPPROTO_TCP ||
+	    (ip->frag_off & bpf_htons(MDR_IP_FRAG_MASK)))
+		return -1;
+	tcp = (void *)ip + ihl;
+	if ((void *)(tcp + 1) > data_end)
+		return -1;
+	p->eth = eth;
+	p->ip = ip;
+	p->tcp = tcp;
+	p->ip_off = sizeof(*eth);
+	p->tcp_off = sizeof(*eth) + ihl;
+	return 0;
+}
+
+#endif

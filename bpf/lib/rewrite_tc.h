@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Rewrites for TC programs. They go through the skb helpers rather than
+ * direct stores so checksums stay right for CHECKSUM_PARTIAL (GSO) packets:
+ * bpf_l4_csum_replace with BPF_F_PSEUDO_HDR adjusts only the pseudo-header
+ * part the device will fold in later.
+ */
+#ifndef MDR_BPF_REWRITE_TC_H
+#define MDR_BPF_REWRITE_TC_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_helpers.h>
+
+/*
+ * Replaces the IPv4 source (@field = offsetof(struct iphdr, saddr)) or
+ * destination address of a TCP segment and fixes both checksums.
+ */
+static __always_inline int mdr_tc_set_ip4_addr(struct __sk_buff *skb,
+					       __u32 ip_off, __u32 tcp_off,
+					       __u32 field, __be32 old_addr,
+					       __be32 new_addr)
+{
+	if (bpf_l4_csum_replace(skb, tcp_off + offsetof(struct tcphdr, check),
+				old_addr, new_addr, BPF_F_PSEUDO_HDR | 4))
+		return -1;
+	if (bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check),
+				old_addr, new_addr, 4))
+		return -1;
+	if (bpf_skb_store_bytes(skb, ip_off + field, &new_addr, 4, 0))
+		return -1;
+	return 0;
+}
+
+static __always_inline int mdr_tc_set_macs(struct __sk_buff *skb,
+					   const __u8 *dst, const __u8 *src)
+{
+	__u8 macs[2 * ETH_ALEN];
+
+	__builtin_memcpy(macs, dst, ETH_ALEN);
+	__builtin_memcpy(macs + ETH_ALEN, src, ETH_ALEN);
+	return bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0) ? -1 : 0;
+}
+
+/* Makes the first @len bytes directly readable (fails open on short). */
+static __always_inline int mdr_tc_pull(struct __sk_buff *skb, __u32 len)
+{
+	if ((void *)(long)skb->data + len <= (void *)(long)skb->data_end)
+		return 0;
+	if (skb->len < len)
+		len = skb->len;
+	return bpf_skb_pull_data(skb, len);
+}
+
+#endif

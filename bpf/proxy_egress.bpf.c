@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Egress of the reply device in the proxy namespace. Every reply to every
+ * guest is routed here by one default route; the source (service) address
+ * says which attachment it belongs to, and the packet is sent down that
+ * attachment's link veth instead.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "lib/common.h"
+#include "lib/parse.h"
+#include "lib/rewrite_tc.h"
+
+SEC("tc")
+int mdr_proxy_egress(struct __sk_buff *skb)
+{
+	struct mdr_attachment *att;
+	struct mdr_config *cfg;
+	struct iphdr *ip;
+	void *data_end;
+	__u32 id;
+
+	cfg = mdr_get_config();
+	if (!cfg || skb->protocol != bpf_htons(ETH_P_IP) ||
+	    mdr_tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct iphdr)))
+		goto not_ours;
+	ip = (void *)(long)skb->data + sizeof(struct ethhdr);
+	data_end = (void *)(long)skb->data_end;
+	if ((void *)(ip + 1) > data_end)
+		goto not_ours;
+	id = mdr_service_id(cfg, ip->saddr);
+	att = id ? mdr_attachment_by_id(id) : NULL;
+	if (!att) {
+		mdr_count(0, MDR_DROP_NO_ATTACH);
+		return TC_ACT_SHOT;
+	}
+	return bpf_redirect(att->proxy_ifindex, 0);
+
+not_ours:
+	mdr_count(0, MDR_DROP_NOT_OURS);
+	return TC_ACT_SHOT;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one definition of everything the BPF programs and userspace share:
+ * constants, map value layouts and counter names. Fixed-width types and
+ * explicit padding only, so `bpftool map dump` and both compilers agree.
+ */
+#ifndef MDREDIR_H
+#define MDREDIR_H
+
+#include <linux/types.h>
+
+/* 169.254.169.254 and fe80::a9fe:a9fe, host byte order for IPv4. */
+#define MDR_METADATA_IP4	0xa9fea9feU
+#define MDR_METADATA_PORT	80
+
+/* Attachment ids are 1..MDR_MAX_ATTACH; service address = pool + id. */
+#define MDR_MAX_ATTACH		4096
+/* Namespaces holding attached interfaces (one link veth pair each). */
+#define MDR_MAX_LINKS		1024
+/* Guests remembered for the return path (attachment, guest IP -> MAC). */
+#define MDR_MAX_NEIGH		65536
+
+#define MDR_ID_LEN		64	/* network/router/instance/project ids */
+#define MDR_NETNS_LEN		64	/* a name under /run/netns */
+#define MDR_IFNAME_LEN		16	/* IFNAMSIZ */
+#define MDR_MAX_FIXED_IPS	8
+
+#define MDR_PIN_DIR		"/sys/fs/bpf/mdredir"
+
+/* TC handle and priority of our filters: fixed, so we find our own. */
+#define MDR_TC_HANDLE		0x6d64	/* "md" */
+#define MDR_TC_PRIORITY		0x6d64
+
+enum mdr_mode {
+	MDR_MODE_TC = 1,
+};
+
+enum mdr_attach_flags {
+	MDR_F_HOOK_CREATED = 1 << 0,	/* we created the clsact qdisc */
+	MDR_F_HAS_VM_MAC   = 1 << 1,	/* --mac was given */
+};
+
+/* Proxy-wide settings, entry 0 of mdr_config. */
+struct mdr_config {
+	__u32 pool_addr;		/* service pool base, network order */
+	__u32 pool_prefix;		/* prefix length of the pool */
+	__u64 proxy_netns_cookie;	/* SO_NETNS_COOKIE of the proxy netns */
+	__u32 out_ifindex;		/* reply device in the proxy netns */
+	__u32 pad;
+	char proxy_netns[MDR_NETNS_LEN];
+};
+
+/*
+ * Key of mdr_iface: an interface is its ifindex within its namespace, and
+ * the namespace is named by the id of its link (one link per namespace).
+ */
+struct mdr_iface_key {
+	__u32 link_id;
+	__u32 ifindex;
+};
+
+struct mdr_fixed_ip {
+	__u32 family;			/* AF_INET / AF_INET6, 0 = unused */
+	__u8 addr[16];			/* network order */
+};
+
+/* Value of mdr_attach, keyed by attachment id. */
+struct mdr_attachment {
+	__u64 netns_cookie;		/* namespace of the attached interface */
+	__u32 ifindex;			/* the attached interface (tap) */
+	__u32 link_ifindex;		/* link veth end beside it */
+	__u32 proxy_ifindex;		/* link veth end in the proxy netns */
+	__u32 service_addr;		/* pool + id, network order */
+	__u8 mac[6];			/* the attached interface's own MAC */
+	__u8 proxy_mac[6];		/* MAC of the proxy-side link end */
+	__u8 vm_mac[6];			/* --mac, if MDR_F_HAS_VM_MAC */
+	__u16 pad0;
+	__u32 flags;			/* enum mdr_attach_flags */
+	__u32 mode;			/* enum mdr_mode */
+	__u32 link_id;			/* the link serving its namespace */
+	char ifname[MDR_IFNAME_LEN];
+	char netns[MDR_NETNS_LEN];	/* "" = host namespace */
+	char network_id[MDR_ID_LEN];
+	char router_id[MDR_ID_LEN];
+	char instance_id[MDR_ID_LEN];
+	char project_id[MDR_ID_LEN];
+	struct mdr_fixed_ip fixed_ips[MDR_MAX_FIXED_IPS];
+};
+
+/* Value of mdr_link, keyed by netns cookie: one veth pair per namespace. */
+struct mdr_link {
+	__u32 link_ifindex;		/* in the attachment's namespace */
+	__u32 proxy_ifindex;		/* in the proxy namespace */
+	__u32 users;			/* attachments using this link */
+	__u32 link_id;			/* names the proxy end mdr-l<link_id> */
+	char netns[MDR_NETNS_LEN];
+};
+
+/* Key of mdr_neigh: a guest behind an attachment. */
+struct mdr_neigh_key {
+	__u32 attach_id;
+	__u32 vm_addr;			/* network order */
+};
+
+struct mdr_neigh {
+	__u8 mac[6];
+	__u16 pad;
+};
+
+/* Per-attachment packet counters kept by the BPF programs (per CPU). */
+enum mdr_pkt_counter {
+	MDR_PKT_ARP_REPLIED,	/* ARP requests for the metadata IP answered */
+	MDR_PKT_TO_PROXY,	/* guest packets redirected to the proxy */
+	MDR_PKT_TO_GUEST,	/* proxy packets delivered to a guest */
+	MDR_DROP_NO_NEIGH,	/* reply to a guest whose MAC was never seen */
+	MDR_DROP_NO_ATTACH,	/* reply from a service address nobody owns */
+	MDR_DROP_REWRITE,	/* a packet rewrite helper failed */
+	MDR_DROP_NOT_OURS,	/* foreign packet on our private link */
+	MDR_PKT_COUNTER_MAX,
+};
+
+struct mdr_pkt_stats {
+	__u64 count[MDR_PKT_COUNTER_MAX];
+};
+
+/* Per-attachment request counters kept by the daemon (mmapped array). */
+struct mdr_http_stats {
+	__u64 requests;
+	__u64 status_1xx;
+	__u64 status_2xx;
+	__u64 status_3xx;
+	__u64 status_4xx;
+	__u64 status_5xx;
+	__u64 bytes_in;
+	__u64 bytes_out;
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct mdr_config) == 88, "mdr_config layout");
+_Static_assert(sizeof(struct mdr_iface_key) == 8, "mdr_iface_key layout");
+_Static_assert(sizeof(struct mdr_attachment) == 552, "mdr_attachment layout");
+_Static_assert(sizeof(struct mdr_link) == 80, "mdr_link layout");
+_Static_assert(sizeof(struct mdr_neigh_key) == 8, "mdr_neigh_key layout");
+_Static_assert(sizeof(struct mdr_neigh) == 8, "mdr_neigh layout");
+#endif
+
+#endif

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "attach.h"
+#include "datapath.h"
+#include "lock.h"
+#include "log.h"
+#include "netns.h"
+#include "state.h"
+
+static const char *ns_label(const char *netns)
+{
+	return mdr_netns_is_host(netns) ? "the host namespace" : netns;
+}
+
+/* The interface's own MAC; it must be an Ethernet device. */
+static int ether_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr = {};
+	int fd, err = 0;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		err = -EPROTONOSUPPORT;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+static int alloc_attach_id(const struct mdr_state *st,
+			   const struct mdr_config *cfg, uint32_t *id)
+{
+	static uint8_t used[MDR_MAX_ATTACH + 1];
+	uint32_t key, *prev = NULL, limit;
+
+	/* Service address = pool + id: the pool bounds the ids too. */
+	limit = (1U << (32 - cfg->pool_prefix)) - 2;
+	if (limit > MDR_MAX_ATTACH)
+		limit = MDR_MAX_ATTACH;
+	memset(used, 0, sizeof(used));
+	while (bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
+		if (key <= MDR_MAX_ATTACH)
+			used[key] = 1;
+		prev = &key;
+	}
+	for (uint32_t i = 1; i <= limit; i++) {
+		if (!used[i]) {
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void zero_counters(const struct mdr_state *st, uint32_t id)
+{
+	static struct mdr_pkt_stats percpu[1024];
+	struct mdr_http_stats http = {};
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (ncpus > 0 && ncpus <= 1024) {
+		memset(percpu, 0, sizeof(percpu[0]) * ncpus);
+		bpf_map_update_elem(st->pkt_stats_fd, &id, percpu, BPF_ANY);
+	}
+	bpf_map_update_elem(st->http_stats_fd, &id, &http, BPF_ANY);
+}
+
+static void fill_attachment(struct mdr_attachment *att,
+			    const struct mdr_attach_request *req,
+			    const struct mdr_config *cfg, uint32_t id,
+			    __u64 cookie, int ifindex, const uint8_t mac[6],
+			    const struct mdr_link *link,
+			    const uint8_t proxy_mac[6])
+{
+	att->netns_cookie = cookie;
+	att->ifindex = ifindex;
+	att->link_ifindex = link->link_ifindex;
+	att->proxy_ifindex = link->proxy_ifindex;
+	att->service_addr = htonl(ntohl(cfg->pool_addr) + id);
+	memcpy(att->mac, mac, 6);
+	memcpy(att->proxy_mac, proxy_mac, 6);
+	if (req->has_vm_mac) {
+		memcpy(att->vm_mac, req->vm_mac, 6);
+		att->flags |= MDR_F_HAS_VM_MAC;
+	}
+	att->mode = MDR_MODE_TC;
+	att->link_id = link->link_id;
+	snprintf(att->ifname, sizeof(att->ifname), "%s", req->ifname);
+	snprintf(att->netns, sizeof(att->netns), "%s", req->netns);
+	snprintf(att->network_id, sizeof(att->network_id), "%s", req->network_id);
+	snprintf(att->router_id, sizeof(att->router_id), "%s", req->router_id);
+	snprintf(att->instance_id, sizeof(att->instance_id), "%s",
+		 req->instance_id);
+	snprintf(att->project_id, sizeof(att->project_id), "%s",
+		 req->project_id);
+	memcpy(att->fixed_ips, req->fixed_ips,
+	       req->n_fixed_ips * sizeof(req->fixed_ips[0]));
+}
+
+/* Everything of attach that runs inside the interface's namespace. */
+static int attach_here(const struct mdr_state *st,
+		       const struct mdr_config *cfg,
+		       const struct mdr_attach_request *req, uint32_t *id_out)
+{
+	struct mdr_attachment att = {}, old;
+	uint8_t mac[6], proxy_mac[6];
+	bool is_new, hook_created = false;
+	struct mdr_iface_key key = {};
+	struct mdr_link link;
+	int ifindex, prog_fd, err;
+	uint32_t id;
+	__u64 cookie;
+
+	ifindex = if_nametoindex(req->ifname);
+	if (!ifindex) {
+		pr_err("no interface '%s' in %s", req->ifname,
+		       ns_label(req->netns));
+		return -ENODEV;
+	}
+	if (!strncmp(req->ifname, "mdr-", 4)) {
+		pr_err("'%s' belongs to mdredir itself and cannot be attached",
+		       req->ifname);
+		return -EINVAL;
+	}
+	err = ether_mac(req->ifname, mac);
+	if (err) {
+		pr_err("cannot attach '%s' in %s: %s", req->ifname,
+		       ns_label(req->netns),
+		       err == -EPROTONOSUPPORT ? "not an Ethernet interface" :
+						  strerror(-err));
+		return err;
+	}
+	err = mdr_netns_cookie(&cookie);
+	if (err)
+		return err;
+
+	err = mdr_dp_ensure_link(st, cfg, req->netns, cookie, &link, proxy_mac);
+	if (err)
+		return err;
+	key.link_id = link.link_id;
+	key.ifindex = ifindex;
+	is_new = bpf_map_lookup_elem(st->iface_fd, &key, &id) != 0;
+	if (is_new) {
+		err = alloc_attach_id(st, cfg, &id);
+		if (err) {
+			pr_err("no free service address: %u attachments is "
+			       "the limit", MDR_MAX_ATTACH);
+			goto err_link;
+		}
+	} else if (!bpf_map_lookup_elem(st->attach_fd, &id, &old)) {
+		/* An update keeps what we knew of the hook. */
+		att.flags = old.flags & MDR_F_HOOK_CREATED;
+	}
+	prog_fd = mdr_state_tap_prog(link.link_id);
+	if (prog_fd < 0) {
+		err = prog_fd;
+		goto err_link;
+	}
+
+	fill_attachment(&att, req, cfg, id, cookie, ifindex, mac, &link,
+			proxy_mac);
+	if (is_new) {
+		zero_counters(st, id);
+		link.users++;
+	}
+	if (bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY) ||
+	    bpf_map_update_elem(st->iface_fd, &key, &id, BPF_ANY) ||
+	    bpf_map_update_elem(st->link_fd, &cookie, &link, BPF_ANY)) {
+		err = -errno;
+		pr_err("cannot record the attachment: %s", strerror(-err));
+		goto err_undo;
+	}
+
+	/* Last: the program sees a complete attachment from its first packet. */
+	err = mdr_tc_attach(ifindex, BPF_TC_INGRESS, prog_fd, &hook_created);
+	if (err) {
+		pr_err("cannot attach the TC program to '%s' in %s: %s",
+		       req->ifname, ns_label(req->netns), strerror(-err));
+		goto err_undo;
+	}
+	close(prog_fd);
+	if (hook_created) {
+		att.flags |= MDR_F_HOOK_CREATED;
+		bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY);
+	}
+	*id_out = id;
+	return 0;
+
+err_undo:
+	close(prog_fd);
+	if (is_new) {
+		bpf_map_delete_elem(st->iface_fd, &key);
+		bpf_map_delete_elem(st->attach_fd, &id);
+	}
+err_link:
+	if (is_new)
+		mdr_dp_release_link(st, cookie);
+	return err;
+}
+
+int mdr_attach(const struct mdr_attach_request *req, uint32_t *id)
+{
+	struct mdr_netns_saved saved;
+	struct mdr_config cfg;
+	struct mdr_state st;
+	int lock, err;
+
+	if (!mdr_netns_exists(req->netns)) {
+		pr_err("network namespace '%s' not found (looked in %s)",
+		       req->netns, MDR_NETNS_RUN_DIR);
+		return -ENOENT;
+	}
+	lock = mdr_lock();
+	if (lock < 0)
+		return lock;
+	err = mdr_state_open(&st, MDR_STATE_LOAD);
+	if (err)
+		goto out_unlock;
+	err = mdr_dp_ensure_proxy(&st, NULL, &cfg);
+	if (err)
+		goto out_close;
+	err = mdr_netns_enter(req->netns, &saved);
+	if (err) {
+		pr_err("cannot enter network namespace '%s': %s", req->netns,
+		       strerror(-err));
+		goto out_close;
+	}
+	err = attach_here(&st, &cfg, req, id);
+	mdr_netns_leave(&saved);
+out_close:
+	mdr_state_close(&st);
+out_unlock:
+	mdr_unlock(lock);
+	return err;
+}
+
+struct find_ctx {
+	const char *ifname;
+	const char *netns;
+	uint32_t id;
+	struct mdr_attachment att;
+};
+
+static int match_attachment(__u32 id, const struct mdr_attachment *att,
+			    void *data)
+{
+	struct find_ctx *ctx = data;
+
+	if (strcmp(att->ifname, ctx->ifname) || strcmp(att->netns, ctx->netns))
+		return 0;
+	ctx->id = id;
+	ctx->att = *att;
+	return 1;
+}
+
+static void forget_guests(const struct mdr_state *st, uint32_t id)
+{
+	static struct mdr_neigh_key doomed[MDR_MAX_NEIGH];
+	struct mdr_neigh_key key, *prev = NULL;
+	size_t n = 0;
+
+	/* Collect first: deleting while walking would restart the walk. */
+	while (n < MDR_MAX_NEIGH &&
+	       bpf_map_get_next_key(st->neigh_fd, prev, &key) == 0) {
+		if (key.attach_id == id)
+			doomed[n++] = key;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(st->neigh_fd, &doomed[i]);
+}
+
+/* Takes the program off the interface if it is still the one we attached. */
+static void unhook(const struct mdr_attachment *att)
+{
+	struct mdr_netns_saved saved;
+	char name[IF_NAMESIZE];
+	__u64 cookie;
+
+	if (mdr_netns_enter(att->netns, &saved))
+		return;
+	if (!mdr_netns_cookie(&cookie) && cookie == att->netns_cookie &&
+	    if_indextoname(att->ifindex, name) && !strcmp(name, att->ifname))
+		mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
+			      att->flags & MDR_F_HOOK_CREATED);
+	mdr_netns_leave(&saved);
+}
+
+int mdr_detach(const char *ifname, const char *netns)
+{
+	struct find_ctx ctx = { .ifname = ifname, .netns = netns };
+	struct mdr_iface_key key = {};
+	struct mdr_state st;
+	int lock, err;
+
+	lock = mdr_lock();
+	if (lock < 0)
+		return lock;
+	err = mdr_state_open(&st, MDR_STATE_READ);
+	if (err == 0 &&
+	    mdr_state_for_each_attachment(&st, match_attachment, &ctx) != 1)
+		err = -ENOENT;
+	if (err) {
+		pr_err("'%s' in %s is not attached", ifname, ns_label(netns));
+		err = -ENOENT;
+		goto out;
+	}
+	unhook(&ctx.att);
+	key.link_id = ctx.att.link_id;
+	key.ifindex = ctx.att.ifindex;
+	bpf_map_delete_elem(st.iface_fd, &key);
+	bpf_map_delete_elem(st.attach_fd, &ctx.id);
+	forget_guests(&st, ctx.id);
+	zero_counters(&st, ctx.id);
+	err = mdr_dp_release_link(&st, ctx.att.netns_cookie);
+	if (err)
+		pr_warn("detached '%s', but removing its link veth failed: %s",
+			ifname, strerror(-err));
+	err = 0;
+out:
+	mdr_state_close(&st);
+	mdr_unlock(lock);
+	return err;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Attaching an interface to the data path, and detaching it. */
+#ifndef MDR_ATTACH_H
+#define MDR_ATTACH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mdredir.h"
+
+struct mdr_attach_request {
+	const char *ifname;
+	const char *netns;		/* "" for the host namespace */
+	const char *network_id;		/* each "" when not given */
+	const char *router_id;
+	const char *instance_id;
+	const char *project_id;
+	bool has_vm_mac;
+	uint8_t vm_mac[6];
+	unsigned int n_fixed_ips;
+	struct mdr_fixed_ip fixed_ips[MDR_MAX_FIXED_IPS];
+};
+
+/* Attaches, or updates an existing attachment; fills @id. */
+int mdr_attach(const struct mdr_attach_request *req, uint32_t *id);
+int mdr_detach(const char *ifname, const char *netns);
+
+#endif

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The daemon: one listener in the proxy namespace serving every attachment.
+ * The data path lives in pinned BPF objects and does not need us; we only
+ * add the HTTP side, so stopping or restarting the daemon detaches nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "backend.h"
+#include "config.h"
+#include "daemon.h"
+#include "datapath.h"
+#include "lock.h"
+#include "log.h"
+#include "netns.h"
+#include "proxy.h"
+#include "state.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct daemon {
+	struct mdr_state st;
+	struct mdr_config cfg;
+	struct mdr_backend backend;
+	struct mdr_http_stats *http_stats;	/* mmapped mdr_http_stats */
+	size_t http_stats_len;
+	int listen_fd;
+	int pid_fd;
+};
+
+/* The service address says which attachment; the peer is the guest. */
+static int identify(void *data, const struct sockaddr *local,
+		    const struct sockaddr *peer, struct mdr_identity *id)
+{
+	const struct sockaddr_in *l4 = (const void *)local;
+	struct daemon *d = data;
+	struct mdr_attachment att;
+	uint32_t host, base, attach_id;
+
+	if (local->sa_family != AF_INET)
+		return -ENOENT;
+	host = ntohl(l4->sin_addr.s_addr);
+	base = ntohl(d->cfg.pool_addr);
+	attach_id = host - base;
+	if (attach_id == 0 || attach_id > MDR_MAX_ATTACH ||
+	    bpf_map_lookup_elem(d->st.attach_fd, &attach_id, &att) ||
+	    att.service_addr != l4->sin_addr.s_addr)
+		return -ENOENT;
+
+	memset(id, 0, sizeof(*id));
+	id->attach_id = attach_id;
+	memcpy(id->ifname, att.ifname, sizeof(id->ifname));
+	memcpy(id->netns, att.netns, sizeof(id->netns));
+	memcpy(id->network_id, att.network_id, sizeof(id->network_id));
+	memcpy(id->router_id, att.router_id, sizeof(id->router_id));
+	memcpy(id->instance_id, att.instance_id, sizeof(id->instance_id));
+	memcpy(id->project_id, att.project_id, sizeof(id->project_id));
+	if (peer->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr,
+			  id->vm_ip, sizeof(id->vm_ip));
+	else
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)peer)->sin6_addr,
+			  id->vm_ip, sizeof(id->vm_ip));
+	return 0;
+}
+
+/* Counters go straight into the mmapped map: no syscall per request. */
+static void count_request(void *data, const struct mdr_request_record *rec)
+{
+	struct daemon *d = data;
+	struct mdr_http_stats *s;
+	if (!rec->id || !d->http_stats || rec->id->attach_id > MDR_MAX_ATTACH)
+		return;
+	s = &d->http_stats[rec->id->attach_id];
+	s->requests++;
+	switch (rec->status / 100) {
+	case 1: s->status_1xx++; break;
+	case 2: s->status_2xx++; break;
+	case 3: s->status_3xx++; break;
+	case 4: s->status_4xx++; break;
+	default: s->status_5xx++; break;
+	}
+	s->bytes_in += rec->bytes_in;
+	s->bytes_out += rec->bytes_out;
+}
+
+/* One daemon at a time: the pid file's flock is held while we run. */
+static int take_pid_file(struct daemon *d)
+{
+	char buf[32];
+	int fd, n;
+
+	if (mkdir(MDR_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	fd = open(MDR_PID_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		pr_err("another mdredir daemon is running (pid %s)",
+		       buf[0] ? strtok(buf, "\n") : "?");
+		close(fd);
+		return -EBUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, buf, n, 0) != n) {
+		close(fd);
+		return -errno;
+	}
+	d->pid_fd = fd;
+	return 0;
+}
+
+static int open_listener(struct daemon *d, unsigned int port)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET,
+				    .sin_port = htons(port) };
+	struct mdr_netns_saved saved;
+	int fd, one = 1, err;
+
+	err = mdr_netns_enter(d->cfg.proxy_netns, &saved);
+	if (err)
+		return err;
+	/* The socket stays in the proxy namespace after we leave it. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mdr_netns_leave(&saved);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(fd, 4096)) {
+		err = -errno;
+		pr_err("cannot listen on port %u in namespace '%s': %s", port,
+		       d->cfg.proxy_netns, strerror(-err));
+		close(fd);
+		return err;
+	}
+	d->listen_fd = fd;
+	return 0;
+}
+
+static int map_http_stats(struct daemon *d)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = sizeof(struct mdr_http_stats) * (MDR_MAX_ATTACH + 1);
+	void *mem;
+
+	len = (len + page - 1) / page * page;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   d->st.http_stats_fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	d->http_stats = mem;
+	d->http_stats_len = len;
+	return 0;
+}
+
+/* Pinned state and the proxy namespace, created or repaired. */
+static int prepare_data_path(struct daemon *d, const char *proxy_netns)
+{
+	int lock, err;
+
+	lock = mdr_lock();
+	if (lock < 0)
+		return lock;
+	err = mdr_state_open(&d->st, MDR_STATE_LOAD);
+	if (!err)
+		err = mdr_dp_ensure_proxy(&d->st, proxy_netns, &d->cfg);
+	mdr_unlock(lock);
+	return err;
+}
+
+static void daemon_cleanup(struct daemon *d)
+{
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	if (d->http_stats)
+		munmap(d->http_stats, d->http_stats_len);
+	mdr_state_close(&d->st);
+	if (d->pid_fd >= 0) {
+		unlink(MDR_PID_FILE);
+		close(d->pid_fd);
+	}
+}
+
+int mdr_daemon_run(const struct mdr_daemon_options *opts)
+{
+	struct daemon d = { .listen_fd = -1, .pid_fd = -1 };
+	struct mdr_daemon_settings set;
+	struct mdr_proxy_options popts = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	char errbuf[512], desc[PATH_MAX + 32];
+	int err;
+
+	mdr_state_init(&d.st);
+	err = mdr_config_load(opts, &set);
+	if (err)
+		return err;
+	err = mdr_backend_parse(set.backend, &d.backend, errbuf, sizeof(errbuf));
+	if (err) {
+		pr_err("bad backend '%s': %s", set.backend, errbuf);
+		return err;
+	}
+	err = take_pid_file(&d);
+	if (err)
+		goto out;
+	err = prepare_data_path(&d, set.proxy_netns[0] ? set.proxy_netns : NULL);
+	if (err)
+		goto out;
+	err = open_listener(&d, set.port);
+	if (err)
+		goto out;
+	err = map_http_stats(&d);
+	if (err) {
+		pr_err("cannot map the request counters: %s", strerror(-err));
+		goto out;
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	mdr_backend_describe(&d.backend, desc, sizeof(desc));
+	pr_info("listening on port %u in network namespace '%s', backend %s",
+		set.port, d.cfg.proxy_netns, desc);
+	popts.listen_fd = d.listen_fd;
+	popts.backend = &d.backend;
+	popts.identify = identify;
+	popts.identify_ctx = &d;
+	popts.on_request = count_request;
+	popts.on_request_ctx = &d;
+	popts.access_log = stderr;
+	popts.stop = &stop_requested;
+	err = mdr_proxy_run(&popts);
+	if (err)
+		pr_err("the proxy stopped: %s", strerror(-err));
+	else
+		pr_info("stopped");
+out:
+	daemon_cleanup(&d);
+	return err;
+}

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "datapath.h"
+#include "log.h"
+#include "netlink.h"
+#include "netns.h"
+
+int mdr_tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd,
+		  bool *hook_created)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MDR_TC_HANDLE,
+			    .priority = MDR_TC_PRIORITY, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	if (hook_created)
+		*hook_created = (err == 0);
+	err = bpf_tc_attach(&hook, &opts);
+	if (err && hook_created && *hook_created)
+		bpf_tc_hook_destroy(&hook);
+	return err;
+}
+
+int mdr_tc_detach(int ifindex, enum bpf_tc_attach_point where,
+		  bool destroy_hook)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MDR_TC_HANDLE,
+			    .priority = MDR_TC_PRIORITY);
+	int err;
+
+	err = bpf_tc_detach(&hook, &opts);
+	if (err == -ENOENT || err == -EINVAL)
+		err = 0;	/* already gone */
+	if (destroy_hook) {
+		/* Destroying the clsact qdisc takes both directions with it. */
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+	return err;
+}
+
+uint32_t mdr_tc_prog_id(int ifindex, enum bpf_tc_attach_point where)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MDR_TC_HANDLE,
+			    .priority = MDR_TC_PRIORITY);
+
+	if (bpf_tc_query(&hook, &opts))
+		return 0;
+	return opts.prog_id;
+}
+
+static int proxy_netns_setup(const struct mdr_state *st,
+			     struct mdr_config *cfg)
+{
+	struct in_addr pool = { cfg->pool_addr }, gw;
+	uint8_t peer_mac[6];
+	int lo, out, peer, err;
+
+	/*
+	 * Replies arrive from guests whose route back is our default route,
+	 * not the device they came in on: strict reverse-path filtering would
+	 * drop every request. New devices inherit "default".
+	 */
+	mdr_sysctl_write("net/ipv4/conf/all/rp_filter", "0");
+	mdr_sysctl_write("net/ipv4/conf/default/rp_filter", "0");
+	/* Link-local addresses would only add NDP noise on our links. */
+	mdr_sysctl_write("net/ipv6/conf/default/addr_gen_mode", "1");
+
+	lo = if_nametoindex("lo");
+	err = lo ? mdr_nl_link_up(lo) : -ENODEV;
+	if (err)
+		return pr_err("proxy namespace: cannot bring lo up: %s",
+			      strerror(-err)), err;
+	/* AnyIP: every pool address is local, one socket takes them all. */
+	err = mdr_nl_route_local(pool, cfg->pool_prefix, lo);
+	if (err)
+		return pr_err("proxy namespace: cannot add the local route for "
+			      "the service pool: %s", strerror(-err)), err;
+
+	if (!if_nametoindex(MDR_OUT_IFNAME)) {
+		err = mdr_nl_veth_create(MDR_OUT_IFNAME, MDR_OUT_PEER_IFNAME, -1);
+		if (err && err != -EEXIST)
+			return pr_err("proxy namespace: cannot create %s: %s",
+				      MDR_OUT_IFNAME, strerror(-err)), err;
+	}
+	out = if_nametoindex(MDR_OUT_IFNAME);
+	peer = if_nametoindex(MDR_OUT_PEER_IFNAME);
+	if (!out || !peer)
+		return pr_err("proxy namespace: %s is incomplete; run "
+			      "`mdredir unload`", MDR_OUT_IFNAME), -ENODEV;
+	err = mdr_nl_link_up(peer) ?: mdr_nl_link_up(out);
+	if (err)
+		return pr_err("proxy namespace: cannot bring %s up: %s",
+			      MDR_OUT_IFNAME, strerror(-err)), err;
+	err = mdr_nl_link_mac(MDR_OUT_PEER_IFNAME, peer_mac);
+	inet_pton(AF_INET, MDR_REPLY_GATEWAY, &gw);
+	err = err ?: mdr_nl_neigh_permanent(gw, peer_mac, out);
+	err = err ?: mdr_nl_route_default_onlink(gw, out);
+	if (err)
+		return pr_err("proxy namespace: cannot set up the reply route: "
+			      "%s", strerror(-err)), err;
+	err = mdr_tc_attach(out, BPF_TC_EGRESS, st->egress_prog_fd, NULL);
+	if (err)
+		return pr_err("proxy namespace: cannot attach the egress "
+			      "program to %s: %s", MDR_OUT_IFNAME,
+			      strerror(-err)), err;
+	cfg->out_ifindex = out;
+	return mdr_netns_cookie(&cfg->proxy_netns_cookie);
+}
+
+int mdr_dp_ensure_proxy(const struct mdr_state *st, const char *proxy_netns,
+			struct mdr_config *cfg)
+{
+	struct mdr_netns_saved saved;
+	bool created = false;
+	int err;
+
+	err = mdr_state_get_config(st, cfg);
+	if (err)
+		return err;
+	if (cfg->pool_addr == 0) {
+		/* First use: the defaults. */
+		memset(cfg, 0, sizeof(*cfg));
+		inet_pton(AF_INET, MDR_DEFAULT_POOL, &cfg->pool_addr);
+		cfg->pool_prefix = MDR_DEFAULT_POOL_PREFIX;
+		snprintf(cfg->proxy_netns, sizeof(cfg->proxy_netns), "%s",
+			 proxy_netns ?: MDR_DEFAULT_PROXY_NETNS);
+	} else if (proxy_netns && strcmp(proxy_netns, cfg->proxy_netns)) {
+		pr_err("the data path already uses proxy namespace '%s'; run "
+		       "`mdredir unload` first to move it to '%s'",
+		       cfg->proxy_netns, proxy_netns);
+		return -EBUSY;
+	}
+	if (mdr_netns_valid_name(cfg->proxy_netns)) {
+		pr_err("invalid proxy namespace name '%s'", cfg->proxy_netns);
+		return -EINVAL;
+	}
+	if (!mdr_netns_exists(cfg->proxy_netns)) {
+		err = mdr_netns_create(cfg->proxy_netns);
+		if (err) {
+			pr_err("cannot create network namespace '%s': %s",
+			       cfg->proxy_netns, strerror(-err));
+			return err;
+		}
+		created = true;
+	}
+	err = mdr_netns_enter(cfg->proxy_netns, &saved);
+	if (err) {
+		pr_err("cannot enter network namespace '%s': %s",
+		       cfg->proxy_netns, strerror(-err));
+		goto err_delete;
+	}
+	err = proxy_netns_setup(st, cfg);
+	mdr_netns_leave(&saved);
+	if (err)
+		goto err_delete;
+	err = mdr_state_set_config(st, cfg);
+	if (err)
+		goto err_delete;
+	return 0;
+
+err_delete:
+	if (created)
+		mdr_netns_delete(cfg->proxy_netns);
+	return err;
+}
+
+static int alloc_link_id(const struct mdr_state *st, uint32_t *link_id)
+{
+	static uint8_t used[MDR_MAX_LINKS];
+	struct mdr_link link;
+	__u64 key, *prev = NULL;
+
+	memset(used, 0, sizeof(used));
+	while (bpf_map_get_next_key(st->link_fd, prev, &key) == 0) {
+		if (!bpf_map_lookup_elem(st->link_fd, &key, &link) &&
+		    link.link_id < MDR_MAX_LINKS)
+			used[link.link_id] = 1;
+		prev = &key;
+	}
+	for (uint32_t i = 0; i < MDR_MAX_LINKS; i++) {
+		if (!used[i]) {
+			*link_id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static bool link_is_alive(const struct mdr_link *link)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(link->link_ifindex, name) &&
+	       !strcmp(name, MDR_LINK_IFNAME);
+}
+
+/* Brings up the proxy end of a new link and reads its index and MAC. */
+static int setup_proxy_end(const struct mdr_config *cfg, const char *name,
+			   struct mdr_link *link, uint8_t proxy_mac[6])
+{
+	struct mdr_netns_saved saved;
+	int err;
+
+	err = mdr_netns_enter(cfg->proxy_netns, &saved);
+	if (err)
+		return err;
+	link->proxy_ifindex = if_nametoindex(name);
+	err = link->proxy_ifindex ? mdr_nl_link_up(link->proxy_ifindex) :
+				    -ENODEV;
+	err = err ?: mdr_nl_link_mac(name, proxy_mac);
+	mdr_netns_leave(&saved);
+	return err;
+}
+
+static int proxy_end_mac(const struct mdr_config *cfg,
+			 const struct mdr_link *link, uint8_t proxy_mac[6])
+{
+	char name[IF_NAMESIZE];
+
+	snprintf(name, sizeof(name), "mdr-l%u", link->link_id);
+	return setup_proxy_end(cfg, name, (struct mdr_link *)link, proxy_mac);
+}
+
+int mdr_dp_ensure_link(const struct mdr_state *st,
+		       const struct mdr_config *cfg, const char *netns,
+		       __u64 cookie, struct mdr_link *link,
+		       uint8_t proxy_mac[6])
+{
+	char proxy_name[IF_NAMESIZE], sysctl[128];
+	int proxy_fd, stale, err;
+
+	if (!bpf_map_lookup_elem(st->link_fd, &cookie, link) &&
+	    link_is_alive(link)) {
+		struct mdr_link copy = *link;
+
+		err = proxy_end_mac(cfg, &copy, proxy_mac);
+		if (!err && copy.proxy_ifindex == link->proxy_ifindex)
+			return 0;
+		/* The proxy end vanished: rebuild the pair below. */
+	}
+
+	memset(link, 0, sizeof(*link));
+	err = alloc_link_id(st, &link->link_id);
+	if (err)
+		return pr_err("no free link: %u namespaces already attached",
+			      MDR_MAX_LINKS), err;
+	snprintf(link->netns, sizeof(link->netns), "%s", netns);
+	snprintf(proxy_name, sizeof(proxy_name), "mdr-l%u", link->link_id);
+
+	stale = if_nametoindex(MDR_LINK_IFNAME);
+	if (stale)
+		mdr_nl_link_del(stale);
+	proxy_fd = mdr_netns_open(cfg->proxy_netns);
+	if (proxy_fd < 0)
+		return proxy_fd;
+	err = mdr_nl_veth_create(MDR_LINK_IFNAME, proxy_name, proxy_fd);
+	close(proxy_fd);
+	if (err)
+		return pr_err("cannot create link veth %s: %s", MDR_LINK_IFNAME,
+			      strerror(-err)), err;
+	link->link_ifindex = if_nametoindex(MDR_LINK_IFNAME);
+	snprintf(sysctl, sizeof(sysctl), "net/ipv6/conf/%s/addr_gen_mode",
+		 MDR_LINK_IFNAME);
+	mdr_sysctl_write(sysctl, "1");
+	err = link->link_ifindex ? mdr_nl_link_up(link->link_ifindex) : -ENODEV;
+	err = err ?: setup_proxy_end(cfg, proxy_name, link, proxy_mac);
+	err = err ?: mdr_tc_attach(link->link_ifindex, BPF_TC_INGRESS,
+				   st->link_prog_fd, NULL);
+	if (err) {
+		pr_err("cannot set up link veth %s: %s", MDR_LINK_IFNAME,
+		       strerror(-err));
+		goto err_del;
+	}
+	if (bpf_map_update_elem(st->link_fd, &cookie, link, BPF_ANY)) {
+		err = -errno;
+		goto err_del;
+	}
+	return 0;
+
+err_del:
+	if (link->link_ifindex)
+		mdr_nl_link_del(link->link_ifindex);
+	return err;
+}
+
+int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie)
+{
+	struct mdr_netns_saved saved;
+	struct mdr_link link;
+	int err;
+
+	if (bpf_map_lookup_elem(st->link_fd, &cookie, &link))
+		return 0;
+	if (link.users > 1) {
+		link.users--;
+		return bpf_map_update_elem(st->link_fd, &cookie, &link,
+					   BPF_ANY) ? -errno : 0;
+	}
+	bpf_map_delete_elem(st->link_fd, &cookie);
+	mdr_state_unpin_tap_prog(link.link_id);
+	err = mdr_netns_enter(link.netns, &saved);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	/* Deleting one end of a veth pair deletes both. */
+	if (link_is_alive(&link))
+		err = mdr_nl_link_del(link.link_ifindex);
+	mdr_netns_leave(&saved);
+	return err;
+}

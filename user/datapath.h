@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The plumbing around the BPF programs: the proxy namespace with its
+ * service pool and reply device, one link veth pair per namespace that
+ * holds attached interfaces, and TC attachment.
+ */
+#ifndef MDR_DATAPATH_H
+#define MDR_DATAPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "state.h"
+
+#define MDR_DEFAULT_PROXY_NETNS	"mdredir"
+#define MDR_DEFAULT_POOL	"100.100.0.0"
+#define MDR_DEFAULT_POOL_PREFIX	16
+#define MDR_LINK_IFNAME		"mdr-link"	/* beside attached interfaces */
+#define MDR_OUT_IFNAME		"mdr-out"	/* reply device, proxy netns */
+#define MDR_OUT_PEER_IFNAME	"mdr-out-peer"
+/* The reply route's next hop: never resolved, the egress program redirects. */
+#define MDR_REPLY_GATEWAY	"169.254.0.1"
+
+/*
+ * Makes sure the proxy namespace and everything in it exist (repairing what
+ * is missing) and that mdr_config describes them. @proxy_netns may be NULL
+ * for "whatever is configured, else the default".
+ */
+int mdr_dp_ensure_proxy(const struct mdr_state *st, const char *proxy_netns,
+			struct mdr_config *cfg);
+
+/*
+ * Makes sure the namespace the caller is in has its link veth pair; fills
+ * @link and @proxy_mac. @netns names that namespace ("" for the host).
+ */
+int mdr_dp_ensure_link(const struct mdr_state *st,
+		       const struct mdr_config *cfg, const char *netns,
+		       __u64 cookie, struct mdr_link *link,
+		       uint8_t proxy_mac[6]);
+/* Drops one user of the link of @cookie, removing the pair with the last. */
+int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie);
+
+int mdr_tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd,
+		  bool *hook_created);
+/* Removes our filter; the clsact qdisc too when @destroy_hook. */
+int mdr_tc_detach(int ifindex, enum bpf_tc_attach_point where,
+		  bool destroy_hook);
+/* The id of the program behind our filter, 0 if there is none. */
+uint32_t mdr_tc_prog_id(int ifindex, enum bpf_tc_attach_point where);
+
+#endif

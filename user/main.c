@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The mdredir command line: one binary, `ip`-style subcommands. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "attach.h"
+#include "daemon.h"
+#include "log.h"
+#include "netns.h"
+#include "show.h"
+#include "unload.h"
+
+#define MDR_VERSION "0.1.0"
+
+/* Exit statuses scripts can rely on. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char usage_main[] =
+	"Usage: mdredir [-v] COMMAND [ARGS]\n"
+	"\n"
+	"Redirects guests' metadata traffic (169.254.169.254:80) with BPF to one\n"
+	"local proxy that adds their identity and forwards to a backend.\n"
+	"\n"
+	"Commands:\n"
+	"  daemon   run the metadata proxy in the foreground\n"
+	"  attach   redirect metadata traffic arriving on an interface\n"
+	"  detach   stop redirecting on an interface\n"
+	"  list     show attached interfaces\n"
+	"  stats    show per-attachment counters\n"
+	"  unload   remove everything mdredir made\n"
+	"\n"
+	"Options:\n"
+	"  -v, --verbose  debug messages (libbpf's too)\n"
+	"  -V, --version  print the version\n"
+	"  -h, --help     this text; `mdredir COMMAND --help` for a command\n";
+
+static const char usage_daemon[] =
+	"Usage: mdredir daemon [--backend SPEC] [--config FILE] [--proxy-netns NAME]\n"
+	"\n"
+	"Runs the proxy in the foreground until SIGINT or SIGTERM, logging to\n"
+	"stderr. The data path keeps working without it; guests' connections\n"
+	"are refused while it is stopped.\n"
+	"\n"
+	"  --backend SPEC       local:DIR (default " MDR_DEFAULT_BACKEND "),\n"
+	"                       neutron:unix:PATH or neutron:http://HOST:PORT\n"
+	"  --config FILE        INI file; flags override it\n"
+	"  --proxy-netns NAME   namespace of the listener (default mdredir)\n";
+
+static const char usage_attach[] =
+	"Usage: mdredir attach IFNAME [--netns NS] [--network-id ID | --router-id ID]\n"
+	"                      [--instance-id ID] [--project-id ID] [--mac MAC]\n"
+	"                      [--ip ADDR]...\n"
+	"\n"
+	"Redirects metadata traffic arriving on IFNAME. Attaching an attached\n"
+	"interface again updates it.\n"
+	"\n"
+	"  --netns NS        IFNAME is in namespace NS (/run/netns/NS); default host\n"
+	"  --network-id ID   the network IFNAME serves (qdhcp/ovnmeta tap)\n"
+	"  --router-id ID    the router IFNAME serves (qrouter tap)\n"
+	"  --instance-id ID  the instance behind IFNAME (a VM's own tap)\n"
+	"  --project-id ID   the instance's project\n"
+	"  --mac MAC         the guest's MAC address\n"
+	"  --ip ADDR         a fixed IP of the guest (repeatable, up to 8)\n";
+
+static const char usage_detach[] =
+	"Usage: mdredir detach IFNAME [--netns NS]\n"
+	"\n"
+	"Stops redirecting on IFNAME and restores it as it was.\n";
+
+static const char usage_list[] =
+	"Usage: mdredir list [--json]\n"
+	"\n"
+	"Shows attached interfaces and their identities.\n";
+
+static const char usage_stats[] =
+	"Usage: mdredir stats [--json]\n"
+	"\n"
+	"Shows per-attachment counters: requests, responses by status class,\n"
+	"bytes, and packets passed and dropped by reason.\n";
+
+static const char usage_unload[] =
+	"Usage: mdredir unload\n"
+	"\n"
+	"Stops the daemon and removes every program, map, pin, veth and\n"
+	"namespace mdredir made.\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mdredir: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage);
+	return EXIT_USAGE;
+}
+
+static int status(int err)
+{
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+enum { OPT_HELP = 'h', OPT_JSON = 'j', OPT_NETNS = 'n', OPT_BACKEND = 256,
+       OPT_CONFIG, OPT_PROXY_NETNS, OPT_NETWORK, OPT_ROUTER, OPT_INSTANCE,
+       OPT_PROJECT, OPT_MAC, OPT_IP };
+
+static int cmd_daemon(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "proxy-netns", required_argument, NULL, OPT_PROXY_NETNS },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	struct mdr_daemon_options opts = {};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_BACKEND: opts.backend = optarg; break;
+		case OPT_CONFIG: opts.config = optarg; break;
+		case OPT_PROXY_NETNS: opts.proxy_netns = optarg; break;
+		case OPT_HELP: fputs(usage_daemon, stdout); return EXIT_OK;
+		default: fputs(usage_daemon, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error(usage_daemon, "unexpected argument '%s'",
+				   argv[optind]);
+	return status(mdr_daemon_run(&opts));
+}
+
+static int check_id(const char *flag, const char *value)
+{
+	if (mdr_parse_id(value) == 0)
+		return 0;
+	fprintf(stderr,
+		"mdredir: invalid %s '%s': use 1-%d letters, digits, '-', '_',"
+		" '.' or ':'\n", flag, value, MDR_ID_LEN - 1);
+	return -EINVAL;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "netns", required_argument, NULL, OPT_NETNS },
+		{ "network-id", required_argument, NULL, OPT_NETWORK },
+		{ "router-id", required_argument, NULL, OPT_ROUTER },
+		{ "instance-id", required_argument, NULL, OPT_INSTANCE },
+		{ "project-id", required_argument, NULL, OPT_PROJECT },
+		{ "mac", required_argument, NULL, OPT_MAC },
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	struct mdr_attach_request req = {
+		.netns = "", .network_id = "", .router_id = "",
+		.instance_id = "", .project_id = "",
+	};
+	uint32_t id;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NETNS: req.netns = optarg; break;
+		case OPT_NETWORK: req.network_id = optarg; break;
+		case OPT_ROUTER: req.router_id = optarg; break;
+		case OPT_INSTANCE: req.instance_id = optarg; break;
+		case OPT_PROJECT: req.project_id = optarg; break;
+		case OPT_MAC:
+			if (mdr_parse_mac(optarg, req.vm_mac))
+				return usage_error(usage_attach,
+						   "invalid MAC address '%s'",
+						   optarg);
+			req.has_vm_mac = true;
+			break;
+		case OPT_IP:
+			if (req.n_fixed_ips == MDR_MAX_FIXED_IPS)
+				return usage_error(usage_attach,
+						   "too many --ip (at most 8)%s",
+						   "");
+			if (mdr_parse_fixed_ip(optarg,
+					       &req.fixed_ips[req.n_fixed_ips++]))
+				return usage_error(usage_attach,
+						   "invalid IP address '%s'",
+						   optarg);
+			break;
+		case OPT_HELP: fputs(usage_attach, stdout); return EXIT_OK;
+		default: fputs(usage_attach, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return usage_error(usage_attach, "missing IFNAME%s", "");
+	req.ifname = argv[optind++];
+	if (optind < argc)
+		return usage_error(usage_attach, "unexpected argument '%s'",
+				   argv[optind]);
+	if (!req.ifname[0] || strlen(req.ifname) >= MDR_IFNAME_LEN ||
+	    strchr(req.ifname, '/'))
+		return usage_error(usage_attach, "invalid interface name '%s'",
+				   req.ifname);
+	if (req.netns[0] && mdr_netns_valid_name(req.netns))
+		return usage_error(usage_attach, "invalid namespace name '%s'",
+				   req.netns);
+	if (req.network_id[0] && req.router_id[0])
+		return usage_error(usage_attach,
+				   "--network-id and --router-id exclude each "
+				   "other%s", "");
+	if ((req.network_id[0] && check_id("--network-id", req.network_id)) ||
+	    (req.router_id[0] && check_id("--router-id", req.router_id)) ||
+	    (req.instance_id[0] && check_id("--instance-id", req.instance_id)) ||
+	    (req.project_id[0] && check_id("--project-id", req.project_id)))
+		return EXIT_USAGE;
+
+	err = mdr_attach(&req, &id);
+	if (!err)
+		pr_debug("attached %s as %u", req.ifname, id);
+	return status(err);
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "netns", required_argument, NULL, OPT_NETNS },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	const char *netns = "";
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NETNS: netns = optarg; break;
+		case OPT_HELP: fputs(usage_detach, stdout); return EXIT_OK;
+		default: fputs(usage_detach, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return usage_error(usage_detach, "missing IFNAME%s", "");
+	if (optind + 1 < argc)
+		return usage_error(usage_detach, "unexpected argument '%s'",
+				   argv[optind + 1]);
+	return status(mdr_detach(argv[optind], netns));
+}
+
+/* list and stats take the same flags. */
+static int cmd_show(int argc, char **argv, const char *usage,
+		    int (*show)(bool json))
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON: json = true; break;
+		case OPT_HELP: fputs(usage, stdout); return EXIT_OK;
+		default: fputs(usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error(usage, "unexpected argument '%s'",
+				   argv[optind]);
+	return status(show(json));
+}
+
+static int cmd_unload(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			fputs(usage_unload, stdout);
+			return EXIT_OK;
+		}
+		fputs(usage_unload, stderr);
+		return EXIT_USAGE;
+	}
+	if (optind < argc)
+		return usage_error(usage_unload, "unexpected argument '%s'",
+				   argv[optind]);
+	return status(mdr_unload());
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	return cmd_show(argc, argv, usage_list, mdr_show_list);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	return cmd_show(argc, argv, usage_stats, mdr_show_stats);
+}
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "daemon", cmd_daemon }, { "attach", cmd_attach },
+	{ "detach", cmd_detach }, { "list", cmd_list },
+	{ "stats", cmd_stats },   { "unload", cmd_unload },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	enum mdr_log_level level = MDR_LOG_INFO;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+vVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'v': level = MDR_LOG_DEBUG; break;
+		case 'V': printf("mdredir %s\n", MDR_VERSION); return EXIT_OK;
+		case 'h': fputs(usage_main, stdout); return EXIT_OK;
+		default: fputs(usage_main, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	mdr_log_init(level);
+	if (mdr_netns_init()) {
+		pr_err("cannot open /proc/self/ns/net: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[optind], commands[i].name)) {
+			argv += optind;
+			argc -= optind;
+			/* 0, not 1: GNU getopt then forgets the "+" mode above. */
+			optind = 0;
+			return commands[i].run(argc, argv);
+		}
+	}
+	if (!strcmp(argv[optind], "help")) {
+		fputs(usage_main, stdout);
+		return EXIT_OK;
+	}
+	return usage_error(usage_main, "unknown command '%s'", argv[optind]);
+}

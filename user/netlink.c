@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+
+#include "netlink.h"
+
+/* Sends one request and waits for its ACK; returns 0 or -errno. */
+static int nl_transact(struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	unsigned int portid;
+	uint32_t seq;
+	ssize_t n;
+	int err;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	seq = (uint32_t)time(NULL);
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* mnl_cb_run turns an NLMSG_ERROR with a code into errno. */
+	err = mnl_cb_run(buf, n, seq, portid, NULL, NULL) < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return err;
+}
+
+static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags,
+				 int ifindex)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nlh;
+}
+
+int mdr_nl_veth_create(const char *name, const char *peer_name,
+		       int peer_netns_fd)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlattr *linkinfo, *data, *peer;
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *peer_ifi;
+
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	/* The peer's attributes follow an ifinfomsg of their own. */
+	peer_ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*peer_ifi));
+	memset(peer_ifi, 0, sizeof(*peer_ifi));
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
+	if (peer_netns_fd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, peer_netns_fd);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, linkinfo);
+	return nl_transact(nlh);
+}
+
+int mdr_nl_link_up(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, ifindex);
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	return nl_transact(nlh);
+}
+
+int mdr_nl_link_del(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	return nl_transact(link_msg(buf, RTM_DELLINK, 0, ifindex));
+}
+
+int mdr_nl_link_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr = {};
+	int fd, err = 0;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	strcpy(ifr.ifr_name, ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+static struct nlmsghdr *route_msg(char *buf, uint16_t type, uint16_t flags,
+				  unsigned char table, unsigned char rtype,
+				  unsigned char scope)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = table;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_type = rtype;
+	rtm->rtm_scope = scope;
+	return nlh;
+}
+
+int mdr_nl_route_local(struct in_addr addr, int prefix, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+
+	nlh = route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
+			RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	rtm->rtm_dst_len = prefix;
+	mnl_attr_put(nlh, RTA_DST, sizeof(addr), &addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	return nl_transact(nlh);
+}
+
+int mdr_nl_route_default_onlink(struct in_addr gw, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+
+	nlh = route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
+			RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_UNIVERSE);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	rtm->rtm_flags = RTNH_F_ONLINK;
+	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(gw), &gw);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	return nl_transact(nlh);
+}
+
+int mdr_nl_neigh_permanent(struct in_addr addr, const uint8_t mac[6],
+			   int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *ndm;
+
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_PERMANENT;
+	mnl_attr_put(nlh, NDA_DST, sizeof(addr), &addr);
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	return nl_transact(nlh);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The rtnetlink requests mdredir needs, through libmnl. Each acts on the
+ * calling thread's current network namespace and returns 0 or -errno.
+ */
+#ifndef MDR_NETLINK_H
+#define MDR_NETLINK_H
+
+#include <stdint.h>
+#include <netinet/in.h>
+
+/* Creates veth @name here with its peer @peer_name in namespace @peer_netns_fd. */
+int mdr_nl_veth_create(const char *name, const char *peer_name,
+		       int peer_netns_fd);
+int mdr_nl_link_up(int ifindex);
+int mdr_nl_link_del(int ifindex);
+int mdr_nl_link_mac(const char *ifname, uint8_t mac[6]);
+/* `ip route add local ADDR/PREFIX dev IFINDEX table local` */
+int mdr_nl_route_local(struct in_addr addr, int prefix, int ifindex);
+/* `ip route add default via GW dev IFINDEX onlink` */
+int mdr_nl_route_default_onlink(struct in_addr gw, int ifindex);
+/* `ip neigh replace GW lladdr MAC dev IFINDEX nud permanent` */
+int mdr_nl_neigh_permanent(struct in_addr addr, const uint8_t mac[6],
+			   int ifindex);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Named network namespaces, the way `ip netns` makes them (a bind mount
+ * under /run/netns), and switching the calling thread between them.
+ */
+#ifndef MDR_NETNS_H
+#define MDR_NETNS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#define MDR_NETNS_RUN_DIR "/run/netns"
+
+/* Where the caller was before mdr_netns_enter(), to go back to. */
+struct mdr_netns_saved {
+	int fd;
+};
+
+int mdr_netns_init(void);
+/* "" or NULL means the host namespace (the one mdredir started in). */
+bool mdr_netns_is_host(const char *name);
+int mdr_netns_valid_name(const char *name);
+bool mdr_netns_exists(const char *name);
+int mdr_netns_open(const char *name);
+int mdr_netns_enter(const char *name, struct mdr_netns_saved *saved);
+int mdr_netns_enter_fd(int fd, struct mdr_netns_saved *saved);
+void mdr_netns_leave(struct mdr_netns_saved *saved);
+int mdr_netns_create(const char *name);
+int mdr_netns_delete(const char *name);
+int mdr_netns_cookie(__u64 *cookie);
+/* Writes a sysctl of the current namespace, e.g. "net/ipv4/conf/all/rp_filter". */
+int mdr_sysctl_write(const char *path, const char *value);
+/* Calls @fn(name, ctx) for every name under /run/netns. */
+int mdr_netns_for_each(int (*fn)(const char *name, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The metadata proxy: one event-driven listener for every attachment.
+ *
+ * The daemon owns the listening socket (it lives in the proxy namespace) and
+ * knows how to turn an accepted connection's addresses into an attachment's
+ * identity; the proxy owns everything HTTP.
+ */
+#ifndef MDR_PROXY_H
+#define MDR_PROXY_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "backend.h"
+
+#define MDR_ID_LEN 64 /* matches include/mdredir.h */
+
+/* Who is asking: what the attachment knows, plus the guest's address. */
+struct mdr_identity {
+	uint32_t attach_id;
+	char ifname[16];
+	char netns[MDR_ID_LEN];
+	char network_id[MDR_ID_LEN];
+	char router_id[MDR_ID_LEN];
+	char instance_id[MDR_ID_LEN];
+	char project_id[MDR_ID_LEN];
+	char vm_ip[INET6_ADDRSTRLEN]; /* the X-Forwarded-For value */
+};
+
+/*
+ * Resolves an accepted connection to its attachment from the local (service)
+ * and peer (guest) addresses. Returns 0, or -ENOENT when no attachment owns
+ * the local address (the proxy then answers 404 and closes).
+ */
+typedef int (*mdr_identify_fn)(void *ctx, const struct sockaddr *local,
+			       const struct sockaddr *peer,
+			       struct mdr_identity *id);
+
+/* One finished request, for counters and the access log. */
+struct mdr_request_record {
+	const struct mdr_identity *id; /* NULL when the connection had none */
+	const char *method;
+	const char *path;
+	int status;
+	uint64_t bytes_in;  /* request bytes read from the guest */
+	uint64_t bytes_out; /* response bytes written to the guest */
+	double duration_ms;
+};
+
+struct mdr_proxy_options {
+	int listen_fd; /* non-blocking, already listening */
+	const struct mdr_backend *backend;
+	mdr_identify_fn identify;
+	void *identify_ctx;
+	/* Called once per finished request (may be NULL). */
+	void (*on_request)(void *ctx, const struct mdr_request_record *rec);
+	void *on_request_ctx;
+	FILE *access_log; /* one line per request; NULL for none */
+	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
+	unsigned int max_connections;   /* 0: default */
+	unsigned int timeout_client_ms; /* idle/header timeout; 0: default */
+	unsigned int timeout_server_ms; /* backend response; 0: default */
+	unsigned int timeout_connect_ms; /* backend connect; 0: default */
+};
+
+/* Runs the event loop until *opts->stop. Returns 0 or a negative errno. */
+int mdr_proxy_run(const struct mdr_proxy_options *opts);
+
+#endif

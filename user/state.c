@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "mdredir.skel.h"
+#include "state.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+#define BPF_FS_ROOT "/sys/fs/bpf"
+
+static const char *const map_names[] = {
+	"mdr_config", "mdr_iface", "mdr_attach", "mdr_link",
+	"mdr_neigh", "mdr_pkt_stats", "mdr_http_stats",
+};
+
+/* Shared by every namespace; the tap program is loaded per namespace. */
+static const char *const prog_names[] = {
+	"mdr_link_ingress", "mdr_proxy_egress",
+};
+
+/* The fds in struct mdr_state, in the order of the name tables above. */
+static int *map_slot(struct mdr_state *st, size_t i)
+{
+	int *slots[] = {
+		&st->config_fd, &st->iface_fd, &st->attach_fd, &st->link_fd,
+		&st->neigh_fd, &st->pkt_stats_fd, &st->http_stats_fd,
+	};
+	return slots[i];
+}
+
+static int *prog_slot(struct mdr_state *st, size_t i)
+{
+	int *slots[] = { &st->link_prog_fd, &st->egress_prog_fd };
+	return slots[i];
+}
+
+#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
+#define N_PROGS (sizeof(prog_names) / sizeof(prog_names[0]))
+
+static void pin_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", MDR_PIN_DIR, name);
+}
+
+/* A fresh machine may not have bpffs mounted: mount it. */
+static int ensure_bpffs(void)
+{
+	struct statfs sfs;
+
+	if (statfs(BPF_FS_ROOT, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700")) {
+		int err = -errno;
+
+		pr_err("cannot mount bpffs on %s: %s", BPF_FS_ROOT,
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void mdr_state_init(struct mdr_state *st)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		*map_slot(st, i) = -1;
+	for (size_t i = 0; i < N_PROGS; i++)
+		*prog_slot(st, i) = -1;
+}
+
+bool mdr_state_exists(void)
+{
+	char path[256];
+
+	pin_path(path, sizeof(path), "mdr_attach");
+	return access(path, F_OK) == 0;
+}
+
+static int open_pinned(struct mdr_state *st, bool with_progs)
+{
+	char path[256];
+
+	for (size_t i = 0; i < N_MAPS; i++) {
+		pin_path(path, sizeof(path), map_names[i]);
+		*map_slot(st, i) = bpf_obj_get(path);
+		if (*map_slot(st, i) < 0)
+			return -errno;
+	}
+	for (size_t i = 0; with_progs && i < N_PROGS; i++) {
+		pin_path(path, sizeof(path), prog_names[i]);
+		*prog_slot(st, i) = bpf_obj_get(path);
+		if (*prog_slot(st, i) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The BPF object with every map pointed at its pin (reused if present). */
+static struct mdredir_bpf *open_skeleton(void)
+{
+	struct mdredir_bpf *skel;
+	struct bpf_map *map;
+	char path[256];
+
+	skel = mdredir_bpf__open();
+	if (!skel) {
+		pr_err("cannot open the BPF object: %s", strerror(errno));
+		return NULL;
+	}
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;	/* .rodata belongs to one load */
+		pin_path(path, sizeof(path), bpf_map__name(map));
+		bpf_map__set_pin_path(map, path);
+	}
+	return skel;
+}
+
+static void tap_prog_path(char *buf, size_t len, __u32 link_id)
+{
+	snprintf(buf, len, "%s/mdr_tap_l%u", MDR_PIN_DIR, link_id);
+}
+
+int mdr_state_tap_prog(__u32 link_id)
+{
+	struct mdredir_bpf *skel;
+	char path[256];
+	int fd, err;
+
+	tap_prog_path(path, sizeof(path), link_id);
+	fd = bpf_obj_get(path);
+	if (fd >= 0)
+		return fd;
+	skel = open_skeleton();
+	if (!skel)
+		return -errno;
+	bpf_program__set_autoload(skel->progs.mdr_link_ingress, false);
+	bpf_program__set_autoload(skel->progs.mdr_proxy_egress, false);
+	skel->rodata->mdr_link_id = link_id;
+	err = mdredir_bpf__load(skel);
+	if (!err)
+		err = bpf_program__pin(skel->progs.mdr_tap_ingress, path);
+	if (err) {
+		pr_err("cannot load the tap program: %s", strerror(-err));
+		mdredir_bpf__destroy(skel);
+		return err;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fd = -errno;
+	mdredir_bpf__destroy(skel);
+	return fd;
+}
+
+void mdr_state_unpin_tap_prog(__u32 link_id)
+{
+	char path[256];
+
+	tap_prog_path(path, sizeof(path), link_id);
+	unlink(path);
+}
+
+/*
+ * Loads the programs, reusing any maps already pinned (libbpf checks they
+ * are compatible) and pinning the rest, then pins the programs so later
+ * commands attach the same instances without loading again.
+ */
+static int load_and_pin(void)
+{
+	struct mdredir_bpf *skel;
+	struct bpf_program *prog;
+	char path[256];
+	int err;
+
+	skel = open_skeleton();
+	if (!skel)
+		return -errno;
+	bpf_program__set_autoload(skel->progs.mdr_tap_ingress, false);
+	err = mdredir_bpf__load(skel);
+	if (err) {
+		pr_err("cannot load the BPF programs: %s (does this kernel "
+		       "support BPF? if maps from an older mdredir are "
+		       "pinned, run `mdredir unload`)", strerror(-err));
+		goto out;
+	}
+	bpf_object__for_each_program(prog, skel->obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
+		pin_path(path, sizeof(path), bpf_program__name(prog));
+		unlink(path);
+		err = bpf_program__pin(prog, path);
+		if (err) {
+			pr_err("cannot pin %s: %s", path, strerror(-err));
+			goto out;
+		}
+	}
+	err = 0;
+out:
+	mdredir_bpf__destroy(skel);
+	return err;
+}
+
+int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
+{
+	int err;
+
+	mdr_state_init(st);
+	if (mode == MDR_STATE_READ) {
+		err = open_pinned(st, false);
+		if (err)
+			mdr_state_close(st);
+		return err;
+	}
+	err = ensure_bpffs();
+	if (err)
+		return err;
+	if (mkdir(MDR_PIN_DIR, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_err("cannot create %s: %s", MDR_PIN_DIR, strerror(-err));
+		return err;
+	}
+	err = open_pinned(st, true);
+	if (err == 0)
+		return 0;
+	mdr_state_close(st);
+	err = load_and_pin();
+	if (err)
+		return err;
+	err = open_pinned(st, true);
+	if (err) {
+		pr_err("cannot open pinned objects in %s: %s", MDR_PIN_DIR,
+		       strerror(-err));
+		mdr_state_close(st);
+	}
+	return err;
+}
+
+void mdr_state_close(struct mdr_state *st)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		if (*map_slot(st, i) >= 0)
+			close(*map_slot(st, i));
+	for (size_t i = 0; i < N_PROGS; i++)
+		if (*prog_slot(st, i) >= 0)
+			close(*prog_slot(st, i));
+	mdr_state_init(st);
+}
+
+int mdr_state_unpin(void)
+{
+	struct dirent *de;
+	char path[512];
+	int err = 0;
+	DIR *dir;
+
+	dir = opendir(MDR_PIN_DIR);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", MDR_PIN_DIR, de->d_name);
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(dir);
+	if (rmdir(MDR_PIN_DIR) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+int mdr_state_get_config(const struct mdr_state *st, struct mdr_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(st->config_fd, &zero, cfg) ? -errno : 0;
+}
+
+int mdr_state_set_config(const struct mdr_state *st,
+			 const struct mdr_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(st->config_fd, &zero, cfg, BPF_ANY) ?
+		       -errno : 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int mdr_state_for_each_attachment(const struct mdr_state *st,
+				  int (*fn)(__u32 id,
+					    const struct mdr_attachment *att,
+					    void *ctx),
+				  void *ctx)
+{
+	static __u32 ids[MDR_MAX_ATTACH];
+	struct mdr_attachment att;
+	__u32 key, *prev = NULL;
+	size_t n = 0;
+	int err;
+
+	while (n < MDR_MAX_ATTACH &&
+	       bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
+		ids[n++] = key;
+		prev = &ids[n - 1];
+	}
+	/* Sorted by id, so listings are stable from one call to the next. */
+	qsort(ids, n, sizeof(ids[0]), cmp_u32);
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(st->attach_fd, &ids[i], &att))
+			continue;	/* detached meanwhile */
+		err = fn(ids[i], &att, ctx);
+		if (err)
+			return err;
+	}
+	return 0;
+}
