@@ -26,7 +26,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit bats demo deps
+.PHONY: all clean test demo deps
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -74,17 +74,14 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(USER_HDRS)
 deps:
 	$(Q)tools/deps.sh
 
-unit: all
-	$(Q)tests/run-unit.sh $(OUT)
+# test and demo install what is missing first, then build, then run.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUT=$(OUT) tests/run.sh
 
-bats: all
-	$(Q)bats --timing tests/bats
-
-test: all
-	$(Q)tests/run.sh
-
-demo: all
-	$(Q)tools/demo.sh
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUT=$(OUT) tools/demo.sh
 
 clean:
 	$(call msg,CLEAN,$(OUT))

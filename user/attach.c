@@ -126,23 +126,12 @@ static int attach_here(const struct mdr_state *st,
 	uint32_t id;
 	__u64 cookie;
 
+	/* check_interface() vetted it; it can only have vanished since. */
 	ifindex = if_nametoindex(req->ifname);
-	if (!ifindex) {
-		pr_err("no interface '%s' in %s", req->ifname,
-		       ns_label(req->netns));
-		return -ENODEV;
-	}
-	if (!strncmp(req->ifname, "mdr-", 4)) {
-		pr_err("'%s' belongs to mdredir itself and cannot be attached",
-		       req->ifname);
-		return -EINVAL;
-	}
-	err = ether_mac(req->ifname, mac);
+	err = ifindex ? ether_mac(req->ifname, mac) : -ENODEV;
 	if (err) {
-		pr_err("cannot attach '%s' in %s: %s", req->ifname,
-		       ns_label(req->netns),
-		       err == -EPROTONOSUPPORT ? "not an Ethernet interface" :
-						  strerror(-err));
+		pr_err("'%s' in %s vanished while attaching", req->ifname,
+		       ns_label(req->netns));
 		return err;
 	}
 	err = mdr_netns_cookie(&cookie);
@@ -213,6 +202,45 @@ err_link:
 	return err;
 }
 
+/* Checks the interface before anything is created, so a typo leaves no trace. */
+static int check_interface(const struct mdr_attach_request *req)
+{
+	struct mdr_netns_saved saved;
+	uint8_t mac[6];
+	int err;
+
+	if (!mdr_netns_exists(req->netns)) {
+		pr_err("network namespace '%s' not found (looked in %s)",
+		       req->netns, MDR_NETNS_RUN_DIR);
+		return -ENOENT;
+	}
+	err = mdr_netns_enter(req->netns, &saved);
+	if (err) {
+		pr_err("cannot enter network namespace '%s': %s", req->netns,
+		       strerror(-err));
+		return err;
+	}
+	if (!if_nametoindex(req->ifname)) {
+		pr_err("no interface '%s' in %s", req->ifname,
+		       ns_label(req->netns));
+		err = -ENODEV;
+	} else if (!strncmp(req->ifname, "mdr-", 4)) {
+		pr_err("'%s' belongs to mdredir itself and cannot be attached",
+		       req->ifname);
+		err = -EINVAL;
+	} else {
+		err = ether_mac(req->ifname, mac);
+		if (err)
+			pr_err("cannot attach '%s' in %s: %s", req->ifname,
+			       ns_label(req->netns),
+			       err == -EPROTONOSUPPORT ?
+				       "not an Ethernet interface" :
+				       strerror(-err));
+	}
+	mdr_netns_leave(&saved);
+	return err;
+}
+
 int mdr_attach(const struct mdr_attach_request *req, uint32_t *id)
 {
 	struct mdr_netns_saved saved;
@@ -220,11 +248,9 @@ int mdr_attach(const struct mdr_attach_request *req, uint32_t *id)
 	struct mdr_state st;
 	int lock, err;
 
-	if (!mdr_netns_exists(req->netns)) {
-		pr_err("network namespace '%s' not found (looked in %s)",
-		       req->netns, MDR_NETNS_RUN_DIR);
-		return -ENOENT;
-	}
+	err = check_interface(req);
+	if (err)
+		return err;
 	lock = mdr_lock();
 	if (lock < 0)
 		return lock;

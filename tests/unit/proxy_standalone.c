@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Not a unit test: runs the proxy on an ordinary socket with a fixed
+ * identity, so the HTTP layer can be exercised on loopback without BPF.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct fixed_id {
+	struct mdr_identity id;
+	bool unknown;
+};
+
+static int identify(void *ctx, const struct sockaddr *local,
+		    const struct sockaddr *peer, struct mdr_identity *id)
+{
+	const struct fixed_id *f = ctx;
+
+	(void)local;
+	if (f->unknown)
+		return -ENOENT;
+	*id = f->id;
+	if (getnameinfo(peer, peer->sa_family == AF_INET6 ?
+				      sizeof(struct sockaddr_in6) :
+				      sizeof(struct sockaddr_in),
+			id->vm_ip, sizeof(id->vm_ip), NULL, 0, NI_NUMERICHOST))
+		return -EINVAL;
+	return 0;
+}
+
+static int listen_on(const char *spec)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+	}, *res;
+	char host[128], *port, *h = host;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd, one = 1;
+
+	snprintf(host, sizeof(host), "%s", spec);
+	port = strrchr(host, ':');
+	if (!port)
+		return -EINVAL;
+	*port++ = '\0';
+	if (*h == '[') {
+		h++;
+		h[strcspn(h, "]")] = '\0';
+	}
+	if (getaddrinfo(h, port, &hints, &res))
+		return -EINVAL;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 128) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
+		perror("listen");
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL, 0,
+		    NI_NUMERICHOST);
+	printf("listening on %s:%u\n", host,
+	       ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	fflush(stdout);
+	return fd;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: proxy_standalone --listen ADDR:PORT --backend SPEC\n"
+		"         [--network-id ID] [--router-id ID] [--instance-id ID]\n"
+		"         [--project-id ID] [--ifname NAME] [--netns NAME]\n"
+		"         [--unknown] [--timeout-client MS] [--timeout-server MS]\n"
+		"         [--timeout-connect MS] [--max-connections N]\n"
+		"Runs the metadata proxy with a fixed identity (vm = the peer).\n"
+		"backends: " MDR_BACKEND_FORMS "\n");
+	exit(2);
+}
+
+static void set_id(char *dst, const char *src)
+{
+	snprintf(dst, MDR_ID_LEN, "%s", src);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "network-id", required_argument, NULL, 'n' },
+		{ "router-id", required_argument, NULL, 'r' },
+		{ "instance-id", required_argument, NULL, 'i' },
+		{ "project-id", required_argument, NULL, 'p' },
+		{ "ifname", required_argument, NULL, 'f' },
+		{ "netns", required_argument, NULL, 's' },
+		{ "unknown", no_argument, NULL, 'u' },
+		{ "timeout-client", required_argument, NULL, 'C' },
+		{ "timeout-server", required_argument, NULL, 'S' },
+		{ "timeout-connect", required_argument, NULL, 'T' },
+		{ "max-connections", required_argument, NULL, 'M' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct fixed_id fid = { .id.ifname = "standalone" };
+	struct mdr_proxy_options po = { .identify = identify,
+					.identify_ctx = &fid,
+					.access_log = stderr,
+					.stop = &stop };
+	const char *listen_spec = NULL, *backend_spec = NULL;
+	struct mdr_backend be;
+	char err[512];
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen_spec = optarg; break;
+		case 'b': backend_spec = optarg; break;
+		case 'n': set_id(fid.id.network_id, optarg); break;
+		case 'r': set_id(fid.id.router_id, optarg); break;
+		case 'i': set_id(fid.id.instance_id, optarg); break;
+		case 'p': set_id(fid.id.project_id, optarg); break;
+		case 'f': snprintf(fid.id.ifname, sizeof(fid.id.ifname), "%s", optarg); break;
+		case 's': set_id(fid.id.netns, optarg); break;
+		case 'u': fid.unknown = true; break;
+		case 'C': po.timeout_client_ms = atoi(optarg); break;
+		case 'S': po.timeout_server_ms = atoi(optarg); break;
+		case 'T': po.timeout_connect_ms = atoi(optarg); break;
+		case 'M': po.max_connections = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (!listen_spec || !backend_spec || optind != argc)
+		usage();
+	ret = mdr_backend_parse(backend_spec, &be, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "proxy_standalone: %s\n", err);
+		return 1;
+	}
+	po.backend = &be;
+	po.listen_fd = listen_on(listen_spec);
+	if (po.listen_fd < 0) {
+		fprintf(stderr, "proxy_standalone: cannot listen on %s\n", listen_spec);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	ret = mdr_proxy_run(&po);
+	close(po.listen_fd);
+	if (ret) {
+		fprintf(stderr, "proxy_standalone: %s\n", strerror(-ret));
+		return 1;
+	}
+	return 0;
+}

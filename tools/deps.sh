@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Installs what building, testing and demonstrating mdredir needs, from
+# Debian's packages, and only what is missing (a no-op on a ready machine).
+set -euo pipefail
+
+packages=(
+	make gcc clang llvm pkg-config linux-libc-dev	# build
+	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF loader
+	libmnl-dev					# netlink
+	iproute2 procps curl jq python3			# sandboxes and tests
+	bats bats-assert bats-support
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing+=("$pkg")
+	fi
+done
+# python3 may come from elsewhere than Debian (pyenv, say): that is fine.
+if command -v python3 >/dev/null; then
+	missing=("${missing[@]/python3}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

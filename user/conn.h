@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private to the proxy: one guest connection and the loop that owns it.
+ * proxy.c runs the loop and the guest side; relay.c talks to the backend.
+ */
+#ifndef MDR_CONN_H
+#define MDR_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "http.h"
+#include "proxy.h"
+
+#define MDR_BUF_SIZE 32768 /* holds the largest head we accept (24 KiB) */
+
+/* Each kind has one fixed duration, so appending a connection at the tail
+ * of its kind's queue keeps every queue sorted by deadline: arming,
+ * re-arming and expiring are all O(1), with no heap or wheel needed. */
+enum timer_kind {
+	T_CLIENT,  /* waiting for the guest: request head, body, or to read */
+	T_CONNECT, /* backend connect */
+	T_SERVER,  /* waiting for the backend */
+	T_LINGER,  /* draining the guest after our final response */
+	T_COUNT,
+	T_NONE = T_COUNT,
+};
+
+enum conn_state {
+	CS_HEAD,    /* waiting for a request head */
+	CS_RESPOND, /* sending a response the proxy made (error or local file) */
+	CS_RELAY,   /* exchanging with the backend */
+	CS_LINGER,  /* final response sent, write side shut, reading to EOF */
+};
+
+enum relay_state {
+	RS_CONNECTING,
+	RS_HEAD, /* connected, waiting for the response head */
+	RS_BODY,
+	RS_DONE, /* response complete (or given up); backend closed */
+};
+
+struct conn;
+
+/* What an epoll event points at: a guest or a backend socket. */
+struct endpoint {
+	struct conn *c;
+	bool backend;
+};
+
+struct conn {
+	struct conn *all_prev, *all_next; /* every live connection */
+	struct conn *t_prev, *t_next;     /* timer queue */
+	struct conn *run_next;            /* ran out of rounds, resume soon */
+	enum timer_kind tkind;
+	uint64_t deadline;
+	bool runnable, dead;
+
+	int cfd, bfd;
+	uint32_t cev, bev; /* events registered with epoll */
+	struct endpoint cep, bep;
+	enum conn_state state;
+
+	bool have_id;
+	struct mdr_identity id;
+	char peer[INET6_ADDRSTRLEN];
+
+	struct mdr_buf cin, cout; /* guest -> proxy, proxy -> guest */
+	struct mdr_buf bin, bout; /* backend -> proxy, proxy -> backend */
+	struct mdr_http_parser req_parser, resp_parser;
+	bool cin_eof;
+
+	/* The request in progress. */
+	bool in_request;
+	bool close_after; /* no keep-alive after this response */
+	bool is_head;
+	int minor;
+	int status;
+	const char *note; /* why the request ended badly, for the log */
+	char method[16];
+	char path[256]; /* for the log, escaped and possibly cut */
+	uint64_t bytes_in, bytes_out;
+	double started_ms;
+	struct mdr_body req_body;  /* guest -> backend */
+	struct mdr_body resp_body; /* backend -> guest */
+
+	/* A local file (or rendered listing) being sent with sendfile. */
+	int file_fd;
+	off_t file_off;
+	uint64_t file_left;
+
+	enum relay_state rs;
+	bool bin_eof;     /* backend finished sending */
+	bool bout_broken; /* backend stopped taking the request */
+	int backend_err;  /* errno that ended the backend connection */
+	bool progress;    /* I/O moved since the last timer refresh */
+};
+
+struct proxy {
+	const struct mdr_proxy_options *o;
+	int epfd;
+	int base_fd; /* local backend: O_PATH of DIR */
+	unsigned int nconns, max_conns;
+	unsigned int timeout_ms[T_COUNT];
+	bool accepting;
+	uint64_t accept_resume_ms; /* after EMFILE and friends */
+	struct conn *all;
+	struct conn *t_head[T_COUNT], *t_tail[T_COUNT];
+	struct conn *runq, *dead;
+	struct endpoint listener;
+	uint64_t now_ms;
+};
+
+/* proxy.c */
+void conn_timer_set(struct proxy *p, struct conn *c, enum timer_kind kind);
+void conn_set_events(struct proxy *p, struct conn *c, bool backend,
+		     uint32_t events);
+/* Queues a complete response made by the proxy (text/plain, one line). */
+void conn_respond(struct proxy *p, struct conn *c, int status,
+		  const char *why, bool keep_alive);
+
+/* relay.c: returns 0, or a negative errno to close the guest connection. */
+int relay_start(struct proxy *p, struct conn *c,
+		const struct mdr_http_head *req);
+void relay_connected(struct proxy *p, struct conn *c);
+int relay_step(struct proxy *p, struct conn *c, bool *progress);
+void relay_close(struct proxy *p, struct conn *c); /* frees it all */
+void relay_update_events(struct proxy *p, struct conn *c);
+void relay_broken(struct proxy *p, struct conn *c); /* EPOLLERR/HUP */
+
+#endif

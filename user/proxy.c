@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The event loop: one thread, one epoll set, and every guest connection a
+ * small state machine (conn.h) driven until it can make no more progress.
+ *
+ * epoll is level-triggered. A connection often stops before a socket is
+ * drained (a buffer is full, it used up its rounds for fairness, its peer
+ * is slow), and level-triggering means the kernel simply reports the socket
+ * again. Edge-triggered would make every one of those paths remember to come
+ * back, which is where stalls hide. The price, an epoll_ctl when the wanted
+ * events change, is paid only on change (cached per socket).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+
+#include "conn.h"
+#include "local.h"
+
+#define DEFAULT_MAX_CONNS  1024
+/* Neutron's haproxy uses 32 s client/server and 5 s connect timeouts. */
+#define DEFAULT_CLIENT_MS  32000
+#define DEFAULT_SERVER_MS  32000
+#define DEFAULT_CONNECT_MS 5000
+#define LINGER_MS          2000
+#define STOP_CHECK_MS      200
+#define ACCEPT_PAUSE_MS    100
+#define MAX_ROUNDS         16 /* per wakeup, then let others run */
+#define SENDFILE_CHUNK     (256 * 1024)
+#define MAX_EVENTS         64
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_ms_precise(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void timer_unlink(struct proxy *p, struct conn *c)
+{
+	enum timer_kind k = c->tkind;
+
+	if (k == T_NONE)
+		return;
+	if (c->t_prev)
+		c->t_prev->t_next = c->t_next;
+	else
+		p->t_head[k] = c->t_next;
+	if (c->t_next)
+		c->t_next->t_prev = c->t_prev;
+	else
+		p->t_tail[k] = c->t_prev;
+	c->t_prev = c->t_next = NULL;
+	c->tkind = T_NONE;
+}
+
+void conn_timer_set(struct proxy *p, struct conn *c, enum timer_kind kind)
+{
+	timer_unlink(p, c);
+	c->tkind = kind;
+	c->deadline = p->now_ms + p->timeout_ms[kind];
+	c->t_prev = p->t_tail[kind];
+	if (p->t_tail[kind])
+		p->t_tail[kind]->t_next = c;
+	else
+		p->t_head[kind] = c;
+	p->t_tail[kind] = c;
+	c->progress = false;
+}
+
+void conn_set_events(struct proxy *p, struct conn *c, bool backend,
+		     uint32_t events)
+{
+	int fd = backend ? c->bfd : c->cfd;
+	uint32_t *cur = backend ? &c->bev : &c->cev;
+	struct epoll_event ev = {
+		.events = events,
+		.data.ptr = backend ? &c->bep : &c->cep,
+	};
+
+	if (fd < 0 || *cur == events)
+		return;
+	if (!epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev))
+		*cur = events;
+}
+
+/* Copies s for a quoted log field: no quotes, spaces or control bytes. */
+static void log_copy(char *dst, size_t cap, struct mdr_str s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < s.n; i++) {
+		unsigned char c = s.p[i];
+		bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+
+		if (o + (plain ? 1 : 4) + 4 > cap) {
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (plain) {
+			dst[o++] = c;
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+}
+
+static void log_request(struct proxy *p, struct conn *c)
+{
+	const struct mdr_proxy_options *o = p->o;
+	struct mdr_request_record rec = {
+		.id = c->have_id ? &c->id : NULL,
+		.method = c->method,
+		.path = c->path,
+		.status = c->status,
+		.bytes_in = c->bytes_in,
+		.bytes_out = c->bytes_out,
+		.duration_ms = mono_ms_precise() - c->started_ms,
+	};
+	bool ns = c->have_id && c->id.netns[0];
+
+	if (o->access_log) {
+		fprintf(o->access_log,
+			"mdredir: access attach=%s%s%s vm=%s \"%s %s\" %d bytes=%" PRIu64
+			" dur=%.1fms%s%s\n",
+			c->have_id && c->id.ifname[0] ? c->id.ifname : "-",
+			ns ? "@" : "", ns ? c->id.netns : "", c->peer, c->method,
+			c->path, c->status, c->bytes_out, rec.duration_ms,
+			c->note ? " error=" : "", c->note ? c->note : "");
+		fflush(o->access_log);
+	}
+	if (o->on_request)
+		o->on_request(o->on_request_ctx, &rec);
+	c->in_request = false;
+}
+
+static void begin_request(struct conn *c, const struct mdr_http_head *h)
+{
+	static const struct mdr_http_head none = { .minor = 1 };
+
+	if (!h)
+		h = &none;
+	c->in_request = true;
+	c->started_ms = mono_ms_precise();
+	c->status = 0;
+	c->note = NULL;
+	c->bytes_in = h->len;
+	c->bytes_out = 0;
+	c->minor = h->minor;
+	c->is_head = mdr_str_eq(h->method, "HEAD");
+	c->close_after = !mdr_http_wants_keep_alive(h);
+	mdr_body_init(&c->req_body, h, false);
+	if (h == &none) {
+		strcpy(c->method, "-");
+		strcpy(c->path, "-");
+	} else {
+		log_copy(c->method, sizeof(c->method), h->method);
+		log_copy(c->path, sizeof(c->path), h->target);
+	}
+}
+
+void conn_respond(struct proxy *p, struct conn *c, int status,
+		  const char *why, bool keep_alive)
+{
+	const char *allow = p->o->backend->kind == MDR_BACKEND_LOCAL ?
+				    "GET, HEAD" : "GET, HEAD, POST";
+	size_t room = mdr_buf_room(&c->cout);
+	int n;
+
+	relay_close(p, c);
+	/* Unread request body bytes would be taken for the next request. */
+	keep_alive = keep_alive && !c->close_after && c->req_body.done;
+	n = snprintf(mdr_buf_end(&c->cout), room,
+		     "HTTP/1.1 %d %s\r\n"
+		     "Content-Type: text/plain\r\n"
+		     "Content-Length: %zu\r\n"
+		     "%s%s%s"
+		     "Connection: %s\r\n\r\n%s%s",
+		     status, mdr_http_reason(status), strlen(why) + 1,
+		     status == 405 ? "Allow: " : "", status == 405 ? allow : "",
+		     status == 405 ? "\r\n" : "",
+		     keep_alive ? "keep-alive" : "close",
+		     c->is_head ? "" : why, c->is_head ? "" : "\n");
+	if (n > 0 && (size_t)n < room)
+		c->cout.tail += n;
+	else
+		keep_alive = false; /* cannot happen: responses are tiny */
+	c->close_after = !keep_alive;
+	c->status = status;
+	c->state = CS_RESPOND;
+	conn_timer_set(p, c, T_CLIENT);
+}
+
+static void serve_local(struct proxy *p, struct conn *c,
+			const struct mdr_http_head *h)
+{
+	struct mdr_local_reply r;
+	bool keep;
+	int n;
+
+	if (mdr_str_eq(h->method, "POST")) {
+		conn_respond(p, c, 405, "the local backend serves GET and HEAD only",
+			     true);
+		return;
+	}
+	if (mdr_local_lookup(p->base_fd, &c->id, h->target, &r) != 200) {
+		conn_respond(p, c, r.status, r.why, r.status < 500);
+		return;
+	}
+	keep = !c->close_after && c->req_body.done;
+	n = snprintf(mdr_buf_end(&c->cout), mdr_buf_room(&c->cout),
+		     "HTTP/1.1 200 OK\r\n"
+		     "Content-Type: %s\r\n"
+		     "Content-Length: %" PRIu64 "\r\n"
+		     "Connection: %s\r\n\r\n",
+		     r.content_type, r.size, keep ? "keep-alive" : "close");
+	c->cout.tail += n;
+	c->close_after = !keep;
+	c->file_fd = r.fd;
+	c->file_off = 0;
+	c->file_left = c->is_head ? 0 : r.size;
+	c->status = 200;
+	c->state = CS_RESPOND;
+	conn_timer_set(p, c, T_CLIENT);
+}
+
+static int start_request(struct proxy *p, struct conn *c,
+			 const struct mdr_http_head *h)
+{
+	int ret = 0;
+
+	begin_request(c, h);
+	if (!c->have_id)
+		conn_respond(p, c, 404, "no metadata service for this address",
+			     false);
+	else if (!mdr_str_eq(h->method, "GET") &&
+		 !mdr_str_eq(h->method, "HEAD") &&
+		 !mdr_str_eq(h->method, "POST"))
+		conn_respond(p, c, 405, "method not allowed", true);
+	else if (p->o->backend->kind == MDR_BACKEND_LOCAL)
+		serve_local(p, c, h);
+	else
+		ret = relay_start(p, c, h);
+	/* The body, if any, stays in cin for the relay (or is never read). */
+	mdr_buf_consume(&c->cin, h->len);
+	return ret;
+}
+
+static int handle_head(struct proxy *p, struct conn *c, bool *progress)
+{
+	struct mdr_http_head h;
+	int ret;
+
+	if (!mdr_buf_len(&c->cin))
+		return c->cin_eof ? -ENOTCONN : 0;
+	ret = mdr_http_parse_request(&c->req_parser, mdr_buf_data(&c->cin),
+				     mdr_buf_len(&c->cin), &h);
+	if (ret == 0)
+		return c->cin_eof ? -ENOTCONN : 0; /* gave up mid-head */
+	*progress = true;
+	memset(&c->req_parser, 0, sizeof(c->req_parser));
+	if (ret < 0) {
+		begin_request(c, NULL);
+		conn_respond(p, c, h.error_status, h.error, false);
+		return 0;
+	}
+	return start_request(p, c, &h);
+}
+
+static int client_read(struct conn *c, bool *progress)
+{
+	size_t room;
+	ssize_t n;
+
+	if (c->cin_eof)
+		return 0;
+	room = mdr_buf_room(&c->cin);
+	if (!room)
+		return 0;
+	n = recv(c->cfd, mdr_buf_end(&c->cin), room, 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	*progress = true;
+	if (n == 0)
+		c->cin_eof = true;
+	c->cin.tail += n;
+	if (c->state == CS_LINGER)
+		mdr_buf_reset(&c->cin);
+	return 0;
+}
+
+static int client_write(struct conn *c, bool *progress)
+{
+	ssize_t n;
+
+	if (mdr_buf_len(&c->cout)) {
+		n = send(c->cfd, mdr_buf_data(&c->cout), mdr_buf_len(&c->cout),
+			 MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		mdr_buf_consume(&c->cout, n);
+		c->bytes_out += n;
+		*progress = true;
+	}
+	if (!mdr_buf_len(&c->cout) && c->file_left) {
+		size_t chunk = c->file_left < SENDFILE_CHUNK ? c->file_left :
+							       SENDFILE_CHUNK;
+
+		n = sendfile(c->cfd, c->file_fd, &c->file_off, chunk);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		if (n == 0) {
+			c->note = "file shrank while being sent";
+			return -EIO;
+		}
+		c->file_left -= n;
+		c->bytes_out += n;
+		*progress = true;
+	}
+	return 0;
+}
+
+/* The response is out: log it and wait for the next request, or finish. */
+static int request_done(struct proxy *p, struct conn *c)
+{
+	log_request(p, c);
+	if (c->file_fd >= 0) {
+		close(c->file_fd);
+		c->file_fd = -1;
+	}
+	if (!c->close_after) {
+		c->state = CS_HEAD;
+		conn_timer_set(p, c, T_CLIENT);
+		return 0;
+	}
+	/* Shut our side and read until the guest closes, so our last
+	 * response is not destroyed by a reset for unread request bytes. */
+	if (c->cin_eof || shutdown(c->cfd, SHUT_WR))
+		return -ENOTCONN;
+	mdr_buf_reset(&c->cin);
+	c->state = CS_LINGER;
+	conn_timer_set(p, c, T_LINGER);
+	return 0;
+}
+
+static int conn_step(struct proxy *p, struct conn *c, bool *progress)
+{
+	int ret;
+
+	ret = client_read(c, progress);
+	if (ret)
+		return ret;
+	switch (c->state) {
+	case CS_HEAD:
+		ret = handle_head(p, c, progress);
+		break;
+	case CS_RELAY:
+		ret = relay_step(p, c, progress);
+		break;
+	case CS_RESPOND:
+		break;
+	case CS_LINGER:
+		return c->cin_eof ? -ENOTCONN : 0;
+	}
+	if (ret)
+		return ret;
+	ret = client_write(c, progress);
+	if (ret)
+		return ret;
+	if ((c->state == CS_RESPOND ||
+	     (c->state == CS_RELAY && c->rs == RS_DONE)) &&
+	    !mdr_buf_len(&c->cout) && !c->file_left) {
+		*progress = true;
+		return request_done(p, c);
+	}
+	return 0;
+}
+
+static void conn_close(struct proxy *p, struct conn *c)
+{
+	if (c->dead)
+		return;
+	if (c->in_request) {
+		if (!c->note)
+			c->note = "aborted";
+		log_request(p, c);
+	}
+	relay_close(p, c);
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	close(c->cfd);
+	timer_unlink(p, c);
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		p->all = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	c->all_next = p->dead;
+	p->dead = c;
+	c->dead = true;
+	p->nconns--;
+}
+
+/* Registers what each socket should wake us for, and restarts the stall
+ * timers when bytes moved. */
+static void conn_settle(struct proxy *p, struct conn *c)
+{
+	uint32_t ev = 0;
+	enum timer_kind kind;
+
+	if (!c->cin_eof && mdr_buf_len(&c->cin) < c->cin.cap)
+		ev |= EPOLLIN;
+	if (mdr_buf_len(&c->cout) || c->file_left)
+		ev |= EPOLLOUT;
+	conn_set_events(p, c, false, ev);
+
+	if (c->state == CS_RESPOND && c->progress)
+		conn_timer_set(p, c, T_CLIENT);
+	if (c->state == CS_RELAY && c->rs != RS_CONNECTING) {
+		relay_update_events(p, c);
+		/* Blame whoever we are waiting for. */
+		bool guest = mdr_buf_len(&c->cout) ||
+			     (!c->req_body.done && !c->bout_broken &&
+			      !mdr_buf_len(&c->bout));
+		kind = guest ? T_CLIENT : T_SERVER;
+		if (kind != c->tkind || c->progress)
+			conn_timer_set(p, c, kind);
+	}
+}
+
+static void conn_drive(struct proxy *p, struct conn *c)
+{
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		bool progress = false;
+
+		if (conn_step(p, c, &progress) < 0) {
+			conn_close(p, c);
+			return;
+		}
+		if (!progress) {
+			conn_settle(p, c);
+			return;
+		}
+		c->progress = true;
+	}
+	if (!c->runnable) {
+		c->runnable = true;
+		c->run_next = p->runq;
+		p->runq = c;
+	}
+	conn_settle(p, c);
+}
+
+static void conn_timeout(struct proxy *p, struct conn *c)
+{
+	switch (c->state) {
+	case CS_HEAD:
+		if (!mdr_buf_len(&c->cin)) { /* idle keep-alive: just close */
+			conn_close(p, c);
+			return;
+		}
+		begin_request(c, NULL);
+		conn_respond(p, c, 408, "request not received in time", false);
+		break;
+	case CS_RELAY:
+		if (c->tkind != T_CLIENT && c->rs != RS_BODY) {
+			conn_respond(p, c, 504, c->rs == RS_CONNECTING ?
+				     "backend connect timed out" :
+				     "backend did not answer in time", false);
+			break;
+		}
+		/* fall through */
+	default:
+		c->note = "timeout";
+		conn_close(p, c);
+		return;
+	}
+	conn_drive(p, c);
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf,
+			size_t len)
+{
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const struct sockaddr_in *s4 = (const void *)ss;
+
+	snprintf(buf, len, "-");
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &s4->sin_addr, buf, len);
+	else if (ss->ss_family == AF_INET6 &&
+		 IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, len);
+}
+
+static void conn_accept(struct proxy *p, int fd)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	const struct mdr_proxy_options *o = p->o;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct conn *c;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	if (mdr_buf_alloc(&c->cin, MDR_BUF_SIZE) ||
+	    mdr_buf_alloc(&c->cout, MDR_BUF_SIZE))
+		goto fail;
+	/* A guest that already reset has nothing left to say. */
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen))
+		goto fail;
+	c->cfd = fd;
+	c->bfd = -1;
+	c->file_fd = -1;
+	c->tkind = T_NONE;
+	c->cep = (struct endpoint){ c, false };
+	c->bep = (struct endpoint){ c, true };
+	format_addr(&peer, c->peer, sizeof(c->peer));
+	c->have_id = o->identify &&
+		     !o->identify(o->identify_ctx, (struct sockaddr *)&local,
+				  (struct sockaddr *)&peer, &c->id);
+	ev.data.ptr = &c->cep;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev))
+		goto fail;
+	c->cev = EPOLLIN;
+	c->state = CS_HEAD;
+	c->all_next = p->all;
+	if (p->all)
+		p->all->all_prev = c;
+	p->all = c;
+	p->nconns++;
+	conn_timer_set(p, c, T_CLIENT);
+	return;
+fail:
+	if (c) {
+		mdr_buf_free(&c->cin);
+		mdr_buf_free(&c->cout);
+		free(c);
+	}
+	close(fd);
+}
+
+static void set_accepting(struct proxy *p, bool on)
+{
+	struct epoll_event ev = {
+		.events = on ? EPOLLIN : 0,
+		.data.ptr = &p->listener,
+	};
+
+	if (p->accepting != on &&
+	    !epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->o->listen_fd, &ev))
+		p->accepting = on;
+}
+
+static void accept_all(struct proxy *p)
+{
+	while (p->nconns < p->max_conns) {
+		int fd = accept4(p->o->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			conn_accept(p, fd);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		/* Out of descriptors or memory: a level-triggered listener
+		 * would spin, so look away for a moment. */
+		p->accept_resume_ms = p->now_ms + ACCEPT_PAUSE_MS;
+		break;
+	}
+	set_accepting(p, false);
+}
+
+static void conn_event(struct proxy *p, struct conn *c, bool backend,
+		       uint32_t events)
+{
+	if (backend) {
+		if (c->bfd < 0)
+			return; /* stale: that backend socket is gone */
+		if (c->rs == RS_CONNECTING)
+			relay_connected(p, c);
+		else if (events & (EPOLLERR | EPOLLHUP))
+			relay_broken(p, c);
+	} else if (events & (EPOLLERR | EPOLLHUP)) {
+		/* Both directions are down: nothing we send can arrive. */
+		conn_close(p, c);
+		return;
+	}
+	conn_drive(p, c);
+}
+
+static int next_wait_ms(const struct proxy *p)
+{
+	uint64_t wait = STOP_CHECK_MS;
+
+	if (p->runq)
+		return 0;
+	for (int k = 0; k < T_COUNT; k++) {
+		const struct conn *c = p->t_head[k];
+
+		if (c && c->deadline <= p->now_ms)
+			return 0;
+		if (c && c->deadline - p->now_ms < wait)
+			wait = c->deadline - p->now_ms;
+	}
+	return (int)wait;
+}
+
+static void run_queue(struct proxy *p)
+{
+	struct conn *c = p->runq, *next;
+
+	p->runq = NULL;
+	for (; c; c = next) {
+		next = c->run_next;
+		c->runnable = false;
+		if (!c->dead)
+			conn_drive(p, c);
+	}
+}
+
+static void expire_timers(struct proxy *p)
+{
+	for (int k = 0; k < T_COUNT; k++) {
+		struct conn *c;
+
+		/* A timeout re-arms at the tail with a later deadline, so
+		 * this ends. */
+		while ((c = p->t_head[k]) && c->deadline <= p->now_ms) {
+			timer_unlink(p, c);
+			conn_timeout(p, c);
+		}
+	}
+}
+
+/* Frees closed connections once no queued event can still name them. */
+static void reap(struct proxy *p)
+{
+	struct conn **pp = &p->dead, *c;
+
+	while ((c = *pp)) {
+		if (c->runnable) { /* still on the run queue */
+			pp = &c->all_next;
+			continue;
+		}
+		*pp = c->all_next;
+		mdr_buf_free(&c->cin);
+		mdr_buf_free(&c->cout);
+		free(c);
+	}
+}
+
+static void init_limits(struct proxy *p, const struct mdr_proxy_options *o)
+{
+	p->max_conns = o->max_connections ? o->max_connections :
+					    DEFAULT_MAX_CONNS;
+	p->timeout_ms[T_CLIENT] = o->timeout_client_ms ? o->timeout_client_ms :
+							 DEFAULT_CLIENT_MS;
+	p->timeout_ms[T_SERVER] = o->timeout_server_ms ? o->timeout_server_ms :
+							 DEFAULT_SERVER_MS;
+	p->timeout_ms[T_CONNECT] = o->timeout_connect_ms ?
+					   o->timeout_connect_ms :
+					   DEFAULT_CONNECT_MS;
+	p->timeout_ms[T_LINGER] = LINGER_MS;
+}
+
+int mdr_proxy_run(const struct mdr_proxy_options *o)
+{
+	struct proxy p = { .o = o, .epfd = -1, .base_fd = -1 };
+	struct epoll_event evs[MAX_EVENTS];
+	struct epoll_event lev = { .events = EPOLLIN };
+	int ret = 0, n;
+
+	if (!o || o->listen_fd < 0 || !o->backend || !o->stop)
+		return -EINVAL;
+	/* sendfile() has no MSG_NOSIGNAL: a guest that vanishes mid-file
+	 * must cost an EPIPE, not the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	init_limits(&p, o);
+	if (o->backend->kind == MDR_BACKEND_LOCAL) {
+		p.base_fd = open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (p.base_fd < 0)
+			return -errno;
+	}
+	p.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (p.epfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	lev.data.ptr = &p.listener;
+	if (epoll_ctl(p.epfd, EPOLL_CTL_ADD, o->listen_fd, &lev)) {
+		ret = -errno;
+		goto out;
+	}
+	p.accepting = true;
+
+	while (!*o->stop) {
+		p.now_ms = mono_ms();
+		if (!p.accepting && p.nconns < p.max_conns &&
+		    p.now_ms >= p.accept_resume_ms)
+			set_accepting(&p, true);
+		n = epoll_wait(p.epfd, evs, MAX_EVENTS, next_wait_ms(&p));
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		p.now_ms = mono_ms();
+		for (int i = 0; i < n; i++) {
+			struct endpoint *ep = evs[i].data.ptr;
+
+			if (ep == &p.listener)
+				accept_all(&p);
+			else if (!ep->c->dead)
+				conn_event(&p, ep->c, ep->backend, evs[i].events);
+		}
+		run_queue(&p);
+		expire_timers(&p);
+		reap(&p);
+	}
+	while (p.all)
+		conn_close(&p, p.all);
+	for (struct conn *c = p.runq; c; c = c->run_next)
+		c->runnable = false;
+	reap(&p);
+out:
+	if (p.epfd >= 0) {
+		epoll_ctl(p.epfd, EPOLL_CTL_DEL, o->listen_fd, NULL);
+		close(p.epfd);
+	}
+	if (p.base_fd >= 0)
+		close(p.base_fd);
+	return ret;
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The neutron backend: one backend connection per guest request. The
+ * rewritten head and the request body go out, the response head comes back
+ * to be checked and rewritten, and the body is relayed as it arrives, its
+ * framing tracked so the guest connection can be reused afterwards.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+
+#include "conn.h"
+#include "rewrite.h"
+
+static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+void relay_close(struct proxy *p, struct conn *c)
+{
+	(void)p;
+	if (c->bfd >= 0) {
+		close(c->bfd); /* also leaves the epoll set */
+		c->bfd = -1;
+		c->bev = 0;
+	}
+	mdr_buf_free(&c->bin);
+	mdr_buf_free(&c->bout);
+}
+
+static void fail(struct proxy *p, struct conn *c, int status,
+		 const char *what, int err)
+{
+	char why[160];
+
+	if (err)
+		snprintf(why, sizeof(why), "%s: %s", what, strerror(err));
+	else
+		snprintf(why, sizeof(why), "%s", what);
+	conn_respond(p, c, status, why, false);
+}
+
+int relay_start(struct proxy *p, struct conn *c,
+		const struct mdr_http_head *req)
+{
+	const struct mdr_backend *be = p->o->backend;
+	struct epoll_event ev = { .data.ptr = &c->bep };
+	int n;
+
+	if (mdr_buf_alloc(&c->bin, MDR_BUF_SIZE) ||
+	    mdr_buf_alloc(&c->bout, MDR_BUF_SIZE)) {
+		fail(p, c, 503, "proxy out of memory", 0);
+		return 0;
+	}
+	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
+	c->bin_eof = c->bout_broken = false;
+	c->backend_err = 0;
+
+	n = mdr_rewrite_request(req, &c->id, be, c->bout.p, c->bout.cap);
+	if (n < 0) {
+		fail(p, c, 431, "request head too large to forward", 0);
+		return 0;
+	}
+	c->bout.tail = n;
+
+	c->bfd = socket(be->addr.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->bfd < 0) {
+		fail(p, c, 503, "cannot create backend socket", errno);
+		return 0;
+	}
+	if (!connect(c->bfd, (const struct sockaddr *)&be->addr, be->addrlen)) {
+		c->rs = RS_HEAD;
+	} else if (errno == EINPROGRESS) {
+		c->rs = RS_CONNECTING;
+	} else {
+		/* Unix sockets fail here at once: ENOENT, ECONNREFUSED, or
+		 * EAGAIN when the agent's backlog is full. */
+		fail(p, c, 503, "backend unreachable", errno);
+		return 0;
+	}
+	ev.events = c->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN | EPOLLOUT;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, c->bfd, &ev)) {
+		fail(p, c, 503, "cannot watch backend socket", errno);
+		return 0;
+	}
+	c->bev = ev.events;
+	c->state = CS_RELAY;
+	conn_timer_set(p, c, c->rs == RS_CONNECTING ? T_CONNECT : T_SERVER);
+
+	/* The backend never sees Expect (see rewrite.c): we invite the body
+	 * ourselves, since we will read it whatever the backend says. */
+	if (req->expect_continue && c->minor >= 1 && !c->req_body.done) {
+		memcpy(mdr_buf_end(&c->cout), continue_100,
+		       sizeof(continue_100) - 1);
+		c->cout.tail += sizeof(continue_100) - 1;
+	}
+	return 0;
+}
+
+void relay_connected(struct proxy *p, struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(int), slen = sizeof(ss);
+	int err = 0;
+
+	if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (!err && getpeername(c->bfd, (struct sockaddr *)&ss, &slen)) {
+		if (errno == ENOTCONN)
+			return; /* not yet: a stale wakeup */
+		err = errno;
+	}
+	if (err) {
+		fail(p, c, 503, "backend unreachable", err);
+		return;
+	}
+	c->rs = RS_HEAD;
+	conn_timer_set(p, c, T_SERVER);
+}
+
+/* The backend is gone for good; whatever it sent is still in bin. */
+static void backend_gone(struct conn *c, int err)
+{
+	if (c->bfd >= 0) {
+		close(c->bfd);
+		c->bfd = -1;
+		c->bev = 0;
+	}
+	c->bin_eof = true;
+	c->backend_err = err;
+	c->bout_broken = true;
+	mdr_buf_reset(&c->bout);
+	if (!c->req_body.done)
+		c->close_after = true; /* rest of the body unread */
+}
+
+void relay_broken(struct proxy *p, struct conn *c)
+{
+	(void)p;
+	/* With room to read, recv() reports it; with none, it never would
+	 * and the error would wake us forever. */
+	if (mdr_buf_len(&c->bin) == c->bin.cap)
+		backend_gone(c, ECONNRESET);
+}
+
+/* Request body: guest -> bout, as far as its framing goes. */
+static int pump_request(struct proxy *p, struct conn *c, bool *progress)
+{
+	size_t used;
+	ssize_t n;
+
+	if (c->req_body.done || c->bout_broken)
+		return 0;
+	n = mdr_body_copy(&c->req_body, mdr_buf_data(&c->cin),
+			  mdr_buf_len(&c->cin), mdr_buf_end(&c->bout),
+			  mdr_buf_room(&c->bout), &used);
+	if (n < 0) {
+		if (c->rs == RS_BODY)
+			return -EBADMSG; /* a response is already underway */
+		fail(p, c, 400, "malformed chunked request body", 0);
+		return 0;
+	}
+	mdr_buf_consume(&c->cin, used);
+	c->bout.tail += n;
+	c->bytes_in += used;
+	if (used || n)
+		*progress = true;
+	if (!c->req_body.done && c->cin_eof && !mdr_buf_len(&c->cin)) {
+		c->note = "guest closed mid-body";
+		return -ECONNRESET;
+	}
+	return 0;
+}
+
+static void backend_write(struct conn *c, bool *progress)
+{
+	ssize_t n;
+
+	if (c->bfd < 0 || c->bout_broken || !mdr_buf_len(&c->bout))
+		return;
+	n = send(c->bfd, mdr_buf_data(&c->bout), mdr_buf_len(&c->bout),
+		 MSG_NOSIGNAL);
+	if (n > 0) {
+		mdr_buf_consume(&c->bout, n);
+		*progress = true;
+	} else if (errno != EAGAIN && errno != EINTR) {
+		/* It may still have answered (say, 413): keep reading. */
+		c->bout_broken = true;
+		mdr_buf_reset(&c->bout);
+		c->close_after = true;
+		*progress = true;
+	}
+}
+
+static void backend_read(struct conn *c, bool *progress)
+{
+	size_t room;
+	ssize_t n;
+
+	if (c->bfd < 0 || c->bin_eof)
+		return;
+	room = mdr_buf_room(&c->bin);
+	if (!room)
+		return;
+	n = recv(c->bfd, mdr_buf_end(&c->bin), room, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	*progress = true;
+	if (n > 0)
+		c->bin.tail += n;
+	else
+		backend_gone(c, n < 0 ? errno : 0);
+}
+
+/* Parses the response head; 0 means wait, or that a reply was queued. */
+static int response_head(struct proxy *p, struct conn *c, bool *progress)
+{
+	struct mdr_http_head h;
+	bool keep, dechunk;
+	char why[160];
+	int ret;
+
+	for (;;) {
+		ret = mdr_http_parse_response(&c->resp_parser,
+					      mdr_buf_data(&c->bin),
+					      mdr_buf_len(&c->bin), c->is_head,
+					      &h);
+		if (ret == 0 && !c->bin_eof)
+			return 0;
+		if (ret == 0) {
+			fail(p, c, 502, mdr_buf_len(&c->bin) ?
+				     "backend closed the connection mid-head" :
+				     "backend closed the connection without answering",
+			     c->backend_err);
+			return 0;
+		}
+		if (ret < 0) {
+			snprintf(why, sizeof(why),
+				 "backend sent an invalid response (%s)", h.error);
+			fail(p, c, 502, why, 0);
+			return 0;
+		}
+		if (h.status >= 200)
+			break;
+		if (h.status == 101) {
+			fail(p, c, 502, "backend switched protocols", 0);
+			return 0;
+		}
+		/* Interim 1xx: the guest already had our 100 Continue. */
+		mdr_buf_consume(&c->bin, h.len);
+		memset(&c->resp_parser, 0, sizeof(c->resp_parser));
+		*progress = true;
+	}
+
+	/* HTTP/1.0 guests cannot take chunked framing: strip it and end the
+	 * body by closing instead. */
+	dechunk = h.body == MDR_BODY_CHUNKED && c->minor == 0;
+	keep = !c->close_after && c->req_body.done && !c->bout_broken &&
+	       h.body != MDR_BODY_CLOSE && !dechunk;
+	ret = mdr_rewrite_response(&h, keep, dechunk, mdr_buf_end(&c->cout),
+				   mdr_buf_room(&c->cout));
+	if (ret < 0) {
+		fail(p, c, 502, "backend response head too large", 0);
+		return 0;
+	}
+	c->cout.tail += ret;
+	c->status = h.status;
+	c->close_after = !keep;
+	mdr_body_init(&c->resp_body, &h, dechunk);
+	mdr_buf_consume(&c->bin, h.len);
+	c->rs = RS_BODY;
+	*progress = true;
+	return 0;
+}
+
+static int response_body(struct proxy *p, struct conn *c, bool *progress)
+{
+	size_t used;
+	ssize_t n;
+
+	n = mdr_body_copy(&c->resp_body, mdr_buf_data(&c->bin),
+			  mdr_buf_len(&c->bin), mdr_buf_end(&c->cout),
+			  mdr_buf_room(&c->cout), &used);
+	if (n < 0) {
+		/* Half a response is out: closing is the only honest end. */
+		c->note = "backend sent broken chunked framing";
+		return -EBADMSG;
+	}
+	mdr_buf_consume(&c->bin, used);
+	c->cout.tail += n;
+	if (used || n)
+		*progress = true;
+	if (c->bin_eof && !mdr_buf_len(&c->bin) && !c->resp_body.done) {
+		if (c->resp_body.kind != MDR_BODY_CLOSE) {
+			/* Short body: the guest sees the close and can tell. */
+			c->note = "backend response truncated";
+			c->close_after = true;
+		}
+		c->resp_body.done = true;
+	}
+	if (c->resp_body.done) {
+		relay_close(p, c);
+		c->rs = RS_DONE;
+		*progress = true;
+	}
+	return 0;
+}
+
+int relay_step(struct proxy *p, struct conn *c, bool *progress)
+{
+	int ret;
+
+	if (c->rs == RS_CONNECTING || c->rs == RS_DONE)
+		return 0;
+	ret = pump_request(p, c, progress);
+	if (ret || c->state != CS_RELAY)
+		return ret;
+	backend_write(c, progress);
+	backend_read(c, progress);
+	if (c->rs == RS_HEAD) {
+		ret = response_head(p, c, progress);
+		if (ret || c->state != CS_RELAY)
+			return ret;
+	}
+	if (c->rs == RS_BODY)
+		return response_body(p, c, progress);
+	return 0;
+}
+
+void relay_update_events(struct proxy *p, struct conn *c)
+{
+	uint32_t ev = 0;
+
+	if (c->bfd < 0)
+		return;
+	if (c->rs == RS_CONNECTING)
+		ev = EPOLLOUT;
+	if (c->rs == RS_HEAD || c->rs == RS_BODY) {
+		if (!c->bin_eof && mdr_buf_len(&c->bin) < c->bin.cap)
+			ev |= EPOLLIN;
+		if (!c->bout_broken && mdr_buf_len(&c->bout))
+			ev |= EPOLLOUT;
+	}
+	conn_set_events(p, c, true, ev);
+}
