@@ -39,7 +39,9 @@ int mdr_link_ingress(struct __sk_buff *skb)
 	    p.tcp->source != bpf_htons(MDR_METADATA_PORT))
 		goto not_ours;
 	id = mdr_service_id(cfg, p.ip->saddr);
-	att = id ? mdr_attachment_by_id(id) : NULL;
+	if (!id)
+		goto not_ours;
+	att = mdr_attachment_by_id(id);
 	if (!att || att->link_ifindex != skb->ifindex) {
 		mdr_count(0, MDR_DROP_NO_ATTACH);
 		return TC_ACT_SHOT;

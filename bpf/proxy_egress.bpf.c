@@ -32,7 +32,9 @@ int mdr_proxy_egress(struct __sk_buff *skb)
 	if ((void *)(ip + 1) > data_end)
 		goto not_ours;
 	id = mdr_service_id(cfg, ip->saddr);
-	att = id ? mdr_attachment_by_id(id) : NULL;
+	if (!id)
+		goto not_ours;
+	att = mdr_attachment_by_id(id);
 	if (!att) {
 		mdr_count(0, MDR_DROP_NO_ATTACH);
 		return TC_ACT_SHOT;

@@ -159,8 +159,7 @@ static int render_listing(int dir_fd, uint64_t *size)
 		names[n++] = name;
 		total += len + 1 + is_dir;
 	}
-	/* "name/\n" sorts like "name/": a directory sorts as its name plus
-	 * '/', which is what a reader of the listing sees. */
+	/* Sorted as displayed: a directory by its name plus "/". */
 	qsort(names, n, sizeof(*names), cmp_names);
 
 	text = malloc(total ? total : 1);

@@ -23,8 +23,10 @@ struct mdr_local_reply {
 /*
  * Resolves a request target for id beneath base_fd (an O_PATH descriptor of
  * DIR). Files are opened, never read here: the caller streams them with
- * sendfile. A directory's listing is rendered once into a memfd so it
- * streams the same way. Returns the status also stored in r->status.
+ * sendfile. A directory's listing (entries sorted bytewise, one per line,
+ * directories with a trailing "/") is rendered once into a memfd so it
+ * streams the same way. Content type: application/json for *.json,
+ * text/plain for everything else. Returns the status also in r->status.
  */
 int mdr_local_lookup(int base_fd, const struct mdr_identity *id,
 		     struct mdr_str target, struct mdr_local_reply *r);

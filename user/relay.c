@@ -73,9 +73,12 @@ int relay_start(struct proxy *p, struct conn *c,
 		c->rs = RS_HEAD;
 	} else if (errno == EINPROGRESS) {
 		c->rs = RS_CONNECTING;
+	} else if (errno == EAGAIN) {
+		/* A unix socket whose listen queue is full. */
+		fail(p, c, 503, "backend busy (listen queue full)", 0);
+		return 0;
 	} else {
-		/* Unix sockets fail here at once: ENOENT, ECONNREFUSED, or
-		 * EAGAIN when the agent's backlog is full. */
+		/* Unix sockets fail here at once: ENOENT, ECONNREFUSED. */
 		fail(p, c, 503, "backend unreachable", errno);
 		return 0;
 	}

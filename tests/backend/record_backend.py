@@ -32,6 +32,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass  # unix clients have no address; the record file is the log
 
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the proxy gave up on this request: not our failure
+
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = bytearray()
@@ -114,10 +120,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class TCPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
 
 class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    request_queue_size = 128  # like the agent's metadata_backlog, not 5
 
     def get_request(self):
         sock, _ = super().get_request()

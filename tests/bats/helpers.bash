@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# Shared by every bats file: the built binary, the sandbox library, and
+# helpers that start a daemon or a test backend and wait until they serve.
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+MDREDIR=${MDREDIR:-$ROOT/${OUT:-build}/mdredir}
+export MDREDIR
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+mdredir() { "$MDREDIR" "$@"; }
+
+# Each test gets its own sandbox prefix, and starts and ends with mdredir
+# unloaded, so no test sees another's state.
+common_setup() {
+	SB=mdt$(printf '%04x' $((RANDOM)))
+	. "$ROOT/tools/sandbox.sh"
+	DAEMON_PID=
+	BACKEND_PID=
+	"$MDREDIR" unload >/dev/null 2>&1 || true
+}
+
+common_teardown() {
+	stop_daemon
+	stop_backend
+	sb_cleanup
+}
+
+# start_daemon ARGS...: runs `mdredir daemon ARGS` until it listens.
+start_daemon() {
+	local log=$BATS_TEST_TMPDIR/daemon.log
+	# fd 3 is bats' own: a background child holding it would hang bats.
+	"$MDREDIR" daemon "$@" 2>"$log" 3>&- &
+	DAEMON_PID=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$log" && return 0
+		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+			cat "$log" >&2
+			DAEMON_PID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	cat "$log" >&2
+	return 1
+}
+
+stop_daemon() {
+	[ -n "${DAEMON_PID:-}" ] || return 0
+	kill "$DAEMON_PID" 2>/dev/null || true
+	wait "$DAEMON_PID" 2>/dev/null || true
+	DAEMON_PID=
+}
+
+# start_backend ARGS...: the recording test backend (--unix PATH or
+# --listen HOST:PORT); requests are recorded in $RECORD, one JSON a line.
+start_backend() {
+	RECORD=$BATS_TEST_TMPDIR/record.jsonl
+	local out=$BATS_TEST_TMPDIR/backend.out
+	: >"$RECORD"
+	python3 "$ROOT/tests/backend/record_backend.py" --record "$RECORD" "$@" \
+		>"$out" 2>&1 3>&- &
+	BACKEND_PID=$!
+	for _ in $(seq 100); do
+		grep -q ready "$out" && return 0
+		sleep 0.05
+	done
+	cat "$out" >&2
+	return 1
+}
+
+stop_backend() {
+	[ -n "${BACKEND_PID:-}" ] || return 0
+	kill "$BACKEND_PID" 2>/dev/null || true
+	wait "$BACKEND_PID" 2>/dev/null || true
+	BACKEND_PID=
+}
+
+# recorded_header N NAME: header NAME of the N-th recorded request (1-based),
+# every value joined by '|' when sent more than once; empty when absent.
+recorded_header() {
+	jq -r --arg n "$2" --argjson i "$1" -s '
+		.[$i - 1].headers | map(select(.[0] | ascii_downcase ==
+		($n | ascii_downcase)) | .[1]) | join("|")' "$RECORD"
+}
+
+# metadata GUEST PATH [CURL ARGS...]: what a guest gets from metadata.
+metadata() {
+	local vm=$1 path=$2
+	shift 2
+	ip netns exec "$vm" curl -sS -m 5 "$@" "http://169.254.169.254$path"
+}
+
+# A pinned-map counter of one attachment, from `stats --json`.
+stat_of() {
+	"$MDREDIR" stats --json |
+		jq -r --arg name "$1" ".attachments[] | select(.ifname == \$name) | $2"
+}

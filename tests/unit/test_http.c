@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Unit tests for the HTTP layer: head parsing and its strict rejections,
+ * incremental and pipelined parsing split at every byte, the chunked
+ * scanner, header rewriting, backend specs and local path resolution.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "http.h"
+#include "local.h"
+#include "rewrite.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (cond) {                                                  \
+			passed++;                                            \
+		} else {                                                     \
+			failed++;                                            \
+			fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n",     \
+				__FILE__, __LINE__, __func__, #cond);        \
+		}                                                            \
+	} while (0)
+
+#define CHECK_EQ_INT(a, b)                                                   \
+	do {                                                                 \
+		long long _a = (a), _b = (b);                                \
+		if (_a == _b) {                                              \
+			passed++;                                            \
+		} else {                                                     \
+			failed++;                                            \
+			fprintf(stderr, "%s:%d: %s: %s == %lld, want %lld\n", \
+				__FILE__, __LINE__, __func__, #a, _a, _b);   \
+		}                                                            \
+	} while (0)
+
+static int parse_req(const char *s, struct mdr_http_head *h)
+{
+	struct mdr_http_parser p = { 0 };
+
+	return mdr_http_parse_request(&p, s, strlen(s), h);
+}
+
+static int parse_resp(const char *s, bool head, struct mdr_http_head *h)
+{
+	struct mdr_http_parser p = { 0 };
+
+	return mdr_http_parse_response(&p, s, strlen(s), head, h);
+}
+
+static bool has_header(const char *head, const char *line)
+{
+	return strstr(head, line) != NULL;
+}
+
+static void test_simple_get(void)
+{
+	static struct mdr_http_head h;
+	const char *req = "GET /latest/meta-data?x=1 HTTP/1.1\r\n"
+			  "Host: 169.254.169.254\r\n"
+			  "Accept:  */*  \r\n"
+			  "\r\n";
+
+	CHECK_EQ_INT(parse_req(req, &h), 1);
+	CHECK(mdr_str_eq(h.method, "GET"));
+	CHECK(mdr_str_eq(h.target, "/latest/meta-data?x=1"));
+	CHECK_EQ_INT(h.minor, 1);
+	CHECK_EQ_INT(h.nheaders, 2);
+	CHECK(mdr_str_eq(h.headers[1].value, "*/*")); /* OWS trimmed */
+	CHECK_EQ_INT(h.len, strlen(req));
+	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
+	CHECK(mdr_http_wants_keep_alive(&h));
+	CHECK(h.has_host);
+}
+
+static void test_keep_alive_rules(void)
+{
+	static struct mdr_http_head h;
+
+	CHECK_EQ_INT(parse_req("GET / HTTP/1.0\r\n\r\n", &h), 1);
+	CHECK(!mdr_http_wants_keep_alive(&h));
+	CHECK(!h.has_host);
+	CHECK_EQ_INT(parse_req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &h), 1);
+	CHECK(mdr_http_wants_keep_alive(&h));
+	CHECK_EQ_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n", &h), 1);
+	CHECK(!mdr_http_wants_keep_alive(&h));
+	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_LENGTH);
+	CHECK_EQ_INT(h.content_length, 12);
+	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_CHUNKED);
+	/* Identical duplicate lengths are harmless. */
+	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", &h), 1);
+	CHECK_EQ_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", &h), 1);
+	CHECK(h.expect_continue);
+	/* HTTP/1.2 is spoken as 1.1. */
+	CHECK_EQ_INT(parse_req("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &h), 1);
+	CHECK_EQ_INT(h.minor, 1);
+}
+
+static const struct reject_case {
+	const char *name, *req;
+	int status;
+} reject_cases[] = {
+	{ "CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
+	{ "TE and CL", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400 },
+	{ "differing CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400 },
+	{ "CL list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n", 400 },
+	{ "CL sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n", 400 },
+	{ "CL empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400 },
+	{ "CL huge", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1234567890123456789012\r\n\r\n", 400 },
+	{ "TE gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400 },
+	{ "TE gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 400 },
+	{ "TE chunked, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400 },
+	{ "TE twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
+	{ "TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
+	{ "obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400 },
+	{ "obs-fold tab", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n", 400 },
+	{ "leading space", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400 },
+	{ "bare LF start", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400 },
+	{ "bare LF header", "GET / HTTP/1.1\r\nHost: a\n\r\n", 400 },
+	{ "bare LF end", "GET / HTTP/1.1\r\nHost: a\r\n\n", 400 },
+	{ "bare CR", "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400 },
+	{ "NUL in value", "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", 400 },
+	{ "NUL in target", "GET /a\0 HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "CTL in value", "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n", 400 },
+	{ "DEL in value", "GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n", 400 },
+	{ "space in name", "GET / HTTP/1.1\r\nHost: a\r\nX A: b\r\n\r\n", 400 },
+	{ "space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },
+	{ "empty name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400 },
+	{ "no colon", "GET / HTTP/1.1\r\nHost: a\r\nXYZ\r\n\r\n", 400 },
+	{ "bad name char", "GET / HTTP/1.1\r\nHost: a\r\nX(A): b\r\n\r\n", 400 },
+	{ "bad method char", "GE{T / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "lower http", "GET / http/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "HTTP/2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505 },
+	{ "HTTP/1", "GET / HTTP/1\r\nHost: a\r\n\r\n", 400 },
+	{ "two spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "trailing space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400 },
+	{ "no version", "GET /\r\nHost: a\r\n\r\n", 400 },
+	{ "absolute form", "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "asterisk form", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "8bit target", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400 },
+	{ "two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+	{ "empty first line", "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+};
+
+static void test_rejections(void)
+{
+	static struct mdr_http_head h;
+
+	for (size_t i = 0; i < sizeof(reject_cases) / sizeof(reject_cases[0]); i++) {
+		const struct reject_case *rc = &reject_cases[i];
+		/* Some cases hold a NUL, so size them from the known end. */
+		size_t len = strlen(rc->req);
+		struct mdr_http_parser p = { 0 };
+		int ret;
+
+		if (strstr(rc->name, "NUL"))
+			len += 1 + strlen(rc->req + len + 1);
+		ret = mdr_http_parse_request(&p, rc->req, len, &h);
+		if (ret >= 0 || h.error_status != rc->status)
+			fprintf(stderr, "reject case '%s': ret %d status %d\n",
+				rc->name, ret, h.error_status);
+		CHECK(ret < 0);
+		CHECK_EQ_INT(h.error_status, rc->status);
+		CHECK(h.error && *h.error);
+	}
+}
+
+static char *make_request(size_t target_len, unsigned int nheaders,
+			  size_t value_len)
+{
+	size_t cap = target_len + nheaders * (value_len + 32) + 256;
+	char *s = malloc(cap), *p = s;
+
+	p += sprintf(p, "GET /");
+	memset(p, 'a', target_len - 1);
+	p += target_len - 1;
+	p += sprintf(p, " HTTP/1.1\r\nHost: a\r\n");
+	for (unsigned int i = 1; i < nheaders; i++) {
+		p += sprintf(p, "X-%u: ", i);
+		memset(p, 'v', value_len);
+		p += value_len;
+		p += sprintf(p, "\r\n");
+	}
+	sprintf(p, "\r\n");
+	return s;
+}
+
+static void test_limits(void)
+{
+	static struct mdr_http_head h;
+	size_t fixed = strlen("GET  HTTP/1.1");
+	char *s;
+
+	s = make_request(MDR_HTTP_MAX_START_LINE - fixed, 1, 0);
+	CHECK_EQ_INT(parse_req(s, &h), 1);
+	free(s);
+	s = make_request(MDR_HTTP_MAX_START_LINE - fixed + 1, 1, 0);
+	CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
+	CHECK_EQ_INT(h.error_status, 414);
+	/* Too long is known before the line ends. */
+	s[MDR_HTTP_MAX_START_LINE + 2] = '\0';
+	CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
+	free(s);
+
+	s = make_request(1, MDR_HTTP_MAX_HEADERS, 1);
+	CHECK_EQ_INT(parse_req(s, &h), 1);
+	CHECK_EQ_INT(h.nheaders, MDR_HTTP_MAX_HEADERS);
+	free(s);
+	s = make_request(1, MDR_HTTP_MAX_HEADERS + 1, 1);
+	CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
+	CHECK_EQ_INT(h.error_status, 431);
+	free(s);
+
+	/* Header block: "Host: a\r\n" (9) + 1 line + final CRLF (2). */
+	{
+		size_t value = MDR_HTTP_MAX_HEADER_BLOCK - 9 - 2 - strlen("X-1: \r\n");
+
+		s = make_request(1, 2, value);
+		CHECK_EQ_INT(parse_req(s, &h), 1);
+		free(s);
+		s = make_request(1, 2, value + 1);
+		CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
+		CHECK_EQ_INT(h.error_status, 431);
+		free(s);
+	}
+	/* Bigger heads than the limits cannot fit any buffer we use. */
+	CHECK(MDR_HTTP_MAX_HEAD <= 32768);
+}
+
+/* Two pipelined requests arriving in two pieces split at every byte. */
+static void test_pipelining_splits(void)
+{
+	static struct mdr_http_head h;
+	const char *stream = "POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+			     "GET /two HTTP/1.1\r\nHost: a\r\nX-Y: z\r\n\r\n";
+	size_t n = strlen(stream), first_len = strlen(stream) - strlen(strstr(stream, "GET"));
+	int ok = 0;
+
+	for (size_t split = 0; split <= n; split++) {
+		struct mdr_http_parser p = { 0 };
+		size_t have = split, off;
+		int ret = mdr_http_parse_request(&p, stream, have, &h);
+
+		if (ret == 0) {
+			have = n;
+			ret = mdr_http_parse_request(&p, stream, have, &h);
+		}
+		if (ret != 1 || !mdr_str_eq(h.target, "/one") ||
+		    h.content_length != 5)
+			continue;
+		off = h.len + h.content_length;
+		if (off != first_len)
+			continue;
+		/* Second request from whatever had arrived, then the rest. */
+		memset(&p, 0, sizeof(p));
+		ret = have > off ? mdr_http_parse_request(&p, stream + off,
+							    have - off, &h) : 0;
+		if (ret == 0)
+			ret = mdr_http_parse_request(&p, stream + off, n - off, &h);
+		if (ret == 1 && mdr_str_eq(h.target, "/two") && h.nheaders == 2 &&
+		    h.len == n - off)
+			ok++;
+	}
+	CHECK_EQ_INT(ok, n + 1);
+}
+
+/* Byte-at-a-time arrival gives the same head as all at once, and a bad byte
+ * is reported as soon as it arrives. */
+static void test_incremental(void)
+{
+	static struct mdr_http_head h;
+	const char *req = "GET /a HTTP/1.1\r\nHost: a\r\nX-1: b\r\n\r\n";
+	const char *bad = "GET /a HTTP/1.1\r\nHost: a\nX-1: b\r\n\r\n";
+	struct mdr_http_parser p = { 0 };
+	size_t n = strlen(req), i;
+	int ret = 0;
+
+	for (i = 1; i <= n && ret == 0; i++)
+		ret = mdr_http_parse_request(&p, req, i, &h);
+	CHECK_EQ_INT(ret, 1);
+	CHECK_EQ_INT(i - 1, n);
+	CHECK_EQ_INT(h.nheaders, 2);
+
+	memset(&p, 0, sizeof(p));
+	ret = 0;
+	for (i = 1; i <= strlen(bad) && ret == 0; i++)
+		ret = mdr_http_parse_request(&p, bad, i, &h);
+	CHECK_EQ_INT(ret, -EBADMSG);
+	CHECK_EQ_INT(i - 1, strlen("GET /a HTTP/1.1\r\nHost: a\n"));
+}
+
+static void test_responses(void)
+{
+	static struct mdr_http_head h;
+
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false, &h), 1);
+	CHECK_EQ_INT(h.status, 200);
+	CHECK(mdr_str_eq(h.reason, "OK"));
+	CHECK_EQ_INT(h.body, MDR_BODY_LENGTH);
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true, &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_NONE); /* HEAD */
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_CHUNKED);
+	CHECK_EQ_INT(parse_resp("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n", false, &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_CLOSE);
+	CHECK_EQ_INT(h.minor, 0);
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", false, &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 304 Not Modified\r\n\r\n", false, &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 100 Continue\r\n\r\n", false, &h), 1);
+	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, &h), 1);
+	CHECK_EQ_INT(h.reason.n, 0);
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 404 \r\n\r\n", false, &h), 1);
+
+	CHECK(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("HTTP/1.1 2000 OK\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("HTTP/1.1 20x OK\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("HTTP/1.1 099 Low\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("ICY 200 OK\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("HTTP/1.1 200 OK\nContent-Length: 1\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("garbage garbage garbage\r\n\r\n", false, &h) < 0);
+	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Le", false, &h), 0);
+}
+
+static const char chunked_body[] =
+	"5;name=value\r\nhello\r\n"
+	"1A\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+	"0000000001 \r\n!\r\n"
+	"0\r\nX-Trailer: one\r\nX-Other: two\r\n\r\n";
+static const char chunked_data[] = "helloabcdefghijklmnopqrstuvwxyz!";
+
+/* Relays raw (or decodes) src through mdr_body_copy in pieces of `step`
+ * bytes with a dst of `room` bytes at a time. Returns bytes consumed. */
+static size_t relay(const char *src, size_t n, bool dechunk, size_t step,
+		    size_t room, char *out, size_t *out_len, int *err)
+{
+	struct mdr_http_head h = { .body = MDR_BODY_CHUNKED };
+	struct mdr_body b;
+	size_t in = 0;
+
+	mdr_body_init(&b, &h, dechunk);
+	*out_len = 0;
+	*err = 0;
+	while (!b.done && in < n) {
+		size_t avail = n - in < step ? n - in : step, used;
+		ssize_t r = mdr_body_copy(&b, src + in, avail, out + *out_len,
+					  room, &used);
+
+		if (r < 0) {
+			*err = (int)r;
+			break;
+		}
+		if (!used && !r)
+			break; /* stuck would be a bug */
+		in += used;
+		*out_len += r;
+	}
+	return b.done ? in : 0;
+}
+
+static void test_chunked(void)
+{
+	char stream[512], out[512];
+	size_t body_len = strlen(chunked_body), n, out_len, used;
+	int err, raw_ok = 0, dec_ok = 0, split_ok = 0;
+
+	/* The body followed by the next pipelined request. */
+	n = (size_t)snprintf(stream, sizeof(stream), "%sGET / HTTP/1.1\r\n", chunked_body);
+	for (size_t step = 1; step <= n; step++) {
+		for (size_t room = 1; room <= 7; room += 3) {
+			used = relay(stream, n, false, step, room, out, &out_len, &err);
+			raw_ok += used == body_len && out_len == body_len &&
+				  !memcmp(out, chunked_body, body_len) && !err;
+			used = relay(stream, n, true, step, room, out, &out_len, &err);
+			dec_ok += used == body_len && out_len == strlen(chunked_data) &&
+				  !memcmp(out, chunked_data, out_len) && !err;
+		}
+	}
+	CHECK_EQ_INT(raw_ok, n * 3);
+	CHECK_EQ_INT(dec_ok, n * 3);
+
+	/* Two arbitrary pieces, straight through the scanner. */
+	for (size_t split = 0; split <= body_len; split++) {
+		struct mdr_chunked c = { 0 };
+		size_t pos = 0, data = 0;
+		bool is_data, ok = true;
+
+		while (pos < body_len && !mdr_chunked_done(&c)) {
+			size_t end = pos < split ? split : body_len;
+			ssize_t r = mdr_chunked_step(&c, chunked_body + pos, end - pos, &is_data);
+
+			if (r <= 0) {
+				ok = false;
+				break;
+			}
+			if (is_data)
+				data += r;
+			pos += r;
+		}
+		split_ok += ok && mdr_chunked_done(&c) && pos == body_len &&
+			    data == strlen(chunked_data);
+	}
+	CHECK_EQ_INT(split_ok, body_len + 1);
+
+	static const char *const bad[] = {
+		"zz\r\n",                       /* not hex */
+		";x\r\n",                       /* no size */
+		"5\r\nhelloX\r\n",              /* data not followed by CRLF */
+		"5\nhello\r\n0\r\n\r\n",        /* bare LF after size */
+		"5\r\nhello\n0\r\n\r\n",        /* bare LF after data */
+		"0\r\n\r\r",                    /* bad final CRLF */
+		"1000000000000000\r\n",         /* 16 hex digits */
+		"0\r\nX: a\nY: b\r\n\r\n",      /* bare LF in trailer */
+		"0\r\n folded\r\n\r\n",         /* folded trailer */
+		"5 \x01\r\nhello\r\n",          /* CTL in extension */
+		"0\r\nX: \0\r\n\r\n",           /* NUL in trailer (cut short) */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = strlen(bad[i]);
+
+		if (i == 10)
+			len = 11;
+		used = relay(bad[i], len, false, 1, 64, out, &out_len, &err);
+		if (err != -EBADMSG)
+			fprintf(stderr, "bad chunked case %zu accepted\n", i);
+		CHECK_EQ_INT(err, -EBADMSG);
+	}
+}
+
+static void test_body_length(void)
+{
+	struct mdr_http_head h = { .body = MDR_BODY_LENGTH, .content_length = 5 };
+	struct mdr_body b;
+	char out[16];
+	size_t used;
+
+	mdr_body_init(&b, &h, false);
+	CHECK_EQ_INT(mdr_body_copy(&b, "helloGET", 8, out, 3, &used), 3);
+	CHECK_EQ_INT(used, 3);
+	CHECK(!b.done);
+	CHECK_EQ_INT(mdr_body_copy(&b, "loGET", 5, out, 16, &used), 2);
+	CHECK_EQ_INT(used, 2);
+	CHECK(b.done);
+	h.content_length = 0;
+	mdr_body_init(&b, &h, false);
+	CHECK(b.done);
+}
+
+static const char forged_request[] =
+	"GET /latest/meta-data HTTP/1.1\r\n"
+	"Host: 169.254.169.254\r\n"
+	"X-Forwarded-For: 6.6.6.6\r\n"
+	"x-forwarded-for: 6.6.6.7\r\n"
+	"X-FORWARDED-FOR: 6.6.6.8\r\n"
+	"X-Neutron-Network-ID: evil\r\n"
+	"x-neutron-router-id: evil\r\n"
+	"X-NEUTRON-ANYTHING: evil\r\n"
+	"X-OVN-Network-ID: evil\r\n"
+	"x-ovn-whatever: evil\r\n"
+	"X-Instance-ID: evil\r\n"
+	"x-instance-id-signature: evil\r\n"
+	"X-INSTANCE-ID-Other: evil\r\n"
+	"X-Tenant-ID: evil\r\n"
+	"x-tenant-id: evil\r\n"
+	"Connection: keep-alive, X-Hop\r\n"
+	"X-Hop: dropped\r\n"
+	"Keep-Alive: timeout=5\r\n"
+	"Proxy-Connection: keep-alive\r\n"
+	"TE: trailers\r\n"
+	"Upgrade: h2c\r\n"
+	"Expect: 100-continue\r\n"
+	"X-Tenant-Name: kept\r\n"
+	"X-Forwarded-Proto: kept\r\n"
+	"Accept: */*\r\n"
+	"\r\n";
+
+static void test_rewrite_request(void)
+{
+	static struct mdr_http_head h;
+	struct mdr_identity id = { .vm_ip = "10.0.0.5", .network_id = "net-1",
+				   .router_id = "rtr-1" };
+	struct mdr_backend be = { .kind = MDR_BACKEND_NEUTRON };
+	char out[4096], lower[4096];
+	int n;
+
+	CHECK_EQ_INT(parse_req(forged_request, &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	for (int i = 0; i <= n; i++)
+		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32 : out[i];
+	CHECK(!strncmp(out, "GET /latest/meta-data HTTP/1.1\r\n", 32));
+	CHECK(!strstr(lower, "evil"));
+	CHECK(!strstr(lower, "6.6.6"));
+	CHECK(!strstr(lower, "x-hop"));
+	CHECK(!strstr(lower, "keep-alive"));
+	CHECK(!strstr(lower, "proxy-connection"));
+	CHECK(!strstr(lower, "\r\nte:"));
+	CHECK(!strstr(lower, "upgrade"));
+	CHECK(!strstr(lower, "expect"));
+	CHECK(has_header(out, "\r\nHost: 169.254.169.254\r\n"));
+	CHECK(has_header(out, "\r\nX-Tenant-Name: kept\r\n"));
+	CHECK(has_header(out, "\r\nX-Forwarded-Proto: kept\r\n"));
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
+	/* Network wins over router, and only one of them is sent. */
+	CHECK(has_header(out, "\r\nX-Neutron-Network-ID: net-1\r\n"));
+	CHECK(!strstr(out, "X-Neutron-Router-ID"));
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+	/* Exactly one X-Forwarded-For: ours. */
+	CHECK(!strstr(strstr(lower, "x-forwarded-for") + 1, "x-forwarded-for"));
+
+	id.network_id[0] = '\0';
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(has_header(out, "\r\nX-Neutron-Router-ID: rtr-1\r\n"));
+	CHECK(!strstr(out, "X-Neutron-Network-ID"));
+
+	/* Local backends get no neutron headers. */
+	be.kind = MDR_BACKEND_LOCAL;
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(out, "X-Neutron"));
+
+	/* Too small a buffer is an error, not a cut head. */
+	CHECK_EQ_INT(mdr_rewrite_request(&h, &id, &be, out, 64), -ENOSPC);
+
+	for (const char *const *s = (const char *const[]){
+		     "X-Forwarded-For", "x-neutron-", "X-Neutron-Network-ID",
+		     "X-OVN-Network-ID", "X-Instance-ID", "X-Instance-ID-Signature",
+		     "x-instance-idx", "X-Tenant-ID", NULL };
+	     *s; s++)
+		CHECK(mdr_header_is_identity((struct mdr_str){ *s, strlen(*s) }));
+	for (const char *const *s = (const char *const[]){
+		     "X-Forwarded-Proto", "X-Tenant", "X-Tenant-ID-2", "X-Instance",
+		     "Neutron", "X-OVNx", NULL };
+	     *s; s++)
+		CHECK(!mdr_header_is_identity((struct mdr_str){ *s, strlen(*s) }));
+}
+
+static void test_rewrite_request_http10(void)
+{
+	static struct mdr_http_head h;
+	struct mdr_identity id = { .vm_ip = "10.0.0.5" };
+	struct mdr_backend be = { .kind = MDR_BACKEND_NEUTRON };
+	const char *req = "POST /x HTTP/1.0\r\nContent-Length: 3\r\n"
+			  "Connection: content-length, keep-alive\r\n\r\n";
+	char out[1024];
+	int n;
+
+	CHECK_EQ_INT(parse_req(req, &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strncmp(out, "POST /x HTTP/1.1\r\n", 18));
+	CHECK(has_header(out, "\r\nHost: 169.254.169.254\r\n"));
+	/* Naming framing in Connection must not strip it. */
+	CHECK(has_header(out, "\r\nContent-Length: 3\r\n"));
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
+
+	/* Identical duplicate lengths are forwarded once. */
+	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(strstr(out, "Content-Length") + 1, "Content-Length"));
+}
+
+static void test_rewrite_response(void)
+{
+	static struct mdr_http_head h;
+	const char *resp = "HTTP/1.0 200 OK\r\n"
+			   "Content-Type: text/plain\r\n"
+			   "Transfer-Encoding: chunked\r\n"
+			   "Trailer: X-T\r\n"
+			   "Connection: close, X-Secret\r\n"
+			   "X-Secret: hop\r\n"
+			   "Keep-Alive: timeout=1\r\n"
+			   "X-Instance-ID: from-backend\r\n"
+			   "\r\n";
+	char out[1024];
+	int n;
+
+	CHECK_EQ_INT(parse_resp(resp, false, &h), 1);
+	n = mdr_rewrite_response(&h, true, false, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strncmp(out, "HTTP/1.1 200 OK\r\n", 17));
+	CHECK(has_header(out, "\r\nTransfer-Encoding: chunked\r\n"));
+	CHECK(has_header(out, "\r\nContent-Type: text/plain\r\n"));
+	CHECK(!strstr(out, "X-Secret"));
+	CHECK(!strstr(out, "Keep-Alive:"));
+	CHECK(has_header(out, "\r\nConnection: keep-alive\r\n\r\n"));
+	/* Identity headers in responses are the backend's business. */
+	CHECK(has_header(out, "\r\nX-Instance-ID: from-backend\r\n"));
+
+	n = mdr_rewrite_response(&h, false, true, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(out, "Transfer-Encoding"));
+	CHECK(!strstr(out, "Trailer"));
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+}
+
+static void test_backend_specs(void)
+{
+	struct mdr_backend be;
+	char err[512];
+
+	CHECK_EQ_INT(mdr_backend_parse("local:/tmp", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(be.kind, MDR_BACKEND_LOCAL);
+	CHECK(!strcmp(be.dir, "/tmp"));
+	CHECK_EQ_INT(mdr_backend_parse("local:/nonexistent-mdredir", &be, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "/nonexistent-mdredir") != NULL);
+	CHECK_EQ_INT(mdr_backend_parse("local:/etc/hostname", &be, err, sizeof(err)), -ENOTDIR);
+	CHECK_EQ_INT(mdr_backend_parse("local:", &be, err, sizeof(err)), -EINVAL);
+
+	CHECK_EQ_INT(mdr_backend_parse("neutron:unix:/run/neutron/metadata_proxy", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(be.kind, MDR_BACKEND_NEUTRON);
+	CHECK_EQ_INT(be.addr.ss_family, AF_UNIX);
+	CHECK_EQ_INT(mdr_backend_parse("neutron:unix:", &be, err, sizeof(err)), -EINVAL);
+	{
+		char spec[200] = "neutron:unix:/";
+
+		memset(spec + 14, 'x', 150);
+		spec[164] = '\0';
+		CHECK_EQ_INT(mdr_backend_parse(spec, &be, err, sizeof(err)), -ENAMETOOLONG);
+	}
+
+	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1:8775", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(be.addr.ss_family, AF_INET);
+	CHECK_EQ_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
+	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 80);
+	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1:9697/", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mdr_backend_parse("neutron:http://[::1]:9697", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(be.addr.ss_family, AF_INET6);
+	CHECK_EQ_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 9697);
+	CHECK_EQ_INT(mdr_backend_parse("neutron:http://localhost:9697", &be, err, sizeof(err)), 0);
+
+	static const char *const bad[] = {
+		"neutron:http://127.0.0.1:0", "neutron:http://127.0.0.1:65536",
+		"neutron:http://127.0.0.1:x", "neutron:http://127.0.0.1:",
+		"neutron:http://:80", "neutron:http://[::1", "neutron:http://[::1]x",
+		"neutron:http://127.0.0.1:80/path", "neutron:http://",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = mdr_backend_parse(bad[i], &be, err, sizeof(err));
+
+		if (ret != -EINVAL)
+			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret, err);
+		CHECK_EQ_INT(ret, -EINVAL);
+		CHECK(strstr(err, bad[i]) != NULL);
+	}
+	CHECK_EQ_INT(mdr_backend_parse("neutron:http://no-such-host.invalid:80", &be, err, sizeof(err)), -ENOENT);
+
+	CHECK_EQ_INT(mdr_backend_parse("nova:http://x", &be, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "nova:http://x") && strstr(err, "local:DIR") &&
+	      strstr(err, "neutron:unix:PATH") && strstr(err, "neutron:http://HOST"));
+	CHECK_EQ_INT(mdr_backend_parse("", &be, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(mdr_backend_parse("neutron", &be, err, sizeof(err)), -EINVAL);
+}
+
+static int lookup(int base, const struct mdr_identity *id, const char *target,
+		  struct mdr_local_reply *r)
+{
+	int status = mdr_local_lookup(base, id, (struct mdr_str){ target, strlen(target) }, r);
+
+	if (r->fd >= 0 && status != 200)
+		close(r->fd);
+	return status;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_local(void)
+{
+	char dir[] = "/tmp/mdr-unit-XXXXXX", path[512], body[256];
+	struct mdr_identity id = { .instance_id = "i-1", .vm_ip = "10.0.0.5" };
+	struct mdr_local_reply r;
+	int base;
+	ssize_t n;
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/i-1", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/i-1/sub", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/i-1/b.json", dir);
+	write_file(path, "{}");
+	snprintf(path, sizeof(path), "%s/i-1/a", dir);
+	write_file(path, "A");
+	snprintf(path, sizeof(path), "%s/i-1/out", dir);
+	CHECK(!symlink("/etc/hostname", path));
+	snprintf(path, sizeof(path), "%s/i-1/up", dir);
+	CHECK(!symlink("../..", path));
+	snprintf(path, sizeof(path), "%s/net-1", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/net-1/10.0.0.5", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/net-1/10.0.0.5/who", dir);
+	write_file(path, "net");
+	base = open(dir, O_PATH | O_DIRECTORY);
+
+	CHECK_EQ_INT(lookup(base, &id, "/b.json", &r), 200);
+	CHECK(!strcmp(r.content_type, "application/json"));
+	CHECK_EQ_INT(r.size, 2);
+	close(r.fd);
+	CHECK_EQ_INT(lookup(base, &id, "/%61?query=/etc", &r), 200);
+	CHECK(!strcmp(r.content_type, "text/plain"));
+	close(r.fd);
+	CHECK_EQ_INT(lookup(base, &id, "//./a", &r), 200);
+	close(r.fd);
+	CHECK_EQ_INT(lookup(base, &id, "/", &r), 200);
+	n = pread(r.fd, body, sizeof(body) - 1, 0); /* sendfile-style: from 0 */
+	body[n > 0 ? n : 0] = '\0';
+	close(r.fd);
+	CHECK(!strcmp(body, "a\nb.json\nout\nsub/\nup\n"));
+	CHECK_EQ_INT(r.size, strlen(body));
+
+	CHECK_EQ_INT(lookup(base, &id, "/missing", &r), 404);
+	CHECK_EQ_INT(lookup(base, &id, "/../net-1/10.0.0.5/who", &r), 400);
+	CHECK_EQ_INT(lookup(base, &id, "/%2e%2E/x", &r), 400);
+	CHECK_EQ_INT(lookup(base, &id, "/a%00", &r), 400);
+	CHECK_EQ_INT(lookup(base, &id, "/a%zz", &r), 400);
+	CHECK_EQ_INT(lookup(base, &id, "/a%4", &r), 400);
+	CHECK_EQ_INT(lookup(base, &id, "/out", &r), 403);
+	CHECK_EQ_INT(lookup(base, &id, "/up/i-1/a", &r), 403);
+	CHECK(r.fd < 0);
+
+	id.instance_id[0] = '\0';
+	strcpy(id.network_id, "net-1");
+	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 200);
+	close(r.fd);
+	id.network_id[0] = '\0';
+	strcpy(id.router_id, "net-1");
+	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 200);
+	close(r.fd);
+	id.router_id[0] = '\0';
+	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 404);
+	strcpy(id.instance_id, "..");
+	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 404);
+
+	close(base);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK_EQ_INT(system(path), 0);
+}
+
+int main(void)
+{
+	test_simple_get();
+	test_keep_alive_rules();
+	test_rejections();
+	test_limits();
+	test_pipelining_splits();
+	test_incremental();
+	test_responses();
+	test_chunked();
+	test_body_length();
+	test_rewrite_request();
+	test_rewrite_request_http10();
+	test_rewrite_response();
+	test_backend_specs();
+	test_local();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
