@@ -127,6 +127,5 @@ void relay_connected(struct proxy *p, struct conn *c);
 int relay_step(struct proxy *p, struct conn *c, bool *progress);
 void relay_close(struct proxy *p, struct conn *c); /* frees it all */
 void relay_update_events(struct proxy *p, struct conn *c);
-void relay_broken(struct proxy *p, struct conn *c); /* EPOLLERR/HUP */
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <linux/pkt_sched.h>
 
 #include "datapath.h"
 #include "log.h"
@@ -33,6 +34,15 @@ int mdr_tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd,
 	return err;
 }
 
+/* A clsact qdisc with no filter left in either direction does nothing. */
+static bool clsact_is_empty(int ifindex)
+{
+	return mdr_nl_tc_filter_count(ifindex, TC_H_MAKE(TC_H_CLSACT,
+							 TC_H_MIN_INGRESS)) == 0 &&
+	       mdr_nl_tc_filter_count(ifindex, TC_H_MAKE(TC_H_CLSACT,
+							 TC_H_MIN_EGRESS)) == 0;
+}
+
 int mdr_tc_detach(int ifindex, enum bpf_tc_attach_point where,
 		  bool destroy_hook)
 {
@@ -45,8 +55,11 @@ int mdr_tc_detach(int ifindex, enum bpf_tc_attach_point where,
 	err = bpf_tc_detach(&hook, &opts);
 	if (err == -ENOENT || err == -EINVAL)
 		err = 0;	/* already gone */
-	if (destroy_hook) {
-		/* Destroying the clsact qdisc takes both directions with it. */
+	/*
+	 * Destroying clsact takes every filter with it, so even a qdisc we
+	 * created goes only once nobody else has put a filter there since.
+	 */
+	if (destroy_hook && clsact_is_empty(ifindex)) {
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 		bpf_tc_hook_destroy(&hook);
 	}

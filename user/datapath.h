@@ -44,7 +44,10 @@ int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie);
 
 int mdr_tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd,
 		  bool *hook_created);
-/* Removes our filter; the clsact qdisc too when @destroy_hook. */
+/*
+ * Removes our filter; with @destroy_hook, the clsact qdisc too if no other
+ * filter is left on it.
+ */
 int mdr_tc_detach(int ifindex, enum bpf_tc_attach_point where,
 		  bool destroy_hook);
 /* The id of the program behind our filter, 0 if there is none. */

@@ -8,6 +8,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
@@ -191,4 +192,53 @@ int mdr_nl_neigh_permanent(struct in_addr addr, const uint8_t mac[6],
 	mnl_attr_put(nlh, NDA_DST, sizeof(addr), &addr);
 	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	return nl_transact(nlh);
+}
+
+static int count_msg(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(*(int *)data)++;
+	return MNL_CB_OK;
+}
+
+int mdr_nl_tc_filter_count(int ifindex, uint32_t parent)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct mnl_socket *nl;
+	unsigned int portid;
+	struct tcmsg *tcm;
+	int count = 0, ret;
+	ssize_t n;
+
+	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		ret = mnl_cb_run(buf, n, nlh->nlmsg_seq, portid, count_msg,
+				 &count);
+	} while (ret > 0);
+	ret = ret < 0 ? -errno : count;
+out:
+	mnl_socket_close(nl);
+	return ret;
 }

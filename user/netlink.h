@@ -23,4 +23,7 @@ int mdr_nl_route_default_onlink(struct in_addr gw, int ifindex);
 int mdr_nl_neigh_permanent(struct in_addr addr, const uint8_t mac[6],
 			   int ifindex);
 
+/* How many TC filters hang off @parent (e.g. clsact ingress) of @ifindex. */
+int mdr_nl_tc_filter_count(int ifindex, uint32_t parent);
+
 #endif

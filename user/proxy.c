@@ -94,9 +94,18 @@ void conn_set_events(struct proxy *p, struct conn *c, bool backend,
 		.data.ptr = backend ? &c->bep : &c->cep,
 	};
 
+	int op;
+
 	if (fd < 0 || *cur == events)
 		return;
-	if (!epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev))
+	/*
+	 * epoll reports HUP and ERR whatever the mask says, so a socket we
+	 * do not want to hear from at all (say, a backend that finished and
+	 * closed while the guest is slow to read) leaves the set: registered
+	 * exactly while *cur is non-zero.
+	 */
+	op = !events ? EPOLL_CTL_DEL : !*cur ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	if (!epoll_ctl(p->epfd, op, fd, &ev))
 		*cur = events;
 }
 
@@ -606,10 +615,13 @@ static void conn_event(struct proxy *p, struct conn *c, bool backend,
 	if (backend) {
 		if (c->bfd < 0)
 			return; /* stale: that backend socket is gone */
+		/*
+		 * Otherwise HUP and ERR need nothing special: what the backend
+		 * sent before hanging up is still queued, and recv() reports
+		 * the end after it.
+		 */
 		if (c->rs == RS_CONNECTING)
 			relay_connected(p, c);
-		else if (events & (EPOLLERR | EPOLLHUP))
-			relay_broken(p, c);
 	} else if (events & (EPOLLERR | EPOLLHUP)) {
 		/* Both directions are down: nothing we send can arrive. */
 		conn_close(p, c);

@@ -138,15 +138,6 @@ static void backend_gone(struct conn *c, int err)
 		c->close_after = true; /* rest of the body unread */
 }
 
-void relay_broken(struct proxy *p, struct conn *c)
-{
-	(void)p;
-	/* With room to read, recv() reports it; with none, it never would
-	 * and the error would wake us forever. */
-	if (mdr_buf_len(&c->bin) == c->bin.cap)
-		backend_gone(c, ECONNRESET);
-}
-
 /* Request body: guest -> bout, as far as its framing goes. */
 static int pump_request(struct proxy *p, struct conn *c, bool *progress)
 {

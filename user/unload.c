@@ -88,8 +88,12 @@ static void clean_netns_here(const char *label)
 	for (i = ifs; i && i->if_index; i++) {
 		uint32_t id = mdr_tc_prog_id(i->if_index, BPF_TC_INGRESS);
 
+		/*
+		 * Whether we created its clsact is not known here (the map
+		 * that said so may be gone); an empty clsact goes either way.
+		 */
 		if (id && is_our_prog(id)) {
-			mdr_tc_detach(i->if_index, BPF_TC_INGRESS, false);
+			mdr_tc_detach(i->if_index, BPF_TC_INGRESS, true);
 			pr_debug("detached from %s in %s", i->if_name, label);
 		}
 	}
