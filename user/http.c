@@ -363,20 +363,36 @@ static void head_init(struct mdr_http_head *h)
 	h->len = len;
 }
 
-int mdr_http_parse_request(struct mdr_http_parser *p, const char *buf,
-			   size_t len, struct mdr_http_head *h)
+/*
+ * What requests and responses share: find the end of the head, parse the
+ * start line with @start_line, then the fields. 1 when done, 0 for more
+ * bytes, negative when rejected.
+ */
+static int parse_head(struct mdr_http_parser *p, const char *buf, size_t len,
+		      struct mdr_http_head *h, struct framing *f,
+		      int (*start_line)(struct mdr_http_head *h,
+					const char *line, size_t n))
 {
-	struct framing f = { 0 };
 	int ret;
 
 	ret = scan_head(p, buf, len, h);
 	if (ret <= 0)
 		return ret;
 	head_init(h);
-	ret = parse_request_line(h, buf, p->start_line_len - 2);
+	ret = start_line(h, buf, p->start_line_len - 2);
 	if (!ret)
-		ret = parse_fields(h, buf, p->start_line_len, &f);
-	if (ret)
+		ret = parse_fields(h, buf, p->start_line_len, f);
+	return ret ? ret : 1;
+}
+
+int mdr_http_parse_request(struct mdr_http_parser *p, const char *buf,
+			   size_t len, struct mdr_http_head *h)
+{
+	struct framing f = { 0 };
+	int ret;
+
+	ret = parse_head(p, buf, len, h, &f, parse_request_line);
+	if (ret <= 0)
 		return ret;
 	if (f.te && h->minor == 0)
 		return reject(h, 400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -393,14 +409,8 @@ int mdr_http_parse_response(struct mdr_http_parser *p, const char *buf,
 	struct framing f = { 0 };
 	int ret;
 
-	ret = scan_head(p, buf, len, h);
+	ret = parse_head(p, buf, len, h, &f, parse_status_line);
 	if (ret <= 0)
-		return ret;
-	head_init(h);
-	ret = parse_status_line(h, buf, p->start_line_len - 2);
-	if (!ret)
-		ret = parse_fields(h, buf, p->start_line_len, &f);
-	if (ret)
 		return ret;
 	if (head_request || h->status < 200 || h->status == 204 ||
 	    h->status == 304)

@@ -134,6 +134,12 @@ teardown() { common_teardown; }
 	run bash -c "ip netns exec $SB-vm2 curl -sS -m 10 http://169.254.169.254/chunked/4000000 | sha256sum"
 	want=$(python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(4000000)))' | sha256sum)
 	assert_output "$want"
+	# And the other way: a 3 MB POST body, segmented by the guest's stack.
+	head -c 3000000 /dev/urandom >"$BATS_TEST_TMPDIR/post"
+	run bash -c "ip netns exec $SB-vm2 curl -sS -m 10 --data-binary @$BATS_TEST_TMPDIR/post http://169.254.169.254/upload | sha256sum"
+	assert_output "$(sha256sum <"$BATS_TEST_TMPDIR/post")"
+	run jq -r -s 'map(select(.method == "POST"))[0].body_sha256' "$RECORD"
+	assert_output "$(sha256sum <"$BATS_TEST_TMPDIR/post" | cut -d' ' -f1)"
 }
 
 @test "traffic that is not ours passes unchanged" {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# HTTP as guests speak it, through the whole data path: versions, methods,
+# malformed requests and a backend that is down.
+
+load helpers
+
+setup() {
+	common_setup
+	md=$BATS_TEST_TMPDIR/md
+	sb_make_metadata "$md" inst-1 vm-one
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1
+}
+teardown() { common_teardown; }
+
+# raw GUEST BYTES: sends BYTES on one connection, prints the status lines.
+raw() {
+	sb_in "$1" python3 -c '
+import re, socket, sys
+s = socket.create_connection(("169.254.169.254", 80), timeout=5)
+s.sendall(sys.argv[1].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    data += chunk
+print("\n".join(m.decode() for m in re.findall(rb"HTTP/1\.[01] [0-9]{3} [^\r]*", data)))' "$2"
+}
+
+@test "HTTP/1.0, HEAD and keep-alive on the local backend" {
+	start_daemon --backend "local:$md"
+	run metadata "$SB-vm1" /latest/meta-data/hostname --http1.0
+	assert_output vm-one.example
+	run metadata "$SB-vm1" /latest/meta-data/hostname -I
+	assert_output --partial "HTTP/1.1 200"
+	assert_output --partial "Content-Length: 15"
+	# Two pipelined requests on one connection, answered in order.
+	run raw "$SB-vm1" 'GET /latest/meta-data/hostname HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	assert_output "$(printf 'HTTP/1.1 200 OK\nHTTP/1.1 404 Not Found')"
+}
+
+@test "methods other than GET, HEAD and POST get 405; malformed requests 400" {
+	start_daemon --backend "local:$md"
+	run metadata "$SB-vm1" /latest/meta-data/ -X PUT -o /dev/null -w '%{http_code}'
+	assert_output 405
+	run metadata "$SB-vm1" /latest/meta-data/ -X DELETE -o /dev/null -w '%{http_code}'
+	assert_output 405
+	run raw "$SB-vm1" 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	assert_output --partial "HTTP/1.1 400"
+	run raw "$SB-vm1" 'GET / HTTP/1.1\r\nHost: x\r\n folded: header\r\n\r\n'
+	assert_output --partial "HTTP/1.1 400"
+	run raw "$SB-vm1" 'this is not http\r\n\r\n'
+	assert_output --partial "HTTP/1.1 400"
+	# The daemon is still serving.
+	run metadata "$SB-vm1" /latest/meta-data/hostname
+	assert_output vm-one.example
+}
+
+@test "a backend that is down gets a prompt 503, and the daemon keeps serving" {
+	start_daemon --backend "neutron:unix:$BATS_TEST_TMPDIR/nobody.sock"
+	start=$(date +%s%N)
+	run metadata "$SB-vm1" / -o /dev/null -w '%{http_code}'
+	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+	assert_output 503
+	[ "$elapsed_ms" -lt 1000 ] || fail "503 took ${elapsed_ms} ms"
+	start_backend --unix "$BATS_TEST_TMPDIR/nobody.sock"
+	run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
+	assert_output 200
+}
+
+@test "a guest of an interface nobody attached any more gets no answer from us" {
+	start_daemon --backend "local:$md"
+	mdredir detach "${SB}t1"
+	run metadata "$SB-vm1" / -m 2
+	assert_failure
+	run grep -c access "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
+}
