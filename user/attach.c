@@ -2,11 +2,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -14,32 +12,13 @@
 #include "datapath.h"
 #include "lock.h"
 #include "log.h"
+#include "netlink.h"
 #include "netns.h"
 #include "state.h"
 
 static const char *ns_label(const char *netns)
 {
 	return mdr_netns_is_host(netns) ? "the host namespace" : netns;
-}
-
-/* The interface's own MAC; it must be an Ethernet device. */
-static int ether_mac(const char *ifname, uint8_t mac[6])
-{
-	struct ifreq ifr = {};
-	int fd, err = 0;
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
-		err = -EPROTONOSUPPORT;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
 }
 
 static int alloc_attach_id(const struct mdr_state *st,
@@ -128,7 +107,7 @@ static int attach_here(const struct mdr_state *st,
 
 	/* check_interface() vetted it; it can only have vanished since. */
 	ifindex = if_nametoindex(req->ifname);
-	err = ifindex ? ether_mac(req->ifname, mac) : -ENODEV;
+	err = ifindex ? mdr_link_ether_mac(req->ifname, mac) : -ENODEV;
 	if (err) {
 		pr_err("'%s' in %s vanished while attaching", req->ifname,
 		       ns_label(req->netns));
@@ -229,7 +208,7 @@ static int check_interface(const struct mdr_attach_request *req)
 		       req->ifname);
 		err = -EINVAL;
 	} else {
-		err = ether_mac(req->ifname, mac);
+		err = mdr_link_ether_mac(req->ifname, mac);
 		if (err)
 			pr_err("cannot attach '%s' in %s: %s", req->ifname,
 			       ns_label(req->netns),

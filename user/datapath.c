@@ -78,6 +78,13 @@ uint32_t mdr_tc_prog_id(int ifindex, enum bpf_tc_attach_point where)
 	return opts.prog_id;
 }
 
+/* Logs what failed in the proxy namespace; returns @err for the caller. */
+static int proxy_fail(int err, const char *what)
+{
+	pr_err("proxy namespace: cannot %s: %s", what, strerror(-err));
+	return err;
+}
+
 static int proxy_netns_setup(const struct mdr_state *st,
 			     struct mdr_config *cfg)
 {
@@ -98,41 +105,37 @@ static int proxy_netns_setup(const struct mdr_state *st,
 	lo = if_nametoindex("lo");
 	err = lo ? mdr_nl_link_up(lo) : -ENODEV;
 	if (err)
-		return pr_err("proxy namespace: cannot bring lo up: %s",
-			      strerror(-err)), err;
+		return proxy_fail(err, "bring lo up");
 	/* AnyIP: every pool address is local, one socket takes them all. */
 	err = mdr_nl_route_local(pool, cfg->pool_prefix, lo);
 	if (err)
-		return pr_err("proxy namespace: cannot add the local route for "
-			      "the service pool: %s", strerror(-err)), err;
+		return proxy_fail(err, "add the local route of the service pool");
 
 	if (!if_nametoindex(MDR_OUT_IFNAME)) {
 		err = mdr_nl_veth_create(MDR_OUT_IFNAME, MDR_OUT_PEER_IFNAME, -1);
 		if (err && err != -EEXIST)
-			return pr_err("proxy namespace: cannot create %s: %s",
-				      MDR_OUT_IFNAME, strerror(-err)), err;
+			return proxy_fail(err, "create " MDR_OUT_IFNAME);
 	}
 	out = if_nametoindex(MDR_OUT_IFNAME);
 	peer = if_nametoindex(MDR_OUT_PEER_IFNAME);
-	if (!out || !peer)
-		return pr_err("proxy namespace: %s is incomplete; run "
-			      "`mdredir unload`", MDR_OUT_IFNAME), -ENODEV;
+	if (!out || !peer) {
+		pr_err("proxy namespace: %s is incomplete; run `mdredir unload`",
+		       MDR_OUT_IFNAME);
+		return -ENODEV;
+	}
 	err = mdr_nl_link_up(peer) ?: mdr_nl_link_up(out);
 	if (err)
-		return pr_err("proxy namespace: cannot bring %s up: %s",
-			      MDR_OUT_IFNAME, strerror(-err)), err;
-	err = mdr_nl_link_mac(MDR_OUT_PEER_IFNAME, peer_mac);
+		return proxy_fail(err, "bring " MDR_OUT_IFNAME " up");
+	err = mdr_link_ether_mac(MDR_OUT_PEER_IFNAME, peer_mac);
 	inet_pton(AF_INET, MDR_REPLY_GATEWAY, &gw);
 	err = err ?: mdr_nl_neigh_permanent(gw, peer_mac, out);
 	err = err ?: mdr_nl_route_default_onlink(gw, out);
 	if (err)
-		return pr_err("proxy namespace: cannot set up the reply route: "
-			      "%s", strerror(-err)), err;
+		return proxy_fail(err, "set up the reply route");
 	err = mdr_tc_attach(out, BPF_TC_EGRESS, st->egress_prog_fd, NULL);
 	if (err)
-		return pr_err("proxy namespace: cannot attach the egress "
-			      "program to %s: %s", MDR_OUT_IFNAME,
-			      strerror(-err)), err;
+		return proxy_fail(err, "attach the egress program to "
+				       MDR_OUT_IFNAME);
 	cfg->out_ifindex = out;
 	return mdr_netns_cookie(&cfg->proxy_netns_cookie);
 }
@@ -237,18 +240,14 @@ static int setup_proxy_end(const struct mdr_config *cfg, const char *name,
 	link->proxy_ifindex = if_nametoindex(name);
 	err = link->proxy_ifindex ? mdr_nl_link_up(link->proxy_ifindex) :
 				    -ENODEV;
-	err = err ?: mdr_nl_link_mac(name, proxy_mac);
+	err = err ?: mdr_link_ether_mac(name, proxy_mac);
 	mdr_netns_leave(&saved);
 	return err;
 }
 
-static int proxy_end_mac(const struct mdr_config *cfg,
-			 const struct mdr_link *link, uint8_t proxy_mac[6])
+static void proxy_end_name(char name[IF_NAMESIZE], uint32_t link_id)
 {
-	char name[IF_NAMESIZE];
-
-	snprintf(name, sizeof(name), "mdr-l%u", link->link_id);
-	return setup_proxy_end(cfg, name, (struct mdr_link *)link, proxy_mac);
+	snprintf(name, IF_NAMESIZE, "mdr-l%u", link_id);
 }
 
 int mdr_dp_ensure_link(const struct mdr_state *st,
@@ -261,21 +260,24 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 
 	if (!bpf_map_lookup_elem(st->link_fd, &cookie, link) &&
 	    link_is_alive(link)) {
-		struct mdr_link copy = *link;
+		struct mdr_link seen = *link;
 
-		err = proxy_end_mac(cfg, &copy, proxy_mac);
-		if (!err && copy.proxy_ifindex == link->proxy_ifindex)
+		proxy_end_name(proxy_name, link->link_id);
+		err = setup_proxy_end(cfg, proxy_name, &seen, proxy_mac);
+		if (!err && seen.proxy_ifindex == link->proxy_ifindex)
 			return 0;
 		/* The proxy end vanished: rebuild the pair below. */
 	}
 
 	memset(link, 0, sizeof(*link));
 	err = alloc_link_id(st, &link->link_id);
-	if (err)
-		return pr_err("no free link: %u namespaces already attached",
-			      MDR_MAX_LINKS), err;
+	if (err) {
+		pr_err("no free link: %u namespaces already have attachments",
+		       MDR_MAX_LINKS);
+		return err;
+	}
 	snprintf(link->netns, sizeof(link->netns), "%s", netns);
-	snprintf(proxy_name, sizeof(proxy_name), "mdr-l%u", link->link_id);
+	proxy_end_name(proxy_name, link->link_id);
 
 	stale = if_nametoindex(MDR_LINK_IFNAME);
 	if (stale)
@@ -285,9 +287,11 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 		return proxy_fd;
 	err = mdr_nl_veth_create(MDR_LINK_IFNAME, proxy_name, proxy_fd);
 	close(proxy_fd);
-	if (err)
-		return pr_err("cannot create link veth %s: %s", MDR_LINK_IFNAME,
-			      strerror(-err)), err;
+	if (err) {
+		pr_err("cannot create link veth %s: %s", MDR_LINK_IFNAME,
+		       strerror(-err));
+		return err;
+	}
 	link->link_ifindex = if_nametoindex(MDR_LINK_IFNAME);
 	snprintf(sysctl, sizeof(sysctl), "net/ipv6/conf/%s/addr_gen_mode",
 		 MDR_LINK_IFNAME);

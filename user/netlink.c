@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -109,7 +110,7 @@ int mdr_nl_link_del(int ifindex)
 	return nl_transact(link_msg(buf, RTM_DELLINK, 0, ifindex));
 }
 
-int mdr_nl_link_mac(const char *ifname, uint8_t mac[6])
+int mdr_link_ether_mac(const char *ifname, uint8_t mac[6])
 {
 	struct ifreq ifr = {};
 	int fd, err = 0;
@@ -122,6 +123,8 @@ int mdr_nl_link_mac(const char *ifname, uint8_t mac[6])
 		return -errno;
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
 		err = -errno;
+	else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		err = -EPROTONOSUPPORT;
 	else
 		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);

@@ -14,7 +14,8 @@ int mdr_nl_veth_create(const char *name, const char *peer_name,
 		       int peer_netns_fd);
 int mdr_nl_link_up(int ifindex);
 int mdr_nl_link_del(int ifindex);
-int mdr_nl_link_mac(const char *ifname, uint8_t mac[6]);
+/* The MAC of an Ethernet interface; -EPROTONOSUPPORT for any other kind. */
+int mdr_link_ether_mac(const char *ifname, uint8_t mac[6]);
 /* `ip route add local ADDR/PREFIX dev IFINDEX table local` */
 int mdr_nl_route_local(struct in_addr addr, int prefix, int ifindex);
 /* `ip route add default via GW dev IFINDEX onlink` */
