@@ -14,24 +14,40 @@
 #include "lib/parse.h"
 #include "lib/rewrite_tc.h"
 
+/* The attachment id a reply's source address names; 0 if none. */
+static __always_inline __u32 source_id(struct __sk_buff *skb,
+				       const struct mdr_config *cfg)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if ((void *)(ip + 1) > data_end)
+			return 0;
+		return mdr_service_id(cfg, ip->saddr);
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		return mdr_service6_id(cfg, (const __u8 *)&ip6->saddr);
+	}
+	return 0;
+}
+
 SEC("tc")
 int mdr_proxy_egress(struct __sk_buff *skb)
 {
 	struct mdr_attachment *att;
 	struct mdr_config *cfg;
-	struct iphdr *ip;
-	void *data_end;
 	__u32 id;
 
 	cfg = mdr_get_config();
-	if (!cfg || skb->protocol != bpf_htons(ETH_P_IP) ||
-	    mdr_tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct iphdr)))
+	if (!cfg || mdr_tc_pull(skb, sizeof(struct ethhdr) +
+					     sizeof(struct ipv6hdr)))
 		goto not_ours;
-	ip = (void *)(long)skb->data + sizeof(struct ethhdr);
-	data_end = (void *)(long)skb->data_end;
-	if ((void *)(ip + 1) > data_end)
-		goto not_ours;
-	id = mdr_service_id(cfg, ip->saddr);
+	id = source_id(skb, cfg);
 	if (!id)
 		goto not_ours;
 	att = mdr_attachment_by_id(id);

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Ingress of an attached interface (a VM's tap, or the tap of a qdhcp /
- * qrouter namespace). Two kinds of packet are ours and everything else
+ * qrouter namespace). Four kinds of packet are ours and everything else
  * leaves untouched with TC_ACT_OK:
- *  - ARP requests for 169.254.169.254: answered with the interface's own MAC
- *    and sent straight back out of the same interface;
- *  - TCP to 169.254.169.254:80: the destination becomes the attachment's
- *    service address and the packet goes into the proxy namespace through
- *    this namespace's link veth.
+ *  - ARP requests for 169.254.169.254 and Neighbor Solicitations for
+ *    fe80::a9fe:a9fe: answered with the interface's own MAC and sent
+ *    straight back out of the same interface;
+ *  - TCP to 169.254.169.254:80 or [fe80::a9fe:a9fe]:80: the destination
+ *    becomes the attachment's service address and the packet goes into the
+ *    proxy namespace through this namespace's link veth.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -29,32 +30,35 @@
  */
 const volatile __u32 mdr_link_id = 0;
 
-static __always_inline __u32 lookup_attach_id(struct __sk_buff *skb)
+static __always_inline struct mdr_attachment *
+lookup_attachment(struct __sk_buff *skb, __u32 *id)
 {
 	struct mdr_iface_key key = {
 		.link_id = mdr_link_id,
 		.ifindex = skb->ifindex,
 	};
-	__u32 *id = bpf_map_lookup_elem(&mdr_iface, &key);
+	__u32 *found = bpf_map_lookup_elem(&mdr_iface, &key);
 
-	return id ? *id : 0;
+	if (!found)
+		return NULL;
+	*id = *found;
+	return mdr_attachment_by_id(*id);
 }
 
 static __always_inline int answer_arp(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct mdr_arp_ipv4 *arp;
-	struct mdr_attachment *att;
-	struct ethhdr *eth = data;
 	__be32 metadata_ip = bpf_htonl(MDR_METADATA_IP4);
+	struct mdr_attachment *att;
+	struct mdr_arp_ipv4 *arp;
+	struct ethhdr *eth = data;
 	__u32 id;
 
 	arp = mdr_parse_arp_request(data, data_end, metadata_ip);
 	if (!arp)
 		return TC_ACT_OK;
-	id = lookup_attach_id(skb);
-	att = id ? mdr_attachment_by_id(id) : NULL;
+	att = lookup_attachment(skb, &id);
 	if (!att)
 		return TC_ACT_OK;
 
@@ -71,13 +75,109 @@ static __always_inline int answer_arp(struct __sk_buff *skb)
 	return bpf_redirect(skb->ifindex, 0);
 }
 
-static __always_inline void learn_guest(__u32 id, __be32 vm_addr,
+/* A Neighbor Advertisement, whole: what answer_ns() sends. */
+struct neigh_advert {
+	struct ethhdr eth;
+	struct ipv6hdr ip6;
+	struct icmp6hdr icmp;
+	__u8 target[16];
+	__u8 opt_type;
+	__u8 opt_len;		/* in units of 8 bytes */
+	__u8 opt_mac[ETH_ALEN];
+} __attribute__((packed));
+
+#define NA_ICMP_LEN (sizeof(struct neigh_advert) - sizeof(struct ethhdr) - \
+		     sizeof(struct ipv6hdr))
+
+static __always_inline __u16 icmp6_checksum(const struct neigh_advert *na)
+{
+	struct {
+		__u8 saddr[16];
+		__u8 daddr[16];
+		__be32 len;
+		__u8 zero[3];
+		__u8 nexthdr;
+	} pseudo = {};
+	__u8 body[NA_ICMP_LEN];
+	__u32 sum;
+	__s64 s;
+
+	__builtin_memcpy(pseudo.saddr, &na->ip6.saddr, 16);
+	__builtin_memcpy(pseudo.daddr, &na->ip6.daddr, 16);
+	pseudo.len = bpf_htonl(NA_ICMP_LEN);
+	pseudo.nexthdr = IPPROTO_ICMPV6;
+	__builtin_memcpy(body, &na->icmp, NA_ICMP_LEN);
+	s = bpf_csum_diff(NULL, 0, (__be32 *)&pseudo, sizeof(pseudo), 0);
+	s = bpf_csum_diff(NULL, 0, (__be32 *)body, sizeof(body), s);
+	sum = (__u32)s;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+/*
+ * The IPv6 twin of answer_arp(): a solicited Neighbor Advertisement for
+ * fe80::a9fe:a9fe with the interface's MAC, rebuilt whole because its
+ * length need not match the solicitation's.
+ */
+static __always_inline int answer_ns(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct mdr_attachment *att;
+	struct neigh_advert na = {};
+	__u8 metadata_ip6[16];
+	struct ipv6hdr *ip6;
+	__u32 id;
+
+	mdr_metadata_ip6(metadata_ip6);
+	ip6 = mdr_parse_ns(data, data_end, metadata_ip6);
+	if (!ip6)
+		return TC_ACT_OK;
+	att = lookup_attachment(skb, &id);
+	if (!att)
+		return TC_ACT_OK;
+
+	__builtin_memcpy(na.eth.h_dest, ((struct ethhdr *)data)->h_source,
+			 ETH_ALEN);
+	__builtin_memcpy(na.eth.h_source, att->mac, ETH_ALEN);
+	na.eth.h_proto = bpf_htons(ETH_P_IPV6);
+	na.ip6.version = 6;
+	na.ip6.payload_len = bpf_htons(NA_ICMP_LEN);
+	na.ip6.nexthdr = IPPROTO_ICMPV6;
+	na.ip6.hop_limit = 255;
+	__builtin_memcpy(&na.ip6.saddr, metadata_ip6, 16);
+	__builtin_memcpy(&na.ip6.daddr, &ip6->saddr, 16);
+	na.icmp.icmp6_type = MDR_NDISC_NA;
+	na.icmp.icmp6_solicited = 1;
+	na.icmp.icmp6_override = 1;
+	__builtin_memcpy(na.target, metadata_ip6, 16);
+	na.opt_type = MDR_ND_OPT_TLLA;
+	na.opt_len = 1;
+	__builtin_memcpy(na.opt_mac, att->mac, ETH_ALEN);
+	/* Ones'-complement sums come out in the byte order they went in. */
+	na.icmp.icmp6_cksum = icmp6_checksum(&na);
+
+	if (bpf_skb_change_tail(skb, sizeof(na), 0) ||
+	    bpf_skb_store_bytes(skb, 0, &na, sizeof(na), 0)) {
+		mdr_count(id, MDR_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	mdr_count(id, MDR_PKT_NDP_REPLIED);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+static __always_inline void learn_guest(__u32 id, __u32 family,
+					const void *vm_addr, __u32 addr_len,
 					const __u8 *vm_mac)
 {
-	struct mdr_neigh_key key = { .attach_id = id, .vm_addr = vm_addr };
-	struct mdr_neigh *known = bpf_map_lookup_elem(&mdr_neigh, &key);
-	struct mdr_neigh val = {};
+	struct mdr_neigh_key key = { .attach_id = id, .family = family };
+	struct mdr_neigh *known, val = {};
 
+	if (addr_len > sizeof(key.addr))
+		return;
+	__builtin_memcpy(key.addr, vm_addr, addr_len);
+	known = bpf_map_lookup_elem(&mdr_neigh, &key);
 	/* Writes only on change: a connection's packets all carry one MAC. */
 	if (known && mdr_bytes_equal(known->mac, vm_mac, ETH_ALEN))
 		return;
@@ -85,30 +185,26 @@ static __always_inline void learn_guest(__u32 id, __be32 vm_addr,
 	bpf_map_update_elem(&mdr_neigh, &key, &val, BPF_ANY);
 }
 
-static __always_inline int redirect_to_proxy(struct __sk_buff *skb)
+static __always_inline int redirect_ip4(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct mdr_attachment *att;
 	struct mdr_ip4_tcp p;
-	__be32 old_daddr, service;
 	__u32 id;
 
 	if (mdr_parse_ip4_tcp(data, data_end, &p) ||
 	    p.ip->daddr != bpf_htonl(MDR_METADATA_IP4) ||
 	    p.tcp->dest != bpf_htons(MDR_METADATA_PORT))
 		return TC_ACT_OK;
-	id = lookup_attach_id(skb);
-	att = id ? mdr_attachment_by_id(id) : NULL;
+	att = lookup_attachment(skb, &id);
 	if (!att)
 		return TC_ACT_OK;
 
-	learn_guest(id, p.ip->saddr, p.eth->h_source);
-	old_daddr = p.ip->daddr;
-	service = att->service_addr;
+	learn_guest(id, MDR_AF_INET, &p.ip->saddr, 4, p.eth->h_source);
 	if (mdr_tc_set_ip4_addr(skb, p.ip_off, p.tcp_off,
-				offsetof(struct iphdr, daddr), old_daddr,
-				service) ||
+				offsetof(struct iphdr, daddr), p.ip->daddr,
+				att->service_addr) ||
 	    mdr_tc_set_macs(skb, att->proxy_mac, att->mac)) {
 		mdr_count(id, MDR_DROP_REWRITE);
 		return TC_ACT_SHOT;
@@ -117,22 +213,62 @@ static __always_inline int redirect_to_proxy(struct __sk_buff *skb)
 	return bpf_redirect(att->link_ifindex, 0);
 }
 
+static __always_inline int redirect_ip6(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct mdr_attachment *att;
+	__u8 metadata_ip6[16];
+	struct mdr_ip6_tcp p;
+	__u32 id;
+
+	mdr_metadata_ip6(metadata_ip6);
+	if (mdr_parse_ip6_tcp(data, data_end, &p) ||
+	    !mdr_bytes_equal(&p.ip6->daddr, metadata_ip6, 16) ||
+	    p.tcp->dest != bpf_htons(MDR_METADATA_PORT))
+		return TC_ACT_OK;
+	att = lookup_attachment(skb, &id);
+	if (!att)
+		return TC_ACT_OK;
+
+	learn_guest(id, MDR_AF_INET6, &p.ip6->saddr, 16, p.eth->h_source);
+	if (mdr_tc_set_ip6_addr(skb, offsetof(struct ipv6hdr, daddr),
+				metadata_ip6, att->service_addr6) ||
+	    mdr_tc_set_macs(skb, att->proxy_mac, att->mac)) {
+		mdr_count(id, MDR_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	mdr_count(id, MDR_PKT_TO_PROXY);
+	return bpf_redirect(att->link_ifindex, 0);
+}
+
+/* Ethernet + IPv6 + the solicitation we read (its options we ignore). */
+#define MDR_NS_LEN (14 + 40 + sizeof(struct mdr_ns))
+#define MDR_IP6_TCP_LEN (14 + 40 + 20)
+
 SEC("tc")
 int mdr_tap_ingress(struct __sk_buff *skb)
 {
+	int verdict;
+
 	/* A tag the device already stripped is still a tag: not ours. */
 	if (skb->vlan_present)
 		return TC_ACT_OK;
-	if (skb->protocol == bpf_htons(ETH_P_ARP)) {
+	switch (skb->protocol) {
+	case bpf_htons(ETH_P_ARP):
 		if (mdr_tc_pull(skb, sizeof(struct ethhdr) +
 					     sizeof(struct mdr_arp_ipv4)))
 			return TC_ACT_OK;
 		return answer_arp(skb);
-	}
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+	case bpf_htons(ETH_P_IP):
 		if (mdr_tc_pull(skb, MDR_MAX_HDR_LEN))
 			return TC_ACT_OK;
-		return redirect_to_proxy(skb);
+		return redirect_ip4(skb);
+	case bpf_htons(ETH_P_IPV6):
+		if (mdr_tc_pull(skb, MDR_IP6_TCP_LEN))
+			return TC_ACT_OK;
+		verdict = redirect_ip6(skb);
+		return verdict != TC_ACT_OK ? verdict : answer_ns(skb);
 	}
 	return TC_ACT_OK;
 }

@@ -9,11 +9,15 @@
 
 #include <linux/types.h>
 
-/* 169.254.169.254 and fe80::a9fe:a9fe, host byte order for IPv4. */
+/* 169.254.169.254 (host byte order) and fe80::a9fe:a9fe. */
 #define MDR_METADATA_IP4	0xa9fea9feU
+#define MDR_METADATA_IP6	"fe80::a9fe:a9fe"
 #define MDR_METADATA_PORT	80
 
-/* Attachment ids are 1..MDR_MAX_ATTACH; service address = pool + id. */
+/*
+ * Attachment ids are 1..MDR_MAX_ATTACH; service address = pool + id, in
+ * the IPv4 pool and in the low 32 bits of the IPv6 pool alike.
+ */
 #define MDR_MAX_ATTACH		4096
 /* Namespaces holding attached interfaces (one link veth pair each). */
 #define MDR_MAX_LINKS		1024
@@ -35,6 +39,10 @@ enum mdr_mode {
 	MDR_MODE_TC = 1,
 };
 
+/* Address families as the kernel numbers them (no libc in BPF). */
+#define MDR_AF_INET		2
+#define MDR_AF_INET6		10
+
 enum mdr_attach_flags {
 	MDR_F_HOOK_CREATED = 1 << 0,	/* we created the clsact qdisc */
 	MDR_F_HAS_VM_MAC   = 1 << 1,	/* --mac was given */
@@ -46,7 +54,8 @@ struct mdr_config {
 	__u32 pool_prefix;		/* prefix length of the pool */
 	__u64 proxy_netns_cookie;	/* SO_NETNS_COOKIE of the proxy netns */
 	__u32 out_ifindex;		/* reply device in the proxy netns */
-	__u32 pad;
+	__u32 pool6_prefix;		/* prefix length of the IPv6 pool */
+	__u8 pool6_addr[16];		/* IPv6 pool base; low 32 bits zero */
 	char proxy_netns[MDR_NETNS_LEN];
 };
 
@@ -71,6 +80,7 @@ struct mdr_attachment {
 	__u32 link_ifindex;		/* link veth end beside it */
 	__u32 proxy_ifindex;		/* link veth end in the proxy netns */
 	__u32 service_addr;		/* pool + id, network order */
+	__u8 service_addr6[16];		/* IPv6 pool + id */
 	__u8 mac[6];			/* the attached interface's own MAC */
 	__u8 proxy_mac[6];		/* MAC of the proxy-side link end */
 	__u8 vm_mac[6];			/* --mac, if MDR_F_HAS_VM_MAC */
@@ -96,10 +106,11 @@ struct mdr_link {
 	char netns[MDR_NETNS_LEN];
 };
 
-/* Key of mdr_neigh: a guest behind an attachment. */
+/* Key of mdr_neigh: a guest behind an attachment, by its address. */
 struct mdr_neigh_key {
 	__u32 attach_id;
-	__u32 vm_addr;			/* network order */
+	__u32 family;			/* AF_INET or AF_INET6 */
+	__u8 addr[16];			/* IPv4 in the first 4 bytes */
 };
 
 struct mdr_neigh {
@@ -110,6 +121,7 @@ struct mdr_neigh {
 /* Per-attachment packet counters kept by the BPF programs (per CPU). */
 enum mdr_pkt_counter {
 	MDR_PKT_ARP_REPLIED,	/* ARP requests for the metadata IP answered */
+	MDR_PKT_NDP_REPLIED,	/* neighbour solicitations for it answered */
 	MDR_PKT_TO_PROXY,	/* guest packets redirected to the proxy */
 	MDR_PKT_TO_GUEST,	/* proxy packets delivered to a guest */
 	MDR_DROP_NO_NEIGH,	/* reply to a guest whose MAC was never seen */
@@ -136,11 +148,11 @@ struct mdr_http_stats {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mdr_config) == 88, "mdr_config layout");
+_Static_assert(sizeof(struct mdr_config) == 104, "mdr_config layout");
 _Static_assert(sizeof(struct mdr_iface_key) == 8, "mdr_iface_key layout");
-_Static_assert(sizeof(struct mdr_attachment) == 552, "mdr_attachment layout");
+_Static_assert(sizeof(struct mdr_attachment) == 568, "mdr_attachment layout");
 _Static_assert(sizeof(struct mdr_link) == 80, "mdr_link layout");
-_Static_assert(sizeof(struct mdr_neigh_key) == 8, "mdr_neigh_key layout");
+_Static_assert(sizeof(struct mdr_neigh_key) == 24, "mdr_neigh_key layout");
 _Static_assert(sizeof(struct mdr_neigh) == 8, "mdr_neigh layout");
 #endif
 

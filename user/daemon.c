@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -44,23 +45,64 @@ struct daemon {
 	int pid_fd;
 };
 
+/*
+ * The attachment a service address stands for, or 0. The listener is
+ * dual-stack, so IPv4 arrives as ::ffff:a.b.c.d.
+ */
+static uint32_t service_id(const struct mdr_config *cfg,
+			   const struct sockaddr_in6 *local)
+{
+	const uint8_t *a = local->sin6_addr.s6_addr;
+	uint32_t id, base;
+
+	if (IN6_IS_ADDR_V4MAPPED(&local->sin6_addr)) {
+		memcpy(&id, a + 12, 4);
+		base = ntohl(cfg->pool_addr);
+		id = ntohl(id) - base;
+	} else if (!memcmp(a, cfg->pool6_addr, 12)) {
+		memcpy(&id, a + 12, 4);
+		id = ntohl(id);
+	} else {
+		return 0;
+	}
+	return id <= MDR_MAX_ATTACH ? id : 0;
+}
+
+static bool owns_address(const struct mdr_attachment *att,
+			 const struct sockaddr_in6 *local)
+{
+	const uint8_t *a = local->sin6_addr.s6_addr;
+
+	if (IN6_IS_ADDR_V4MAPPED(&local->sin6_addr))
+		return !memcmp(a + 12, &att->service_addr, 4);
+	return !memcmp(a, att->service_addr6, 16);
+}
+
+/* The guest's address as X-Forwarded-For shows it: no ::ffff:, no %scope. */
+static void guest_address(const struct sockaddr_in6 *peer, char *buf,
+			  size_t len)
+{
+	if (IN6_IS_ADDR_V4MAPPED(&peer->sin6_addr))
+		inet_ntop(AF_INET, peer->sin6_addr.s6_addr + 12, buf, len);
+	else
+		inet_ntop(AF_INET6, &peer->sin6_addr, buf, len);
+}
+
 /* The service address says which attachment; the peer is the guest. */
 static int identify(void *data, const struct sockaddr *local,
 		    const struct sockaddr *peer, struct mdr_identity *id)
 {
-	const struct sockaddr_in *l4 = (const void *)local;
+	const struct sockaddr_in6 *l6 = (const void *)local;
 	struct daemon *d = data;
 	struct mdr_attachment att;
-	uint32_t host, base, attach_id;
+	uint32_t attach_id;
 
-	if (local->sa_family != AF_INET)
+	if (local->sa_family != AF_INET6 || peer->sa_family != AF_INET6)
 		return -ENOENT;
-	host = ntohl(l4->sin_addr.s_addr);
-	base = ntohl(d->cfg.pool_addr);
-	attach_id = host - base;
-	if (attach_id == 0 || attach_id > MDR_MAX_ATTACH ||
+	attach_id = service_id(&d->cfg, l6);
+	if (!attach_id ||
 	    bpf_map_lookup_elem(d->st.attach_fd, &attach_id, &att) ||
-	    att.service_addr != l4->sin_addr.s_addr)
+	    !owns_address(&att, l6))
 		return -ENOENT;
 
 	memset(id, 0, sizeof(*id));
@@ -71,13 +113,7 @@ static int identify(void *data, const struct sockaddr *local,
 	memcpy(id->router_id, att.router_id, sizeof(id->router_id));
 	memcpy(id->instance_id, att.instance_id, sizeof(id->instance_id));
 	memcpy(id->project_id, att.project_id, sizeof(id->project_id));
-	if (peer->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr,
-			  id->vm_ip, sizeof(id->vm_ip));
-	else
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)peer)->sin6_addr,
-			  id->vm_ip, sizeof(id->vm_ip));
+	guest_address((const void *)peer, id->vm_ip, sizeof(id->vm_ip));
 	return 0;
 }
 
@@ -131,20 +167,22 @@ static int take_pid_file(struct daemon *d)
 
 static int open_listener(struct daemon *d, unsigned int port)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET,
-				    .sin_port = htons(port) };
+	struct sockaddr_in6 addr = { .sin6_family = AF_INET6,
+				     .sin6_port = htons(port) };
 	struct mdr_netns_saved saved;
-	int fd, one = 1, err;
+	int fd, one = 1, zero = 0, err;
 
 	err = mdr_netns_enter(d->cfg.proxy_netns, &saved);
 	if (err)
 		return err;
 	/* The socket stays in the proxy namespace after we leave it. */
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	mdr_netns_leave(&saved);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* One socket for both families: IPv4 guests arrive v4-mapped. */
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(fd, 4096)) {
 		err = -errno;

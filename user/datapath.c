@@ -107,9 +107,13 @@ static int proxy_netns_setup(const struct mdr_state *st,
 	if (err)
 		return proxy_fail(err, "bring lo up");
 	/* AnyIP: every pool address is local, one socket takes them all. */
-	err = mdr_nl_route_local(pool, cfg->pool_prefix, lo);
+	err = mdr_nl_route_local(AF_INET, &pool, cfg->pool_prefix, lo);
 	if (err)
 		return proxy_fail(err, "add the local route of the service pool");
+	err = mdr_nl_route_local(AF_INET6, cfg->pool6_addr, cfg->pool6_prefix,
+				 lo);
+	if (err)
+		return proxy_fail(err, "add the local route of the IPv6 pool");
 
 	if (!if_nametoindex(MDR_OUT_IFNAME)) {
 		err = mdr_nl_veth_create(MDR_OUT_IFNAME, MDR_OUT_PEER_IFNAME, -1);
@@ -123,13 +127,16 @@ static int proxy_netns_setup(const struct mdr_state *st,
 		       MDR_OUT_IFNAME);
 		return -ENODEV;
 	}
-	err = mdr_nl_link_up(peer) ?: mdr_nl_link_up(out);
+	err = mdr_nl_link_noarp(out) ?: mdr_nl_link_up(peer) ?:
+	      mdr_nl_link_up(out);
 	if (err)
 		return proxy_fail(err, "bring " MDR_OUT_IFNAME " up");
 	err = mdr_link_ether_mac(MDR_OUT_PEER_IFNAME, peer_mac);
 	inet_pton(AF_INET, MDR_REPLY_GATEWAY, &gw);
 	err = err ?: mdr_nl_neigh_permanent(gw, peer_mac, out);
 	err = err ?: mdr_nl_route_default_onlink(gw, out);
+	/* IPv6 replies to guests with global addresses; NOARP: no NDP. */
+	err = err ?: mdr_nl_route_dev(AF_INET6, &in6addr_any, 0, out);
 	if (err)
 		return proxy_fail(err, "set up the reply route");
 	err = mdr_tc_attach(out, BPF_TC_EGRESS, st->egress_prog_fd, NULL);
@@ -155,6 +162,8 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st, const char *proxy_netns,
 		memset(cfg, 0, sizeof(*cfg));
 		inet_pton(AF_INET, MDR_DEFAULT_POOL, &cfg->pool_addr);
 		cfg->pool_prefix = MDR_DEFAULT_POOL_PREFIX;
+		inet_pton(AF_INET6, MDR_DEFAULT_POOL6, cfg->pool6_addr);
+		cfg->pool6_prefix = MDR_DEFAULT_POOL6_PREFIX;
 		snprintf(cfg->proxy_netns, sizeof(cfg->proxy_netns), "%s",
 			 proxy_netns ?: MDR_DEFAULT_PROXY_NETNS);
 	} else if (proxy_netns && strcmp(proxy_netns, cfg->proxy_netns)) {
@@ -231,15 +240,23 @@ static bool link_is_alive(const struct mdr_link *link)
 static int setup_proxy_end(const struct mdr_config *cfg, const char *name,
 			   struct mdr_link *link, uint8_t proxy_mac[6])
 {
+	static const struct in6_addr link_local = { { { 0xfe, 0x80 } } };
 	struct mdr_netns_saved saved;
-	int err;
+	int ifindex, err;
 
 	err = mdr_netns_enter(cfg->proxy_netns, &saved);
 	if (err)
 		return err;
-	link->proxy_ifindex = if_nametoindex(name);
-	err = link->proxy_ifindex ? mdr_nl_link_up(link->proxy_ifindex) :
-				    -ENODEV;
+	ifindex = if_nametoindex(name);
+	link->proxy_ifindex = ifindex;
+	/*
+	 * Replies to a link-local guest leave by the device its request came
+	 * in on (the kernel binds such connections to it), so this end needs
+	 * a route to fe80::/64 and no NDP, which nobody would answer.
+	 */
+	err = ifindex ? mdr_nl_link_noarp(ifindex) : -ENODEV;
+	err = err ?: mdr_nl_link_up(ifindex);
+	err = err ?: mdr_nl_route_dev(AF_INET6, &link_local, 64, ifindex);
 	err = err ?: mdr_link_ether_mac(name, proxy_mac);
 	mdr_netns_leave(&saved);
 	return err;

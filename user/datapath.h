@@ -17,6 +17,8 @@
 #define MDR_DEFAULT_PROXY_NETNS	"mdredir"
 #define MDR_DEFAULT_POOL	"100.100.0.0"
 #define MDR_DEFAULT_POOL_PREFIX	16
+#define MDR_DEFAULT_POOL6	"fd6d:6472:6972::"
+#define MDR_DEFAULT_POOL6_PREFIX 64
 #define MDR_LINK_IFNAME		"mdr-link"	/* beside attached interfaces */
 #define MDR_OUT_IFNAME		"mdr-out"	/* reply device, proxy netns */
 #define MDR_OUT_PEER_IFNAME	"mdr-out-peer"

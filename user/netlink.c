@@ -92,15 +92,25 @@ int mdr_nl_veth_create(const char *name, const char *peer_name,
 	return nl_transact(nlh);
 }
 
-int mdr_nl_link_up(int ifindex)
+static int link_set_flag(int ifindex, unsigned int flag)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, ifindex);
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
-	ifi->ifi_flags = IFF_UP;
-	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = flag;
+	ifi->ifi_change = flag;
 	return nl_transact(nlh);
+}
+
+int mdr_nl_link_up(int ifindex)
+{
+	return link_set_flag(ifindex, IFF_UP);
+}
+
+int mdr_nl_link_noarp(int ifindex)
+{
+	return link_set_flag(ifindex, IFF_NOARP);
 }
 
 int mdr_nl_link_del(int ifindex)
@@ -131,17 +141,16 @@ int mdr_link_ether_mac(const char *ifname, uint8_t mac[6])
 	return err;
 }
 
-static struct nlmsghdr *route_msg(char *buf, uint16_t type, uint16_t flags,
-				  unsigned char table, unsigned char rtype,
-				  unsigned char scope)
+static struct nlmsghdr *route_msg(char *buf, int family, unsigned char table,
+				  unsigned char rtype, unsigned char scope)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = family;
 	rtm->rtm_table = table;
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_type = rtype;
@@ -149,17 +158,37 @@ static struct nlmsghdr *route_msg(char *buf, uint16_t type, uint16_t flags,
 	return nlh;
 }
 
-int mdr_nl_route_local(struct in_addr addr, int prefix, int ifindex)
+static size_t addr_len(int family)
+{
+	return family == AF_INET6 ? sizeof(struct in6_addr) :
+				    sizeof(struct in_addr);
+}
+
+int mdr_nl_route_local(int family, const void *addr, int prefix, int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
-	nlh = route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
-			RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST);
+	nlh = route_msg(buf, family, RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST);
 	rtm = mnl_nlmsg_get_payload(nlh);
 	rtm->rtm_dst_len = prefix;
-	mnl_attr_put(nlh, RTA_DST, sizeof(addr), &addr);
+	mnl_attr_put(nlh, RTA_DST, addr_len(family), addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	return nl_transact(nlh);
+}
+
+int mdr_nl_route_dev(int family, const void *dst, int prefix, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+
+	nlh = route_msg(buf, family, RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	rtm->rtm_dst_len = prefix;
+	if (prefix)
+		mnl_attr_put(nlh, RTA_DST, addr_len(family), dst);
 	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 	return nl_transact(nlh);
 }
@@ -170,8 +199,8 @@ int mdr_nl_route_default_onlink(struct in_addr gw, int ifindex)
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
-	nlh = route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
-			RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_UNIVERSE);
+	nlh = route_msg(buf, AF_INET, RT_TABLE_MAIN, RTN_UNICAST,
+			RT_SCOPE_UNIVERSE);
 	rtm = mnl_nlmsg_get_payload(nlh);
 	rtm->rtm_flags = RTNH_F_ONLINK;
 	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(gw), &gw);

@@ -16,8 +16,15 @@ int mdr_nl_link_up(int ifindex);
 int mdr_nl_link_del(int ifindex);
 /* The MAC of an Ethernet interface; -EPROTONOSUPPORT for any other kind. */
 int mdr_link_ether_mac(const char *ifname, uint8_t mac[6]);
-/* `ip route add local ADDR/PREFIX dev IFINDEX table local` */
-int mdr_nl_route_local(struct in_addr addr, int prefix, int ifindex);
+/*
+ * No neighbour discovery on @ifindex: frames go to its own MAC, which is
+ * fine where a program rewrites them anyway.
+ */
+int mdr_nl_link_noarp(int ifindex);
+/* `ip route replace local ADDR/PREFIX dev IFINDEX table local` */
+int mdr_nl_route_local(int family, const void *addr, int prefix, int ifindex);
+/* `ip route replace DST/PREFIX dev IFINDEX` (PREFIX 0: default) */
+int mdr_nl_route_dev(int family, const void *dst, int prefix, int ifindex);
 /* `ip route add default via GW dev IFINDEX onlink` */
 int mdr_nl_route_default_onlink(struct in_addr gw, int ifindex);
 /* `ip neigh replace GW lladdr MAC dev IFINDEX nud permanent` */

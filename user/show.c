@@ -136,6 +136,7 @@ int mdr_show_list(bool json)
 
 static const char *const pkt_names[MDR_PKT_COUNTER_MAX] = {
 	[MDR_PKT_ARP_REPLIED] = "arp_replied",
+	[MDR_PKT_NDP_REPLIED] = "ndp_replied",
 	[MDR_PKT_TO_PROXY] = "to_proxy",
 	[MDR_PKT_TO_GUEST] = "to_guest",
 	[MDR_DROP_NO_NEIGH] = "no_neigh",

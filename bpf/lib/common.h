@@ -44,6 +44,22 @@ static __always_inline __u32 mdr_service_id(const struct mdr_config *cfg,
 	return host;
 }
 
+/* The same for the IPv6 pool: its first 96 bits, then the id. */
+static __always_inline __u32 mdr_service6_id(const struct mdr_config *cfg,
+					     const __u8 *addr)
+{
+	__u32 id;
+
+	if (cfg->pool6_prefix == 0)
+		return 0;
+	for (int i = 0; i < 12; i++)
+		if (addr[i] != cfg->pool6_addr[i])
+			return 0;
+	id = (__u32)addr[12] << 24 | (__u32)addr[13] << 16 |
+	     (__u32)addr[14] << 8 | addr[15];
+	return id <= MDR_MAX_ATTACH ? id : 0;
+}
+
 static __always_inline struct mdr_attachment *mdr_attachment_by_id(__u32 id)
 {
 	return bpf_map_lookup_elem(&mdr_attach, &id);

@@ -11,6 +11,8 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/in.h>
+#include <linux/ipv6.h>
+#include <linux/icmpv6.h>
 #include <linux/tcp.h>
 #include <bpf/bpf_endian.h>
 
@@ -102,6 +104,95 @@ static __always_inline int mdr_parse_ip4_tcp(void *data, void *data_end,
 	p->ip_off = sizeof(*eth);
 	p->tcp_off = sizeof(*eth) + ihl;
 	return 0;
+}
+
+/*
+ * fe80::a9fe:a9fe, built on the stack: a static const array would land in
+ * .rodata, which the static linker merges badly across compilation units.
+ */
+static __always_inline void mdr_metadata_ip6(__u8 addr[16])
+{
+	__builtin_memset(addr, 0, 16);
+	addr[0] = 0xfe;
+	addr[1] = 0x80;
+	addr[12] = 0xa9;
+	addr[13] = 0xfe;
+	addr[14] = 0xa9;
+	addr[15] = 0xfe;
+}
+
+/* Where the headers of an Ethernet/IPv6/TCP packet start. */
+struct mdr_ip6_tcp {
+	struct ethhdr *eth;
+	struct ipv6hdr *ip6;
+	struct tcphdr *tcp;
+};
+
+#define MDR_IP6_OFF	sizeof(struct ethhdr)
+#define MDR_IP6_TCP_OFF	(sizeof(struct ethhdr) + sizeof(struct ipv6hdr))
+
+/*
+ * An IPv6 TCP segment whose TCP header follows the fixed header directly.
+ * Extension headers are not ours to walk: a guest talking to metadata has
+ * no reason to send any, so such packets pass untouched.
+ */
+static __always_inline int mdr_parse_ip6_tcp(void *data, void *data_end,
+					     struct mdr_ip6_tcp *p)
+{
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6;
+	struct tcphdr *tcp;
+
+	if ((void *)(eth + 1) > data_end ||
+	    eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return -1;
+	ip6 = (void *)(eth + 1);
+	tcp = (void *)(ip6 + 1);
+	if ((void *)(tcp + 1) > data_end || ip6->version != 6 ||
+	    ip6->nexthdr != IPPROTO_TCP)
+		return -1;
+	p->eth = eth;
+	p->ip6 = ip6;
+	p->tcp = tcp;
+	return 0;
+}
+
+/* A Neighbor Solicitation: ICMPv6 header, then the target address. */
+struct mdr_ns {
+	struct icmp6hdr icmp;
+	__u8 target[16];
+};
+
+#define MDR_NDISC_NS		135
+#define MDR_NDISC_NA		136
+#define MDR_ND_OPT_TLLA		2	/* target link-layer address */
+
+/*
+ * A valid Neighbor Solicitation (RFC 4861 7.1.1: hop limit 255, code 0)
+ * for @target from a guest with an address. DAD probes (source ::) pass.
+ */
+static __always_inline struct ipv6hdr *
+mdr_parse_ns(void *data, void *data_end, const __u8 *target)
+{
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6;
+	struct mdr_ns *ns;
+	__u32 any = 0;
+
+	if ((void *)(eth + 1) > data_end ||
+	    eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return NULL;
+	ip6 = (void *)(eth + 1);
+	ns = (void *)(ip6 + 1);
+	if ((void *)(ns + 1) > data_end || ip6->version != 6 ||
+	    ip6->nexthdr != IPPROTO_ICMPV6 || ip6->hop_limit != 255 ||
+	    ns->icmp.icmp6_type != MDR_NDISC_NS || ns->icmp.icmp6_code != 0)
+		return NULL;
+	for (int i = 0; i < 16; i++)
+		any |= ip6->saddr.in6_u.u6_addr8[i];
+	if (!any || !mdr_bytes_equal(ns->target, target, 16))
+		return NULL;
+	return ip6;
 }
 
 #endif

@@ -15,6 +15,8 @@
 #include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/parse.h"
+
 /*
  * Replaces the IPv4 source (@field = offsetof(struct iphdr, saddr)) or
  * destination address of a TCP segment and fixes both checksums.
@@ -31,6 +33,32 @@ static __always_inline int mdr_tc_set_ip4_addr(struct __sk_buff *skb,
 				old_addr, new_addr, 4))
 		return -1;
 	if (bpf_skb_store_bytes(skb, ip_off + field, &new_addr, 4, 0))
+		return -1;
+	return 0;
+}
+
+/*
+ * The same for an IPv6 address (@field = offsetof(struct ipv6hdr, saddr) or
+ * daddr): IPv6 has no header checksum, only TCP's pseudo-header changes.
+ */
+static __always_inline int mdr_tc_set_ip6_addr(struct __sk_buff *skb,
+					       __u32 field, const __u8 *old_addr,
+					       const __u8 *new_addr)
+{
+	__u8 from[16], to[16];
+	__s64 diff;
+
+	__builtin_memcpy(from, old_addr, 16);
+	__builtin_memcpy(to, new_addr, 16);
+	diff = bpf_csum_diff((__be32 *)from, 16, (__be32 *)to, 16, 0);
+	if (diff < 0)
+		return -1;
+	/* Size 0: the last argument is a precomputed difference. */
+	if (bpf_l4_csum_replace(skb, MDR_IP6_TCP_OFF +
+				offsetof(struct tcphdr, check), 0, diff,
+				BPF_F_PSEUDO_HDR))
+		return -1;
+	if (bpf_skb_store_bytes(skb, MDR_IP6_OFF + field, to, 16, 0))
 		return -1;
 	return 0;
 }

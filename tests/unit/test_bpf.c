@@ -418,10 +418,12 @@ static int reset_state(void)
 
 static int set_neigh(const char *vm_ip, const uint8_t *mac)
 {
-	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID };
+	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID,
+				     .family = AF_INET };
 	struct mdr_neigh val = {};
+	in_addr_t addr = inet_addr(vm_ip);
 
-	key.vm_addr = inet_addr(vm_ip);
+	memcpy(key.addr, &addr, 4);
 	memcpy(val.mac, mac, 6);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_neigh), &key, &val, 0)
 		? -errno : 0;
@@ -501,10 +503,12 @@ static int reply_on_wrong_link(void)
 
 static bool guest_learnt(char *why, size_t n)
 {
-	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID };
+	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID,
+				     .family = AF_INET };
 	struct mdr_neigh val;
+	in_addr_t addr = inet_addr(GUEST_IP);
 
-	key.vm_addr = inet_addr(GUEST_IP);
+	memcpy(key.addr, &addr, 4);
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mdr_neigh), &key, &val)) {
 		snprintf(why, n, "mdr_neigh has no entry for {1, %s}", GUEST_IP);
 		return false;
