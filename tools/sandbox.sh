@@ -17,7 +17,8 @@ sb_netns() {
 
 # sb_vm VM TAP IP [TAP_NETNS] [MAC]: namespace VM with eth0 = IP/24, wired
 # to TAP (in TAP_NETNS, or the host). The guest reaches 169.254.169.254
-# on-link, so it ARPs for it, as guests with a link-local route do.
+# on-link, so it ARPs for it, as guests with a link-local route do. IP
+# "none" makes a guest with only its IPv6 link-local address.
 sb_vm() {
 	local vm=$1 tap=$2 ip=$3 tapns=${4:-} mac=${5:-}
 	local nsopt=()
@@ -25,10 +26,23 @@ sb_vm() {
 	sb_netns "$vm"
 	ip "${nsopt[@]}" link add "$tap" type veth peer name eth0 netns "$vm"
 	[ -n "$mac" ] && ip -n "$vm" link set eth0 address "$mac"
+	# No duplicate address detection: the link-local address is usable at
+	# once, as it is on a cloud image once its network is up.
+	ip netns exec "$vm" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
 	ip "${nsopt[@]}" link set "$tap" up
-	ip -n "$vm" addr add "$ip/24" dev eth0
+	if [ "$ip" != none ]; then
+		ip -n "$vm" addr add "$ip/24" dev eth0
+	fi
 	ip -n "$vm" link set eth0 up
-	ip -n "$vm" route add 169.254.169.254/32 dev eth0
+	if [ "$ip" != none ]; then
+		ip -n "$vm" route add 169.254.169.254/32 dev eth0
+	fi
+}
+
+# sb_vm_link_local VM: the IPv6 link-local address of VM's eth0.
+sb_vm_link_local() {
+	ip -n "$1" -6 -o addr show dev eth0 scope link |
+		awk '{print $4}' | cut -d/ -f1
 }
 
 # sb_vm_on_switch VM SWITCH_NS PORT IP: a VM plugged into the bridge br0 of

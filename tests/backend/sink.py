@@ -38,9 +38,16 @@ class TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+def server(cls, handler, addr):
+    """A server of the address's family (socketserver assumes IPv4)."""
+    family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
+    srv = type("S", (cls,), {"address_family": family})
+    return srv(addr, handler)
+
+
 def endpoint(text):
     host, _, port = text.rpartition(":")
-    return host, int(port)
+    return host.strip("[]"), int(port)
 
 
 def main():
@@ -49,8 +56,8 @@ def main():
     ap.add_argument("--udp", action="append", default=[], type=endpoint)
     ap.add_argument("--out", help="unused; kept for symmetry with logs")
     args = ap.parse_args()
-    servers = [TCPServer(a, TCPHandler) for a in args.tcp]
-    servers += [socketserver.UDPServer(a, UDPHandler) for a in args.udp]
+    servers = [server(TCPServer, TCPHandler, a) for a in args.tcp]
+    servers += [server(socketserver.UDPServer, UDPHandler, a) for a in args.udp]
     for srv in servers:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     print("ready", flush=True)
