@@ -242,9 +242,11 @@ static __always_inline int redirect_ip6(struct __sk_buff *skb)
 	return bpf_redirect(att->link_ifindex, 0);
 }
 
-/* Ethernet + IPv6 + the solicitation we read (its options we ignore). */
-#define MDR_NS_LEN (14 + 40 + sizeof(struct mdr_ns))
-#define MDR_IP6_TCP_LEN (14 + 40 + 20)
+/*
+ * Ethernet + IPv6 + the longer of a TCP header and the solicitation we
+ * read (its options we ignore).
+ */
+#define MDR_IP6_HDR_LEN (14 + 40 + sizeof(struct mdr_ns))
 
 SEC("tc")
 int mdr_tap_ingress(struct __sk_buff *skb)
@@ -265,7 +267,7 @@ int mdr_tap_ingress(struct __sk_buff *skb)
 			return TC_ACT_OK;
 		return redirect_ip4(skb);
 	case bpf_htons(ETH_P_IPV6):
-		if (mdr_tc_pull(skb, MDR_IP6_TCP_LEN))
+		if (mdr_tc_pull(skb, MDR_IP6_HDR_LEN))
 			return TC_ACT_OK;
 		verdict = redirect_ip6(skb);
 		return verdict != TC_ACT_OK ? verdict : answer_ns(skb);

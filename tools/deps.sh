@@ -9,7 +9,7 @@ packages=(
 	make gcc clang llvm pkg-config linux-libc-dev	# build
 	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF loader
 	libmnl-dev					# netlink
-	libssl-dev					# HMAC and TLS to Nova
+	libssl-dev openssl				# HMAC and TLS to Nova; test CAs
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
 	bats bats-assert bats-support
 )

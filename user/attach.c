@@ -27,10 +27,13 @@ static int alloc_attach_id(const struct mdr_state *st,
 	static uint8_t used[MDR_MAX_ATTACH + 1];
 	uint32_t key, *prev = NULL, limit;
 
-	/* Service address = pool + id: the pool bounds the ids too. */
-	limit = (1U << (32 - cfg->pool_prefix)) - 2;
-	if (limit > MDR_MAX_ATTACH)
-		limit = MDR_MAX_ATTACH;
+	/* Service address = pool + id: the pools bound the ids too. */
+	limit = MDR_MAX_ATTACH;
+	if (32 - cfg->pool_prefix < 13)
+		limit = (1U << (32 - cfg->pool_prefix)) - 2;
+	if (128 - cfg->pool6_prefix < 13 &&
+	    (1U << (128 - cfg->pool6_prefix)) - 2 < limit)
+		limit = (1U << (128 - cfg->pool6_prefix)) - 2;
 	memset(used, 0, sizeof(used));
 	while (bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
 		if (key <= MDR_MAX_ATTACH)

@@ -19,7 +19,9 @@
  * of its kind's queue keeps every queue sorted by deadline: arming,
  * re-arming and expiring are all O(1), with no heap or wheel needed. */
 enum timer_kind {
-	T_CLIENT,  /* waiting for the guest: request head, body, or to read */
+	T_REQUEST, /* waiting for a complete request head */
+	T_KEEPALIVE, /* idle between requests */
+	T_CLIENT,  /* waiting for the guest: request body, or to read */
 	T_CONNECT, /* backend connect */
 	T_SERVER,  /* waiting for the backend */
 	T_LINGER,  /* draining the guest after our final response */
@@ -36,6 +38,7 @@ enum conn_state {
 
 enum relay_state {
 	RS_CONNECTING,
+	RS_HANDSHAKE, /* TCP connected, TLS handshake under way */
 	RS_HEAD, /* connected, waiting for the response head */
 	RS_BODY,
 	RS_DONE, /* response complete (or given up); backend closed */
@@ -94,6 +97,11 @@ struct conn {
 	bool bin_eof;     /* backend finished sending */
 	bool bout_broken; /* backend stopped taking the request */
 	int backend_err;  /* errno that ended the backend connection */
+	struct ssl_st *ssl; /* TLS to the backend, NULL for plain */
+	/* epoll events the last SSL call needs before it can go on. */
+	uint32_t tls_hs_ev, tls_rd_ev, tls_wr_ev;
+	bool tls_write_failed;
+	char why[200];    /* c->note, when it has to be composed */
 	bool progress;    /* I/O moved since the last timer refresh */
 };
 

@@ -18,7 +18,7 @@
 #include <bpf/bpf.h>
 
 #include "backend.h"
-#include "config.h"
+#include "settings.h"
 #include "daemon.h"
 #include "datapath.h"
 #include "lock.h"
@@ -212,17 +212,81 @@ static int map_http_stats(struct daemon *d)
 }
 
 /* Pinned state and the proxy namespace, created or repaired. */
-static int prepare_data_path(struct daemon *d, const char *proxy_netns)
+static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 {
+	struct mdr_proxy_wish wish = { .proxy_netns = set->proxy_netns };
 	int lock, err;
 
+	if (mdr_settings_pool4(set, &wish.pool, &wish.pool_prefix) ||
+	    mdr_settings_pool6(set, &wish.pool6, &wish.pool6_prefix))
+		return -EINVAL;	/* mdr_settings_finish() vetted them */
 	lock = mdr_lock();
 	if (lock < 0)
 		return lock;
 	err = mdr_state_open(&d->st, MDR_STATE_LOAD);
 	if (!err)
-		err = mdr_dp_ensure_proxy(&d->st, proxy_netns, &d->cfg);
+		err = mdr_dp_ensure_proxy(&d->st, &wish, &d->cfg);
 	mdr_unlock(lock);
+	return err;
+}
+
+/* Defaults, then --config, then flags: what this daemon runs with. */
+static int load_settings(const struct mdr_daemon_options *opts,
+			 struct mdr_settings *set)
+{
+	int err = 0;
+
+	mdr_settings_defaults(set);
+	if (opts->config)
+		err = mdr_settings_load_file(set, opts->config);
+	if (!err && opts->backend)
+		err = mdr_settings_set(set, "backend", opts->backend,
+				       "--backend");
+	if (!err && opts->proxy_netns)
+		err = mdr_settings_set(set, "proxy_netns", opts->proxy_netns,
+				       "--proxy-netns");
+	return err ?: mdr_settings_finish(set);
+}
+
+/* The backend the settings describe, ready to serve. */
+static int setup_backend(struct mdr_backend *be, const struct mdr_settings *set)
+{
+	char errbuf[512];
+	int err;
+
+	err = mdr_backend_parse(set->backend, be, errbuf, sizeof(errbuf));
+	if (err) {
+		pr_err("bad backend '%s': %s", set->backend, errbuf);
+		return err;
+	}
+	if (be->kind == MDR_BACKEND_NOVA) {
+		if (mdr_backend_needs_endpoint(be))
+			err = mdr_backend_set_nova_endpoint(
+				be, set->nova_metadata_host,
+				set->nova_metadata_port,
+				set->nova_metadata_https, errbuf,
+				sizeof(errbuf));
+		if (!err && !set->metadata_proxy_shared_secret[0])
+			pr_warn("metadata_proxy_shared_secret is empty: Nova "
+				"will refuse the signatures unless its own "
+				"secret is empty too");
+		if (!err)
+			err = mdr_backend_set_secret(
+				be, set->metadata_proxy_shared_secret,
+				strlen(set->metadata_proxy_shared_secret));
+		if (!err)
+			err = mdr_backend_set_tls(
+				be, set->auth_ca_cert[0] ? set->auth_ca_cert : NULL,
+				set->nova_client_cert[0] ? set->nova_client_cert : NULL,
+				set->nova_client_priv_key[0] ?
+					set->nova_client_priv_key : NULL,
+				set->nova_metadata_insecure, errbuf,
+				sizeof(errbuf));
+	}
+	if (!err)
+		err = mdr_backend_finish(be, errbuf, sizeof(errbuf));
+	if (err)
+		pr_err("backend '%s': %s", set->backend, errbuf);
 	return err;
 }
 
@@ -241,29 +305,27 @@ static void daemon_cleanup(struct daemon *d)
 
 int mdr_daemon_run(const struct mdr_daemon_options *opts)
 {
+	static struct mdr_settings set;	/* large: not on the stack */
 	struct daemon d = { .listen_fd = -1, .pid_fd = -1 };
-	struct mdr_daemon_settings set;
 	struct mdr_proxy_options popts = {};
 	struct sigaction sa = { .sa_handler = on_signal };
-	char errbuf[512], desc[PATH_MAX + 32];
+	char desc[PATH_MAX + 32];
 	int err;
 
 	mdr_state_init(&d.st);
-	err = mdr_config_load(opts, &set);
+	err = load_settings(opts, &set);
 	if (err)
 		return err;
-	err = mdr_backend_parse(set.backend, &d.backend, errbuf, sizeof(errbuf));
-	if (err) {
-		pr_err("bad backend '%s': %s", set.backend, errbuf);
-		return err;
-	}
+	err = setup_backend(&d.backend, &set);
+	if (err)
+		goto out;
 	err = take_pid_file(&d);
 	if (err)
 		goto out;
-	err = prepare_data_path(&d, set.proxy_netns[0] ? set.proxy_netns : NULL);
+	err = prepare_data_path(&d, &set);
 	if (err)
 		goto out;
-	err = open_listener(&d, set.port);
+	err = open_listener(&d, MDR_METADATA_PORT);
 	if (err)
 		goto out;
 	err = map_http_stats(&d);
@@ -278,7 +340,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 
 	mdr_backend_describe(&d.backend, desc, sizeof(desc));
 	pr_info("listening on port %u in network namespace '%s', backend %s",
-		set.port, d.cfg.proxy_netns, desc);
+		MDR_METADATA_PORT, d.cfg.proxy_netns, desc);
 	popts.listen_fd = d.listen_fd;
 	popts.backend = &d.backend;
 	popts.identify = identify;
@@ -287,6 +349,12 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.on_request_ctx = &d;
 	popts.access_log = stderr;
 	popts.stop = &stop_requested;
+	popts.max_connections = set.max_connections;
+	popts.timeout_http_request_ms = set.timeout_http_request * 1000;
+	popts.timeout_keepalive_ms = set.timeout_http_keep_alive * 1000;
+	popts.timeout_client_ms = set.timeout_client * 1000;
+	popts.timeout_server_ms = set.timeout_server * 1000;
+	popts.timeout_connect_ms = set.timeout_connect * 1000;
 	err = mdr_proxy_run(&popts);
 	if (err)
 		pr_err("the proxy stopped: %s", strerror(-err));
@@ -294,5 +362,6 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 		pr_info("stopped");
 out:
 	daemon_cleanup(&d);
+	mdr_backend_release(&d.backend);
 	return err;
 }

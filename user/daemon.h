@@ -2,13 +2,11 @@
 #ifndef MDR_DAEMON_H
 #define MDR_DAEMON_H
 
-#define MDR_DEFAULT_BACKEND "local:/var/lib/mdredir/metadata"
-
+/* Command-line flags; each NULL when not given. */
 struct mdr_daemon_options {
-	const char *backend;		/* NULL: config file, else default */
-	const char *config;		/* NULL: none */
-	const char *proxy_netns;	/* NULL: config, else default */
-	unsigned int port;		/* listening port; 80 */
+	const char *backend;		/* overrides [mdredir] backend */
+	const char *config;		/* an INI file (metadata_agent.ini style) */
+	const char *proxy_netns;	/* overrides [mdredir] proxy_netns */
 };
 
 /* Runs in the foreground until SIGINT/SIGTERM; 0 on a clean stop. */

@@ -147,30 +147,92 @@ static int proxy_netns_setup(const struct mdr_state *st,
 	return mdr_netns_cookie(&cfg->proxy_netns_cookie);
 }
 
-int mdr_dp_ensure_proxy(const struct mdr_state *st, const char *proxy_netns,
+/* What the operator asked for, or the defaults, as a configuration. */
+static void wanted_config(const struct mdr_proxy_wish *wish,
+			  const struct mdr_config *cur, struct mdr_config *cfg)
+{
+	bool fresh = cur->pool_addr == 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (wish && wish->pool_prefix) {
+		cfg->pool_addr = wish->pool.s_addr;
+		cfg->pool_prefix = wish->pool_prefix;
+	} else if (!fresh) {
+		cfg->pool_addr = cur->pool_addr;
+		cfg->pool_prefix = cur->pool_prefix;
+	} else {
+		inet_pton(AF_INET, MDR_DEFAULT_POOL, &cfg->pool_addr);
+		cfg->pool_prefix = MDR_DEFAULT_POOL_PREFIX;
+	}
+	if (wish && wish->pool6_prefix) {
+		memcpy(cfg->pool6_addr, &wish->pool6, 16);
+		cfg->pool6_prefix = wish->pool6_prefix;
+	} else if (!fresh) {
+		memcpy(cfg->pool6_addr, cur->pool6_addr, 16);
+		cfg->pool6_prefix = cur->pool6_prefix;
+	} else {
+		inet_pton(AF_INET6, MDR_DEFAULT_POOL6, cfg->pool6_addr);
+		cfg->pool6_prefix = MDR_DEFAULT_POOL6_PREFIX;
+	}
+	snprintf(cfg->proxy_netns, sizeof(cfg->proxy_netns), "%s",
+		 wish && wish->proxy_netns ? wish->proxy_netns :
+		 !fresh			   ? cur->proxy_netns :
+					     MDR_DEFAULT_PROXY_NETNS);
+}
+
+static bool same_layout(const struct mdr_config *a, const struct mdr_config *b)
+{
+	return a->pool_addr == b->pool_addr && a->pool_prefix == b->pool_prefix &&
+	       !memcmp(a->pool6_addr, b->pool6_addr, 16) &&
+	       a->pool6_prefix == b->pool6_prefix &&
+	       !strcmp(a->proxy_netns, b->proxy_netns);
+}
+
+/*
+ * Moving the pools or the namespace would readdress every attachment, so it
+ * is refused while there are any; with none, the old proxy namespace goes.
+ */
+static int change_layout(const struct mdr_state *st,
+			 const struct mdr_config *cur,
+			 const struct mdr_config *cfg)
+{
+	char pool[INET_ADDRSTRLEN], pool6[INET6_ADDRSTRLEN];
+	__u32 key;
+
+	if (bpf_map_get_next_key(st->attach_fd, NULL, &key) == 0) {
+		inet_ntop(AF_INET, &cur->pool_addr, pool, sizeof(pool));
+		inet_ntop(AF_INET6, cur->pool6_addr, pool6, sizeof(pool6));
+		pr_err("interfaces are attached with proxy namespace '%s', "
+		       "service pools %s/%u and %s/%u; detach them (or run "
+		       "`mdredir unload`) before changing these",
+		       cur->proxy_netns, pool, cur->pool_prefix, pool6,
+		       cur->pool6_prefix);
+		return -EBUSY;
+	}
+	if (strcmp(cur->proxy_netns, cfg->proxy_netns))
+		pr_info("moving the proxy from namespace '%s' to '%s'",
+			cur->proxy_netns, cfg->proxy_netns);
+	/* Rebuilt from scratch below, with nothing stale left in it. */
+	return mdr_netns_delete(cur->proxy_netns);
+}
+
+int mdr_dp_ensure_proxy(const struct mdr_state *st,
+			const struct mdr_proxy_wish *wish,
 			struct mdr_config *cfg)
 {
 	struct mdr_netns_saved saved;
+	struct mdr_config cur;
 	bool created = false;
 	int err;
 
-	err = mdr_state_get_config(st, cfg);
+	err = mdr_state_get_config(st, &cur);
 	if (err)
 		return err;
-	if (cfg->pool_addr == 0) {
-		/* First use: the defaults. */
-		memset(cfg, 0, sizeof(*cfg));
-		inet_pton(AF_INET, MDR_DEFAULT_POOL, &cfg->pool_addr);
-		cfg->pool_prefix = MDR_DEFAULT_POOL_PREFIX;
-		inet_pton(AF_INET6, MDR_DEFAULT_POOL6, cfg->pool6_addr);
-		cfg->pool6_prefix = MDR_DEFAULT_POOL6_PREFIX;
-		snprintf(cfg->proxy_netns, sizeof(cfg->proxy_netns), "%s",
-			 proxy_netns ?: MDR_DEFAULT_PROXY_NETNS);
-	} else if (proxy_netns && strcmp(proxy_netns, cfg->proxy_netns)) {
-		pr_err("the data path already uses proxy namespace '%s'; run "
-		       "`mdredir unload` first to move it to '%s'",
-		       cfg->proxy_netns, proxy_netns);
-		return -EBUSY;
+	wanted_config(wish, &cur, cfg);
+	if (cur.pool_addr != 0 && !same_layout(&cur, cfg)) {
+		err = change_layout(st, &cur, cfg);
+		if (err)
+			return err;
 	}
 	if (mdr_netns_valid_name(cfg->proxy_netns)) {
 		pr_err("invalid proxy namespace name '%s'", cfg->proxy_netns);

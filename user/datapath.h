@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <linux/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -25,12 +26,22 @@
 /* The reply route's next hop: never resolved, the egress program redirects. */
 #define MDR_REPLY_GATEWAY	"169.254.0.1"
 
+/* The layout the daemon's settings ask for; zero/NULL fields: keep. */
+struct mdr_proxy_wish {
+	const char *proxy_netns;
+	struct in_addr pool;
+	unsigned int pool_prefix;
+	struct in6_addr pool6;
+	unsigned int pool6_prefix;
+};
+
 /*
  * Makes sure the proxy namespace and everything in it exist (repairing what
- * is missing) and that mdr_config describes them. @proxy_netns may be NULL
- * for "whatever is configured, else the default".
+ * is missing) and that mdr_config describes them. @wish may be NULL for
+ * "whatever is configured, else the defaults".
  */
-int mdr_dp_ensure_proxy(const struct mdr_state *st, const char *proxy_netns,
+int mdr_dp_ensure_proxy(const struct mdr_state *st,
+			const struct mdr_proxy_wish *wish,
 			struct mdr_config *cfg);
 
 /*

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "attach.h"
 #include "daemon.h"
+#include "settings.h"
 #include "log.h"
 #include "netns.h"
 #include "show.h"
@@ -46,10 +47,19 @@ static const char usage_daemon[] =
 	"stderr. The data path keeps working without it; guests' connections\n"
 	"are refused while it is stopped.\n"
 	"\n"
-	"  --backend SPEC       local:DIR (default " MDR_DEFAULT_BACKEND "),\n"
-	"                       neutron:unix:PATH or neutron:http://HOST:PORT\n"
-	"  --config FILE        INI file; flags override it\n"
-	"  --proxy-netns NAME   namespace of the listener (default mdredir)\n";
+	"  --backend SPEC       where requests go (default " MDR_SETTINGS_DEFAULT_BACKEND "):\n"
+	"                         local:DIR                  files served by mdredir\n"
+	"                         neutron:unix:PATH          the neutron-metadata-agent\n"
+	"                         neutron:http://HOST:PORT\n"
+	"                         nova:http[s]://HOST:PORT   Nova, requests signed\n"
+	"                         nova                       Nova, at nova_metadata_host/port/protocol\n"
+	"  --config FILE        INI settings; Neutron's metadata_agent.ini works as is\n"
+	"                       (see tools/mdredir.ini.sample); flags override it\n"
+	"  --proxy-netns NAME   namespace of the listener (default mdredir)\n"
+	"\n"
+	"The shared secret for Nova comes from the config file\n"
+	"(metadata_proxy_shared_secret, or [mdredir] shared_secret_file), never\n"
+	"from the command line.\n";
 
 static const char usage_attach[] =
 	"Usage: mdredir attach IFNAME [--netns NS] [--network-id ID | --router-id ID]\n"

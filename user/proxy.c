@@ -25,10 +25,12 @@
 #include "local.h"
 
 #define DEFAULT_MAX_CONNS  1024
-/* Neutron's haproxy uses 32 s client/server and 5 s connect timeouts. */
-#define DEFAULT_CLIENT_MS  32000
-#define DEFAULT_SERVER_MS  32000
-#define DEFAULT_CONNECT_MS 5000
+/* Neutron's [metadata_haproxy] defaults (see proxy.h). */
+#define DEFAULT_HTTP_REQUEST_MS 30000
+#define DEFAULT_KEEPALIVE_MS    30000
+#define DEFAULT_CLIENT_MS       32000
+#define DEFAULT_SERVER_MS       32000
+#define DEFAULT_CONNECT_MS      30000
 #define LINGER_MS          2000
 #define STOP_CHECK_MS      200
 #define ACCEPT_PAUSE_MS    100
@@ -268,6 +270,12 @@ static int start_request(struct proxy *p, struct conn *c,
 		 !mdr_str_eq(h->method, "HEAD") &&
 		 !mdr_str_eq(h->method, "POST"))
 		conn_respond(p, c, 405, "method not allowed", true);
+	else if (p->o->backend->kind == MDR_BACKEND_NOVA &&
+		 !c->id.instance_id[0])
+		/* Nova knows instances only; a network's tap needs neutron. */
+		conn_respond(p, c, 404,
+			     "no instance is associated with this interface",
+			     true);
 	else if (p->o->backend->kind == MDR_BACKEND_LOCAL)
 		serve_local(p, c, h);
 	else
@@ -361,7 +369,8 @@ static int request_done(struct proxy *p, struct conn *c)
 	}
 	if (!c->close_after) {
 		c->state = CS_HEAD;
-		conn_timer_set(p, c, T_CLIENT);
+		conn_timer_set(p, c, mdr_buf_len(&c->cin) ? T_REQUEST :
+							    T_KEEPALIVE);
 		return 0;
 	}
 	/* Shut our side and read until the guest closes, so our last
@@ -446,9 +455,18 @@ static void conn_settle(struct proxy *p, struct conn *c)
 		ev |= EPOLLOUT;
 	conn_set_events(p, c, false, ev);
 
+	/* The first byte of the next request ends the keep-alive wait and
+	 * starts the http-request one; neither restarts on progress. */
+	if (c->state == CS_HEAD && c->tkind == T_KEEPALIVE &&
+	    mdr_buf_len(&c->cin))
+		conn_timer_set(p, c, T_REQUEST);
 	if (c->state == CS_RESPOND && c->progress)
 		conn_timer_set(p, c, T_CLIENT);
-	if (c->state == CS_RELAY && c->rs != RS_CONNECTING) {
+	/* Connect and handshake share the connect deadline. */
+	if (c->state == CS_RELAY && c->rs == RS_HANDSHAKE)
+		relay_update_events(p, c);
+	if (c->state == CS_RELAY && c->rs != RS_CONNECTING &&
+	    c->rs != RS_HANDSHAKE) {
 		relay_update_events(p, c);
 		/* Blame whoever we are waiting for. */
 		bool guest = mdr_buf_len(&c->cout) ||
@@ -487,7 +505,8 @@ static void conn_timeout(struct proxy *p, struct conn *c)
 {
 	switch (c->state) {
 	case CS_HEAD:
-		if (!mdr_buf_len(&c->cin)) { /* idle keep-alive: just close */
+		/* Idle, whether kept alive or never used: just close. */
+		if (c->tkind == T_KEEPALIVE || !mdr_buf_len(&c->cin)) {
 			conn_close(p, c);
 			return;
 		}
@@ -496,8 +515,12 @@ static void conn_timeout(struct proxy *p, struct conn *c)
 		break;
 	case CS_RELAY:
 		if (c->tkind != T_CLIENT && c->rs != RS_BODY) {
+			if (c->rs == RS_HANDSHAKE)
+				c->note = "TLS handshake with backend timed out";
 			conn_respond(p, c, 504, c->rs == RS_CONNECTING ?
 				     "backend connect timed out" :
+				     c->rs == RS_HANDSHAKE ?
+				     "backend TLS handshake timed out" :
 				     "backend did not answer in time", false);
 			break;
 		}
@@ -564,7 +587,7 @@ static void conn_accept(struct proxy *p, int fd)
 		p->all->all_prev = c;
 	p->all = c;
 	p->nconns++;
-	conn_timer_set(p, c, T_CLIENT);
+	conn_timer_set(p, c, T_REQUEST);
 	return;
 fail:
 	if (c) {
@@ -695,6 +718,12 @@ static void init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 {
 	p->max_conns = o->max_connections ? o->max_connections :
 					    DEFAULT_MAX_CONNS;
+	p->timeout_ms[T_REQUEST] = o->timeout_http_request_ms ?
+					   o->timeout_http_request_ms :
+					   DEFAULT_HTTP_REQUEST_MS;
+	p->timeout_ms[T_KEEPALIVE] = o->timeout_keepalive_ms ?
+					     o->timeout_keepalive_ms :
+					     DEFAULT_KEEPALIVE_MS;
 	p->timeout_ms[T_CLIENT] = o->timeout_client_ms ? o->timeout_client_ms :
 							 DEFAULT_CLIENT_MS;
 	p->timeout_ms[T_SERVER] = o->timeout_server_ms ? o->timeout_server_ms :
@@ -714,6 +743,10 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 
 	if (!o || o->listen_fd < 0 || !o->backend || !o->stop)
 		return -EINVAL;
+	if (o->backend->kind == MDR_BACKEND_NOVA &&
+	    (!o->backend->endpoint_set ||
+	     (o->backend->tls && !o->backend->ssl_ctx)))
+		return -EINVAL; /* mdr_backend_finish() was not called */
 	/* sendfile() has no MSG_NOSIGNAL: a guest that vanishes mid-file
 	 * must cost an EPIPE, not the daemon. */
 	signal(SIGPIPE, SIG_IGN);

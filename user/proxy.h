@@ -62,22 +62,55 @@ struct mdr_proxy_options {
 	void *on_request_ctx;
 	FILE *access_log; /* one line per request; NULL for none */
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
-	unsigned int max_connections;   /* 0: default */
-	unsigned int timeout_client_ms; /* idle/header timeout; 0: default */
-	unsigned int timeout_server_ms; /* backend response; 0: default */
-	unsigned int timeout_connect_ms; /* backend connect; 0: default */
+	unsigned int max_connections; /* 0: default */
+	/*
+	 * Timeouts in milliseconds, 0 for the default. They mirror haproxy's,
+	 * and the defaults are those Neutron's metadata haproxy is given
+	 * ([metadata_haproxy] in neutron.conf):
+	 *
+	 * http_request: from accepting a connection, or from the first byte
+	 *   of a later request on it, to that request's complete head
+	 *   (haproxy "timeout http-request"); 30 s. A guest that runs out of
+	 *   it mid-head gets 408, one that sent nothing is closed silently.
+	 * keepalive: how long a kept-alive connection may stay idle between
+	 *   a response and the next request's first byte (haproxy "timeout
+	 *   http-keep-alive"); 30 s. Then it is closed silently.
+	 * client: inactivity while the guest is in the middle of a request
+	 *   body or of reading a response (haproxy "timeout client"); 32 s.
+	 * server: inactivity while waiting for the backend's response head
+	 *   or body (haproxy "timeout server"); 32 s. The guest gets 504 if
+	 *   no response head came in time.
+	 * connect: connecting to the backend, TLS handshake included
+	 *   (haproxy "timeout connect"); 30 s. The guest gets 504.
+	 */
+	unsigned int timeout_http_request_ms;
+	unsigned int timeout_keepalive_ms;
+	unsigned int timeout_client_ms;
+	unsigned int timeout_server_ms;
+	unsigned int timeout_connect_ms;
 };
 
 /*
  * Runs the event loop until *opts->stop (checked at least every 200 ms).
  * Returns 0 or a negative errno. Sets SIGPIPE to SIG_IGN for the process
- * (sendfile() has no MSG_NOSIGNAL). Defaults: 1024 connections, 32 s client
- * and server timeouts, 5 s connect timeout (those of Neutron's haproxy).
+ * (sendfile() has no MSG_NOSIGNAL). Defaults: 1024 connections and the
+ * timeouts above. opts->backend must have been through mdr_backend_finish()
+ * (-EINVAL otherwise, for a nova backend without endpoint or TLS context).
+ *
+ * Statuses the proxy itself answers: 400 malformed request, 404 no
+ * attachment (or, for nova, no instance id on it), 405 a method other than
+ * GET, HEAD, POST (GET, HEAD for local), 408 head not received in time,
+ * 502 backend broke the protocol or TLS failed, 503 backend unreachable,
+ * 504 backend connect or response timed out. Everything else is the
+ * backend's, passed through with its headers and body.
  *
  * Access log, one line per request:
  *   mdredir: access attach=tap0@qdhcp-x vm=10.0.0.5 "GET /path" 200 bytes=123 dur=1.2ms
  * with " error=<why>" appended when the request did not end cleanly
- * (aborted, timeout, backend response truncated, ...). attach=- when no
+ * (aborted, timeout, backend response truncated, ...) and for every TLS
+ * failure toward the backend, with OpenSSL's reason, e.g.
+ *   error=TLS handshake with backend failed: certificate verify failed
+ *   (unable to get local issuer certificate) attach=- when no
  * attachment owns the address; "- -" when the request could not be parsed.
  */
 int mdr_proxy_run(const struct mdr_proxy_options *opts);

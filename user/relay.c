@@ -1,24 +1,43 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The neutron backend: one backend connection per guest request. The
- * rewritten head and the request body go out, the response head comes back
- * to be checked and rewritten, and the body is relayed as it arrives, its
- * framing tracked so the guest connection can be reused afterwards.
+ * The neutron and nova backends: one backend connection per guest request.
+ * The rewritten head and the request body go out, the response head comes
+ * back to be checked and rewritten, and the body is relayed as it arrives,
+ * its framing tracked so the guest connection can be reused afterwards.
+ *
+ * Over https the same steps run through OpenSSL on the non-blocking socket:
+ * each SSL call that cannot go on says whether it waits to read or to
+ * write (a read may need to write, and the other way round), and that, not
+ * the direction of the data, is what the socket is watched for.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "conn.h"
 #include "rewrite.h"
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
+static void tls_free(struct conn *c)
+{
+	if (c->ssl) {
+		/* One connection per request, the response read: no
+		 * close_notify needed, and the socket BIO leaves the fd. */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+}
+
 void relay_close(struct proxy *p, struct conn *c)
 {
 	(void)p;
+	tls_free(c);
 	if (c->bfd >= 0) {
 		close(c->bfd); /* also leaves the epoll set */
 		c->bfd = -1;
@@ -40,6 +59,93 @@ static void fail(struct proxy *p, struct conn *c, int status,
 	conn_respond(p, c, status, why, false);
 }
 
+/*
+ * Puts why a TLS call failed into c->note for the access log, in OpenSSL's
+ * words, with the certificate check's verdict when that was the cause.
+ * The first failure of a request is the one kept.
+ */
+static void tls_note(struct conn *c, const char *what, int ssl_err)
+{
+	long vr = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	unsigned long e = ERR_peek_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	char buf[120];
+
+	if (c->note)
+		return;
+	if (!reason && e) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		reason = buf;
+	} else if (!reason && ssl_err == SSL_ERROR_SYSCALL && errno) {
+		reason = strerror(errno);
+	} else if (!reason) {
+		reason = "connection closed by the backend";
+	}
+	if (vr != X509_V_OK)
+		snprintf(c->why, sizeof(c->why), "%s: %s (%s)", what, reason,
+			 X509_verify_cert_error_string(vr));
+	else
+		snprintf(c->why, sizeof(c->why), "%s: %s", what, reason);
+	c->note = c->why;
+	ERR_clear_error();
+}
+
+/* TCP is up: plain backends are ready, https ones start the handshake. */
+static void backend_connected(struct proxy *p, struct conn *c)
+{
+	const struct mdr_backend *be = p->o->backend;
+	SSL *ssl;
+
+	if (!be->tls) {
+		c->rs = RS_HEAD;
+		conn_timer_set(p, c, T_SERVER);
+		return;
+	}
+	ERR_clear_error();
+	ssl = SSL_new(be->ssl_ctx);
+	if (!ssl || SSL_set_fd(ssl, c->bfd) != 1 ||
+	    (!be->host_is_ip && SSL_set_tlsext_host_name(ssl, be->host) != 1) ||
+	    (!be->insecure &&
+	     (be->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(
+				       SSL_get0_param(ssl), be->host) != 1 :
+			       SSL_set1_host(ssl, be->host) != 1))) {
+		SSL_free(ssl);
+		tls_note(c, "cannot start TLS with backend", SSL_ERROR_SSL);
+		fail(p, c, 502, "cannot start TLS with the backend", 0);
+		return;
+	}
+	SSL_set_connect_state(ssl);
+	c->ssl = ssl;
+	c->rs = RS_HANDSHAKE;
+	c->tls_hs_ev = EPOLLOUT;
+	c->tls_rd_ev = EPOLLIN;
+	c->tls_wr_ev = EPOLLOUT;
+	/* The connect timer keeps running: it covers the handshake too. */
+}
+
+static void tls_handshake(struct proxy *p, struct conn *c, bool *progress)
+{
+	int ret, e;
+
+	ERR_clear_error();
+	ret = SSL_do_handshake(c->ssl);
+	if (ret == 1) {
+		c->rs = RS_HEAD;
+		conn_timer_set(p, c, T_SERVER);
+		*progress = true;
+		return;
+	}
+	e = SSL_get_error(c->ssl, ret);
+	if (e == SSL_ERROR_WANT_READ) {
+		c->tls_hs_ev = EPOLLIN;
+	} else if (e == SSL_ERROR_WANT_WRITE) {
+		c->tls_hs_ev = EPOLLOUT;
+	} else {
+		tls_note(c, "TLS handshake with backend failed", e);
+		fail(p, c, 502, "TLS handshake with the backend failed", 0);
+	}
+}
+
 int relay_start(struct proxy *p, struct conn *c,
 		const struct mdr_http_head *req)
 {
@@ -53,12 +159,16 @@ int relay_start(struct proxy *p, struct conn *c,
 		return 0;
 	}
 	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
-	c->bin_eof = c->bout_broken = false;
+	c->bin_eof = c->bout_broken = c->tls_write_failed = false;
 	c->backend_err = 0;
 
 	n = mdr_rewrite_request(req, &c->id, be, c->bout.p, c->bout.cap);
 	if (n < 0) {
-		fail(p, c, 431, "request head too large to forward", 0);
+		if (n == -EIO)
+			c->note = "cannot sign the request for nova";
+		fail(p, c, n == -EIO ? 500 : 431, n == -EIO ?
+		     "cannot sign the request" :
+		     "request head too large to forward", 0);
 		return 0;
 	}
 	c->bout.tail = n;
@@ -70,7 +180,7 @@ int relay_start(struct proxy *p, struct conn *c,
 		return 0;
 	}
 	if (!connect(c->bfd, (const struct sockaddr *)&be->addr, be->addrlen)) {
-		c->rs = RS_HEAD;
+		c->rs = RS_HEAD; /* for now: see backend_connected() below */
 	} else if (errno == EINPROGRESS) {
 		c->rs = RS_CONNECTING;
 	} else if (errno == EAGAIN) {
@@ -89,7 +199,11 @@ int relay_start(struct proxy *p, struct conn *c,
 	}
 	c->bev = ev.events;
 	c->state = CS_RELAY;
-	conn_timer_set(p, c, c->rs == RS_CONNECTING ? T_CONNECT : T_SERVER);
+	conn_timer_set(p, c, T_CONNECT);
+	if (c->rs == RS_HEAD)
+		backend_connected(p, c);
+	if (c->state != CS_RELAY)
+		return 0; /* TLS could not start: a 502 is queued */
 
 	/* The backend never sees Expect (see rewrite.c): we invite the body
 	 * ourselves, since we will read it whatever the backend says. */
@@ -118,13 +232,13 @@ void relay_connected(struct proxy *p, struct conn *c)
 		fail(p, c, 503, "backend unreachable", err);
 		return;
 	}
-	c->rs = RS_HEAD;
-	conn_timer_set(p, c, T_SERVER);
+	backend_connected(p, c);
 }
 
 /* The backend is gone for good; whatever it sent is still in bin. */
 static void backend_gone(struct conn *c, int err)
 {
+	tls_free(c);
 	if (c->bfd >= 0) {
 		close(c->bfd);
 		c->bfd = -1;
@@ -167,12 +281,47 @@ static int pump_request(struct proxy *p, struct conn *c, bool *progress)
 	return 0;
 }
 
+static void backend_write_tls(struct conn *c, bool *progress)
+{
+	int n, e;
+
+	ERR_clear_error();
+	n = SSL_write(c->ssl, mdr_buf_data(&c->bout), mdr_buf_len(&c->bout));
+	if (n > 0) {
+		mdr_buf_consume(&c->bout, n);
+		c->tls_wr_ev = EPOLLOUT;
+		*progress = true;
+		return;
+	}
+	e = SSL_get_error(c->ssl, n);
+	if (e == SSL_ERROR_WANT_WRITE) {
+		c->tls_wr_ev = EPOLLOUT;
+	} else if (e == SSL_ERROR_WANT_READ) {
+		c->tls_wr_ev = EPOLLIN;
+	} else {
+		/* Kept only if reading says nothing better: a server that
+		 * refuses us after the handshake (TLS 1.3 checks the client
+		 * certificate then) may have sent its alert before the reset
+		 * that failed this write. */
+		tls_note(c, "TLS write to backend failed", e);
+		c->tls_write_failed = true;
+		c->bout_broken = true;
+		mdr_buf_reset(&c->bout);
+		c->close_after = true;
+		*progress = true;
+	}
+}
+
 static void backend_write(struct conn *c, bool *progress)
 {
 	ssize_t n;
 
 	if (c->bfd < 0 || c->bout_broken || !mdr_buf_len(&c->bout))
 		return;
+	if (c->ssl) {
+		backend_write_tls(c, progress);
+		return;
+	}
 	n = send(c->bfd, mdr_buf_data(&c->bout), mdr_buf_len(&c->bout),
 		 MSG_NOSIGNAL);
 	if (n > 0) {
@@ -187,6 +336,52 @@ static void backend_write(struct conn *c, bool *progress)
 	}
 }
 
+/*
+ * Like the plain path, one read per step, so the response head is parsed
+ * before the backend's close is noticed. But more while OpenSSL still
+ * holds bytes it has taken off the socket: those would never wake epoll.
+ */
+static void backend_read_tls(struct conn *c, bool *progress)
+{
+	size_t room;
+	int n, e;
+
+	while ((room = mdr_buf_room(&c->bin))) {
+		ERR_clear_error();
+		n = SSL_read(c->ssl, mdr_buf_end(&c->bin),
+			     room > INT32_MAX ? INT32_MAX : (int)room);
+		if (n > 0) {
+			c->bin.tail += n;
+			c->tls_rd_ev = EPOLLIN;
+			*progress = true;
+			if (SSL_has_pending(c->ssl))
+				continue;
+			return;
+		}
+		e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_READ) {
+			c->tls_rd_ev = EPOLLIN;
+			return;
+		}
+		if (e == SSL_ERROR_WANT_WRITE) {
+			c->tls_rd_ev = EPOLLOUT;
+			return;
+		}
+		*progress = true;
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			backend_gone(c, 0);
+		} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+			backend_gone(c, errno);
+		} else {
+			if (c->tls_write_failed && c->note == c->why)
+				c->note = NULL;
+			tls_note(c, "TLS error from backend", e);
+			backend_gone(c, EPROTO);
+		}
+		return;
+	}
+}
+
 static void backend_read(struct conn *c, bool *progress)
 {
 	size_t room;
@@ -194,6 +389,10 @@ static void backend_read(struct conn *c, bool *progress)
 
 	if (c->bfd < 0 || c->bin_eof)
 		return;
+	if (c->ssl) {
+		backend_read_tls(c, progress);
+		return;
+	}
 	room = mdr_buf_room(&c->bin);
 	if (!room)
 		return;
@@ -307,6 +506,11 @@ int relay_step(struct proxy *p, struct conn *c, bool *progress)
 
 	if (c->rs == RS_CONNECTING || c->rs == RS_DONE)
 		return 0;
+	if (c->rs == RS_HANDSHAKE) {
+		tls_handshake(p, c, progress);
+		if (c->state != CS_RELAY || c->rs == RS_HANDSHAKE)
+			return 0;
+	}
 	ret = pump_request(p, c, progress);
 	if (ret || c->state != CS_RELAY)
 		return ret;
@@ -330,11 +534,13 @@ void relay_update_events(struct proxy *p, struct conn *c)
 		return;
 	if (c->rs == RS_CONNECTING)
 		ev = EPOLLOUT;
+	if (c->rs == RS_HANDSHAKE)
+		ev = c->tls_hs_ev;
 	if (c->rs == RS_HEAD || c->rs == RS_BODY) {
 		if (!c->bin_eof && mdr_buf_len(&c->bin) < c->bin.cap)
-			ev |= EPOLLIN;
+			ev |= c->ssl ? c->tls_rd_ev : EPOLLIN;
 		if (!c->bout_broken && mdr_buf_len(&c->bout))
-			ev |= EPOLLOUT;
+			ev |= c->ssl ? c->tls_wr_ev : EPOLLOUT;
 	}
 	conn_set_events(p, c, true, ev);
 }

@@ -89,6 +89,8 @@ int mdr_rewrite_request(const struct mdr_http_head *req,
 			const struct mdr_backend *be, char *out, size_t cap)
 {
 	struct out o = { .p = out, .cap = cap };
+	bool nova = be->kind == MDR_BACKEND_NOVA;
+	char sig[MDR_NOVA_SIGNATURE_LEN + 1];
 	bool length_sent = false;
 
 	put(&o, req->method.p, req->method.n);
@@ -104,6 +106,9 @@ int mdr_rewrite_request(const struct mdr_http_head *req,
 		/* We answer 100-continue ourselves (see proxy.c). */
 		if (mdr_str_ieq(hd->name, "expect"))
 			continue;
+		/* Nova is addressed by its own name, as a client of its URL. */
+		if (nova && mdr_str_ieq(hd->name, "host"))
+			continue;
 		/* Identical duplicates were accepted; send the length once. */
 		if (mdr_str_ieq(hd->name, "content-length")) {
 			if (length_sent)
@@ -112,9 +117,21 @@ int mdr_rewrite_request(const struct mdr_http_head *req,
 		}
 		put_header(&o, hd);
 	}
-	if (!req->has_host)
+	if (nova)
+		putf(&o, "Host: %s\r\n", be->authority);
+	else if (!req->has_host)
 		put(&o, "Host: 169.254.169.254\r\n", 23);
 	putf(&o, "X-Forwarded-For: %s\r\n", id->vm_ip);
+	/* What neutron-metadata-agent sends Nova. Without a project id Nova
+	 * answers 400 itself, which says more than we could. */
+	if (nova && id->instance_id[0]) {
+		if (mdr_nova_sign(be, id->instance_id, sig))
+			return -EIO;
+		putf(&o, "X-Instance-ID: %s\r\n", id->instance_id);
+		if (id->project_id[0])
+			putf(&o, "X-Tenant-ID: %s\r\n", id->project_id);
+		putf(&o, "X-Instance-ID-Signature: %s\r\n", sig);
+	}
 	if (be->kind == MDR_BACKEND_NEUTRON) {
 		if (id->network_id[0])
 			putf(&o, "X-Neutron-Network-ID: %s\r\n", id->network_id);

@@ -22,7 +22,11 @@ bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,
 
 /*
  * Writes the head sent to the backend for request req (parsed from the
- * guest) into out. Returns its length, or -ENOSPC if cap is too small.
+ * guest) into out: the guest's headers minus hop-by-hop and identity ones,
+ * then X-Forwarded-For and, for neutron, X-Neutron-Network-ID (or -Router-
+ * ID); for nova, Host: <nova host:port>, X-Instance-ID, X-Tenant-ID and
+ * X-Instance-ID-Signature. Returns its length, -ENOSPC if cap is too small,
+ * or -EIO if signing failed.
  */
 int mdr_rewrite_request(const struct mdr_http_head *req,
 			const struct mdr_identity *id,

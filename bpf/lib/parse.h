@@ -168,8 +168,9 @@ struct mdr_ns {
 #define MDR_ND_OPT_TLLA		2	/* target link-layer address */
 
 /*
- * A valid Neighbor Solicitation (RFC 4861 7.1.1: hop limit 255, code 0)
- * for @target from a guest with an address. DAD probes (source ::) pass.
+ * A valid Neighbor Solicitation (RFC 4861 7.1.1: hop limit 255, code 0,
+ * ICMPv6 length 24 or more) for @target from a guest with a unicast
+ * address. DAD probes (source ::) pass.
  */
 static __always_inline struct ipv6hdr *
 mdr_parse_ns(void *data, void *data_end, const __u8 *target)
@@ -186,6 +187,8 @@ mdr_parse_ns(void *data, void *data_end, const __u8 *target)
 	ns = (void *)(ip6 + 1);
 	if ((void *)(ns + 1) > data_end || ip6->version != 6 ||
 	    ip6->nexthdr != IPPROTO_ICMPV6 || ip6->hop_limit != 255 ||
+	    bpf_ntohs(ip6->payload_len) < sizeof(*ns) ||
+	    ip6->saddr.in6_u.u6_addr8[0] == 0xff ||
 	    ns->icmp.icmp6_type != MDR_NDISC_NS || ns->icmp.icmp6_code != 0)
 		return NULL;
 	for (int i = 0; i < 16; i++)

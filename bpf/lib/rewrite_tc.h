@@ -37,6 +37,9 @@ static __always_inline int mdr_tc_set_ip4_addr(struct __sk_buff *skb,
 	return 0;
 }
 
+/* Not in Debian 12's UAPI headers yet. */
+#define MDR_BPF_F_IPV6 (1ULL << 7)
+
 /*
  * The same for an IPv6 address (@field = offsetof(struct ipv6hdr, saddr) or
  * daddr): IPv6 has no header checksum, only TCP's pseudo-header changes.
@@ -53,8 +56,15 @@ static __always_inline int mdr_tc_set_ip6_addr(struct __sk_buff *skb,
 	diff = bpf_csum_diff((__be32 *)from, 16, (__be32 *)to, 16, 0);
 	if (diff < 0)
 		return -1;
-	/* Size 0: the last argument is a precomputed difference. */
+	/*
+	 * Size 0: the last argument is a precomputed difference. BPF_F_IPV6
+	 * keeps CHECKSUM_COMPLETE packets right (6.13+); older kernels
+	 * refuse the flag, and then the plain update is the best there is.
+	 */
 	if (bpf_l4_csum_replace(skb, MDR_IP6_TCP_OFF +
+				offsetof(struct tcphdr, check), 0, diff,
+				BPF_F_PSEUDO_HDR | MDR_BPF_F_IPV6) &&
+	    bpf_l4_csum_replace(skb, MDR_IP6_TCP_OFF +
 				offsetof(struct tcphdr, check), 0, diff,
 				BPF_F_PSEUDO_HDR))
 		return -1;

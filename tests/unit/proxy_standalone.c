@@ -91,10 +91,34 @@ static void usage(void)
 		"         [--network-id ID] [--router-id ID] [--instance-id ID]\n"
 		"         [--project-id ID] [--ifname NAME] [--netns NAME]\n"
 		"         [--unknown] [--timeout-client MS] [--timeout-server MS]\n"
-		"         [--timeout-connect MS] [--max-connections N]\n"
+		"         [--timeout-connect MS] [--timeout-http-request MS]\n"
+		"         [--timeout-keepalive MS] [--max-connections N]\n"
+		"         [--secret-file FILE] [--ca FILE] [--client-cert FILE]\n"
+		"         [--client-key FILE] [--insecure]\n"
+		"         [--nova-host HOST] [--nova-port N] [--nova-protocol http|https]\n"
 		"Runs the metadata proxy with a fixed identity (vm = the peer).\n"
+		"--nova-* fill in a bare 'nova' backend, as the daemon does from\n"
+		"Neutron's nova_metadata_host/port/protocol.\n"
 		"backends: " MDR_BACKEND_FORMS "\n");
 	exit(2);
+}
+
+/* The whole file is the secret, but for one trailing newline. */
+static int read_secret(const char *path, char *buf, size_t cap, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	if (n == cap)
+		return -EFBIG;
+	if (n && buf[n - 1] == '\n')
+		n--;
+	*len = n;
+	return 0;
 }
 
 static void set_id(char *dst, const char *src)
@@ -117,7 +141,17 @@ int main(int argc, char **argv)
 		{ "timeout-client", required_argument, NULL, 'C' },
 		{ "timeout-server", required_argument, NULL, 'S' },
 		{ "timeout-connect", required_argument, NULL, 'T' },
+		{ "timeout-http-request", required_argument, NULL, 'R' },
+		{ "timeout-keepalive", required_argument, NULL, 'K' },
 		{ "max-connections", required_argument, NULL, 'M' },
+		{ "secret-file", required_argument, NULL, 'x' },
+		{ "ca", required_argument, NULL, 'a' },
+		{ "client-cert", required_argument, NULL, 'c' },
+		{ "client-key", required_argument, NULL, 'k' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "nova-host", required_argument, NULL, 'H' },
+		{ "nova-port", required_argument, NULL, 'P' },
+		{ "nova-protocol", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -127,8 +161,13 @@ int main(int argc, char **argv)
 					.access_log = stderr,
 					.stop = &stop };
 	const char *listen_spec = NULL, *backend_spec = NULL;
+	const char *secret_file = NULL, *ca = NULL, *cert = NULL, *key = NULL;
+	const char *nova_host = NULL, *nova_proto = "http";
+	unsigned int nova_port = 0;
+	bool insecure = false;
 	struct mdr_backend be;
-	char err[512];
+	char err[512], secret[4096];
+	size_t secret_len = 0;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -145,17 +184,53 @@ int main(int argc, char **argv)
 		case 'C': po.timeout_client_ms = atoi(optarg); break;
 		case 'S': po.timeout_server_ms = atoi(optarg); break;
 		case 'T': po.timeout_connect_ms = atoi(optarg); break;
+		case 'R': po.timeout_http_request_ms = atoi(optarg); break;
+		case 'K': po.timeout_keepalive_ms = atoi(optarg); break;
 		case 'M': po.max_connections = atoi(optarg); break;
+		case 'x': secret_file = optarg; break;
+		case 'a': ca = optarg; break;
+		case 'c': cert = optarg; break;
+		case 'k': key = optarg; break;
+		case 'I': insecure = true; break;
+		case 'H': nova_host = optarg; break;
+		case 'P': nova_port = atoi(optarg); break;
+		case 'o': nova_proto = optarg; break;
 		default: usage();
 		}
 	}
 	if (!listen_spec || !backend_spec || optind != argc)
 		usage();
+	/* The daemon's order: parse, endpoint (bare nova only), secret,
+	 * TLS, finish. */
 	ret = mdr_backend_parse(backend_spec, &be, err, sizeof(err));
+	if (!ret && mdr_backend_needs_endpoint(&be) && nova_host)
+		ret = mdr_backend_set_nova_endpoint(&be, nova_host, nova_port,
+						    !strcmp(nova_proto, "https"),
+						    err, sizeof(err));
+	if (!ret && secret_file) {
+		ret = read_secret(secret_file, secret, sizeof(secret),
+				  &secret_len);
+		if (ret)
+			snprintf(err, sizeof(err), "secret file '%s': %s",
+				 secret_file, strerror(-ret));
+		else
+			ret = mdr_backend_set_secret(&be, secret, secret_len);
+		if (ret == -EINVAL)
+			snprintf(err, sizeof(err),
+				 "--secret-file needs a nova backend");
+	}
+	if (!ret)
+		ret = mdr_backend_set_tls(&be, ca, cert, key, insecure, err,
+					  sizeof(err));
+	if (!ret)
+		ret = mdr_backend_finish(&be, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "proxy_standalone: %s\n", err);
+		mdr_backend_release(&be);
 		return 1;
 	}
+	mdr_backend_describe(&be, err, sizeof(err));
+	fprintf(stderr, "backend %s\n", err);
 	po.backend = &be;
 	po.listen_fd = listen_on(listen_spec);
 	if (po.listen_fd < 0) {
@@ -166,6 +241,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	ret = mdr_proxy_run(&po);
 	close(po.listen_fd);
+	mdr_backend_release(&be);
 	if (ret) {
 		fprintf(stderr, "proxy_standalone: %s\n", strerror(-ret));
 		return 1;

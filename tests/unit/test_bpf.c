@@ -47,12 +47,29 @@
 #define TCP_HDR_LEN	20
 #define UDP_HDR_LEN	8
 #define ICMP_HDR_LEN	8
+#define HBH_LEN		8	/* the hop-by-hop header build_ip6() adds */
+#define ND_HDR_LEN	8	/* ICMPv6 type, code, checksum, flags word */
+#define ND_TARGET_LEN	16
+#define ND_OPT_LEN	8	/* every option we build is one 8-byte unit */
+/* A Neighbor Advertisement with one option: 14 + 40 + 32 = 86 bytes. */
+#define NA_LEN		(ETH_HDR_LEN + IP6_HDR_LEN + ND_HDR_LEN + \
+			 ND_TARGET_LEN + ND_OPT_LEN)
 
 #define TCP_SYN		0x02
 #define TCP_PSH		0x08
 #define TCP_ACK		0x10
 #define IP_DF		0x4000
 #define IP_MF		0x2000
+
+/* ICMPv6 neighbour discovery (RFC 4861, RFC 3971 for the nonce). */
+#define ND_ROUTER_SOLICIT	133
+#define ND_NEIGHBOR_SOLICIT	135
+#define ND_NEIGHBOR_ADVERT	136
+#define ND_OPT_SLLA		1	/* source link-layer address */
+#define ND_OPT_TLLA		2	/* target link-layer address */
+#define ND_OPT_NONCE		14
+#define ND_NA_SOLICITED		0x40000000U
+#define ND_NA_OVERRIDE		0x20000000U
 
 static const uint8_t GUEST_MAC[6] = { 0xfa, 0x16, 0x3e, 0x00, 0x00, 0x05 };
 static const uint8_t GUEST2_MAC[6] = { 0xfa, 0x16, 0x3e, 0x00, 0x00, 0x09 };
@@ -68,6 +85,14 @@ static const uint8_t ZERO_MAC[6];
 #define SERVICE_IP	"100.100.0.1"
 #define GUEST_IP	"10.0.0.5"
 
+/* The IPv6 pool is its first 96 bits; attachment n is pool + n. */
+#define METADATA_IP6	MDR_METADATA_IP6	/* fe80::a9fe:a9fe */
+#define POOL6		"fd6d:6472:6972::"
+#define POOL6_PREFIX	64
+#define SERVICE_IP6	"fd6d:6472:6972::1"
+#define GUEST6_IP	"fe80::1"
+#define GUEST6_GLOBAL_IP "2001:db8::5"
+
 /*
  * A packet, field by field: fixtures name the fields they care about and
  * leave the rest zero (no tag, no options, no payload, not a fragment).
@@ -82,13 +107,28 @@ struct pkt_spec {
 	const char *arp_spa, *arp_tpa;
 	/* IPv4 or IPv6, by ethertype */
 	const char *saddr, *daddr;
-	uint8_t proto;			/* IPPROTO_TCP, _UDP, _ICMP */
+	uint8_t proto;			/* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 */
 	uint8_t ip_opt_words;		/* 32-bit words of IPv4 options */
 	uint16_t frag;			/* flags and offset, host order */
+	/* IPv6 only */
+	uint8_t hop_limit;		/* 0: 64 */
+	bool hbh;			/* a hop-by-hop header before proto */
+	/*
+	 * Sent to nd_target's solicited-node group, as a Neighbor
+	 * Solicitation is: daddr and eth_dst are computed, not given.
+	 */
+	bool to_solicited_node;
 	/* TCP, UDP or ICMP */
 	uint16_t sport, dport;
 	uint8_t tcp_flags;
 	const char *payload;
+	/* ICMPv6 neighbour discovery */
+	uint8_t icmp6_type, icmp6_code;
+	uint32_t nd_flags;		/* the word after the checksum */
+	const char *nd_target;		/* NS, NA: the target address */
+	uint8_t nd_ll_opt;		/* ND_OPT_SLLA/TLLA with nd_ll_mac; 0: none */
+	const uint8_t *nd_ll_mac;
+	bool nd_nonce;			/* then a nonce option */
 	/* Shaping the frame after it is built */
 	size_t pad_to;			/* zero bytes up to this length */
 	size_t truncate;		/* keep only this many bytes (0 = all) */
@@ -136,6 +176,12 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -149,6 +195,46 @@ static void put_addr(uint8_t *p, int family, const char *text)
 		fprintf(stderr, "fixture bug: bad address %s\n", text);
 		exit(2);
 	}
+}
+
+static size_t l4_csum_offset(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2;
+}
+
+/* One 8-byte link-layer address option. */
+static size_t put_ll_opt(uint8_t *opt, uint8_t type, const uint8_t *mac)
+{
+	opt[0] = type;
+	opt[1] = ND_OPT_LEN / 8;
+	memcpy(opt + 2, mac, ETH_ALEN);
+	return ND_OPT_LEN;
+}
+
+/*
+ * An ICMPv6 neighbour discovery message, checksum left zero: type, code,
+ * the flags/reserved word, the target if any, then the options.
+ */
+static size_t build_nd(const struct pkt_spec *s, uint8_t *icmp)
+{
+	size_t len = ND_HDR_LEN;
+
+	icmp[0] = s->icmp6_type;
+	icmp[1] = s->icmp6_code;
+	put32(icmp + 4, s->nd_flags);
+	if (s->nd_target) {
+		put_addr(icmp + len, AF_INET6, s->nd_target);
+		len += ND_TARGET_LEN;
+	}
+	if (s->nd_ll_opt)
+		len += put_ll_opt(icmp + len, s->nd_ll_opt, s->nd_ll_mac);
+	if (s->nd_nonce) {
+		icmp[len] = ND_OPT_NONCE;
+		icmp[len + 1] = ND_OPT_LEN / 8;
+		memcpy(icmp + len + 2, "\x6d\x64\x72\x65\x64\x69", 6);
+		len += ND_OPT_LEN;
+	}
+	return len;
 }
 
 /* Writes the L4 header and payload at @l4; returns its length. */
@@ -183,18 +269,19 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *l4,
 		put16(l4 + 4, 0x6d64);				/* id */
 		put16(l4 + 6, 1);				/* seq */
 		break;
+	case IPPROTO_ICMPV6:
+		hlen = build_nd(s, l4);
+		break;
 	default:
 		return 0;
 	}
 	memcpy(l4 + hlen, s->payload ? s->payload : "", plen);
 	len = hlen + plen;
 
-	/* ICMPv4 has no pseudo-header; TCP and UDP do. */
+	/* ICMPv4 has no pseudo-header; TCP, UDP and ICMPv6 do. */
 	sum = s->proto == IPPROTO_ICMP ? 0 :
 		pseudo_sum(saddr, daddr, alen, s->proto, len);
-	put16(l4 + (s->proto == IPPROTO_TCP ? 16 :
-		    s->proto == IPPROTO_UDP ? 6 : 2),
-	      csum_fold(csum_add(sum, l4, len)));
+	put16(l4 + l4_csum_offset(s->proto), csum_fold(csum_add(sum, l4, len)));
 	return len;
 }
 
@@ -235,19 +322,45 @@ static size_t build_ip4(const struct pkt_spec *s, uint8_t *ip)
 	return ihl + l4len;
 }
 
+/* ff02::1:ffXX:XXXX, XX:XXXX the low 24 bits of @target (RFC 4291 2.7.1). */
+static void solicited_node(uint8_t group[16], const char *target)
+{
+	uint8_t t[16];
+
+	put_addr(t, AF_INET6, target);
+	memset(group, 0, 16);
+	group[0] = 0xff;
+	group[1] = 0x02;
+	group[11] = 0x01;
+	group[12] = 0xff;
+	memcpy(group + 13, t + 13, 3);
+}
+
 static size_t build_ip6(const struct pkt_spec *s, uint8_t *ip6)
 {
-	size_t l4len;
+	uint8_t *l4 = ip6 + IP6_HDR_LEN;
+	size_t ext = 0, l4len;
 
 	memset(ip6, 0, IP6_HDR_LEN);
 	ip6[0] = 0x60;
 	ip6[6] = s->proto;
-	ip6[7] = 64;					/* hop limit */
+	ip6[7] = s->hop_limit ? s->hop_limit : 64;
 	put_addr(ip6 + 8, AF_INET6, s->saddr);
-	put_addr(ip6 + 24, AF_INET6, s->daddr);
-	l4len = build_l4(s, ip6 + IP6_HDR_LEN, ip6 + 8, ip6 + 24, 16);
-	put16(ip6 + 4, (uint16_t)l4len);
-	return IP6_HDR_LEN + l4len;
+	if (s->to_solicited_node)
+		solicited_node(ip6 + 24, s->nd_target);
+	else
+		put_addr(ip6 + 24, AF_INET6, s->daddr);
+	/* Hop-by-hop header: next header, length 0, one PadN of 4 bytes. */
+	if (s->hbh) {
+		ip6[6] = IPPROTO_HOPOPTS;
+		memcpy(l4, "\x00\x00\x01\x04\x00\x00\x00\x00", HBH_LEN);
+		l4[0] = s->proto;
+		ext = HBH_LEN;
+	}
+	/* The pseudo-header counts the upper layer only, not extensions. */
+	l4len = build_l4(s, l4 + ext, ip6 + 8, ip6 + 24, 16);
+	put16(ip6 + 4, (uint16_t)(ext + l4len));
+	return IP6_HDR_LEN + ext + l4len;
 }
 
 static void build(const struct pkt_spec *s, struct pkt *p)
@@ -256,7 +369,8 @@ static void build(const struct pkt_spec *s, struct pkt *p)
 	uint8_t *l3;
 
 	memset(p, 0, sizeof(*p));
-	memcpy(p->b, s->eth_dst, ETH_ALEN);
+	if (s->eth_dst)
+		memcpy(p->b, s->eth_dst, ETH_ALEN);
 	memcpy(p->b + ETH_ALEN, s->eth_src, ETH_ALEN);
 	if (s->vlan_id) {
 		put16(p->b + len, ETH_P_8021Q);
@@ -275,6 +389,11 @@ static void build(const struct pkt_spec *s, struct pkt *p)
 		break;
 	case ETH_P_IPV6:
 		len += build_ip6(s, l3);
+		/* 33:33 and the group's low 32 bits (RFC 2464 7). */
+		if (s->to_solicited_node) {
+			memcpy(p->b, "\x33\x33", 2);
+			memcpy(p->b + 2, l3 + 24 + 12, 4);
+		}
 		break;
 	}
 	if (s->pad_to > len)
@@ -289,12 +408,12 @@ static void build(const struct pkt_spec *s, struct pkt *p)
  * checksums from scratch: the programs patch them incrementally, and an
  * error there is invisible until a real guest drops the packet.
  */
-static bool csums_ok(const uint8_t *b, size_t len, char *why, size_t n)
+static bool csums4_ok(const uint8_t *b, size_t len, char *why, size_t n)
 {
 	const uint8_t *ip = b + ETH_HDR_LEN, *tcp;
 	size_t ihl, tot;
 
-	if (len < ETH_HDR_LEN + IP4_HDR_LEN || get16(b + 12) != ETH_P_IP)
+	if (len < ETH_HDR_LEN + IP4_HDR_LEN)
 		return true;
 	ihl = (ip[0] & 0x0f) * 4u;
 	tot = get16(ip + 2);
@@ -314,6 +433,62 @@ static bool csums_ok(const uint8_t *b, size_t len, char *why, size_t n)
 			       tcp, tot - ihl)) != 0) {
 		snprintf(why, n, "bad TCP checksum %#06x", get16(tcp + 16));
 		return false;
+	}
+	return true;
+}
+
+/*
+ * The same for a whole untagged IPv6 packet carrying TCP, UDP or ICMPv6,
+ * directly or behind one hop-by-hop header: IPv6 has no header checksum,
+ * but all three sum a pseudo-header of both addresses, the upper-layer
+ * length and next header (RFC 8200 8.1).
+ */
+static bool csums6_ok(const uint8_t *b, size_t len, char *why, size_t n)
+{
+	const uint8_t *ip6 = b + ETH_HDR_LEN, *l4 = ip6 + IP6_HDR_LEN;
+	size_t plen, l4len;
+	uint8_t nh;
+
+	if (len < ETH_HDR_LEN + IP6_HDR_LEN)
+		return true;
+	plen = get16(ip6 + 4);
+	if (ETH_HDR_LEN + IP6_HDR_LEN + plen > len)
+		return true;
+	l4len = plen;
+	nh = ip6[6];
+	if (nh == IPPROTO_HOPOPTS) {
+		size_t ext = (l4[1] + 1u) * 8;
+
+		if (plen < 2 || ext > plen)
+			return true;
+		nh = l4[0];
+		l4 += ext;
+		l4len -= ext;
+	}
+	if ((nh != IPPROTO_TCP && nh != IPPROTO_UDP && nh != IPPROTO_ICMPV6) ||
+	    l4len < l4_csum_offset(nh) + 2 ||
+	    (nh == IPPROTO_TCP && l4len < TCP_HDR_LEN))
+		return true;
+	if (csum_fold(csum_add(pseudo_sum(ip6 + 8, ip6 + 24, 16, nh, l4len),
+			       l4, l4len)) != 0) {
+		snprintf(why, n, "bad %s checksum %#06x",
+			 nh == IPPROTO_TCP ? "TCP" :
+			 nh == IPPROTO_UDP ? "UDP" : "ICMPv6",
+			 get16(l4 + l4_csum_offset(nh)));
+		return false;
+	}
+	return true;
+}
+
+static bool csums_ok(const uint8_t *b, size_t len, char *why, size_t n)
+{
+	if (len < ETH_HDR_LEN)
+		return true;
+	switch (get16(b + 12)) {
+	case ETH_P_IP:
+		return csums4_ok(b, len, why, n);
+	case ETH_P_IPV6:
+		return csums6_ok(b, len, why, n);
 	}
 	return true;
 }
@@ -378,6 +553,7 @@ static struct mdr_attachment test_attachment(void)
 	};
 
 	att.service_addr = inet_addr(SERVICE_IP);
+	put_addr(att.service_addr6, AF_INET6, SERVICE_IP6);
 	memcpy(att.mac, TAP_MAC, 6);
 	memcpy(att.proxy_mac, PROXY_MAC, 6);
 	return att;
@@ -397,13 +573,15 @@ static int clear_map(int fd)
 /* Puts every map back to the one attachment the fixtures assume. */
 static int reset_state(void)
 {
-	struct mdr_config cfg = { .pool_prefix = 16 };
+	struct mdr_config cfg = { .pool_prefix = 16,
+				  .pool6_prefix = POOL6_PREFIX };
 	struct mdr_iface_key ik = { TEST_LINK_ID, lo_ifindex };
 	struct mdr_attachment att = test_attachment();
 	__u32 zero = 0, id = TEST_ATTACH_ID;
 	int err;
 
 	cfg.pool_addr = inet_addr("100.100.0.0");
+	put_addr(cfg.pool6_addr, AF_INET6, POOL6);
 	err = clear_map(bpf_map__fd(skel->maps.mdr_iface));
 	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_attach));
 	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_neigh));
@@ -416,14 +594,21 @@ static int reset_state(void)
 	return 0;
 }
 
-static int set_neigh(const char *vm_ip, const uint8_t *mac)
+/* The mdr_neigh key of a guest of attachment 1: IPv4 in the first 4 bytes. */
+static struct mdr_neigh_key neigh_key(int family, const char *vm_ip)
 {
 	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID,
-				     .family = AF_INET };
-	struct mdr_neigh val = {};
-	in_addr_t addr = inet_addr(vm_ip);
+				     .family = (__u32)family };
 
-	memcpy(key.addr, &addr, 4);
+	put_addr(key.addr, family, vm_ip);
+	return key;
+}
+
+static int set_neigh(int family, const char *vm_ip, const uint8_t *mac)
+{
+	struct mdr_neigh_key key = neigh_key(family, vm_ip);
+	struct mdr_neigh val = {};
+
 	memcpy(val.mac, mac, 6);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_neigh), &key, &val, 0)
 		? -errno : 0;
@@ -454,13 +639,28 @@ out:
 
 static int know_guest(void)
 {
-	return set_neigh(GUEST_IP, GUEST_MAC);
+	return set_neigh(AF_INET, GUEST_IP, GUEST_MAC);
 }
 
 /* The guest's IP was last seen with another MAC (a recycled address). */
 static int know_guest_old_mac(void)
 {
-	return set_neigh(GUEST_IP, GUEST2_MAC);
+	return set_neigh(AF_INET, GUEST_IP, GUEST2_MAC);
+}
+
+static int know_guest6(void)
+{
+	return set_neigh(AF_INET6, GUEST6_IP, GUEST_MAC);
+}
+
+static int know_guest6_old_mac(void)
+{
+	return set_neigh(AF_INET6, GUEST6_IP, GUEST2_MAC);
+}
+
+static int know_global_guest6(void)
+{
+	return set_neigh(AF_INET6, GUEST6_GLOBAL_IP, GUEST_MAC);
 }
 
 /* The tap is not attached: its mdr_iface entry is gone. */
@@ -494,30 +694,57 @@ static int reply_on_wrong_link(void)
 	__u32 id = TEST_ATTACH_ID;
 
 	att.link_ifindex = lo_ifindex + 1000;
-	return know_guest() ?:
+	return know_guest() ?: know_guest6() ?:
 		(bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att, 0)
 		 ? -errno : 0);
 }
 
 /* ---- Post-checks ---- */
 
-static bool guest_learnt(char *why, size_t n)
+/*
+ * mdr_neigh holds exactly one guest, {1, @family, @vm_ip} -> GUEST_MAC:
+ * the key is compared whole, so a family or padding mix-up shows.
+ */
+static bool learnt_only(int family, const char *vm_ip, char *why, size_t n)
 {
-	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID,
-				     .family = AF_INET };
+	int fd = bpf_map__fd(skel->maps.mdr_neigh);
+	struct mdr_neigh_key key = neigh_key(family, vm_ip), k;
 	struct mdr_neigh val;
-	in_addr_t addr = inet_addr(GUEST_IP);
+	void *prev = NULL;
+	int entries = 0;
 
-	memcpy(key.addr, &addr, 4);
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mdr_neigh), &key, &val)) {
-		snprintf(why, n, "mdr_neigh has no entry for {1, %s}", GUEST_IP);
+	if (bpf_map_lookup_elem(fd, &key, &val)) {
+		snprintf(why, n, "mdr_neigh has no entry for {1, %s, %s}",
+			 family == AF_INET ? "AF_INET" : "AF_INET6", vm_ip);
 		return false;
 	}
 	if (memcmp(val.mac, GUEST_MAC, 6)) {
-		snprintf(why, n, "mdr_neigh {1, %s} holds the wrong MAC", GUEST_IP);
+		snprintf(why, n, "mdr_neigh {1, %s} holds the wrong MAC", vm_ip);
+		return false;
+	}
+	for (; bpf_map_get_next_key(fd, prev, &k) == 0; prev = &k)
+		entries++;
+	if (entries != 1) {
+		snprintf(why, n, "mdr_neigh has %d entries, expected only {1, %s}",
+			 entries, vm_ip);
 		return false;
 	}
 	return true;
+}
+
+static bool guest_learnt(char *why, size_t n)
+{
+	return learnt_only(AF_INET, GUEST_IP, why, n);
+}
+
+static bool guest6_learnt(char *why, size_t n)
+{
+	return learnt_only(AF_INET6, GUEST6_IP, why, n);
+}
+
+static bool global_guest6_learnt(char *why, size_t n)
+{
+	return learnt_only(AF_INET6, GUEST6_GLOBAL_IP, why, n);
 }
 
 /* Untouched guest traffic must not teach us anything either. */
@@ -593,6 +820,53 @@ struct fixture {
 #define SYN_LEN		(ETH_HDR_LEN + IP4_HDR_LEN + TCP_HDR_LEN)
 
 /*
+ * A guest resolving fe80::a9fe:a9fe, as Linux sends it: to the target's
+ * solicited-node group ff02::1:fffe:a9fe (33:33:ff:fe:a9:fe), hop limit
+ * 255, with its own MAC in a source link-layer address option.
+ */
+#define NS_FOR_METADATA							\
+	.eth_src = GUEST_MAC, .ethertype = ETH_P_IPV6,			\
+	.saddr = GUEST6_IP, .to_solicited_node = true,			\
+	.hop_limit = 255, .proto = IPPROTO_ICMPV6,			\
+	.icmp6_type = ND_NEIGHBOR_SOLICIT, .nd_target = METADATA_IP6,	\
+	.nd_ll_opt = ND_OPT_SLLA, .nd_ll_mac = GUEST_MAC
+
+/* ...and the one answer, whatever options the solicitation had. */
+#define NA_FROM_METADATA						\
+	.eth_dst = GUEST_MAC, .eth_src = TAP_MAC,			\
+	.ethertype = ETH_P_IPV6, .saddr = METADATA_IP6,			\
+	.daddr = GUEST6_IP, .hop_limit = 255, .proto = IPPROTO_ICMPV6,	\
+	.icmp6_type = ND_NEIGHBOR_ADVERT,				\
+	.nd_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE,			\
+	.nd_target = METADATA_IP6,					\
+	.nd_ll_opt = ND_OPT_TLLA, .nd_ll_mac = TAP_MAC
+
+/* The guest learnt TAP_MAC for fe80::a9fe:a9fe from that answer. */
+#define SYN6_TO_METADATA						\
+	.eth_dst = TAP_MAC, .eth_src = GUEST_MAC,			\
+	.ethertype = ETH_P_IPV6,					\
+	.saddr = GUEST6_IP, .daddr = METADATA_IP6,			\
+	.proto = IPPROTO_TCP, .sport = 40000, .dport = 80,		\
+	.tcp_flags = TCP_SYN
+
+#define SYN6_TO_SERVICE							\
+	SYN6_TO_METADATA, .daddr = SERVICE_IP6,				\
+	.eth_dst = PROXY_MAC, .eth_src = TAP_MAC
+
+#define REPLY6_FROM_SERVICE						\
+	.eth_dst = LINK_MAC, .eth_src = PROXY_MAC,			\
+	.ethertype = ETH_P_IPV6,					\
+	.saddr = SERVICE_IP6, .daddr = GUEST6_IP,			\
+	.proto = IPPROTO_TCP, .sport = 80, .dport = 40000,		\
+	.tcp_flags = TCP_PSH | TCP_ACK, .payload = "HTTP/1.0 200 OK\r\n\r\nlatest"
+
+#define REPLY6_FROM_METADATA						\
+	REPLY6_FROM_SERVICE, .saddr = METADATA_IP6,			\
+	.eth_dst = GUEST_MAC, .eth_src = TAP_MAC
+
+#define SYN6_LEN	(ETH_HDR_LEN + IP6_HDR_LEN + TCP_HDR_LEN)
+
+/*
  * Base packets are reused with a field or two overridden: later
  * designated initialisers win, which is the point.
  */
@@ -639,6 +913,120 @@ static const struct fixture fixtures[] = {
 		.name = "tap: ARP on an unattached interface is untouched",
 		.prog = TAP, .in = { ARP_WHO_HAS_METADATA },
 		.verdict = TC_ACT_OK, .setup = forget_iface,
+	},
+
+	/* -- mdr_tap_ingress: NDP -- */
+	{
+		.name = "tap: NS for fe80::a9fe:a9fe is answered with an NA",
+		.prog = TAP, .in = { NS_FOR_METADATA },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ NA_FROM_METADATA },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
+		.check = nothing_learnt,
+	},
+	{
+		/* 78 bytes in, 86 out: the frame grows. */
+		.name = "tap: NS for fe80::a9fe:a9fe without options is answered",
+		.prog = TAP, .in = { NS_FOR_METADATA, .nd_ll_opt = 0 },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ NA_FROM_METADATA },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
+		.check = nothing_learnt,
+	},
+	{
+		/* 94 bytes in, 86 out: the frame shrinks. */
+		.name = "tap: NS for fe80::a9fe:a9fe with a nonce option is answered",
+		.prog = TAP, .in = { NS_FOR_METADATA, .nd_nonce = true },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ NA_FROM_METADATA },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
+		.check = nothing_learnt,
+	},
+	{
+		/* Unicast NUD probe, as a guest refreshing its cache sends. */
+		.name = "tap: unicast NS for fe80::a9fe:a9fe is answered",
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .to_solicited_node = false,
+			.eth_dst = TAP_MAC, .daddr = METADATA_IP6 },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ NA_FROM_METADATA },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
+		.check = nothing_learnt,
+	},
+	{
+		.name = "tap: NS from a global address is answered to it",
+		.prog = TAP, .in = { NS_FOR_METADATA, .saddr = GUEST6_GLOBAL_IP },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ NA_FROM_METADATA,
+			.daddr = GUEST6_GLOBAL_IP },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
+		.check = nothing_learnt,
+	},
+	{
+		.name = "tap: NS for another target is untouched",
+		.prog = TAP, .in = { NS_FOR_METADATA, .nd_target = "fe80::2" },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		/* Same low 24 bits, so the same solicited-node group. */
+		.name = "tap: NS for fe80::1:a9fe:a9fe (same group) is untouched",
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .nd_target = "fe80::1:a9fe:a9fe" },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		/* RFC 4861 7.1.1: a router may have forwarded it. */
+		.name = "tap: NS with hop limit 64 is untouched",
+		.prog = TAP, .in = { NS_FOR_METADATA, .hop_limit = 64 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		/* Duplicate address detection: no source, so no option. */
+		.name = "tap: DAD NS (source ::) is untouched",
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .saddr = "::", .nd_ll_opt = 0 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: NS with ICMPv6 code 1 is untouched",
+		.prog = TAP, .in = { NS_FOR_METADATA, .icmp6_code = 1 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		/* An unsolicited NA for the very address: only the type differs. */
+		.name = "tap: NA for fe80::a9fe:a9fe is untouched",
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .to_solicited_node = false,
+			.eth_dst = TAP_MAC, .daddr = "ff02::1",
+			.icmp6_type = ND_NEIGHBOR_ADVERT,
+			.nd_flags = ND_NA_OVERRIDE, .nd_ll_opt = ND_OPT_TLLA },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: Router Solicitation is untouched",
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .to_solicited_node = false,
+			.eth_dst = TAP_MAC, .daddr = "ff02::2",
+			.icmp6_type = ND_ROUTER_SOLICIT, .nd_target = NULL },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: NS cut inside its target address is untouched",
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .truncate = ETH_HDR_LEN + IP6_HDR_LEN +
+			ND_HDR_LEN + ND_TARGET_LEN - 1 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: VLAN-tagged NS for fe80::a9fe:a9fe is untouched",
+		.prog = TAP, .in = { NS_FOR_METADATA, .vlan_id = 100 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: NS on an unattached interface is untouched",
+		.prog = TAP, .in = { NS_FOR_METADATA },
+		.verdict = TC_ACT_OK, .setup = forget_iface,
+		.check = nothing_learnt,
 	},
 
 	/* -- mdr_tap_ingress: TCP to the metadata service -- */
@@ -728,14 +1116,6 @@ static const struct fixture fixtures[] = {
 		.verdict = TC_ACT_OK, .check = nothing_learnt,
 	},
 	{
-		.name = "tap: IPv6 TCP to [fe80::a9fe:a9fe]:80 is untouched",
-		.prog = TAP,
-		.in = { SYN_TO_METADATA, .ethertype = ETH_P_IPV6,
-			.saddr = "fe80::f816:3eff:fe00:5",
-			.daddr = "fe80::a9fe:a9fe" },
-		.verdict = TC_ACT_OK, .check = nothing_learnt,
-	},
-	{
 		.name = "tap: first fragment (MF) to 169.254.169.254:80 is untouched",
 		.prog = TAP,
 		.in = { SYN_TO_METADATA, .frag = IP_MF,
@@ -793,6 +1173,111 @@ static const struct fixture fixtures[] = {
 	{
 		.name = "tap: metadata SYN on an ifindex attached in another netns is untouched",
 		.prog = TAP, .in = { SYN_TO_METADATA },
+		.verdict = TC_ACT_OK, .setup = iface_in_other_netns,
+		.check = nothing_learnt,
+	},
+
+	/* -- mdr_tap_ingress: IPv6 TCP to the metadata service -- */
+	{
+		.name = "tap: SYN to [fe80::a9fe:a9fe]:80 goes to the proxy",
+		.prog = TAP, .in = { SYN6_TO_METADATA },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ SYN6_TO_SERVICE },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
+		.check = guest6_learnt,
+	},
+	{
+		.name = "tap: SYN from global 2001:db8::5 to [fe80::a9fe:a9fe]:80 goes to the proxy",
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST6_GLOBAL_IP },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
+			.saddr = GUEST6_GLOBAL_IP },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
+		.check = global_guest6_learnt,
+	},
+	{
+		.name = "tap: IPv6 SYN from a new MAC for a known IP relearns the MAC",
+		.prog = TAP, .in = { SYN6_TO_METADATA },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ SYN6_TO_SERVICE },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
+		.setup = know_guest6_old_mac, .check = guest6_learnt,
+	},
+	{
+		/* Odd length: the checksum update must cope with the pad byte. */
+		.name = "tap: IPv6 request with a body goes to the proxy",
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK,
+			.payload = "GET /openstack/latest HTTP/1.1\r\n\r\n" },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
+			.tcp_flags = TCP_PSH | TCP_ACK,
+			.payload = "GET /openstack/latest HTTP/1.1\r\n\r\n" },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
+		.check = guest6_learnt,
+	},
+	{
+		.name = "tap: IPv6 TCP to [fe80::a9fe:a9fe]:443 is untouched",
+		.prog = TAP, .in = { SYN6_TO_METADATA, .dport = 443 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: IPv6 TCP to [fe80::1]:80 is untouched",
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = "fe80::5", .daddr = "fe80::1" },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		/* One bit off in the last byte: the whole address is compared. */
+		.name = "tap: IPv6 TCP to [fe80::a9fe:a9ff]:80 is untouched",
+		.prog = TAP, .in = { SYN6_TO_METADATA, .daddr = "fe80::a9fe:a9ff" },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: IPv6 TCP to [::ffff:169.254.169.254]:80 is untouched",
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .daddr = "::ffff:169.254.169.254" },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: UDP to [fe80::a9fe:a9fe]:80 is untouched",
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .proto = IPPROTO_UDP,
+			.payload = "metadata?" },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: hop-by-hop header before TCP to [fe80::a9fe:a9fe]:80 is untouched",
+		.prog = TAP, .in = { SYN6_TO_METADATA, .hbh = true },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		/* test_run refuses IPv6 frames shorter than the fixed header. */
+		.name = "tap: IPv6 header with no TCP header is untouched",
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .truncate = ETH_HDR_LEN + IP6_HDR_LEN },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: IPv6 TCP header cut short is untouched",
+		.prog = TAP, .in = { SYN6_TO_METADATA, .truncate = SYN6_LEN - 1 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: VLAN-tagged IPv6 SYN to [fe80::a9fe:a9fe]:80 is untouched",
+		.prog = TAP, .in = { SYN6_TO_METADATA, .vlan_id = 100 },
+		.verdict = TC_ACT_OK, .check = nothing_learnt,
+	},
+	{
+		.name = "tap: IPv6 metadata SYN on an unattached interface is untouched",
+		.prog = TAP, .in = { SYN6_TO_METADATA },
+		.verdict = TC_ACT_OK, .setup = forget_iface,
+		.check = nothing_learnt,
+	},
+	{
+		.name = "tap: IPv6 metadata SYN on an ifindex attached in another netns is untouched",
+		.prog = TAP, .in = { SYN6_TO_METADATA },
 		.verdict = TC_ACT_OK, .setup = iface_in_other_netns,
 		.check = nothing_learnt,
 	},
@@ -868,7 +1353,7 @@ static const struct fixture fixtures[] = {
 		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
 	{
-		.name = "link: IPv6 is dropped as not ours",
+		.name = "link: IPv6 from fd00::1 (outside the pool) is dropped as not ours",
 		.prog = LINK,
 		.in = { REPLY_FROM_SERVICE, .ethertype = ETH_P_IPV6,
 			.saddr = "fd00::1", .daddr = "fd00::5" },
@@ -882,6 +1367,111 @@ static const struct fixture fixtures[] = {
 		.verdict = TC_ACT_SHOT,
 		COUNTS(0, MDR_DROP_NOT_OURS),
 		.setup = know_guest,
+	},
+
+	/* -- mdr_link_ingress: IPv6 replies -- */
+	{
+		.name = "link: IPv6 reply to a known guest goes back as fe80::a9fe:a9fe",
+		.prog = LINK, .in = { REPLY6_FROM_SERVICE },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ REPLY6_FROM_METADATA },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_GUEST),
+		.setup = know_guest6,
+	},
+	{
+		.name = "link: IPv6 SYN-ACK to a global guest goes back as fe80::a9fe:a9fe",
+		.prog = LINK,
+		.in = { REPLY6_FROM_SERVICE, .daddr = GUEST6_GLOBAL_IP,
+			.tcp_flags = TCP_SYN | TCP_ACK, .payload = NULL },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ REPLY6_FROM_METADATA,
+			.daddr = GUEST6_GLOBAL_IP,
+			.tcp_flags = TCP_SYN | TCP_ACK, .payload = NULL },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_GUEST),
+		.setup = know_global_guest6,
+	},
+	{
+		.name = "link: IPv6 reply to an unknown guest is dropped",
+		.prog = LINK, .in = { REPLY6_FROM_SERVICE },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(TEST_ATTACH_ID, MDR_DROP_NO_NEIGH),
+	},
+	{
+		/* The guest is known by its IPv4 address only. */
+		.name = "link: IPv6 reply to a guest known only over IPv4 is dropped",
+		.prog = LINK, .in = { REPLY6_FROM_SERVICE },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(TEST_ATTACH_ID, MDR_DROP_NO_NEIGH),
+		.setup = know_guest,
+	},
+	{
+		.name = "link: IPv6 reply from an unowned service address is dropped",
+		.prog = LINK,
+		.in = { REPLY6_FROM_SERVICE, .saddr = "fd6d:6472:6972::7" },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NO_ATTACH),
+		.setup = know_guest6,
+	},
+	{
+		.name = "link: IPv6 reply arriving on another attachment's link is dropped",
+		.prog = LINK, .in = { REPLY6_FROM_SERVICE },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NO_ATTACH),
+		.setup = reply_on_wrong_link,
+	},
+	{
+		.name = "link: IPv6 TCP from 2001:db8::9:80 is dropped as not ours",
+		.prog = LINK, .in = { REPLY6_FROM_SERVICE, .saddr = "2001:db8::9" },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+		.setup = know_guest6,
+	},
+	{
+		/* Inside the /64, but the pool is its first 96 bits. */
+		.name = "link: IPv6 TCP from fd6d:6472:6972:1::1 is dropped as not ours",
+		.prog = LINK,
+		.in = { REPLY6_FROM_SERVICE, .saddr = "fd6d:6472:6972:1::1" },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+		.setup = know_guest6,
+	},
+	{
+		/* pool + 4097: past MDR_MAX_ATTACH, no attachment id. */
+		.name = "link: IPv6 TCP from fd6d:6472:6972::1001 is dropped as not ours",
+		.prog = LINK,
+		.in = { REPLY6_FROM_SERVICE, .saddr = "fd6d:6472:6972::1001" },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+		.setup = know_guest6,
+	},
+	{
+		.name = "link: IPv6 TCP from the service address, port 443, is dropped as not ours",
+		.prog = LINK, .in = { REPLY6_FROM_SERVICE, .sport = 443 },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+		.setup = know_guest6,
+	},
+	{
+		.name = "link: IPv6 UDP from the service address is dropped as not ours",
+		.prog = LINK,
+		.in = { REPLY6_FROM_SERVICE, .proto = IPPROTO_UDP },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+		.setup = know_guest6,
+	},
+	{
+		.name = "link: IPv6 reply cut inside the TCP header is dropped as not ours",
+		.prog = LINK,
+		.in = { REPLY6_FROM_SERVICE, .truncate = SYN6_LEN - 1 },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+		.setup = know_guest6,
+	},
+	{
+		.name = "link: NS for fe80::a9fe:a9fe is dropped as not ours",
+		.prog = LINK, .in = { NS_FOR_METADATA },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
 
 	/* -- mdr_proxy_egress: picking the link by service address -- */
@@ -903,7 +1493,7 @@ static const struct fixture fixtures[] = {
 		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
 	{
-		.name = "proxy: IPv6 is dropped as not ours",
+		.name = "proxy: IPv6 from fd00::1 (outside the pool) is dropped as not ours",
 		.prog = PROXY,
 		.in = { REPLY_FROM_SERVICE, .ethertype = ETH_P_IPV6,
 			.saddr = "fd00::1", .daddr = "fd00::5" },
@@ -916,7 +1506,103 @@ static const struct fixture fixtures[] = {
 		.verdict = TC_ACT_SHOT,
 		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
+	{
+		.name = "proxy: reply from fd6d:6472:6972::1 is redirected unchanged",
+		.prog = PROXY, .in = { REPLY6_FROM_SERVICE },
+		.verdict = TC_ACT_REDIRECT,
+	},
+	{
+		.name = "proxy: IPv6 SYN-ACK from fd6d:6472:6972::1 is redirected unchanged",
+		.prog = PROXY,
+		.in = { REPLY6_FROM_SERVICE, .tcp_flags = TCP_SYN | TCP_ACK,
+			.payload = NULL },
+		.verdict = TC_ACT_REDIRECT,
+	},
+	{
+		.name = "proxy: reply from fd6d:6472:6972::7 is dropped (no attachment)",
+		.prog = PROXY,
+		.in = { REPLY6_FROM_SERVICE, .saddr = "fd6d:6472:6972::7" },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NO_ATTACH),
+	},
+	{
+		.name = "proxy: IPv6 from 2001:db8::1 is dropped as not ours",
+		.prog = PROXY, .in = { REPLY6_FROM_SERVICE, .saddr = "2001:db8::1" },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+	},
+	{
+		.name = "proxy: IPv6 from the pool base fd6d:6472:6972:: is dropped as not ours",
+		.prog = PROXY, .in = { REPLY6_FROM_SERVICE, .saddr = POOL6 },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+	},
+	{
+		.name = "proxy: IPv6 from fd6d:6472:6972:1::1 is dropped as not ours",
+		.prog = PROXY,
+		.in = { REPLY6_FROM_SERVICE, .saddr = "fd6d:6472:6972:1::1" },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(0, MDR_DROP_NOT_OURS),
+	},
 };
+
+/*
+ * The IPv6 half of the harness check, after the base packets it uses: the
+ * solicited-node group is computed right, the expected answer is the
+ * 86-byte frame, and the checker sees the pseudo-header (an address
+ * flipped) as well as the body. 0x4586 is what tcpdump -vv reports as the
+ * correct ICMPv6 checksum of this solicitation.
+ */
+static bool harness_ipv6_self_test(char *why, size_t n)
+{
+	static const uint8_t group_mac[6] = { 0x33, 0x33, 0xff, 0xfe, 0xa9, 0xfe };
+	const struct pkt_spec ns = { NS_FOR_METADATA }, na = { NA_FROM_METADATA };
+	const struct pkt_spec syn = { SYN6_TO_METADATA, .payload = "odd" };
+	const size_t icmp_off = ETH_HDR_LEN + IP6_HDR_LEN;
+	uint8_t group[16];
+	char ignored[128];
+	struct pkt p;
+
+	put_addr(group, AF_INET6, "ff02::1:fffe:a9fe");
+	build(&ns, &p);
+	if (memcmp(p.b + ETH_HDR_LEN + 24, group, 16) ||
+	    memcmp(p.b, group_mac, 6)) {
+		snprintf(why, n, "NS not sent to ff02::1:fffe:a9fe / 33:33:ff:fe:a9:fe");
+		return false;
+	}
+	if (get16(p.b + icmp_off + 2) != 0x4586) {
+		snprintf(why, n, "NS checksum %#06x, expected 0x4586",
+			 get16(p.b + icmp_off + 2));
+		return false;
+	}
+	if (!csums_ok(p.b, p.len, why, n))
+		return false;
+	p.b[icmp_off + ND_HDR_LEN] ^= 0x01;	/* the target */
+	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
+		snprintf(why, n, "a corrupted ICMPv6 body passed the checker");
+		return false;
+	}
+	build(&na, &p);
+	if (p.len != NA_LEN || NA_LEN != 86) {
+		snprintf(why, n, "the expected NA is %zu bytes, not 86", p.len);
+		return false;
+	}
+	build(&syn, &p);
+	if (!csums_ok(p.b, p.len, why, n))
+		return false;
+	p.b[ETH_HDR_LEN + 8 + 15] ^= 0x01;	/* source: pseudo-header only */
+	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
+		snprintf(why, n, "a corrupted IPv6 source passed the TCP checker");
+		return false;
+	}
+	p.b[ETH_HDR_LEN + 8 + 15] ^= 0x01;
+	p.b[p.len - 1] ^= 0x01;			/* last payload byte */
+	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
+		snprintf(why, n, "a corrupted IPv6 TCP payload passed the checker");
+		return false;
+	}
+	return true;
+}
 
 #pragma GCC diagnostic pop
 
@@ -954,6 +1640,7 @@ static void describe_diff(const struct pkt *want, const uint8_t *got,
 
 static const char *const counter_names[MDR_PKT_COUNTER_MAX] = {
 	[MDR_PKT_ARP_REPLIED] = "MDR_PKT_ARP_REPLIED",
+	[MDR_PKT_NDP_REPLIED] = "MDR_PKT_NDP_REPLIED",
 	[MDR_PKT_TO_PROXY] = "MDR_PKT_TO_PROXY",
 	[MDR_PKT_TO_GUEST] = "MDR_PKT_TO_GUEST",
 	[MDR_DROP_NO_NEIGH] = "MDR_DROP_NO_NEIGH",
@@ -1099,6 +1786,14 @@ int main(void)
 		passed++;
 	} else {
 		printf("not ok - harness: checksum checker: %s\n", why);
+		failed++;
+	}
+	why[0] = '\0';
+	if (harness_ipv6_self_test(why, sizeof(why))) {
+		printf("ok - harness: IPv6 builder and checksum checker\n");
+		passed++;
+	} else {
+		printf("not ok - harness: IPv6: %s\n", why);
 		failed++;
 	}
 

@@ -2,15 +2,20 @@
 /*
  * Unit tests for the HTTP layer: head parsing and its strict rejections,
  * incremental and pipelined parsing split at every byte, the chunked
- * scanner, header rewriting, backend specs and local path resolution.
+ * scanner, header rewriting, backend specs and local path resolution, Nova
+ * signatures and TLS option errors.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "backend.h"
 #include "http.h"
@@ -663,11 +668,324 @@ static void test_backend_specs(void)
 	}
 	CHECK_EQ_INT(mdr_backend_parse("neutron:http://no-such-host.invalid:80", &be, err, sizeof(err)), -ENOENT);
 
-	CHECK_EQ_INT(mdr_backend_parse("nova:http://x", &be, err, sizeof(err)), -EINVAL);
-	CHECK(strstr(err, "nova:http://x") && strstr(err, "local:DIR") &&
-	      strstr(err, "neutron:unix:PATH") && strstr(err, "neutron:http://HOST"));
+	CHECK_EQ_INT(mdr_backend_parse("haproxy:http://x", &be, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "haproxy:http://x") && strstr(err, "local:DIR") &&
+	      strstr(err, "neutron:unix:PATH") && strstr(err, "neutron:http://HOST") &&
+	      strstr(err, "nova:https://HOST"));
 	CHECK_EQ_INT(mdr_backend_parse("", &be, err, sizeof(err)), -EINVAL);
 	CHECK_EQ_INT(mdr_backend_parse("neutron", &be, err, sizeof(err)), -EINVAL);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_nova_specs(void)
+{
+	struct mdr_backend be;
+	char err[512], desc[512];
+
+	CHECK_EQ_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(be.kind, MDR_BACKEND_NOVA);
+	CHECK(!be.tls && be.endpoint_set && be.host_is_ip);
+	CHECK_EQ_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
+	CHECK(!strcmp(be.authority, "127.0.0.1:8775"));
+	CHECK(!mdr_backend_needs_endpoint(&be));
+	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
+	mdr_backend_describe(&be, desc, sizeof(desc));
+	CHECK(!strcmp(desc, "nova:http://127.0.0.1:8775 (no shared secret)"));
+	/* TLS options mean nothing to plain http: accepted and ignored. */
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, "/nonexistent", NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK(be.ssl_ctx == NULL);
+
+	CHECK_EQ_INT(mdr_backend_parse("nova:https://localhost:8443/", &be, err, sizeof(err)), 0);
+	CHECK(be.tls && !be.host_is_ip);
+	CHECK(!strcmp(be.host, "localhost"));
+	CHECK(!strcmp(be.authority, "localhost:8443"));
+	CHECK_EQ_INT(mdr_backend_set_secret(&be, "s", 1), 0);
+	/* finish() gives an https backend the system CAs. */
+	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
+	CHECK(be.ssl_ctx != NULL);
+	mdr_backend_describe(&be, desc, sizeof(desc));
+	CHECK(!strncmp(desc, "nova:https://localhost:8443 (", 29));
+	mdr_backend_release(&be);
+	CHECK(be.ssl_ctx == NULL && be.key_len == 0);
+
+	CHECK_EQ_INT(mdr_backend_parse("nova:https://[::1]", &be, err, sizeof(err)), 0);
+	CHECK(be.tls && be.host_is_ip);
+	CHECK(!strcmp(be.host, "::1"));
+	CHECK(!strcmp(be.authority, "[::1]:8775"));
+	CHECK_EQ_INT(be.addr.ss_family, AF_INET6);
+
+	/* Bare: the endpoint comes later, from Neutron's configuration. */
+	CHECK_EQ_INT(mdr_backend_parse("nova", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(be.kind, MDR_BACKEND_NOVA);
+	CHECK(mdr_backend_needs_endpoint(&be));
+	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), -EDESTADDRREQ);
+	CHECK(strstr(err, "nova_metadata_host") != NULL);
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "", 0, false, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 70000, false, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "no-such-host.invalid", 0, false, err, sizeof(err)), -ENOENT);
+	CHECK(mdr_backend_needs_endpoint(&be));
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "fd00::1", 0, true, err, sizeof(err)), 0);
+	CHECK(be.tls && be.host_is_ip && !mdr_backend_needs_endpoint(&be));
+	CHECK(!strcmp(be.authority, "[fd00::1]:8775"));
+	CHECK_EQ_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 8775);
+	/* Once set (or when the spec named it), it stays. */
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 80, false, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(mdr_backend_parse("nova", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 9999, false, err, sizeof(err)), 0);
+	CHECK(!be.tls && !strcmp(be.authority, "127.0.0.1:9999"));
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "[::1]", 0, false, err, sizeof(err)), -EINVAL);
+
+	/* Only nova takes a secret or an endpoint. */
+	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mdr_backend_set_secret(&be, "s", 1), -EINVAL);
+	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 0, false, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
+
+	static const char *const bad[] = {
+		"nova:", "nova:x", "nova:unix:/run/x", "nova:ftp://h", "nova:http://",
+		"nova:https://", "nova:http://127.0.0.1:0", "nova:https://127.0.0.1:x",
+		"nova:http://127.0.0.1/openstack", "nova:https://[::1", "novax",
+		"nova:HTTP://127.0.0.1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = mdr_backend_parse(bad[i], &be, err, sizeof(err));
+
+		if (ret != -EINVAL)
+			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret, err);
+		CHECK_EQ_INT(ret, -EINVAL);
+		CHECK(strstr(err, bad[i]) != NULL);
+	}
+	CHECK_EQ_INT(mdr_backend_parse("nova:https://no-such-host.invalid", &be, err, sizeof(err)), -ENOENT);
+}
+
+/*
+ * Expected values from neutron-metadata-agent's own computation:
+ *   python3 -c 'import hmac, hashlib; print(hmac.new(SECRET.encode(),
+ *               INSTANCE.encode(), hashlib.sha256).hexdigest())'
+ */
+static void test_nova_signature(void)
+{
+	static const struct {
+		const char *secret;
+		size_t repeat; /* secret repeated this many times */
+		const char *instance, *sig;
+	} vec[] = {
+		/* secret "s3cr3t", instance "inst-1" */
+		{ "s3cr3t", 1, "inst-1",
+		  "439de97388f549a2dcc1028067b052f1128de208ae3ed06f3ef648f998988fbc" },
+		/* secret "" (Nova's default), a real-looking uuid */
+		{ "", 1, "6a5c3b4f-1b7e-4d4a-9f44-0c1d8d0b2a11",
+		  "25c74cae21940357383e83b06e0fcedda92869a6f34cf5e6439ee008959e81d6" },
+		/* secret "x" * 64: exactly one SHA-256 block, used as is */
+		{ "x", 64, "i",
+		  "842b7a8a18f809326c616ca2225a47e8aebdada0477f074310497b10c52dc4b6" },
+		/* secret "y" * 65: one byte over, hashed into the key */
+		{ "y", 65, "i",
+		  "10fd2372a528804e804c24a3d850ddaa056911645bf45c90d2b27b4d7f8a5640" },
+		/* secret "metadata-secret-" * 10 (160 bytes) */
+		{ "metadata-secret-", 10, "6a5c3b4f-1b7e-4d4a-9f44-0c1d8d0b2a11",
+		  "2fedc3813ac81d69ad6bb905fa47bc8378ce7b70d01230d0e2ba79452e84f202" },
+	};
+	char secret[256], sig[MDR_NOVA_SIGNATURE_LEN + 1];
+	struct mdr_backend be;
+	char err[256];
+
+	CHECK_EQ_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		size_t n = strlen(vec[i].secret), len = 0;
+
+		for (size_t r = 0; r < vec[i].repeat; r++, len += n)
+			memcpy(secret + len, vec[i].secret, n);
+		CHECK_EQ_INT(mdr_backend_set_secret(&be, secret, len), 0);
+		CHECK_EQ_INT(mdr_nova_sign(&be, vec[i].instance, sig), 0);
+		if (strcmp(sig, vec[i].sig))
+			fprintf(stderr, "vector %zu: got %s\n", i, sig);
+		CHECK(!strcmp(sig, vec[i].sig));
+	}
+	/* No secret at all signs like the empty one. */
+	mdr_backend_release(&be);
+	CHECK_EQ_INT(mdr_nova_sign(&be, vec[1].instance, sig), 0);
+	CHECK(!strcmp(sig, vec[1].sig));
+}
+
+/* Counts lines of head that start with name (case-insensitive). */
+static int count_header(const char *head, const char *name)
+{
+	size_t n = strlen(name);
+	int count = 0;
+
+	for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n"))
+		if (!strncasecmp(p + 2, name, n) && p[2 + n] == ':')
+			count++;
+	return count;
+}
+
+static void test_rewrite_nova(void)
+{
+	static struct mdr_http_head h;
+	struct mdr_identity id = { .vm_ip = "10.0.0.5", .network_id = "net-1",
+				   .router_id = "rtr-1",
+				   .instance_id = "inst-1",
+				   .project_id = "proj-1" };
+	struct mdr_backend be;
+	char out[4096], lower[4096], err[256];
+	int n;
+
+	CHECK_EQ_INT(mdr_backend_parse("nova:http://127.0.0.1:18775", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mdr_backend_set_secret(&be, "s3cr3t", 6), 0);
+	CHECK_EQ_INT(parse_req(forged_request, &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	for (int i = 0; i <= n; i++)
+		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32 : out[i];
+	CHECK(!strncmp(out, "GET /latest/meta-data HTTP/1.1\r\n", 32));
+	CHECK(!strstr(lower, "evil"));
+	CHECK(!strstr(lower, "6.6.6"));
+	CHECK(!strstr(lower, "x-neutron"));
+	CHECK(!strstr(lower, "x-ovn"));
+	/* Exactly our four identity headers, once each, in this order. */
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"
+			      "X-Instance-ID: inst-1\r\n"
+			      "X-Tenant-ID: proj-1\r\n"
+			      "X-Instance-ID-Signature: "
+			      "439de97388f549a2dcc1028067b052f1128de208ae3ed06f3ef648f998988fbc\r\n"));
+	CHECK_EQ_INT(count_header(out, "x-forwarded-for"), 1);
+	CHECK_EQ_INT(count_header(out, "x-instance-id"), 1);
+	CHECK_EQ_INT(count_header(out, "x-instance-id-signature"), 1);
+	CHECK_EQ_INT(count_header(out, "x-tenant-id"), 1);
+	/* Nova is addressed by its own name, once. */
+	CHECK(has_header(out, "\r\nHost: 127.0.0.1:18775\r\n"));
+	CHECK_EQ_INT(count_header(out, "host"), 1);
+	CHECK(has_header(out, "\r\nX-Tenant-Name: kept\r\n"));
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+
+	/* No project: Nova will say what is missing. */
+	id.project_id[0] = '\0';
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_INT(count_header(out, "x-tenant-id"), 0);
+	CHECK_EQ_INT(count_header(out, "x-instance-id-signature"), 1);
+
+	/* No instance (the proxy answers 404 before this): nothing signed. */
+	id.instance_id[0] = '\0';
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(out, "X-Instance"));
+	CHECK_EQ_INT(count_header(out, "x-forwarded-for"), 1);
+
+	/* Every case variant of a forged name goes, one at a time too. */
+	static const char *const names[] = {
+		"x-instance-id", "X-INSTANCE-ID", "X-Instance-Id", "x-InStAnCe-iD-sIgNaTuRe",
+		"X-TENANT-ID", "x-tenant-id", "X-Forwarded-FOR", "X-NEUTRON-network-id",
+		"x-ovn-network-id",
+	};
+	strcpy(id.instance_id, "inst-2");
+	strcpy(id.project_id, "proj-2");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char req[256];
+
+		snprintf(req, sizeof(req),
+			 "GET / HTTP/1.1\r\nHost: x\r\n%s: forged\r\n\r\n", names[i]);
+		CHECK_EQ_INT(parse_req(req, &h), 1);
+		n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+		out[n > 0 ? n : 0] = '\0';
+		CHECK(!strstr(out, "forged"));
+		CHECK_EQ_INT(count_header(out, "x-instance-id"), 1);
+	}
+	mdr_backend_release(&be);
+}
+
+/* Writes a self-signed EC certificate and its key as PEM files. */
+static bool make_cert(const char *cert_path, const char *key_path)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	FILE *f;
+	bool ok = key && x;
+
+	if (ok) {
+		X509_set_version(x, 2);
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+		X509_gmtime_adj(X509_getm_notBefore(x), 0);
+		X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+		X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+					   MBSTRING_ASC,
+					   (const unsigned char *)"test", -1, -1, 0);
+		X509_set_issuer_name(x, X509_get_subject_name(x));
+		ok = X509_set_pubkey(x, key) && X509_sign(x, key, EVP_sha256());
+	}
+	if (ok && (f = fopen(cert_path, "w"))) {
+		ok = PEM_write_X509(f, x);
+		fclose(f);
+	}
+	if (ok && (f = fopen(key_path, "w"))) {
+		ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+		fclose(f);
+	}
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return ok;
+}
+
+static void test_tls_options(void)
+{
+	char dir[] = "/tmp/mdr-tls-XXXXXX", a_crt[64], a_key[64], b_crt[64],
+	     b_key[64], junk[64], err[512], cmd[128];
+	struct mdr_backend be;
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(a_crt, sizeof(a_crt), "%s/a.crt", dir);
+	snprintf(a_key, sizeof(a_key), "%s/a.key", dir);
+	snprintf(b_crt, sizeof(b_crt), "%s/b.crt", dir);
+	snprintf(b_key, sizeof(b_key), "%s/b.key", dir);
+	snprintf(junk, sizeof(junk), "%s/junk.pem", dir);
+	CHECK(make_cert(a_crt, a_key));
+	CHECK(make_cert(b_crt, b_key));
+	write_file(junk, "not a certificate\n");
+
+	CHECK_EQ_INT(mdr_backend_parse("nova:https://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK(be.ssl_ctx != NULL);
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, a_key, false, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, dir, NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, NULL, NULL, NULL, true, err, sizeof(err)), 0);
+	CHECK(be.insecure);
+
+	/* Each error names the file at fault, and leaves the last good
+	 * context in place. */
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, "/nonexistent/ca.pem", NULL, NULL, false, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "CA file '/nonexistent/ca.pem'") && strstr(err, "No such file"));
+	CHECK(be.ssl_ctx != NULL && be.insecure);
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, junk, NULL, NULL, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, junk) != NULL);
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, b_key, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "does not match") && strstr(err, b_key) && strstr(err, a_crt));
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, junk, a_key, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "client certificate") && strstr(err, junk));
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, junk, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "client key") && strstr(err, junk));
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, "/nonexistent/k", false, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "/nonexistent/k") != NULL);
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, NULL, a_key, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, a_key) != NULL);
+	/* The certificate file alone, holding no key. */
+	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, NULL, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, a_crt) != NULL);
+	mdr_backend_release(&be);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK_EQ_INT(system(cmd), 0);
 }
 
 static int lookup(int base, const struct mdr_identity *id, const char *target,
@@ -680,13 +998,6 @@ static int lookup(int base, const struct mdr_identity *id, const char *target,
 	return status;
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	fputs(text, f);
-	fclose(f);
-}
 
 static void test_local(void)
 {
@@ -779,6 +1090,10 @@ int main(void)
 	test_rewrite_request_http10();
 	test_rewrite_response();
 	test_backend_specs();
+	test_nova_specs();
+	test_nova_signature();
+	test_rewrite_nova();
+	test_tls_options();
 	test_local();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

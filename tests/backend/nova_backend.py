@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""A fake Nova metadata API for tests, over HTTP or HTTPS.
+
+Checks each request the way Nova's metadata handler does for requests
+coming through Neutron: X-Instance-ID, X-Tenant-ID and
+X-Instance-ID-Signature must each be there exactly once (else 400), and
+the signature must be hex(HMAC-SHA256(shared secret, instance id)),
+compared in constant time (else 403). Then serves:
+
+  /openstack/latest/meta_data.json  {"uuid": <instance>, "project_id": <tenant>}
+  /openstack/latest/password        GET: the stored password; POST: stores
+                                    the body (400 above 255 bytes, 409 when
+                                    one is already stored, as Nova does) and,
+                                    unlike Nova, echoes it back
+  /status/CODE                      that status, a body, and X-Test: kept
+  /slow/SECONDS                     200 after sleeping
+  /size/N                           N bytes of bytes(i % 251)
+  /echo (POST)                      the body back, whatever its size
+  /headers                          the received headers as JSON
+
+Every request is recorded (--record, one JSON object a line) with its
+method, path, headers, body_len, body_sha256 and signature_ok (true,
+false, or null when there was nothing to check).
+"""
+
+import argparse
+import hashlib
+import hmac
+import http.server
+import json
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+
+MAX_PASSWORD = 255  # nova.api.metadata.password.MAX_SIZE
+PATTERN = bytes(i % 251 for i in range(251 * 64))
+
+
+def pattern(n):
+    reps = n // len(PATTERN) + 1
+    return (PATTERN * reps)[:n] if n > len(PATTERN) else PATTERN[:n]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-nova"
+
+    def log_message(self, fmt, *args):
+        pass  # the record file is the log
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass  # the proxy gave up on this request: not our failure
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(body)
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
+    def check_identity(self):
+        """Nova's _handle_instance_id_request: (status, why, signature_ok)."""
+        instance = self.headers.get_all("X-Instance-ID") or []
+        tenant = self.headers.get_all("X-Tenant-ID") or []
+        sig = self.headers.get_all("X-Instance-ID-Signature") or []
+        if not instance:
+            return 400, "X-Instance-ID header is missing from request.", None
+        if not sig:
+            return 400, "X-Instance-ID-Signature header is missing from request.", None
+        if not tenant:
+            return 400, "X-Tenant-ID header is missing from request.", None
+        if len(instance) > 1:
+            return 400, "Multiple X-Instance-ID headers found within request.", None
+        if len(tenant) > 1:
+            return 400, "Multiple X-Tenant-ID headers found within request.", None
+        expected = hmac.new(self.server.secret, instance[0].encode(),
+                            hashlib.sha256).hexdigest()
+        if len(sig) > 1 or not hmac.compare_digest(expected, sig[0]):
+            return 403, "Invalid proxy request signature.", False
+        return 200, None, True
+
+    def record(self, body, signature_ok):
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body_len": len(body),
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "signature_ok": signature_ok,
+        }
+        if self.server.record_file:
+            with self.server.lock, open(self.server.record_file, "a") as f:
+                f.write(json.dumps(entry) + "\n")
+
+    def reply(self, status, body, ctype="text/plain", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        for name, value in extra:
+            self.send_header(name, value)
+        if status not in (204, 304):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and status not in (204, 304):
+            self.wfile.write(body)
+
+    def handle_any(self):
+        body = self.read_body()
+        status, why, signature_ok = self.check_identity()
+        self.record(body, signature_ok)
+        if status != 200:
+            return self.reply(status, (why + "\n").encode())
+        instance = self.headers["X-Instance-ID"]
+        tenant = self.headers["X-Tenant-ID"]
+        path = self.path.split("?")[0]
+        parts = path.strip("/").split("/")
+        try:
+            if parts[0] == "status" and len(parts) == 2:
+                code = int(parts[1])
+                return self.reply(code, b"status %d from nova\n" % code,
+                                  extra=[("X-Test", "kept")])
+            if parts[0] == "slow" and len(parts) == 2:
+                time.sleep(float(parts[1]))
+                return self.reply(200, b"slow\n")
+            if parts[0] == "size" and len(parts) == 2:
+                return self.reply(200, pattern(int(parts[1])),
+                                  "application/octet-stream")
+        except ValueError:
+            return self.reply(400, b"bad number\n")
+        if path == "/echo" and self.command == "POST":
+            return self.reply(200, body, "application/octet-stream")
+        if path == "/headers":
+            data = [[k, v] for k, v in self.headers.items()]
+            return self.reply(200, json.dumps(data).encode(),
+                              "application/json")
+        if path == "/openstack/latest/meta_data.json" and \
+                self.command in ("GET", "HEAD"):
+            data = {"uuid": instance, "project_id": tenant}
+            return self.reply(200, json.dumps(data).encode(),
+                              "application/json")
+        if path == "/openstack/latest/password":
+            with self.server.lock:
+                stored = self.server.passwords.get(instance)
+                if self.command in ("GET", "HEAD"):
+                    return self.reply(200, stored or b"")
+                if self.command != "POST":
+                    return self.reply(405, b"method not allowed\n")
+                if len(body) > MAX_PASSWORD:
+                    return self.reply(400, b"Request is too large.\n")
+                if stored:
+                    return self.reply(409, b"Password already set.\n")
+                self.server.passwords[instance] = body
+            return self.reply(200, body)
+        return self.reply(404, b"The resource could not be found.\n")
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = handle_any
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    tls = None  # an ssl.SSLContext when serving HTTPS
+
+    def finish_request(self, request, client_address):
+        # The handshake runs in the request's thread, so a client that
+        # never completes one cannot stall the accept loop.
+        if self.tls:
+            try:
+                request.settimeout(10)
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                sys.stderr.write("tls handshake failed: %s\n" % e)
+                request.close()
+                return
+        self.RequestHandlerClass(request, client_address, self)
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--listen", metavar="HOST:PORT", required=True)
+    ap.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS")
+    ap.add_argument("--tls-key", metavar="FILE")
+    ap.add_argument("--client-ca", metavar="FILE",
+                    help="require a client certificate signed by this CA")
+    ap.add_argument("--secret-file", metavar="FILE",
+                    help="the shared secret (one trailing newline ignored)")
+    ap.add_argument("--record", metavar="FILE")
+    args = ap.parse_args()
+
+    secret = b""
+    if args.secret_file:
+        with open(args.secret_file, "rb") as f:
+            secret = f.read()
+        if secret.endswith(b"\n"):
+            secret = secret[:-1]
+
+    host, _, port = args.listen.rpartition(":")
+    host = host.strip("[]")
+    if ":" in host:
+        Server.address_family = socket.AF_INET6
+    server = Server((host, int(port)), Handler)
+    server.secret = secret
+    server.record_file = args.record
+    server.lock = threading.Lock()
+    server.passwords = {}
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.client_ca)
+        server.tls = ctx
+
+    def on_term(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    print("ready", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

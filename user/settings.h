@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's settings, read from INI files in the dialect of oslo.config so
+ * that an operator's existing Neutron metadata_agent.ini can be given as-is:
+ * Neutron's options keep their names, defaults and meaning, Neutron options
+ * we have no use for are accepted quietly, and ours live in [mdredir] and
+ * [metadata_haproxy].
+ *
+ * Order of precedence: mdr_settings_defaults(), then each file given to
+ * mdr_settings_load_file() (later files and later lines win), then
+ * command-line overrides (mdr_settings_set()), then mdr_settings_finish().
+ */
+#ifndef MDR_SETTINGS_H
+#define MDR_SETTINGS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <netinet/in.h>
+
+#define MDR_SETTINGS_DEFAULT_BACKEND	"local:/var/lib/mdredir/metadata"
+#define MDR_SETTINGS_FILE_MAX		(1024 * 1024)	/* bytes per file */
+#define MDR_SETTINGS_LINE_MAX		8192		/* bytes per line or value */
+#define MDR_SETTINGS_MAX_OPTIONS	32
+#define MDR_SETTINGS_MAX_SOURCES	16
+#define MDR_SETTINGS_SOURCE_LEN		256
+
+/* Bits of rate_limit_ip_versions. */
+#define MDR_SETTINGS_IPV4		(1u << 0)
+#define MDR_SETTINGS_IPV6		(1u << 1)
+
+/* Where one option's value came from. */
+struct mdr_settings_origin {
+	unsigned short source;	/* 0: built-in default; else sources[source - 1] */
+	unsigned int line;	/* 0: not a file line (a command-line flag) */
+};
+
+struct mdr_settings {
+	/* [DEFAULT]: Neutron's metadata_agent.ini names and defaults */
+	char nova_metadata_host[256];		/* "127.0.0.1" */
+	unsigned int nova_metadata_port;	/* 8775 */
+	bool nova_metadata_https;		/* nova_metadata_protocol: "http" (default) | "https" */
+	bool nova_metadata_insecure;		/* false */
+	char auth_ca_cert[PATH_MAX];		/* "" */
+	char nova_client_cert[PATH_MAX];	/* "" */
+	char nova_client_priv_key[PATH_MAX];	/* "" */
+	char metadata_proxy_shared_secret[1024];/* "" */
+	/* [metadata_haproxy]: seconds */
+	unsigned int timeout_connect;		/* 30 */
+	unsigned int timeout_client;		/* 32 */
+	unsigned int timeout_server;		/* 32 */
+	unsigned int timeout_http_request;	/* 30 */
+	unsigned int timeout_http_keep_alive;	/* 30 */
+	/* [mdredir]: ours */
+	char backend[4096];			/* "" = built-in default (local:/var/lib/mdredir/metadata) */
+	char proxy_netns[64];			/* "mdredir" */
+	char service_pool[64];			/* "100.100.0.0/16" (IPv4 CIDR) */
+	char service_pool6[64];			/* "fd6d:6472:6972::/64" (IPv6 CIDR) */
+	unsigned int max_connections;		/* 4096 */
+	char shared_secret_file[PATH_MAX];	/* "": file whose content (trailing newline stripped) is the secret */
+	/* [metadata_rate_limiting]: Neutron's; parsed and checked, not enforced yet */
+	bool rate_limit_enabled;		/* false */
+	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4 ("4") */
+	unsigned int base_window_duration;	/* 10 */
+	unsigned int base_query_rate_limit;	/* 10 */
+	unsigned int burst_window_duration;	/* 10 */
+	unsigned int burst_query_rate_limit;	/* 10 */
+	/* where each value came from, for messages: file:line, or "" for defaults */
+	struct mdr_settings_origin origin[MDR_SETTINGS_MAX_OPTIONS];
+	char sources[MDR_SETTINGS_MAX_SOURCES][MDR_SETTINGS_SOURCE_LEN];
+};
+
+void mdr_settings_defaults(struct mdr_settings *s);
+
+/*
+ * Reads FILE over the current values. 0, or -errno after printing (pr_err)
+ * "FILE:LINE: [section] option: what is wrong" (or "cannot read FILE:
+ * reason"). Unknown sections/options: pr_warn "FILE:LINE: unknown option
+ * [section] name (ignored)", not an error; Neutron options we do not use:
+ * pr_debug only.
+ */
+int mdr_settings_load_file(struct mdr_settings *s, const char *file);
+
+/*
+ * A command-line override: sets option NAME (as it is spelt in the file,
+ * e.g. "backend", "proxy_netns") from VALUE with the same checks as a file
+ * line, and remembers ORIGIN (e.g. "--backend") for later messages.
+ * 0, or -errno after printing "ORIGIN: [section] name: what is wrong".
+ */
+int mdr_settings_set(struct mdr_settings *s, const char *name,
+		     const char *value, const char *origin);
+
+/*
+ * Final checks after files and command-line overrides: every value is
+ * checked again (fields may have been written directly), an empty backend
+ * becomes MDR_SETTINGS_DEFAULT_BACKEND, shared_secret_file is read into
+ * metadata_proxy_shared_secret (an error if both are set and differ).
+ * Returns 0 or -errno after pr_err naming the option and where it came from.
+ */
+int mdr_settings_finish(struct mdr_settings *s);
+
+/* Parsed service pools, for the data path. 0, or -EINVAL if not valid. */
+int mdr_settings_pool4(const struct mdr_settings *s, struct in_addr *addr,
+		       unsigned *prefix);
+int mdr_settings_pool6(const struct mdr_settings *s, struct in6_addr *addr,
+		       unsigned *prefix);
+
+#endif
