@@ -99,3 +99,38 @@ stat_of() {
 	"$MDREDIR" stats --json |
 		jq -r --arg name "$1" ".attachments[] | select(.ifname == \$name) | $2"
 }
+
+# test_ca DIR NAME: a throwaway P-256 CA, made at test time, never kept.
+test_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1/$2.key" -out "$1/$2.crt" -days 1 -subj "/CN=$2" \
+		2>/dev/null
+}
+
+# test_cert DIR NAME CA SAN: a key and certificate for SAN signed by CA.
+test_cert() {
+	local d=$1
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/$2.key" -out "$d/$2.csr" -subj "/CN=$2" 2>/dev/null
+	printf 'subjectAltName=%s\n' "$4" >"$d/$2.ext"
+	openssl x509 -req -in "$d/$2.csr" -CA "$d/$3.crt" -CAkey "$d/$3.key" \
+		-CAcreateserial -days 1 -extfile "$d/$2.ext" -out "$d/$2.crt" \
+		2>/dev/null
+}
+
+# start_nova ARGS...: the fake Nova metadata API (tests/backend/nova_backend.py);
+# requests are recorded in $RECORD.
+start_nova() {
+	RECORD=$BATS_TEST_TMPDIR/record.jsonl
+	local out=$BATS_TEST_TMPDIR/nova.out
+	: >"$RECORD"
+	python3 "$ROOT/tests/backend/nova_backend.py" --record "$RECORD" "$@" \
+		>"$out" 2>&1 3>&- &
+	BACKEND_PID=$!
+	for _ in $(seq 100); do
+		grep -q ready "$out" && return 0
+		sleep 0.05
+	done
+	cat "$out" >&2
+	return 1
+}
