@@ -71,6 +71,14 @@ https_config() {
 	done
 	assert_equal "$(recorded_header 1 X-Forwarded-For)" 10.0.0.5
 	assert_equal "$(recorded_header 2 X-Forwarded-For)" "$ll"
+
+	# The explicit form, by host name: SNI and name verification.
+	stop_daemon
+	start_daemon --config "$(https_config)" --backend "nova:https://localhost:$NOVA_PORT"
+	run metadata "$SB-vm1" /openstack/latest/meta_data.json
+	assert_success
+	run jq -r -s '.[2].signature_ok' "$RECORD"
+	assert_output true
 }
 
 @test "plain HTTP to Nova, secret from a file, POST of a password" {
