@@ -67,6 +67,7 @@ static __always_inline int reply_ip4(struct __sk_buff *skb,
 	struct mdr_attachment *att;
 	struct mdr_neigh *guest;
 	struct mdr_ip4_tcp p;
+	__be32 service;
 	__u32 id;
 
 	if (mdr_parse_ip4_tcp(data, data_end, &p) ||
@@ -81,8 +82,15 @@ static __always_inline int reply_ip4(struct __sk_buff *skb,
 	guest = guest_of(id, MDR_AF_INET, &p.ip->daddr, 4);
 	if (!guest)
 		return TC_ACT_SHOT;
-	if (mdr_tc_set_ip4_addr(skb, p.ip_off, p.tcp_off,
-				offsetof(struct iphdr, saddr), p.ip->saddr,
+	/*
+	 * With a reply TTL of 1, a container or nested guest routed through
+	 * the VM never sees the answer: the VM's forwarding drops it.
+	 */
+	service = p.ip->saddr;	/* the helpers below invalidate p */
+	if ((cfg->reply_ttl &&
+	     mdr_tc_set_ttl(skb, p.ip_off, p.ip, cfg->reply_ttl)) ||
+	    mdr_tc_set_ip4_addr(skb, p.ip_off, p.tcp_off,
+				offsetof(struct iphdr, saddr), service,
 				bpf_htonl(MDR_METADATA_IP4))) {
 		mdr_count(id, MDR_DROP_REWRITE);
 		return TC_ACT_SHOT;
@@ -115,7 +123,8 @@ static __always_inline int reply_ip6(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	__builtin_memcpy(service, &p.ip6->saddr, 16);
 	mdr_metadata_ip6(metadata_ip6);
-	if (mdr_tc_set_ip6_addr(skb, offsetof(struct ipv6hdr, saddr), service,
+	if ((cfg->reply_ttl && mdr_tc_set_hop_limit(skb, cfg->reply_ttl)) ||
+	    mdr_tc_set_ip6_addr(skb, offsetof(struct ipv6hdr, saddr), service,
 				metadata_ip6)) {
 		mdr_count(id, MDR_DROP_REWRITE);
 		return TC_ACT_SHOT;

@@ -16,6 +16,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "lib/common.h"
+#include "lib/guard.h"
 #include "lib/parse.h"
 #include "lib/rewrite_tc.h"
 
@@ -45,6 +46,13 @@ lookup_attachment(struct __sk_buff *skb, __u32 *id)
 	return mdr_attachment_by_id(*id);
 }
 
+/* Drops what the guard refuses, counted under its reason. */
+static __always_inline int refused(__u32 id, __u32 reason)
+{
+	mdr_count(id, reason);
+	return TC_ACT_SHOT;
+}
+
 static __always_inline int answer_arp(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
@@ -55,12 +63,17 @@ static __always_inline int answer_arp(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	__u32 id;
 
+	__u32 reason;
+
 	arp = mdr_parse_arp_request(data, data_end, metadata_ip);
 	if (!arp)
 		return TC_ACT_OK;
 	att = lookup_attachment(skb, &id);
 	if (!att)
 		return TC_ACT_OK;
+	reason = mdr_check_guest(att, eth->h_source, MDR_AF_INET, arp->spa);
+	if (reason)
+		return refused(id, reason);
 
 	/* Turn the request into its reply, in place. */
 	__builtin_memcpy(eth->h_dest, arp->sha, ETH_ALEN);
@@ -130,6 +143,8 @@ static __always_inline int answer_ns(struct __sk_buff *skb)
 	struct ipv6hdr *ip6;
 	__u32 id;
 
+	__u32 reason;
+
 	mdr_metadata_ip6(metadata_ip6);
 	ip6 = mdr_parse_ns(data, data_end, metadata_ip6);
 	if (!ip6)
@@ -137,6 +152,10 @@ static __always_inline int answer_ns(struct __sk_buff *skb)
 	att = lookup_attachment(skb, &id);
 	if (!att)
 		return TC_ACT_OK;
+	reason = mdr_check_guest(att, ((struct ethhdr *)data)->h_source,
+				 MDR_AF_INET6, (const __u8 *)&ip6->saddr);
+	if (reason)
+		return refused(id, reason);
 
 	__builtin_memcpy(na.eth.h_dest, ((struct ethhdr *)data)->h_source,
 			 ETH_ALEN);
@@ -185,13 +204,14 @@ static __always_inline void learn_guest(__u32 id, __u32 family,
 	bpf_map_update_elem(&mdr_neigh, &key, &val, BPF_ANY);
 }
 
-static __always_inline int redirect_ip4(struct __sk_buff *skb)
+static __always_inline int redirect_ip4(struct __sk_buff *skb,
+					const struct mdr_config *cfg)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct mdr_attachment *att;
 	struct mdr_ip4_tcp p;
-	__u32 id;
+	__u32 id, reason;
 
 	if (mdr_parse_ip4_tcp(data, data_end, &p) ||
 	    p.ip->daddr != bpf_htonl(MDR_METADATA_IP4) ||
@@ -200,6 +220,12 @@ static __always_inline int redirect_ip4(struct __sk_buff *skb)
 	att = lookup_attachment(skb, &id);
 	if (!att)
 		return TC_ACT_OK;
+	reason = mdr_check_guest(att, p.eth->h_source, MDR_AF_INET,
+				 (const __u8 *)&p.ip->saddr);
+	if (reason)
+		return refused(id, reason);
+	if (!mdr_syn_allowed(cfg, id, p.tcp))
+		return refused(id, MDR_DROP_SYN_RATE);
 
 	learn_guest(id, MDR_AF_INET, &p.ip->saddr, 4, p.eth->h_source);
 	if (mdr_tc_set_ip4_addr(skb, p.ip_off, p.tcp_off,
@@ -213,14 +239,15 @@ static __always_inline int redirect_ip4(struct __sk_buff *skb)
 	return bpf_redirect(att->link_ifindex, 0);
 }
 
-static __always_inline int redirect_ip6(struct __sk_buff *skb)
+static __always_inline int redirect_ip6(struct __sk_buff *skb,
+					const struct mdr_config *cfg)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct mdr_attachment *att;
 	__u8 metadata_ip6[16];
 	struct mdr_ip6_tcp p;
-	__u32 id;
+	__u32 id, reason;
 
 	mdr_metadata_ip6(metadata_ip6);
 	if (mdr_parse_ip6_tcp(data, data_end, &p) ||
@@ -230,6 +257,12 @@ static __always_inline int redirect_ip6(struct __sk_buff *skb)
 	att = lookup_attachment(skb, &id);
 	if (!att)
 		return TC_ACT_OK;
+	reason = mdr_check_guest(att, p.eth->h_source, MDR_AF_INET6,
+				 (const __u8 *)&p.ip6->saddr);
+	if (reason)
+		return refused(id, reason);
+	if (!mdr_syn_allowed(cfg, id, p.tcp))
+		return refused(id, MDR_DROP_SYN_RATE);
 
 	learn_guest(id, MDR_AF_INET6, &p.ip6->saddr, 16, p.eth->h_source);
 	if (mdr_tc_set_ip6_addr(skb, offsetof(struct ipv6hdr, daddr),
@@ -251,10 +284,11 @@ static __always_inline int redirect_ip6(struct __sk_buff *skb)
 SEC("tc")
 int mdr_tap_ingress(struct __sk_buff *skb)
 {
+	struct mdr_config *cfg = mdr_get_config();
 	int verdict;
 
 	/* A tag the device already stripped is still a tag: not ours. */
-	if (skb->vlan_present)
+	if (skb->vlan_present || !cfg)
 		return TC_ACT_OK;
 	switch (skb->protocol) {
 	case bpf_htons(ETH_P_ARP):
@@ -265,11 +299,11 @@ int mdr_tap_ingress(struct __sk_buff *skb)
 	case bpf_htons(ETH_P_IP):
 		if (mdr_tc_pull(skb, MDR_MAX_HDR_LEN))
 			return TC_ACT_OK;
-		return redirect_ip4(skb);
+		return redirect_ip4(skb, cfg);
 	case bpf_htons(ETH_P_IPV6):
 		if (mdr_tc_pull(skb, MDR_IP6_HDR_LEN))
 			return TC_ACT_OK;
-		verdict = redirect_ip6(skb);
+		verdict = redirect_ip6(skb, cfg);
 		return verdict != TC_ACT_OK ? verdict : answer_ns(skb);
 	}
 	return TC_ACT_OK;

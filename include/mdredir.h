@@ -8,6 +8,7 @@
 #define MDREDIR_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>	/* struct bpf_spin_lock */
 
 /* 169.254.169.254 (host byte order) and fe80::a9fe:a9fe. */
 #define MDR_METADATA_IP4	0xa9fea9feU
@@ -46,6 +47,7 @@ enum mdr_mode {
 enum mdr_attach_flags {
 	MDR_F_HOOK_CREATED = 1 << 0,	/* we created the clsact qdisc */
 	MDR_F_HAS_VM_MAC   = 1 << 1,	/* --mac was given */
+	MDR_F_HAS_FIXED_IP = 1 << 2,	/* --ip was given */
 };
 
 /* Proxy-wide settings, entry 0 of mdr_config. */
@@ -57,6 +59,14 @@ struct mdr_config {
 	__u32 pool6_prefix;		/* prefix length of the IPv6 pool */
 	__u8 pool6_addr[16];		/* IPv6 pool base; low 32 bits zero */
 	char proxy_netns[MDR_NETNS_LEN];
+	/*
+	 * New connections per attachment, as a GCRA: one SYN per interval,
+	 * bursts up to burst_ns ahead of schedule. 0: no limit.
+	 */
+	__u64 syn_interval_ns;
+	__u64 syn_burst_ns;
+	__u32 reply_ttl;		/* TTL / hop limit of replies; 0: keep */
+	__u32 pad;
 };
 
 /*
@@ -128,11 +138,21 @@ enum mdr_pkt_counter {
 	MDR_DROP_NO_ATTACH,	/* reply from a service address nobody owns */
 	MDR_DROP_REWRITE,	/* a packet rewrite helper failed */
 	MDR_DROP_NOT_OURS,	/* foreign packet on our private link */
+	MDR_DROP_SPOOF_MAC,	/* from a MAC other than the attachment's --mac */
+	MDR_DROP_SPOOF_IP,	/* from an address not among its --ip */
+	MDR_DROP_SYN_RATE,	/* new connection over the attachment's rate */
 	MDR_PKT_COUNTER_MAX,
 };
 
 struct mdr_pkt_stats {
 	__u64 count[MDR_PKT_COUNTER_MAX];
+};
+
+/* Value of mdr_syn_rate: the attachment's GCRA state. */
+struct mdr_syn_rate {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tat;			/* theoretical arrival time, ns */
 };
 
 /* Per-attachment request counters kept by the daemon (mmapped array). */
@@ -148,7 +168,7 @@ struct mdr_http_stats {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mdr_config) == 104, "mdr_config layout");
+_Static_assert(sizeof(struct mdr_config) == 128, "mdr_config layout");
 _Static_assert(sizeof(struct mdr_iface_key) == 8, "mdr_iface_key layout");
 _Static_assert(sizeof(struct mdr_attachment) == 568, "mdr_attachment layout");
 _Static_assert(sizeof(struct mdr_link) == 80, "mdr_link layout");

@@ -53,6 +53,7 @@ static void zero_counters(const struct mdr_state *st, uint32_t id)
 {
 	static struct mdr_pkt_stats percpu[1024];
 	struct mdr_http_stats http = {};
+	struct mdr_syn_rate rate = {};
 	int ncpus = libbpf_num_possible_cpus();
 
 	if (ncpus > 0 && ncpus <= 1024) {
@@ -60,6 +61,7 @@ static void zero_counters(const struct mdr_state *st, uint32_t id)
 		bpf_map_update_elem(st->pkt_stats_fd, &id, percpu, BPF_ANY);
 	}
 	bpf_map_update_elem(st->http_stats_fd, &id, &http, BPF_ANY);
+	bpf_map_update_elem(st->syn_rate_fd, &id, &rate, BPF_ANY);
 }
 
 static void fill_attachment(struct mdr_attachment *att,
@@ -98,6 +100,8 @@ static void fill_attachment(struct mdr_attachment *att,
 		 req->project_id);
 	memcpy(att->fixed_ips, req->fixed_ips,
 	       req->n_fixed_ips * sizeof(req->fixed_ips[0]));
+	if (req->n_fixed_ips)
+		att->flags |= MDR_F_HAS_FIXED_IP;
 }
 
 /* Everything of attach that runs inside the interface's namespace. */

@@ -182,7 +182,7 @@ static int parse_nova(const char *spec, const char *rest,
 			    spec);
 	}
 	if (ret)
-		out->kind = MDR_BACKEND_LOCAL; /* nothing half-set survives */
+		memset(out, 0, sizeof(*out)); /* nothing half-set survives */
 	return ret;
 }
 

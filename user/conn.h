@@ -118,6 +118,9 @@ struct proxy {
 	struct conn *runq, *dead;
 	struct endpoint listener;
 	uint64_t now_ms;
+	/* The last resumable TLS session with the backend: one connection
+	 * per request would otherwise pay a full handshake each time. */
+	struct ssl_session_st *tls_session;
 };
 
 /* proxy.c */
@@ -135,5 +138,6 @@ void relay_connected(struct proxy *p, struct conn *c);
 int relay_step(struct proxy *p, struct conn *c, bool *progress);
 void relay_close(struct proxy *p, struct conn *c); /* frees it all */
 void relay_update_events(struct proxy *p, struct conn *c);
+void relay_forget_sessions(struct proxy *p); /* at the end of the loop */
 
 #endif

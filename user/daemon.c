@@ -214,7 +214,12 @@ static int map_http_stats(struct daemon *d)
 /* Pinned state and the proxy namespace, created or repaired. */
 static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 {
-	struct mdr_proxy_wish wish = { .proxy_netns = set->proxy_netns };
+	struct mdr_proxy_wish wish = {
+		.proxy_netns = set->proxy_netns,
+		.syn_rate = set->new_connection_rate,
+		.syn_burst = set->new_connection_burst,
+		.reply_ttl = set->reply_ttl,
+	};
 	int lock, err;
 
 	if (mdr_settings_pool4(set, &wish.pool, &wish.pool_prefix) ||
@@ -245,6 +250,9 @@ static int load_settings(const struct mdr_daemon_options *opts,
 	if (!err && opts->proxy_netns)
 		err = mdr_settings_set(set, "proxy_netns", opts->proxy_netns,
 				       "--proxy-netns");
+	if (!err && opts->reply_ttl)
+		err = mdr_settings_set(set, "reply_ttl", opts->reply_ttl,
+				       "--reply-ttl");
 	return err ?: mdr_settings_finish(set);
 }
 

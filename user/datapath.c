@@ -178,6 +178,19 @@ static void wanted_config(const struct mdr_proxy_wish *wish,
 		 wish && wish->proxy_netns ? wish->proxy_netns :
 		 !fresh			   ? cur->proxy_netns :
 					     MDR_DEFAULT_PROXY_NETNS);
+	if (!wish) {
+		/* attach: keep what the daemon set */
+		cfg->syn_interval_ns = cur->syn_interval_ns;
+		cfg->syn_burst_ns = cur->syn_burst_ns;
+		cfg->reply_ttl = cur->reply_ttl;
+	} else if (wish->syn_rate) {
+		/* GCRA: a burst of n passes when n - 1 intervals fit ahead. */
+		cfg->syn_interval_ns = 1000000000ULL / wish->syn_rate ?: 1;
+		cfg->syn_burst_ns = cfg->syn_interval_ns *
+				    (wish->syn_burst ? wish->syn_burst - 1 : 0);
+	}
+	if (wish)
+		cfg->reply_ttl = wish->reply_ttl;
 }
 
 static bool same_layout(const struct mdr_config *a, const struct mdr_config *b)

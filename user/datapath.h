@@ -26,13 +26,16 @@
 /* The reply route's next hop: never resolved, the egress program redirects. */
 #define MDR_REPLY_GATEWAY	"169.254.0.1"
 
-/* The layout the daemon's settings ask for; zero/NULL fields: keep. */
+/* What the daemon's settings ask for; NULL/zero pools: keep. */
 struct mdr_proxy_wish {
 	const char *proxy_netns;
 	struct in_addr pool;
 	unsigned int pool_prefix;
 	struct in6_addr pool6;
 	unsigned int pool6_prefix;
+	unsigned int syn_rate;		/* new connections/s per attachment; 0: any */
+	unsigned int syn_burst;
+	unsigned int reply_ttl;		/* 0: leave replies alone */
 };
 
 /*

@@ -42,6 +42,7 @@ static const char usage_main[] =
 
 static const char usage_daemon[] =
 	"Usage: mdredir daemon [--backend SPEC] [--config FILE] [--proxy-netns NAME]\n"
+	"                      [--reply-ttl N]\n"
 	"\n"
 	"Runs the proxy in the foreground until SIGINT or SIGTERM, logging to\n"
 	"stderr. The data path keeps working without it; guests' connections\n"
@@ -56,6 +57,8 @@ static const char usage_daemon[] =
 	"  --config FILE        INI settings; Neutron's metadata_agent.ini works as is\n"
 	"                       (see tools/mdredir.ini.sample); flags override it\n"
 	"  --proxy-netns NAME   namespace of the listener (default mdredir)\n"
+	"  --reply-ttl N        TTL / hop limit of metadata replies (1: nothing\n"
+	"                       behind the guest can reach metadata through it)\n"
 	"\n"
 	"The shared secret for Nova comes from the config file\n"
 	"(metadata_proxy_shared_secret, or [mdredir] shared_secret_file), never\n"
@@ -114,7 +117,7 @@ static int status(int err)
 
 enum { OPT_HELP = 'h', OPT_JSON = 'j', OPT_NETNS = 'n', OPT_BACKEND = 256,
        OPT_CONFIG, OPT_PROXY_NETNS, OPT_NETWORK, OPT_ROUTER, OPT_INSTANCE,
-       OPT_PROJECT, OPT_MAC, OPT_IP };
+       OPT_PROJECT, OPT_MAC, OPT_IP, OPT_REPLY_TTL };
 
 static int cmd_daemon(int argc, char **argv)
 {
@@ -122,6 +125,7 @@ static int cmd_daemon(int argc, char **argv)
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "proxy-netns", required_argument, NULL, OPT_PROXY_NETNS },
+		{ "reply-ttl", required_argument, NULL, OPT_REPLY_TTL },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
@@ -133,6 +137,7 @@ static int cmd_daemon(int argc, char **argv)
 		case OPT_BACKEND: opts.backend = optarg; break;
 		case OPT_CONFIG: opts.config = optarg; break;
 		case OPT_PROXY_NETNS: opts.proxy_netns = optarg; break;
+		case OPT_REPLY_TTL: opts.reply_ttl = optarg; break;
 		case OPT_HELP: fputs(usage_daemon, stdout); return EXIT_OK;
 		default: fputs(usage_daemon, stderr); return EXIT_USAGE;
 		}

@@ -796,6 +796,7 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	for (struct conn *c = p.runq; c; c = c->run_next)
 		c->runnable = false;
 	reap(&p);
+	relay_forget_sessions(&p);
 out:
 	if (p.epfd >= 0) {
 		epoll_ctl(p.epfd, EPOLL_CTL_DEL, o->listen_fd, NULL);

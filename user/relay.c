@@ -27,8 +27,7 @@ static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 static void tls_free(struct conn *c)
 {
 	if (c->ssl) {
-		/* One connection per request, the response read: no
-		 * close_notify needed, and the socket BIO leaves the fd. */
+		/* The socket BIO leaves the fd to us. */
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
@@ -114,6 +113,10 @@ static void backend_connected(struct proxy *p, struct conn *c)
 		fail(p, c, 502, "cannot start TLS with the backend", 0);
 		return;
 	}
+	/* Resumption skips the certificate check, which is sound only
+	 * because every session here was verified for this same backend. */
+	if (p->tls_session)
+		SSL_set_session(ssl, p->tls_session);
 	SSL_set_connect_state(ssl);
 	c->ssl = ssl;
 	c->rs = RS_HANDSHAKE;
@@ -121,6 +124,35 @@ static void backend_connected(struct proxy *p, struct conn *c)
 	c->tls_rd_ev = EPOLLIN;
 	c->tls_wr_ev = EPOLLOUT;
 	/* The connect timer keeps running: it covers the handshake too. */
+}
+
+/*
+ * After a clean exchange, so TLS 1.3 tickets (sent after the handshake)
+ * have arrived: says goodbye (OpenSSL marks a session freed without
+ * close_notify as not resumable) and keeps the session for the next one.
+ */
+static void tls_keep_session(struct proxy *p, struct conn *c)
+{
+	SSL_SESSION *s;
+
+	ERR_clear_error();
+	SSL_shutdown(c->ssl); /* one alert, not waiting for the reply */
+	ERR_clear_error();
+	s = SSL_get1_session(c->ssl);
+	if (!s)
+		return;
+	if (s == p->tls_session || !SSL_SESSION_is_resumable(s)) {
+		SSL_SESSION_free(s);
+		return;
+	}
+	SSL_SESSION_free(p->tls_session);
+	p->tls_session = s;
+}
+
+void relay_forget_sessions(struct proxy *p)
+{
+	SSL_SESSION_free(p->tls_session);
+	p->tls_session = NULL;
 }
 
 static void tls_handshake(struct proxy *p, struct conn *c, bool *progress)
@@ -142,6 +174,7 @@ static void tls_handshake(struct proxy *p, struct conn *c, bool *progress)
 		c->tls_hs_ev = EPOLLOUT;
 	} else {
 		tls_note(c, "TLS handshake with backend failed", e);
+		relay_forget_sessions(p); /* start over with a full one */
 		fail(p, c, 502, "TLS handshake with the backend failed", 0);
 	}
 }
@@ -493,6 +526,8 @@ static int response_body(struct proxy *p, struct conn *c, bool *progress)
 		c->resp_body.done = true;
 	}
 	if (c->resp_body.done) {
+		if (c->ssl)
+			tls_keep_session(p, c);
 		relay_close(p, c);
 		c->rs = RS_DONE;
 		*progress = true;

@@ -32,7 +32,7 @@
 #define POOL4_MIN 8
 #define POOL4_MAX 30
 #define POOL6_MIN 64
-#define POOL6_MAX 126
+#define POOL6_MAX 96	/* ids live in the low 32 bits */
 
 enum opt_type {
 	OPT_STRING,	/* free text, no control characters */
@@ -101,6 +101,14 @@ static const struct option options[] = {
 	  FIELD(max_connections), 1, 1000000, OURS },
 	{ "mdredir", "shared_secret_file", OPT_STRING,
 	  FIELD(shared_secret_file), 0, 0, OURS },
+	{ "mdredir", "max_connections_per_attachment", OPT_UINT,
+	  FIELD(max_connections_per_attachment), 1, 1000000, OURS },
+	{ "mdredir", "new_connection_rate", OPT_UINT,
+	  FIELD(new_connection_rate), 0, 10000000, OURS },
+	{ "mdredir", "new_connection_burst", OPT_UINT,
+	  FIELD(new_connection_burst), 1, 10000000, OURS },
+	{ "mdredir", "reply_ttl", OPT_UINT,
+	  FIELD(reply_ttl), 0, 255, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL,
 	  FIELD(rate_limit_enabled), 0, 0, NEUTRON },
 	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS,
@@ -626,6 +634,9 @@ void mdr_settings_defaults(struct mdr_settings *s)
 	strcpy(s->service_pool, "100.100.0.0/16");
 	strcpy(s->service_pool6, "fd6d:6472:6972::/64");
 	s->max_connections = 4096;
+	s->max_connections_per_attachment = 256;
+	s->new_connection_rate = 1000;
+	s->new_connection_burst = 1000;
 	s->rate_limit_ip_versions = MDR_SETTINGS_IPV4;
 	s->base_window_duration = 10;
 	s->base_query_rate_limit = 10;

@@ -58,6 +58,10 @@ struct mdr_settings {
 	char service_pool6[64];			/* "fd6d:6472:6972::/64" (IPv6 CIDR) */
 	unsigned int max_connections;		/* 4096 */
 	char shared_secret_file[PATH_MAX];	/* "": file whose content (trailing newline stripped) is the secret */
+	unsigned int max_connections_per_attachment;	/* 256 */
+	unsigned int new_connection_rate;	/* 1000 per second and attachment, in BPF; 0: none */
+	unsigned int new_connection_burst;	/* 1000 */
+	unsigned int reply_ttl;			/* 0: replies keep their TTL / hop limit */
 	/* [metadata_rate_limiting]: Neutron's; parsed and checked, not enforced yet */
 	bool rate_limit_enabled;		/* false */
 	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4 ("4") */

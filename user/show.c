@@ -143,6 +143,9 @@ static const char *const pkt_names[MDR_PKT_COUNTER_MAX] = {
 	[MDR_DROP_NO_ATTACH] = "no_attach",
 	[MDR_DROP_REWRITE] = "rewrite",
 	[MDR_DROP_NOT_OURS] = "not_ours",
+	[MDR_DROP_SPOOF_MAC] = "spoofed_mac",
+	[MDR_DROP_SPOOF_IP] = "spoofed_ip",
+	[MDR_DROP_SYN_RATE] = "syn_rate",
 };
 
 /* Counters below this index count packets passed, the rest drops. */

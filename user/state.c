@@ -21,7 +21,7 @@
 
 static const char *const map_names[] = {
 	"mdr_config", "mdr_iface", "mdr_attach", "mdr_link",
-	"mdr_neigh", "mdr_pkt_stats", "mdr_http_stats",
+	"mdr_neigh", "mdr_pkt_stats", "mdr_http_stats", "mdr_syn_rate",
 };
 
 /* Shared by every namespace; the tap program is loaded per namespace. */
@@ -35,6 +35,7 @@ static int *map_slot(struct mdr_state *st, size_t i)
 	int *slots[] = {
 		&st->config_fd, &st->iface_fd, &st->attach_fd, &st->link_fd,
 		&st->neigh_fd, &st->pkt_stats_fd, &st->http_stats_fd,
+		&st->syn_rate_fd,
 	};
 	return slots[i];
 }

@@ -17,6 +17,7 @@ struct mdr_state {
 	int neigh_fd;
 	int pkt_stats_fd;
 	int http_stats_fd;
+	int syn_rate_fd;
 	int link_prog_fd;	/* -1 unless opened with MDR_STATE_LOAD */
 	int egress_prog_fd;
 };

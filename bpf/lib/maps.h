@@ -62,6 +62,14 @@ struct {
 	__type(value, struct mdr_pkt_stats);
 } mdr_pkt_stats SEC(".maps") __weak;
 
+/* attachment id -> new-connection rate state */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MDR_MAX_ATTACH + 1);
+	__type(key, __u32);
+	__type(value, struct mdr_syn_rate);
+} mdr_syn_rate SEC(".maps") __weak;
+
 /* attachment id -> request counters, written by the daemon through mmap */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

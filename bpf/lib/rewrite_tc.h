@@ -14,6 +14,7 @@
 #include <linux/ip.h>
 #include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "lib/parse.h"
 
@@ -71,6 +72,28 @@ static __always_inline int mdr_tc_set_ip6_addr(struct __sk_buff *skb,
 	if (bpf_skb_store_bytes(skb, MDR_IP6_OFF + field, to, 16, 0))
 		return -1;
 	return 0;
+}
+
+/* Sets the IPv4 TTL, fixing the header checksum (TTL shares a word). */
+static __always_inline int mdr_tc_set_ttl(struct __sk_buff *skb, __u32 ip_off,
+					  const struct iphdr *ip, __u8 ttl)
+{
+	__be16 old_word = bpf_htons((__u16)ip->ttl << 8 | ip->protocol);
+	__be16 new_word = bpf_htons((__u16)ttl << 8 | ip->protocol);
+
+	if (bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check),
+				old_word, new_word, 2))
+		return -1;
+	return bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, ttl),
+				   &ttl, 1, 0) ? -1 : 0;
+}
+
+static __always_inline int mdr_tc_set_hop_limit(struct __sk_buff *skb,
+						__u8 hop_limit)
+{
+	return bpf_skb_store_bytes(skb, MDR_IP6_OFF +
+				   offsetof(struct ipv6hdr, hop_limit),
+				   &hop_limit, 1, 0) ? -1 : 0;
 }
 
 static __always_inline int mdr_tc_set_macs(struct __sk_buff *skb,

@@ -20,8 +20,9 @@ compared in constant time (else 403). Then serves:
   /headers                          the received headers as JSON
 
 Every request is recorded (--record, one JSON object a line) with its
-method, path, headers, body_len, body_sha256 and signature_ok (true,
-false, or null when there was nothing to check).
+method, path, headers, body_len, body_sha256, signature_ok (true,
+false, or null when there was nothing to check) and, over HTTPS,
+tls_resumed (whether the client resumed an earlier TLS session).
 """
 
 import argparse
@@ -102,6 +103,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "body_sha256": hashlib.sha256(body).hexdigest(),
             "signature_ok": signature_ok,
         }
+        if isinstance(self.connection, ssl.SSLSocket):
+            entry["tls_resumed"] = self.connection.session_reused
         if self.server.record_file:
             with self.server.lock, open(self.server.record_file, "a") as f:
                 f.write(json.dumps(entry) + "\n")

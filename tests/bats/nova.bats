@@ -247,6 +247,9 @@ print(s.recv(100).split(b"\r\n")[0].decode())' "$PX_PORT"
 		assert_line --partial "HTTP/1.1 $s "
 		assert_line --partial "X-Test: kept"
 	done
+	# Later connections resume the first one's TLS session.
+	assert_equal "$(recorded 1 .tls_resumed)" false
+	assert_equal "$(recorded 3 .tls_resumed)" true
 	# Kept alive toward the guest, a new TLS connection per request.
 	run get /status/200 -w '%{num_connects}\n' -o /dev/null --next "http://127.0.0.1:$PX_PORT/status/200" -w '%{num_connects}\n' -o /dev/null
 	assert_output "$(printf '1\n0')"

@@ -260,9 +260,13 @@ static void test_every_option(void)
 		"backend = neutron:unix:/var/lib/neutron/metadata_proxy\n"
 		"proxy_netns = mdr-test\n"
 		"service_pool = 10.255.0.0/24\n"
-		"service_pool6 = fd00:1::/120\n"
+		"service_pool6 = fd00:1::/96\n"
 		"max_connections = 1000000\n"
 		"shared_secret_file = /etc/mdredir/secret\n"
+		"max_connections_per_attachment = 7\n"
+		"new_connection_rate = 0\n"
+		"new_connection_burst = 9\n"
+		"reply_ttl = 1\n"
 		"[metadata_rate_limiting]\n"
 		"rate_limit_enabled = yes\n"
 		"ip_versions = 4,6\n"
@@ -287,9 +291,13 @@ static void test_every_option(void)
 	CHECK_STR(s.backend, "neutron:unix:/var/lib/neutron/metadata_proxy");
 	CHECK_STR(s.proxy_netns, "mdr-test");
 	CHECK_STR(s.service_pool, "10.255.0.0/24");
-	CHECK_STR(s.service_pool6, "fd00:1::/120");
+	CHECK_STR(s.service_pool6, "fd00:1::/96");
 	CHECK_INT(s.max_connections, 1000000);
 	CHECK_STR(s.shared_secret_file, "/etc/mdredir/secret");
+	CHECK_INT(s.max_connections_per_attachment, 7);
+	CHECK_INT(s.new_connection_rate, 0);
+	CHECK_INT(s.new_connection_burst, 9);
+	CHECK_INT(s.reply_ttl, 1);
 	CHECK(s.rate_limit_enabled);
 	CHECK_INT(s.rate_limit_ip_versions, MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6);
 	CHECK_INT(s.base_window_duration, 20);
@@ -817,10 +825,11 @@ static void test_pools(void)
 		"100.100.0.1/16", "100.100.0.0/", "100.100.0.0/x", "100.100/16",
 		"fd00::/64", "abc/16", "100.100.0.0/16/1", " /16", "100.100.0.0/016x",
 	};
-	static const char *const good6[] = { "fd6d:6472:6972::/64", "fd00::/126",
+	static const char *const good6[] = { "fd6d:6472:6972::/64", "fd00::/80",
 					     "2001:db8:0:1::/96" };
 	static const char *const bad6[] = {
-		"fd00::/63", "fd00::/127", "fd00::/128", "fd00::1/64", "fd00::",
+		"fd00::/63", "fd00::/97", "fd00::/126", "fd00::/128",
+		"fd00::1/64", "fd00::",
 		"100.100.0.0/16", "fd00:::/64", "fd00::/",
 	};
 	struct in6_addr a6;
@@ -997,7 +1006,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 25);	/* every option in settings.c's table */
+	CHECK_INT(set, 29);	/* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);

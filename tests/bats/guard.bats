@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# What the BPF program refuses before anything reaches the proxy: spoofed
+# guests, SYN floods; and the reply hop limit.
+
+load helpers
+
+setup() {
+	common_setup
+	md=$BATS_TEST_TMPDIR/md
+	sb_make_metadata "$md" inst-1 vm-one
+	sb_make_metadata "$md" inst-2 vm-two
+}
+teardown() { common_teardown; }
+
+@test "an attachment with --mac/--ip answers only that guest" {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5 "" fa:16:3e:00:00:01
+	mdredir attach "${SB}t1" --instance-id inst-1 --mac fa:16:3e:00:00:01 --ip 10.0.0.5
+	start_daemon --backend "local:$md"
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	# IPv6 from the link-local address port security derives from the MAC.
+	run ip netns exec "$SB-vm1" curl -sS -m 5 -g "http://[fe80::a9fe:a9fe%eth0]/latest/meta-data/instance-id"
+	assert_output inst-1
+
+	# Another source IP on the same guest is dropped in BPF.
+	ip -n "$SB-vm1" addr add 10.0.0.9/24 dev eth0
+	run ip netns exec "$SB-vm1" curl -sS -m 2 --interface 10.0.0.9 http://169.254.169.254/
+	assert_failure
+	[ "$(stat_of "${SB}t1" .dropped.spoofed_ip)" -ge 1 ]
+
+	# Another MAC is dropped too, ARP included.
+	ip -n "$SB-vm1" neigh flush dev eth0
+	ip -n "$SB-vm1" link set eth0 address fa:16:3e:00:00:66
+	run metadata "$SB-vm1" / -m 2
+	assert_failure
+	[ "$(stat_of "${SB}t1" .dropped.spoofed_mac)" -ge 1 ]
+	assert_equal "$(stat_of "${SB}t1" .packets.arp_replied)" 1
+	# Nothing spoofed ever reached the proxy.
+	assert_equal "$(stat_of "${SB}t1" .requests)" 2
+}
+
+@test "a SYN flood from one guest is cut in BPF while another guest is served" {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
+	mdredir attach "${SB}t1" --instance-id inst-1
+	mdredir attach "${SB}t2" --instance-id inst-2
+	conf=$BATS_TEST_TMPDIR/mdredir.ini
+	printf '[mdredir]\nnew_connection_rate = 20\nnew_connection_burst = 10\n' >"$conf"
+	start_daemon --config "$conf" --backend "local:$md"
+
+	# 3000 connection attempts as fast as the guest can send them.
+	ip netns exec "$SB-vm1" python3 -c '
+import socket, time
+socks = []
+end = time.time() + 3
+while time.time() < end and len(socks) < 3000:
+    s = socket.socket(); s.setblocking(False)
+    try: s.connect(("169.254.169.254", 80))
+    except BlockingIOError: pass
+    socks.append(s)
+time.sleep(3)' 3>&- &
+	flood=$!
+	sleep 1
+	start=$(date +%s%N)
+	run metadata "$SB-vm2" /latest/meta-data/instance-id
+	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+	assert_output inst-2
+	[ "$elapsed_ms" -lt 500 ] || fail "the other guest waited ${elapsed_ms} ms"
+	wait "$flood"
+	dropped=$(stat_of "${SB}t1" .dropped.syn_rate)
+	[ "$dropped" -gt 1000 ] || fail "only $dropped SYNs dropped"
+	assert_equal "$(stat_of "${SB}t2" .dropped.syn_rate)" 0
+}
+
+# reply_ttl GUEST: the TTL of the SYN-ACK a guest gets from metadata.
+reply_ttl() {
+	ip netns exec "$1" python3 -c '
+import socket
+raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+raw.settimeout(3)
+c = socket.create_connection(("169.254.169.254", 80), timeout=3)
+while True:
+    frame = raw.recv(2048)
+    ip = frame[14:]
+    if ip[9] == 6 and ip[12:16] == bytes([169, 254, 169, 254]):
+        print(ip[8]); break'
+}
+
+@test "--reply-ttl sets the TTL of metadata replies" {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1
+	start_daemon --backend "local:$md"
+	run reply_ttl "$SB-vm1"
+	assert_output 64
+	stop_daemon
+	start_daemon --backend "local:$md" --reply-ttl 1
+	run reply_ttl "$SB-vm1"
+	assert_output 1
+	# And the guest itself is still served.
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	run timeout 5 "$MDREDIR" daemon --reply-ttl 300
+	assert_failure 1
+	assert_output --partial "reply_ttl"
+}
