@@ -13,7 +13,7 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT)
-LDLIBS     += -lbpf -lelf -lz -lmnl -lssl -lcrypto
+LDLIBS     += -lbpf -lelf -lz -lmnl -lssl -lcrypto -lpthread
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
 

@@ -29,11 +29,13 @@ sb_vm() {
 	# No duplicate address detection: the link-local address is usable at
 	# once, as it is on a cloud image once its network is up.
 	ip netns exec "$vm" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
-	ip "${nsopt[@]}" link set "$tap" up
 	if [ "$ip" != none ]; then
 		ip -n "$vm" addr add "$ip/24" dev eth0
 	fi
+	# Guest first: with the tap up first, a veth pair between two named
+	# namespaces can come up without carrier on this kernel.
 	ip -n "$vm" link set eth0 up
+	ip "${nsopt[@]}" link set "$tap" up
 	if [ "$ip" != none ]; then
 		ip -n "$vm" route add 169.254.169.254/32 dev eth0
 	fi

@@ -267,23 +267,34 @@ out_unlock:
 	return err;
 }
 
+/* Which attachments a detach is about: by name, or everything vanished. */
 struct find_ctx {
-	const char *ifname;
+	const char *ifname;	/* by name: ifname in netns */
 	const char *netns;
-	uint32_t id;
-	struct mdr_attachment att;
+	__u64 cookie;		/* else by namespace cookie... */
+	int ifindex;		/* ...and ifindex, or 0 for all of it */
+	uint32_t ids[MDR_MAX_ATTACH];
+	struct mdr_attachment *atts;
+	size_t n;
 };
 
 static int match_attachment(__u32 id, const struct mdr_attachment *att,
 			    void *data)
 {
 	struct find_ctx *ctx = data;
+	bool match;
 
-	if (strcmp(att->ifname, ctx->ifname) || strcmp(att->netns, ctx->netns))
+	if (ctx->ifname)
+		match = !strcmp(att->ifname, ctx->ifname) &&
+			!strcmp(att->netns, ctx->netns);
+	else
+		match = att->netns_cookie == ctx->cookie &&
+			(!ctx->ifindex || (int)att->ifindex == ctx->ifindex);
+	if (!match || ctx->n == MDR_MAX_ATTACH)
 		return 0;
-	ctx->id = id;
-	ctx->att = *att;
-	return 1;
+	ctx->ids[ctx->n] = id;
+	ctx->atts[ctx->n++] = *att;
+	return 0;
 }
 
 static void forget_guests(const struct mdr_state *st, uint32_t id)
@@ -319,39 +330,73 @@ static void unhook(const struct mdr_attachment *att)
 	mdr_netns_leave(&saved);
 }
 
-int mdr_detach(const char *ifname, const char *netns)
+static void detach_one(const struct mdr_state *st, uint32_t id,
+		       const struct mdr_attachment *att)
 {
-	struct find_ctx ctx = { .ifname = ifname, .netns = netns };
-	struct mdr_iface_key key = {};
+	struct mdr_iface_key key = { .link_id = att->link_id,
+				     .ifindex = att->ifindex };
+	int err;
+
+	unhook(att);
+	bpf_map_delete_elem(st->iface_fd, &key);
+	bpf_map_delete_elem(st->attach_fd, &id);
+	forget_guests(st, id);
+	zero_counters(st, id);
+	err = mdr_dp_release_link(st, att->netns_cookie);
+	if (err)
+		pr_warn("detached '%s', but removing its link veth failed: %s",
+			att->ifname, strerror(-err));
+}
+
+/* Detaches whatever @ctx matches, under the lock; -ENOENT if nothing. */
+static int detach_matching(struct find_ctx *ctx)
+{
+	static struct mdr_attachment atts[MDR_MAX_ATTACH];
 	struct mdr_state st;
 	int lock, err;
 
 	lock = mdr_lock();
 	if (lock < 0)
 		return lock;
+	ctx->atts = atts;
+	ctx->n = 0;
 	err = mdr_state_open(&st, MDR_STATE_READ);
-	if (err == 0 &&
-	    mdr_state_for_each_attachment(&st, match_attachment, &ctx) != 1)
+	if (!err)
+		mdr_state_for_each_attachment(&st, match_attachment, ctx);
+	for (size_t i = 0; i < ctx->n; i++)
+		detach_one(&st, ctx->ids[i], &atts[i]);
+	if (!err && !ctx->n)
 		err = -ENOENT;
-	if (err) {
-		pr_err("'%s' in %s is not attached", ifname, ns_label(netns));
-		err = -ENOENT;
-		goto out;
-	}
-	unhook(&ctx.att);
-	key.link_id = ctx.att.link_id;
-	key.ifindex = ctx.att.ifindex;
-	bpf_map_delete_elem(st.iface_fd, &key);
-	bpf_map_delete_elem(st.attach_fd, &ctx.id);
-	forget_guests(&st, ctx.id);
-	zero_counters(&st, ctx.id);
-	err = mdr_dp_release_link(&st, ctx.att.netns_cookie);
-	if (err)
-		pr_warn("detached '%s', but removing its link veth failed: %s",
-			ifname, strerror(-err));
-	err = 0;
-out:
 	mdr_state_close(&st);
 	mdr_unlock(lock);
 	return err;
+}
+
+int mdr_detach(const char *ifname, const char *netns)
+{
+	static struct find_ctx ctx;
+	int err;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ifname = ifname;
+	ctx.netns = netns;
+	err = detach_matching(&ctx);
+	if (err == -ENOENT)
+		pr_err("'%s' in %s is not attached", ifname, ns_label(netns));
+	return err;
+}
+
+int mdr_detach_vanished(__u64 netns_cookie, int ifindex)
+{
+	static struct find_ctx ctx;
+	int err;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cookie = netns_cookie;
+	ctx.ifindex = ifindex;
+	err = detach_matching(&ctx);
+	for (size_t i = 0; i < ctx.n; i++)
+		pr_info("'%s' in %s is gone: detached", ctx.atts[i].ifname,
+			ns_label(ctx.atts[i].netns));
+	return err == -ENOENT ? 0 : err;
 }

@@ -23,5 +23,11 @@ struct mdr_attach_request {
 /* Attaches, or updates an existing attachment; fills @id. */
 int mdr_attach(const struct mdr_attach_request *req, uint32_t *id);
 int mdr_detach(const char *ifname, const char *netns);
+/*
+ * Forgets the attachments of an interface that no longer exists (@ifindex
+ * in the namespace of @netns_cookie), or of a whole namespace that is gone
+ * (@ifindex 0). Nothing attached there is not an error.
+ */
+int mdr_detach_vanished(__u64 netns_cookie, int ifindex);
 
 #endif

@@ -26,6 +26,7 @@
 #include "netns.h"
 #include "proxy.h"
 #include "state.h"
+#include "watch.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -317,6 +318,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	struct daemon d = { .listen_fd = -1, .pid_fd = -1 };
 	struct mdr_proxy_options popts = {};
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct mdr_watch watch = {};
 	char desc[PATH_MAX + 32];
 	int err;
 
@@ -363,12 +365,19 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.timeout_client_ms = set.timeout_client * 1000;
 	popts.timeout_server_ms = set.timeout_server * 1000;
 	popts.timeout_connect_ms = set.timeout_connect * 1000;
+	err = mdr_watch_start(&watch, &stop_requested);
+	if (err) {
+		pr_err("cannot start the interface watcher: %s", strerror(-err));
+		goto out;
+	}
 	err = mdr_proxy_run(&popts);
+	stop_requested = 1;	/* the watcher too, whatever stopped the proxy */
 	if (err)
 		pr_err("the proxy stopped: %s", strerror(-err));
 	else
 		pr_info("stopped");
 out:
+	mdr_watch_join(&watch);
 	daemon_cleanup(&d);
 	mdr_backend_release(&d.backend);
 	return err;

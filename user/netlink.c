@@ -183,14 +183,22 @@ int mdr_nl_route_dev(int family, const void *dst, int prefix, int ifindex)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
+	int err;
 
 	nlh = route_msg(buf, family, RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK);
+	/*
+	 * Appended, neither replacing nor exclusive: for IPv6 both would see
+	 * the same prefix on another device (fe80::/64 is on every link) as
+	 * this route, and take it away or refuse.
+	 */
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_APPEND;
 	rtm = mnl_nlmsg_get_payload(nlh);
 	rtm->rtm_dst_len = prefix;
 	if (prefix)
 		mnl_attr_put(nlh, RTA_DST, addr_len(family), dst);
 	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
-	return nl_transact(nlh);
+	err = nl_transact(nlh);
+	return err == -EEXIST ? 0 : err;
 }
 
 int mdr_nl_route_default_onlink(struct in_addr gw, int ifindex)

@@ -98,3 +98,22 @@ metadata6() {
 	assert_equal "$(stat_of "${SB}d" .packets.to_proxy)" "$before"
 	assert_equal "$(stat_of "${SB}d" .packets.ndp_replied)" 0
 }
+
+@test "link-local guests behind taps in two namespaces are both answered" {
+	md=$BATS_TEST_TMPDIR/md
+	sb_make_metadata "$md" inst-a vm-a
+	sb_make_metadata "$md" inst-b vm-b
+	sb_netns "$SB-hv"
+	sb_vm "$SB-vm1" "${SB}t1" none
+	sb_vm "$SB-vm2" "${SB}t2" none "$SB-hv"
+	mdredir attach "${SB}t1" --instance-id inst-a
+	mdredir attach "${SB}t2" --netns "$SB-hv" --instance-id inst-b
+	start_daemon --backend "local:$md"
+	# Each link has its own fe80::/64 route in the proxy namespace.
+	run metadata6 "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-a
+	run metadata6 "$SB-vm2" /latest/meta-data/instance-id
+	assert_output inst-b
+	run metadata6 "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-a
+}

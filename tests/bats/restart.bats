@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Restarts, crashes, vanishing interfaces and racing commands lose nothing.
+
+load helpers
+
+setup() {
+	common_setup
+	md=$BATS_TEST_TMPDIR/md
+	sb_make_metadata "$md" inst-1 vm-one
+	sb_make_metadata "$md" inst-2 vm-two
+}
+teardown() { common_teardown; }
+
+# wait_for CMD...: up to 3 s for CMD to succeed.
+wait_for() {
+	for _ in $(seq 30); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+attached() { mdredir list --json | jq -r '.[].ifname' | sort | xargs; }
+
+# wait_attached NAMES: up to 3 s for exactly NAMES to be attached.
+wait_attached() {
+	for _ in $(seq 30); do
+		[ "$(attached)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "attached: '$(attached)', wanted '$1'" >&2
+	return 1
+}
+
+@test "SIGKILL and restart: no re-attach, counters kept, served again" {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1
+	start_daemon --backend "local:$md"
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	kill -9 "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null || true
+	DAEMON_PID=
+	run metadata "$SB-vm1" / -m 2
+	assert_failure 7	# refused at once while nobody listens
+	start_daemon --backend "local:$md"
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	assert_equal "$(stat_of "${SB}t1" .requests)" 2
+	assert_equal "$(attached)" "${SB}t1"
+}
+
+@test "deleting an attached interface removes its attachment" {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
+	mdredir attach "${SB}t1" --instance-id inst-1
+	mdredir attach "${SB}t2" --instance-id inst-2
+	start_daemon --backend "local:$md"
+	ip link del "${SB}t1"
+	wait_attached "${SB}t2"
+	run metadata "$SB-vm2" /latest/meta-data/instance-id
+	assert_output inst-2
+	ip link del "${SB}t2"
+	wait_attached ""
+	# The last one took the link veth with it.
+	wait_for bash -c "! ip -o link show | grep -q mdr-link"
+	run grep -c "is gone: detached" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 2
+}
+
+@test "an interface deleted while the daemon was down is cleaned up at start" {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1
+	ip link del "${SB}t1"
+	assert_equal "$(attached)" "${SB}t1"
+	start_daemon --backend "local:$md"
+	wait_attached ""
+}
+
+@test "deleting the namespace of attached interfaces removes them" {
+	sb_network "$SB-sw" "$SB-dhcp" "${SB}d"
+	mdredir attach "${SB}d" --netns "$SB-dhcp" --network-id net-1
+	start_daemon --backend "local:$md"
+	wait_for bash -c "ip -n mdredir -o link show | grep -q mdr-l"
+	ip netns del "$SB-dhcp"
+	wait_attached ""
+	wait_for bash -c "! ip -n mdredir -o link show | grep -q mdr-l"
+}
+
+@test "concurrent attaches and detaches never corrupt state" {
+	for i in $(seq 1 16); do
+		ip link add "${SB}c$i" type veth peer name "${SB}e$i"
+	done
+	pids=()
+	for i in $(seq 1 16); do
+		"$MDREDIR" attach "${SB}c$i" --network-id "net-$i" 3>&- &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do wait "$pid"; done
+	run mdredir list --json
+	run jq -r 'length, ([.[].service_addr] | unique | length), ([.[].ifname] | unique | length)' <<<"$output"
+	assert_output "$(printf '16\n16\n16')"
+	# One link veth for the host namespace, used by all sixteen.
+	run bpftool map dump pinned /sys/fs/bpf/mdredir/mdr_link
+	assert_output --partial '"users": 16'
+
+	pids=()
+	for i in $(seq 1 16); do
+		if [ $((i % 2)) = 0 ]; then
+			"$MDREDIR" detach "${SB}c$i" 3>&- &
+		else
+			"$MDREDIR" attach "${SB}c$i" --router-id "r-$i" 3>&- &
+		fi
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do wait "$pid"; done
+	run mdredir list --json
+	run jq -r 'length, ([.[] | select(.router_id != null)] | length)' <<<"$output"
+	assert_output "$(printf '8\n8')"
+	run bpftool map dump pinned /sys/fs/bpf/mdredir/mdr_link
+	assert_output --partial '"users": 8'
+	for i in $(seq 1 16); do
+		run tc filter show dev "${SB}c$i" ingress
+		if [ $((i % 2)) = 0 ]; then refute_output --partial mdr_tap; else assert_output --partial mdr_tap; fi
+	done
+}
