@@ -38,6 +38,8 @@
 
 enum mdr_mode {
 	MDR_MODE_TC = 1,
+	MDR_MODE_XDP,		/* native XDP in the driver */
+	MDR_MODE_XDP_GENERIC,	/* XDP on the skb, where the driver has none */
 };
 
 /* Address families as the kernel numbers them (no libc in BPF). */

@@ -88,7 +88,6 @@ static void fill_attachment(struct mdr_attachment *att,
 		memcpy(att->vm_mac, req->vm_mac, 6);
 		att->flags |= MDR_F_HAS_VM_MAC;
 	}
-	att->mode = MDR_MODE_TC;
 	att->link_id = link->link_id;
 	snprintf(att->ifname, sizeof(att->ifname), "%s", req->ifname);
 	snprintf(att->netns, sizeof(att->netns), "%s", req->netns);
@@ -104,6 +103,81 @@ static void fill_attachment(struct mdr_attachment *att,
 		att->flags |= MDR_F_HAS_FIXED_IP;
 }
 
+/*
+ * The XDP mode to try first. A veth's native XDP_TX and redirects land in
+ * its peer only when the peer runs XDP itself, which is not ours to
+ * arrange: answers would vanish. Generic XDP has no such condition.
+ */
+static __u32 native_mode(const struct mdr_attach_request *req)
+{
+	char driver[32] = "";
+
+	mdr_link_driver(req->ifname, driver, sizeof(driver));
+	return strcmp(driver, "veth") ? MDR_MODE_XDP : MDR_MODE_XDP_GENERIC;
+}
+
+/*
+ * Puts the program on the interface the way the request asks (TC, or XDP:
+ * native if the driver has it, else generic, and saying so), taking off
+ * what an earlier attach of the other kind left there. Sets att->mode and
+ * the hook flag.
+ */
+static int hook(struct mdr_attachment *att, const struct mdr_attachment *old,
+		const int prog_fd, const struct mdr_attach_request *req)
+{
+	bool hook_created = false;
+	int err;
+
+	if (old)
+		att->flags |= old->flags & MDR_F_HOOK_CREATED;
+	if (!req->xdp) {
+		if (old && old->mode != MDR_MODE_TC)
+			mdr_xdp_detach(att->ifindex, old->mode);
+		err = mdr_tc_attach(att->ifindex, BPF_TC_INGRESS, prog_fd,
+				    &hook_created);
+		if (err) {
+			pr_err("cannot attach the TC program to '%s' in %s: %s",
+			       req->ifname, ns_label(req->netns),
+			       strerror(-err));
+			return err;
+		}
+		att->mode = MDR_MODE_TC;
+		if (hook_created)
+			att->flags |= MDR_F_HOOK_CREATED;
+		return 0;
+	}
+	if (old && old->mode != MDR_MODE_TC && old->mode != native_mode(req))
+		mdr_xdp_detach(att->ifindex, old->mode);
+	att->mode = native_mode(req);
+	if (att->mode == MDR_MODE_XDP_GENERIC)
+		pr_warn("'%s' in %s is a veth: native XDP could not send "
+			"answers out of it (that needs an XDP program on its "
+			"peer); using generic XDP", req->ifname,
+			ns_label(req->netns));
+	err = mdr_xdp_attach(att->ifindex, prog_fd, att->mode);
+	if (err == -EOPNOTSUPP || err == -EINVAL) {
+		pr_warn("'%s' in %s cannot run native XDP (%s); using generic "
+			"XDP, which runs after the skb is built", req->ifname,
+			ns_label(req->netns), strerror(-err));
+		att->mode = MDR_MODE_XDP_GENERIC;
+		err = mdr_xdp_attach(att->ifindex, prog_fd, att->mode);
+	}
+	if (err) {
+		pr_err("cannot attach the XDP program to '%s' in %s: %s",
+		       req->ifname, ns_label(req->netns),
+		       err == -EBUSY ? "another XDP program is attached" :
+				       strerror(-err));
+		return err;
+	}
+	/* Moving from TC: our filter goes, and its qdisc if we made it. */
+	if (old && old->mode == MDR_MODE_TC) {
+		mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
+			      old->flags & MDR_F_HOOK_CREATED);
+		att->flags &= ~MDR_F_HOOK_CREATED;
+	}
+	return 0;
+}
+
 /* Everything of attach that runs inside the interface's namespace. */
 static int attach_here(const struct mdr_state *st,
 		       const struct mdr_config *cfg,
@@ -111,7 +185,7 @@ static int attach_here(const struct mdr_state *st,
 {
 	struct mdr_attachment att = {}, old;
 	uint8_t mac[6], proxy_mac[6];
-	bool is_new, hook_created = false;
+	bool is_new, had_old = false;
 	struct mdr_iface_key key = {};
 	struct mdr_link link;
 	int ifindex, prog_fd, err;
@@ -144,10 +218,9 @@ static int attach_here(const struct mdr_state *st,
 			goto err_link;
 		}
 	} else if (!bpf_map_lookup_elem(st->attach_fd, &id, &old)) {
-		/* An update keeps what we knew of the hook. */
-		att.flags = old.flags & MDR_F_HOOK_CREATED;
+		had_old = true;
 	}
-	prog_fd = mdr_state_tap_prog(link.link_id);
+	prog_fd = mdr_state_tap_prog(link.link_id, req->xdp);
 	if (prog_fd < 0) {
 		err = prog_fd;
 		goto err_link;
@@ -168,17 +241,11 @@ static int attach_here(const struct mdr_state *st,
 	}
 
 	/* Last: the program sees a complete attachment from its first packet. */
-	err = mdr_tc_attach(ifindex, BPF_TC_INGRESS, prog_fd, &hook_created);
-	if (err) {
-		pr_err("cannot attach the TC program to '%s' in %s: %s",
-		       req->ifname, ns_label(req->netns), strerror(-err));
+	err = hook(&att, had_old ? &old : NULL, prog_fd, req);
+	if (err)
 		goto err_undo;
-	}
 	close(prog_fd);
-	if (hook_created) {
-		att.flags |= MDR_F_HOOK_CREATED;
-		bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY);
-	}
+	bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY);
 	*id_out = id;
 	return 0;
 
@@ -324,9 +391,13 @@ static void unhook(const struct mdr_attachment *att)
 	if (mdr_netns_enter(att->netns, &saved))
 		return;
 	if (!mdr_netns_cookie(&cookie) && cookie == att->netns_cookie &&
-	    if_indextoname(att->ifindex, name) && !strcmp(name, att->ifname))
-		mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
-			      att->flags & MDR_F_HOOK_CREATED);
+	    if_indextoname(att->ifindex, name) && !strcmp(name, att->ifname)) {
+		if (att->mode == MDR_MODE_TC)
+			mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
+				      att->flags & MDR_F_HOOK_CREATED);
+		else
+			mdr_xdp_detach(att->ifindex, att->mode);
+	}
 	mdr_netns_leave(&saved);
 }
 

@@ -14,6 +14,7 @@ struct mdr_attach_request {
 	const char *router_id;
 	const char *instance_id;
 	const char *project_id;
+	bool xdp;			/* --mode xdp: XDP, native if it can */
 	bool has_vm_mac;
 	uint8_t vm_mac[6];
 	unsigned int n_fixed_ips;

@@ -67,7 +67,7 @@ static const char usage_daemon[] =
 static const char usage_attach[] =
 	"Usage: mdredir attach IFNAME [--netns NS] [--network-id ID | --router-id ID]\n"
 	"                      [--instance-id ID] [--project-id ID] [--mac MAC]\n"
-	"                      [--ip ADDR]...\n"
+	"                      [--ip ADDR]... [--mode tc|xdp]\n"
 	"\n"
 	"Redirects metadata traffic arriving on IFNAME. Attaching an attached\n"
 	"interface again updates it.\n"
@@ -78,7 +78,12 @@ static const char usage_attach[] =
 	"  --instance-id ID  the instance behind IFNAME (a VM's own tap)\n"
 	"  --project-id ID   the instance's project\n"
 	"  --mac MAC         the guest's MAC address\n"
-	"  --ip ADDR         a fixed IP of the guest (repeatable, up to 8)\n";
+	"  --ip ADDR         a fixed IP of the guest (repeatable, up to 8)\n"
+	"  --mode MODE       tc (default) or xdp: native XDP where the driver has\n"
+	"                    it, else generic XDP (said so when it happens)\n"
+	"\n"
+	"With --mac and/or --ip, metadata traffic from any other MAC or address\n"
+	"is dropped (and counted) in the BPF program.\n";
 
 static const char usage_detach[] =
 	"Usage: mdredir detach IFNAME [--netns NS]\n"
@@ -117,7 +122,7 @@ static int status(int err)
 
 enum { OPT_HELP = 'h', OPT_JSON = 'j', OPT_NETNS = 'n', OPT_BACKEND = 256,
        OPT_CONFIG, OPT_PROXY_NETNS, OPT_NETWORK, OPT_ROUTER, OPT_INSTANCE,
-       OPT_PROJECT, OPT_MAC, OPT_IP, OPT_REPLY_TTL };
+       OPT_PROJECT, OPT_MAC, OPT_IP, OPT_REPLY_TTL, OPT_MODE };
 
 static int cmd_daemon(int argc, char **argv)
 {
@@ -168,6 +173,7 @@ static int cmd_attach(int argc, char **argv)
 		{ "project-id", required_argument, NULL, OPT_PROJECT },
 		{ "mac", required_argument, NULL, OPT_MAC },
 		{ "ip", required_argument, NULL, OPT_IP },
+		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
@@ -202,6 +208,13 @@ static int cmd_attach(int argc, char **argv)
 				return usage_error(usage_attach,
 						   "invalid IP address '%s'",
 						   optarg);
+			break;
+		case OPT_MODE:
+			if (strcmp(optarg, "tc") && strcmp(optarg, "xdp"))
+				return usage_error(usage_attach,
+						   "--mode is tc or xdp, not '%s'",
+						   optarg);
+			req.xdp = !strcmp(optarg, "xdp");
 			break;
 		case OPT_HELP: fputs(usage_attach, stdout); return EXIT_OK;
 		default: fputs(usage_attach, stderr); return EXIT_USAGE;

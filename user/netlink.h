@@ -6,6 +6,7 @@
 #ifndef MDR_NETLINK_H
 #define MDR_NETLINK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
 
@@ -21,6 +22,8 @@ int mdr_link_ether_mac(const char *ifname, uint8_t mac[6]);
  * fine where a program rewrites them anyway.
  */
 int mdr_nl_link_noarp(int ifindex);
+/* The interface's driver name ("veth", "tun", ...), as ethtool -i says. */
+int mdr_link_driver(const char *ifname, char *driver, size_t len);
 /* `ip route replace local ADDR/PREFIX dev IFINDEX table local` */
 int mdr_nl_route_local(int family, const void *addr, int prefix, int ifindex);
 /* `ip route replace DST/PREFIX dev IFINDEX` (PREFIX 0: default) */

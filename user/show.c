@@ -12,7 +12,11 @@
 #include "show.h"
 #include "state.h"
 
-static const char *const mode_names[] = { [MDR_MODE_TC] = "tc" };
+static const char *const mode_names[] = {
+	[MDR_MODE_TC] = "tc",
+	[MDR_MODE_XDP] = "xdp",
+	[MDR_MODE_XDP_GENERIC] = "xdp-generic",
+};
 
 static const char *mode_name(__u32 mode)
 {
@@ -83,11 +87,11 @@ static int list_one(__u32 id, const struct mdr_attachment *att, void *data)
 		list_one_json(id, att, ctx);
 	} else {
 		if (!ctx->count)
-			printf("%-4s %-15s %-12s %-4s %-15s %-36s %-36s %s\n",
+			printf("%-4s %-15s %-12s %-11s %-15s %-36s %-36s %s\n",
 			       "ID", "IFNAME", "NETNS", "MODE", "SERVICE",
 			       "NETWORK/ROUTER", "INSTANCE", "PROJECT");
 		service_str(att, svc);
-		printf("%-4u %-15s %-12s %-4s %-15s %-36s %-36s %s\n", id,
+		printf("%-4u %-15s %-12s %-11s %-15s %-36s %-36s %s\n", id,
 		       att->ifname, att->netns[0] ? att->netns : "(host)",
 		       mode_name(att->mode), svc,
 		       att->network_id[0] ? att->network_id :

@@ -127,32 +127,36 @@ static struct mdredir_bpf *open_skeleton(void)
 	return skel;
 }
 
-static void tap_prog_path(char *buf, size_t len, __u32 link_id)
+static void tap_prog_path(char *buf, size_t len, __u32 link_id, bool xdp)
 {
-	snprintf(buf, len, "%s/mdr_tap_l%u", MDR_PIN_DIR, link_id);
+	snprintf(buf, len, "%s/mdr_%s_l%u", MDR_PIN_DIR, xdp ? "xdp" : "tap",
+		 link_id);
 }
 
-int mdr_state_tap_prog(__u32 link_id)
+int mdr_state_tap_prog(__u32 link_id, bool xdp)
 {
+	struct bpf_program *prog, *want;
 	struct mdredir_bpf *skel;
 	char path[256];
 	int fd, err;
 
-	tap_prog_path(path, sizeof(path), link_id);
+	tap_prog_path(path, sizeof(path), link_id, xdp);
 	fd = bpf_obj_get(path);
 	if (fd >= 0)
 		return fd;
 	skel = open_skeleton();
 	if (!skel)
 		return -errno;
-	bpf_program__set_autoload(skel->progs.mdr_link_ingress, false);
-	bpf_program__set_autoload(skel->progs.mdr_proxy_egress, false);
+	want = xdp ? skel->progs.mdr_tap_xdp : skel->progs.mdr_tap_ingress;
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == want);
 	skel->rodata->mdr_link_id = link_id;
 	err = mdredir_bpf__load(skel);
 	if (!err)
-		err = bpf_program__pin(skel->progs.mdr_tap_ingress, path);
+		err = bpf_program__pin(want, path);
 	if (err) {
-		pr_err("cannot load the tap program: %s", strerror(-err));
+		pr_err("cannot load the %s program: %s", xdp ? "XDP" : "tap",
+		       strerror(-err));
 		mdredir_bpf__destroy(skel);
 		return err;
 	}
@@ -167,7 +171,9 @@ void mdr_state_unpin_tap_prog(__u32 link_id)
 {
 	char path[256];
 
-	tap_prog_path(path, sizeof(path), link_id);
+	tap_prog_path(path, sizeof(path), link_id, false);
+	unlink(path);
+	tap_prog_path(path, sizeof(path), link_id, true);
 	unlink(path);
 }
 
@@ -186,7 +192,9 @@ static int load_and_pin(void)
 	skel = open_skeleton();
 	if (!skel)
 		return -errno;
+	/* The per-namespace ones are loaded by mdr_state_tap_prog(). */
 	bpf_program__set_autoload(skel->progs.mdr_tap_ingress, false);
+	bpf_program__set_autoload(skel->progs.mdr_tap_xdp, false);
 	err = mdredir_bpf__load(skel);
 	if (err) {
 		pr_err("cannot load the BPF programs: %s (does this kernel "

@@ -33,10 +33,10 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode);
 void mdr_state_close(struct mdr_state *st);
 bool mdr_state_exists(void);
 /*
- * The tap program instance of one namespace (named by its link id), loaded
- * and pinned on first use. Returns an fd or -errno.
+ * The tap program instance of one namespace (named by its link id), TC or
+ * XDP, loaded and pinned on first use. Returns an fd or -errno.
  */
-int mdr_state_tap_prog(__u32 link_id);
+int mdr_state_tap_prog(__u32 link_id, bool xdp);
 void mdr_state_unpin_tap_prog(__u32 link_id);
 /* Removes every pin; objects still in use live on until released. */
 int mdr_state_unpin(void);

@@ -57,22 +57,6 @@ static void stop_daemon(void)
 	}
 }
 
-static bool is_our_prog(uint32_t prog_id)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	bool ours;
-	int fd;
-
-	fd = bpf_prog_get_fd_by_id(prog_id);
-	if (fd < 0)
-		return false;
-	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	       !strncmp(info.name, "mdr_", 4);
-	close(fd);
-	return ours;
-}
-
 /*
  * Everything in the current namespace: our links, and our filter on any
  * interface (the attachments map may be gone or wrong, so look).
@@ -80,6 +64,7 @@ static bool is_our_prog(uint32_t prog_id)
 static void clean_netns_here(const char *label)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
+	__u32 mode;
 	int link;
 
 	link = if_nametoindex(MDR_LINK_IFNAME);
@@ -92,9 +77,15 @@ static void clean_netns_here(const char *label)
 		 * Whether we created its clsact is not known here (the map
 		 * that said so may be gone); an empty clsact goes either way.
 		 */
-		if (id && is_our_prog(id)) {
+		if (id && mdr_prog_is_ours(id)) {
 			mdr_tc_detach(i->if_index, BPF_TC_INGRESS, true);
 			pr_debug("detached from %s in %s", i->if_name, label);
+		}
+		id = mdr_xdp_prog_id(i->if_index, &mode);
+		if (id && mdr_prog_is_ours(id)) {
+			mdr_xdp_detach(i->if_index, mode);
+			pr_debug("detached XDP from %s in %s", i->if_name,
+				 label);
 		}
 	}
 	if (ifs)
