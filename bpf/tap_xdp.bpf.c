@@ -3,7 +3,9 @@
  * The XDP twin of tap_ingress.bpf.c: the same decisions (lib/tap.h), carried
  * out before an skb even exists. ARP and NDP answers leave with XDP_TX;
  * metadata TCP is readdressed in place and redirected to the link veth.
- * The return path is the TC one, unchanged.
+ * A frame longer than a wire frame (a guest's GSO segment, in generic
+ * mode) cannot be redirected by XDP: it passes on to the TC program,
+ * which is attached in XDP mode too. The return path is the TC one.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -46,30 +48,33 @@ static __always_inline void set_macs(struct ethhdr *eth,
 	__builtin_memcpy(eth->h_source, att->mac, ETH_ALEN);
 }
 
-static __always_inline int to_proxy4(const struct mdr_tap_verdict *v,
-				     void *data_end)
+static __always_inline int to_proxy4(const struct mdr_tap_verdict *v)
 {
 	struct iphdr *ip = v->ip4.ip;
+	__be32 old[4] = { ip->daddr }, new[4] = { v->att->service_addr };
 
-	ip->daddr = v->att->service_addr;
-	mdr_xdp_ip4_checksum(ip, data_end);
-	mdr_xdp_tcp4_checksum(ip, v->ip4.tcp, data_end);
+	mdr_csum_update(&ip->check, old, new, 4);
+	mdr_csum_update(&v->ip4.tcp->check, old, new, 4);
+	ip->daddr = new[0];
 	set_macs(v->eth, v->att);
 	mdr_count(v->id, MDR_PKT_TO_PROXY);
 	return bpf_redirect(v->att->link_ifindex, 0);
 }
 
-static __always_inline int to_proxy6(const struct mdr_tap_verdict *v,
-				     void *data_end)
+static __always_inline int to_proxy6(const struct mdr_tap_verdict *v)
 {
 	struct ipv6hdr *ip6 = v->ip6tcp.ip6;
 
+	mdr_csum_update(&v->ip6tcp.tcp->check, &ip6->daddr,
+			v->att->service_addr6, 16);
 	__builtin_memcpy(&ip6->daddr, v->att->service_addr6, 16);
-	mdr_xdp_tcp6_checksum(ip6, v->ip6tcp.tcp, data_end);
 	set_macs(v->eth, v->att);
 	mdr_count(v->id, MDR_PKT_TO_PROXY);
 	return bpf_redirect(v->att->link_ifindex, 0);
 }
+
+/* Ethernet + 1500, with a VLAN tag's worth of slack. */
+#define MDR_XDP_MAX_FRAME 1522
 
 SEC("xdp")
 int mdr_tap_xdp(struct xdp_md *ctx)
@@ -78,8 +83,8 @@ int mdr_tap_xdp(struct xdp_md *ctx)
 	struct mdr_config *cfg = mdr_get_config();
 	struct mdr_tap_verdict v = {};
 
-	if (!cfg)
-		return XDP_PASS;
+	if (!cfg || ctx->data_end - ctx->data > MDR_XDP_MAX_FRAME)
+		return XDP_PASS;	/* TC's, see above */
 	mdr_tap_decide((void *)(long)ctx->data, data_end, ctx->ingress_ifindex,
 		       cfg, &v);
 	switch (v.action) {
@@ -94,9 +99,9 @@ int mdr_tap_xdp(struct xdp_md *ctx)
 	case MDR_TAP_NA_REPLY:
 		return answer_ns(ctx, &v);
 	case MDR_TAP_TO_PROXY4:
-		return to_proxy4(&v, data_end);
+		return to_proxy4(&v);
 	case MDR_TAP_TO_PROXY6:
-		return to_proxy6(&v, data_end);
+		return to_proxy6(&v);
 	}
 	return XDP_PASS;
 }

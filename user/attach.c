@@ -108,74 +108,71 @@ static void fill_attachment(struct mdr_attachment *att,
  * its peer only when the peer runs XDP itself, which is not ours to
  * arrange: answers would vanish. Generic XDP has no such condition.
  */
-static __u32 native_mode(const struct mdr_attach_request *req)
+static __u32 xdp_mode_for(const struct mdr_attach_request *req)
 {
 	char driver[32] = "";
 
 	mdr_link_driver(req->ifname, driver, sizeof(driver));
-	return strcmp(driver, "veth") ? MDR_MODE_XDP : MDR_MODE_XDP_GENERIC;
+	if (strcmp(driver, "veth"))
+		return MDR_MODE_XDP;
+	pr_warn("'%s' in %s is a veth: native XDP could not send answers out "
+		"of it (that needs an XDP program on its peer); using generic "
+		"XDP", req->ifname, ns_label(req->netns));
+	return MDR_MODE_XDP_GENERIC;
 }
 
 /*
- * Puts the program on the interface the way the request asks (TC, or XDP:
- * native if the driver has it, else generic, and saying so), taking off
- * what an earlier attach of the other kind left there. Sets att->mode and
- * the hook flag.
+ * Puts the programs on the interface. The TC program always: it does the
+ * whole job in TC mode, and in XDP mode it takes what the XDP program
+ * leaves to it (GSO frames, which generic XDP cannot redirect). In XDP
+ * mode the XDP program too: native if the driver has it, else generic,
+ * saying so. Sets att->mode and the hook flag.
  */
 static int hook(struct mdr_attachment *att, const struct mdr_attachment *old,
-		const int prog_fd, const struct mdr_attach_request *req)
+		__u32 link_id, const struct mdr_attach_request *req)
 {
 	bool hook_created = false;
-	int err;
+	int tc_fd, xdp_fd, err;
 
+	tc_fd = mdr_state_tap_prog(link_id, false);
+	if (tc_fd < 0)
+		return tc_fd;
 	if (old)
 		att->flags |= old->flags & MDR_F_HOOK_CREATED;
-	if (!req->xdp) {
-		if (old && old->mode != MDR_MODE_TC)
-			mdr_xdp_detach(att->ifindex, old->mode);
-		err = mdr_tc_attach(att->ifindex, BPF_TC_INGRESS, prog_fd,
-				    &hook_created);
-		if (err) {
-			pr_err("cannot attach the TC program to '%s' in %s: %s",
-			       req->ifname, ns_label(req->netns),
-			       strerror(-err));
-			return err;
-		}
-		att->mode = MDR_MODE_TC;
-		if (hook_created)
-			att->flags |= MDR_F_HOOK_CREATED;
-		return 0;
+	err = mdr_tc_attach(att->ifindex, BPF_TC_INGRESS, tc_fd,
+			    &hook_created);
+	close(tc_fd);
+	if (err) {
+		pr_err("cannot attach the TC program to '%s' in %s: %s",
+		       req->ifname, ns_label(req->netns), strerror(-err));
+		return err;
 	}
-	if (old && old->mode != MDR_MODE_TC && old->mode != native_mode(req))
+	if (hook_created)
+		att->flags |= MDR_F_HOOK_CREATED;
+	att->mode = req->xdp ? xdp_mode_for(req) : MDR_MODE_TC;
+	if (old && old->mode != MDR_MODE_TC && old->mode != att->mode)
 		mdr_xdp_detach(att->ifindex, old->mode);
-	att->mode = native_mode(req);
-	if (att->mode == MDR_MODE_XDP_GENERIC)
-		pr_warn("'%s' in %s is a veth: native XDP could not send "
-			"answers out of it (that needs an XDP program on its "
-			"peer); using generic XDP", req->ifname,
-			ns_label(req->netns));
-	err = mdr_xdp_attach(att->ifindex, prog_fd, att->mode);
+	if (!req->xdp)
+		return 0;
+
+	xdp_fd = mdr_state_tap_prog(link_id, true);
+	if (xdp_fd < 0)
+		return xdp_fd;
+	err = mdr_xdp_attach(att->ifindex, xdp_fd, att->mode);
 	if (err == -EOPNOTSUPP || err == -EINVAL) {
 		pr_warn("'%s' in %s cannot run native XDP (%s); using generic "
 			"XDP, which runs after the skb is built", req->ifname,
 			ns_label(req->netns), strerror(-err));
 		att->mode = MDR_MODE_XDP_GENERIC;
-		err = mdr_xdp_attach(att->ifindex, prog_fd, att->mode);
+		err = mdr_xdp_attach(att->ifindex, xdp_fd, att->mode);
 	}
-	if (err) {
+	close(xdp_fd);
+	if (err)
 		pr_err("cannot attach the XDP program to '%s' in %s: %s",
 		       req->ifname, ns_label(req->netns),
 		       err == -EBUSY ? "another XDP program is attached" :
 				       strerror(-err));
-		return err;
-	}
-	/* Moving from TC: our filter goes, and its qdisc if we made it. */
-	if (old && old->mode == MDR_MODE_TC) {
-		mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
-			      old->flags & MDR_F_HOOK_CREATED);
-		att->flags &= ~MDR_F_HOOK_CREATED;
-	}
-	return 0;
+	return err;
 }
 
 /* Everything of attach that runs inside the interface's namespace. */
@@ -188,7 +185,7 @@ static int attach_here(const struct mdr_state *st,
 	bool is_new, had_old = false;
 	struct mdr_iface_key key = {};
 	struct mdr_link link;
-	int ifindex, prog_fd, err;
+	int ifindex, err;
 	uint32_t id;
 	__u64 cookie;
 
@@ -220,12 +217,6 @@ static int attach_here(const struct mdr_state *st,
 	} else if (!bpf_map_lookup_elem(st->attach_fd, &id, &old)) {
 		had_old = true;
 	}
-	prog_fd = mdr_state_tap_prog(link.link_id, req->xdp);
-	if (prog_fd < 0) {
-		err = prog_fd;
-		goto err_link;
-	}
-
 	fill_attachment(&att, req, cfg, id, cookie, ifindex, mac, &link,
 			proxy_mac);
 	if (is_new) {
@@ -241,16 +232,14 @@ static int attach_here(const struct mdr_state *st,
 	}
 
 	/* Last: the program sees a complete attachment from its first packet. */
-	err = hook(&att, had_old ? &old : NULL, prog_fd, req);
+	err = hook(&att, had_old ? &old : NULL, link.link_id, req);
 	if (err)
 		goto err_undo;
-	close(prog_fd);
 	bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY);
 	*id_out = id;
 	return 0;
 
 err_undo:
-	close(prog_fd);
 	if (is_new) {
 		bpf_map_delete_elem(st->iface_fd, &key);
 		bpf_map_delete_elem(st->attach_fd, &id);
@@ -392,11 +381,10 @@ static void unhook(const struct mdr_attachment *att)
 		return;
 	if (!mdr_netns_cookie(&cookie) && cookie == att->netns_cookie &&
 	    if_indextoname(att->ifindex, name) && !strcmp(name, att->ifname)) {
-		if (att->mode == MDR_MODE_TC)
-			mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
-				      att->flags & MDR_F_HOOK_CREATED);
-		else
+		if (att->mode != MDR_MODE_TC)
 			mdr_xdp_detach(att->ifindex, att->mode);
+		mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
+			      att->flags & MDR_F_HOOK_CREATED);
 	}
 	mdr_netns_leave(&saved);
 }

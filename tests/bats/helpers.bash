@@ -11,7 +11,15 @@ export MDREDIR
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
-mdredir() { "$MDREDIR" "$@"; }
+# MDR_TEST_MODE=xdp runs a file's attachments in XDP mode: the data path
+# must pass the same tests either way.
+mdredir() {
+	if [ "$1" = attach ] && [ -n "${MDR_TEST_MODE:-}" ]; then
+		"$MDREDIR" "$@" --mode "$MDR_TEST_MODE" 2>/dev/null
+	else
+		"$MDREDIR" "$@"
+	fi
+}
 
 # Each test gets its own sandbox prefix, and starts and ends with mdredir
 # unloaded, so no test sees another's state.
