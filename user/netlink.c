@@ -122,44 +122,45 @@ int mdr_nl_link_del(int ifindex)
 	return nl_transact(link_msg(buf, RTM_DELLINK, 0, ifindex));
 }
 
-int mdr_link_ether_mac(const char *ifname, uint8_t mac[6])
+/* An interface ioctl on @ifname: 0 or -errno. */
+static int if_ioctl(const char *ifname, unsigned long request,
+		    struct ifreq *ifr)
 {
-	struct ifreq ifr = {};
 	int fd, err = 0;
 
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -EINVAL;
-	strcpy(ifr.ifr_name, ifname);
+	strcpy(ifr->ifr_name, ifname);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+	if (ioctl(fd, request, ifr))
 		err = -errno;
-	else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
-		err = -EPROTONOSUPPORT;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
 	return err;
+}
+
+int mdr_link_ether_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr = {};
+	int err = if_ioctl(ifname, SIOCGIFHWADDR, &ifr);
+
+	if (err)
+		return err;
+	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		return -EPROTONOSUPPORT;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
 }
 
 int mdr_link_driver(const char *ifname, char *driver, size_t len)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = { .ifr_data = (void *)&info };
-	int fd, err = 0;
+	int err = if_ioctl(ifname, SIOCETHTOOL, &ifr);
 
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -EINVAL;
-	strcpy(ifr.ifr_name, ifname);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCETHTOOL, &ifr))
-		err = -errno;
-	else
+	if (!err)
 		snprintf(driver, len, "%s", info.driver);
-	close(fd);
 	return err;
 }
 

@@ -63,13 +63,14 @@ stop_daemon() {
 	DAEMON_PID=
 }
 
-# start_backend ARGS...: the recording test backend (--unix PATH or
-# --listen HOST:PORT); requests are recorded in $RECORD, one JSON a line.
-start_backend() {
+# start_server SCRIPT ARGS...: one of tests/backend/*.py, recording each
+# request in $RECORD (a JSON object a line), once it says it is ready.
+start_server() {
+	local script=$1 out=$BATS_TEST_TMPDIR/backend.out
+	shift
 	RECORD=$BATS_TEST_TMPDIR/record.jsonl
-	local out=$BATS_TEST_TMPDIR/backend.out
 	: >"$RECORD"
-	python3 "$ROOT/tests/backend/record_backend.py" --record "$RECORD" "$@" \
+	python3 "$ROOT/tests/backend/$script" --record "$RECORD" "$@" \
 		>"$out" 2>&1 3>&- &
 	BACKEND_PID=$!
 	for _ in $(seq 100); do
@@ -79,6 +80,13 @@ start_backend() {
 	cat "$out" >&2
 	return 1
 }
+
+# start_backend ARGS...: the neutron-metadata-agent stand-in (--unix PATH
+# or --listen HOST:PORT).
+start_backend() { start_server record_backend.py "$@"; }
+
+# start_nova ARGS...: the fake Nova metadata API.
+start_nova() { start_server nova_backend.py "$@"; }
 
 stop_backend() {
 	[ -n "${BACKEND_PID:-}" ] || return 0
@@ -124,21 +132,4 @@ test_cert() {
 	openssl x509 -req -in "$d/$2.csr" -CA "$d/$3.crt" -CAkey "$d/$3.key" \
 		-CAcreateserial -days 1 -extfile "$d/$2.ext" -out "$d/$2.crt" \
 		2>/dev/null
-}
-
-# start_nova ARGS...: the fake Nova metadata API (tests/backend/nova_backend.py);
-# requests are recorded in $RECORD.
-start_nova() {
-	RECORD=$BATS_TEST_TMPDIR/record.jsonl
-	local out=$BATS_TEST_TMPDIR/nova.out
-	: >"$RECORD"
-	python3 "$ROOT/tests/backend/nova_backend.py" --record "$RECORD" "$@" \
-		>"$out" 2>&1 3>&- &
-	BACKEND_PID=$!
-	for _ in $(seq 100); do
-		grep -q ready "$out" && return 0
-		sleep 0.05
-	done
-	cat "$out" >&2
-	return 1
 }

@@ -10,37 +10,20 @@ PX=${PROXY_STANDALONE:-$ROOT/${OUT:-build}/tests/proxy_standalone}
 NOVA=$ROOT/tests/backend/nova_backend.py
 SIG_INST1=439de97388f549a2dcc1028067b052f1128de208ae3ed06f3ef648f998988fbc
 
-# cert NAME CA SAN: a P-256 key and a certificate for SAN signed by CA.
-cert() {
-	local d=$BATS_FILE_TMPDIR
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$d/$1.key" -out "$d/$1.csr" -subj "/CN=$1" 2>/dev/null
-	printf 'subjectAltName=%s\n' "$3" >"$d/$1.ext"
-	openssl x509 -req -in "$d/$1.csr" -CA "$d/$2.crt" -CAkey "$d/$2.key" \
-		-CAcreateserial -days 1 -extfile "$d/$1.ext" -out "$d/$1.crt" \
-		2>/dev/null
-}
-
-ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$BATS_FILE_TMPDIR/$1.key" -out "$BATS_FILE_TMPDIR/$1.crt" \
-		-days 1 -subj "/CN=$1" 2>/dev/null
-}
-
 setup_file() {
-	command -v openssl >/dev/null || skip "no openssl command"
-	ca ca
-	ca wrong-ca
-	ca client-ca
-	cert server ca "IP:127.0.0.1,DNS:localhost"
-	cert other ca "DNS:other.example"
-	cert client client-ca "DNS:mdredir"
+	local d=$BATS_FILE_TMPDIR
+
+	test_ca "$d" ca
+	test_ca "$d" wrong-ca
+	test_ca "$d" client-ca
+	test_cert "$d" server ca "IP:127.0.0.1,DNS:localhost"
+	test_cert "$d" other ca "DNS:other.example"
+	test_cert "$d" client client-ca "DNS:mdredir"
 	printf 's3cr3t' >"$BATS_FILE_TMPDIR/secret"
 	printf 'not-the-secret' >"$BATS_FILE_TMPDIR/wrong-secret"
 }
 
 setup() {
-	command -v openssl >/dev/null || skip "no openssl command"
 	T=$BATS_FILE_TMPDIR
 	NOVA_PID= PX_PID= EXTRA_PID=
 	RECORD=$BATS_TEST_TMPDIR/record.jsonl
