@@ -26,7 +26,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps
+.PHONY: all clean test demo deps fuzz
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -39,12 +39,19 @@ USER_HDRS  := $(wildcard user/*.h) include/mdredir.h $(OUT)/mdredir.skel.h
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# BPF programs the tests use as someone else's (not part of mdredir).
+TEST_BPF   := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
 
-all: $(OUT)/mdredir $(UNIT_BINS)
+all: $(OUT)/mdredir $(UNIT_BINS) $(TEST_BPF)
 
 # Each hook is its own compilation unit; the static linker joins them into
 # one object so a single skeleton carries every program and the shared maps.
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/tests/%.bpf.o: tests/bpf/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -71,12 +78,30 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(USER_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for the HTTP parsers, built with
+# clang's sanitizers around the few sources they exercise: nothing here
+# needs BPF or the rest of the daemon.
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	       -Iinclude -Iuser -fno-omit-frame-pointer \
+	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIBS   := user/http.c user/rewrite.c user/backend.c
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+
+fuzz: $(FUZZ_BINS)
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS) $(wildcard user/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIBS) -o $@ -lssl -lcrypto
+
 deps:
 	$(Q)tools/deps.sh
 
 # test and demo install what is missing first, then build, then run.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all fuzz
 	$(Q)OUT=$(OUT) tests/run.sh
 
 demo: deps

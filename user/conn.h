@@ -68,6 +68,7 @@ struct conn {
 	bool have_id;
 	struct mdr_identity id;
 	char peer[INET6_ADDRSTRLEN];
+	struct in6_addr peer_addr; /* the rate limiter's key; IPv4 v4-mapped */
 
 	struct mdr_buf cin, cout; /* guest -> proxy, proxy -> guest */
 	struct mdr_buf bin, bout; /* backend -> proxy, proxy -> backend */
@@ -109,10 +110,14 @@ struct proxy {
 	const struct mdr_proxy_options *o;
 	int epfd;
 	int base_fd; /* local backend: O_PATH of DIR */
-	unsigned int nconns, max_conns;
+	struct mdr_conn_caps caps;
+	struct mdr_rate_limiter rate;
 	unsigned int timeout_ms[T_COUNT];
 	bool accepting;
 	uint64_t accept_resume_ms; /* after EMFILE and friends */
+	/* Held so that out of descriptors, one can still be freed to accept
+	 * a guest and tell it 503 rather than leave it in the queue. */
+	int spare_fd;
 	struct conn *all;
 	struct conn *t_head[T_COUNT], *t_tail[T_COUNT];
 	struct conn *runq, *dead;

@@ -360,6 +360,18 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.access_log = stderr;
 	popts.stop = &stop_requested;
 	popts.max_connections = set.max_connections;
+	popts.max_connections_per_attachment =
+		set.max_connections_per_attachment;
+	popts.rate_limit.enabled = set.rate_limit_enabled;
+	popts.rate_limit.ip_versions =
+		(set.rate_limit_ip_versions & MDR_SETTINGS_IPV4 ?
+			 MDR_RATE_IPV4 : 0) |
+		(set.rate_limit_ip_versions & MDR_SETTINGS_IPV6 ?
+			 MDR_RATE_IPV6 : 0);
+	popts.rate_limit.base_window_ms = set.base_window_duration * 1000;
+	popts.rate_limit.base_limit = set.base_query_rate_limit;
+	popts.rate_limit.burst_window_ms = set.burst_window_duration * 1000;
+	popts.rate_limit.burst_limit = set.burst_query_rate_limit;
 	popts.timeout_http_request_ms = set.timeout_http_request * 1000;
 	popts.timeout_keepalive_ms = set.timeout_http_keep_alive * 1000;
 	popts.timeout_client_ms = set.timeout_client * 1000;

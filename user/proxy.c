@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 
 #include "conn.h"
@@ -37,6 +38,11 @@
 #define MAX_ROUNDS         16 /* per wakeup, then let others run */
 #define SENDFILE_CHUNK     (256 * 1024)
 #define MAX_EVENTS         64
+#define MAX_ACCEPTS        128 /* per wakeup */
+#define DEFAULT_MAX_PER_ATTACH 256
+/* Descriptors a connection can hold at once: guest, backend, local file. */
+#define FDS_PER_CONN       3
+#define FDS_SPARE          64
 
 static uint64_t mono_ms(void)
 {
@@ -192,36 +198,74 @@ static void begin_request(struct conn *c, const struct mdr_http_head *h)
 	}
 }
 
-void conn_respond(struct proxy *p, struct conn *c, int status,
-		  const char *why, bool keep_alive)
+/*
+ * Formats a complete response made by the proxy: text/plain, one line.
+ * extra: more header lines ("Name: value\r\n"), or NULL. Returns its
+ * length, or 0 if cap is too small (cannot happen: responses are tiny).
+ */
+static size_t format_response(char *buf, size_t cap, const struct proxy *p,
+			      int status, const char *why, bool keep_alive,
+			      bool head, const char *extra)
 {
 	const char *allow = p->o->backend->kind == MDR_BACKEND_LOCAL ?
 				    "GET, HEAD" : "GET, HEAD, POST";
-	size_t room = mdr_buf_room(&c->cout);
 	int n;
+
+	n = snprintf(buf, cap,
+		     "HTTP/1.1 %d %s\r\n"
+		     "Content-Type: text/plain\r\n"
+		     "Content-Length: %zu\r\n"
+		     "%s%s%s%s"
+		     "Connection: %s\r\n\r\n%s%s",
+		     status, mdr_http_reason(status), strlen(why) + 1,
+		     status == 405 ? "Allow: " : "", status == 405 ? allow : "",
+		     status == 405 ? "\r\n" : "", extra ? extra : "",
+		     keep_alive ? "keep-alive" : "close",
+		     head ? "" : why, head ? "" : "\n");
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static void respond(struct proxy *p, struct conn *c, int status,
+		    const char *why, bool keep_alive, const char *extra)
+{
+	size_t n;
 
 	relay_close(p, c);
 	/* Unread request body bytes would be taken for the next request. */
 	keep_alive = keep_alive && !c->close_after && c->req_body.done;
-	n = snprintf(mdr_buf_end(&c->cout), room,
-		     "HTTP/1.1 %d %s\r\n"
-		     "Content-Type: text/plain\r\n"
-		     "Content-Length: %zu\r\n"
-		     "%s%s%s"
-		     "Connection: %s\r\n\r\n%s%s",
-		     status, mdr_http_reason(status), strlen(why) + 1,
-		     status == 405 ? "Allow: " : "", status == 405 ? allow : "",
-		     status == 405 ? "\r\n" : "",
-		     keep_alive ? "keep-alive" : "close",
-		     c->is_head ? "" : why, c->is_head ? "" : "\n");
-	if (n > 0 && (size_t)n < room)
-		c->cout.tail += n;
-	else
-		keep_alive = false; /* cannot happen: responses are tiny */
-	c->close_after = !keep_alive;
+	n = format_response(mdr_buf_end(&c->cout), mdr_buf_room(&c->cout), p,
+			    status, why, keep_alive, c->is_head, extra);
+	c->cout.tail += n;
+	c->close_after = !keep_alive || !n;
 	c->status = status;
 	c->state = CS_RESPOND;
 	conn_timer_set(p, c, T_CLIENT);
+}
+
+void conn_respond(struct proxy *p, struct conn *c, int status,
+		  const char *why, bool keep_alive)
+{
+	respond(p, c, status, why, keep_alive, NULL);
+}
+
+/*
+ * Counts the request against its guest's rate limits and, when over, queues
+ * the 429 (which is logged and counted like any response). Neutron's
+ * haproxy denies before the request goes anywhere; so do we.
+ */
+static bool refused_over_rate(struct proxy *p, struct conn *c)
+{
+	char retry[40];
+	unsigned int wait;
+
+	wait = mdr_rate_check(&p->rate, c->id.attach_id, &c->peer_addr,
+			      p->now_ms);
+	if (!wait)
+		return false;
+	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
+	c->note = "rate limited";
+	respond(p, c, 429, "too many requests, retry later", true, retry);
+	return true;
 }
 
 static void serve_local(struct proxy *p, struct conn *c,
@@ -257,18 +301,12 @@ static void serve_local(struct proxy *p, struct conn *c,
 	conn_timer_set(p, c, T_CLIENT);
 }
 
-static int start_request(struct proxy *p, struct conn *c,
-			 const struct mdr_http_head *h)
+/* Where an identified guest's request that is within its limits goes. */
+static int dispatch_request(struct proxy *p, struct conn *c,
+			    const struct mdr_http_head *h)
 {
-	int ret = 0;
-
-	begin_request(c, h);
-	if (!c->have_id)
-		conn_respond(p, c, 404, "no metadata service for this address",
-			     false);
-	else if (!mdr_str_eq(h->method, "GET") &&
-		 !mdr_str_eq(h->method, "HEAD") &&
-		 !mdr_str_eq(h->method, "POST"))
+	if (!mdr_str_eq(h->method, "GET") && !mdr_str_eq(h->method, "HEAD") &&
+	    !mdr_str_eq(h->method, "POST"))
 		conn_respond(p, c, 405, "method not allowed", true);
 	else if (p->o->backend->kind == MDR_BACKEND_NOVA &&
 		 !c->id.instance_id[0])
@@ -279,7 +317,21 @@ static int start_request(struct proxy *p, struct conn *c,
 	else if (p->o->backend->kind == MDR_BACKEND_LOCAL)
 		serve_local(p, c, h);
 	else
-		ret = relay_start(p, c, h);
+		return relay_start(p, c, h);
+	return 0;
+}
+
+static int start_request(struct proxy *p, struct conn *c,
+			 const struct mdr_http_head *h)
+{
+	int ret = 0;
+
+	begin_request(c, h);
+	if (!c->have_id)
+		conn_respond(p, c, 404, "no metadata service for this address",
+			     false);
+	else if (!refused_over_rate(p, c))
+		ret = dispatch_request(p, c, h);
 	/* The body, if any, stays in cin for the relay (or is never read). */
 	mdr_buf_consume(&c->cin, h->len);
 	return ret;
@@ -439,7 +491,7 @@ static void conn_close(struct proxy *p, struct conn *c)
 	c->all_next = p->dead;
 	p->dead = c;
 	c->dead = true;
-	p->nconns--;
+	mdr_caps_release(&p->caps, c->have_id, c->id.attach_id);
 }
 
 /* Registers what each socket should wake us for, and restarts the stall
@@ -549,45 +601,115 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf,
 		inet_ntop(AF_INET6, &s6->sin6_addr, buf, len);
 }
 
-static void conn_accept(struct proxy *p, int fd)
+/* Where the connection comes from and which attachment it reached. 0, or
+ * -1 when the guest is already gone (it reset: nothing left to say). */
+static int conn_identify(struct proxy *p, struct conn *c, int fd)
 {
 	struct sockaddr_storage local, peer;
 	socklen_t llen = sizeof(local), plen = sizeof(peer);
 	const struct mdr_proxy_options *o = p->o;
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct conn *c;
+	const struct sockaddr_in *s4 = (const void *)&peer;
+	const struct sockaddr_in6 *s6 = (const void *)&peer;
 
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		goto fail;
-	if (mdr_buf_alloc(&c->cin, MDR_BUF_SIZE) ||
-	    mdr_buf_alloc(&c->cout, MDR_BUF_SIZE))
-		goto fail;
-	/* A guest that already reset has nothing left to say. */
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
 	    getpeername(fd, (struct sockaddr *)&peer, &plen))
-		goto fail;
+		return -1;
+	format_addr(&peer, c->peer, sizeof(c->peer));
+	if (peer.ss_family == AF_INET6) {
+		c->peer_addr = s6->sin6_addr;
+	} else if (peer.ss_family == AF_INET) {
+		c->peer_addr.s6_addr[10] = c->peer_addr.s6_addr[11] = 0xff;
+		memcpy(&c->peer_addr.s6_addr[12], &s4->sin_addr, 4);
+	}
+	c->have_id = o->identify &&
+		     !o->identify(o->identify_ctx, (struct sockaddr *)&local,
+				  (struct sockaddr *)&peer, &c->id);
+	return 0;
+}
+
+/*
+ * Refuses a connection over a cap at once: 503, then close. What the guest
+ * already sent is read first, so that the close is a FIN after our answer
+ * rather than a reset that could destroy it. No state is kept: a guest
+ * flooding us costs one accept each, and never a slot.
+ */
+static void conn_shed(struct proxy *p, struct conn *c, int fd, const char *why)
+{
+	static char scratch[16384];
+	char resp[256];
+	size_t n;
+	ssize_t r;
+
+	c->in_request = true;
+	c->started_ms = mono_ms_precise();
+	c->note = why;
+	c->status = 503;
+	strcpy(c->method, "-");
+	strcpy(c->path, "-");
+	for (int i = 0; i < 4; i++) {
+		r = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		c->bytes_in += r;
+	}
+	n = format_response(resp, sizeof(resp), p, 503, why, false, false,
+			    "Retry-After: 1\r\n");
+	r = send(fd, resp, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	c->bytes_out = r > 0 ? (uint64_t)r : 0;
+	close(fd);
+	log_request(p, c);
+}
+
+/* Makes a connection of a socket admitted under the caps. 0 or -ENOMEM. */
+static int conn_start(struct proxy *p, struct conn *c, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->cep };
+
+	if (mdr_buf_alloc(&c->cin, MDR_BUF_SIZE) ||
+	    mdr_buf_alloc(&c->cout, MDR_BUF_SIZE))
+		return -ENOMEM;
 	c->cfd = fd;
 	c->bfd = -1;
 	c->file_fd = -1;
 	c->tkind = T_NONE;
 	c->cep = (struct endpoint){ c, false };
 	c->bep = (struct endpoint){ c, true };
-	format_addr(&peer, c->peer, sizeof(c->peer));
-	c->have_id = o->identify &&
-		     !o->identify(o->identify_ctx, (struct sockaddr *)&local,
-				  (struct sockaddr *)&peer, &c->id);
-	ev.data.ptr = &c->cep;
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev))
-		goto fail;
+		return -errno;
 	c->cev = EPOLLIN;
 	c->state = CS_HEAD;
 	c->all_next = p->all;
 	if (p->all)
 		p->all->all_prev = c;
 	p->all = c;
-	p->nconns++;
 	conn_timer_set(p, c, T_REQUEST);
+	return 0;
+}
+
+static void conn_accept(struct proxy *p, int fd, const char *shed_why)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c || conn_identify(p, c, fd))
+		goto fail;
+	if (!shed_why) {
+		switch (mdr_caps_admit(&p->caps, c->have_id, c->id.attach_id)) {
+		case MDR_ADMIT_OK:
+			if (!conn_start(p, c, fd))
+				return;
+			mdr_caps_release(&p->caps, c->have_id,
+					 c->id.attach_id);
+			goto fail;
+		case MDR_ADMIT_FULL:
+			shed_why = "too many connections";
+			break;
+		case MDR_ADMIT_ATTACH_FULL:
+			shed_why = "too many connections from this attachment";
+			break;
+		}
+	}
+	conn_shed(p, c, fd, shed_why);
+	free(c);
 	return;
 fail:
 	if (c) {
@@ -610,26 +732,56 @@ static void set_accepting(struct proxy *p, bool on)
 		p->accepting = on;
 }
 
+static int accept_guest(struct proxy *p)
+{
+	return accept4(p->o->listen_fd, NULL, NULL,
+		       SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+/*
+ * Out of descriptors: gives up the spare one for long enough to accept a
+ * guest and tell it 503, so load is shed rather than queued. Returns
+ * whether the queue was served (a guest taken off it, or none waiting).
+ */
+static bool shed_with_spare(struct proxy *p)
+{
+	int fd;
+
+	if (p->spare_fd < 0)
+		return false;
+	close(p->spare_fd);
+	fd = accept_guest(p);
+	if (fd >= 0)
+		conn_accept(p, fd, "out of file descriptors");
+	else if (errno == EAGAIN || errno == EWOULDBLOCK)
+		fd = 0; /* the queue is empty: nobody waits */
+	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
 static void accept_all(struct proxy *p)
 {
-	while (p->nconns < p->max_conns) {
-		int fd = accept4(p->o->listen_fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	/* Bounded, so a burst of connections cannot hold up guests already
+	 * served: the listener is level-triggered and comes back. */
+	for (int i = 0; i < MAX_ACCEPTS; i++) {
+		int fd = accept_guest(p);
 
 		if (fd >= 0) {
-			conn_accept(p, fd);
+			conn_accept(p, fd, NULL);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 			continue;
+		if ((errno == EMFILE || errno == ENFILE) && shed_with_spare(p))
+			continue;
 		/* Out of descriptors or memory: a level-triggered listener
 		 * would spin, so look away for a moment. */
 		p->accept_resume_ms = p->now_ms + ACCEPT_PAUSE_MS;
-		break;
+		set_accepting(p, false);
+		return;
 	}
-	set_accepting(p, false);
 }
 
 static void conn_event(struct proxy *p, struct conn *c, bool backend,
@@ -659,6 +811,11 @@ static int next_wait_ms(const struct proxy *p)
 
 	if (p->runq)
 		return 0;
+	/* A paused listener resumes on time, not at the next stop check
+	 * (the loop resumes it before waiting once the time has come). */
+	if (!p->accepting && p->accept_resume_ms > p->now_ms &&
+	    p->accept_resume_ms - p->now_ms < wait)
+		wait = p->accept_resume_ms - p->now_ms;
 	for (int k = 0; k < T_COUNT; k++) {
 		const struct conn *c = p->t_head[k];
 
@@ -714,10 +871,8 @@ static void reap(struct proxy *p)
 	}
 }
 
-static void init_limits(struct proxy *p, const struct mdr_proxy_options *o)
+static void init_timeouts(struct proxy *p, const struct mdr_proxy_options *o)
 {
-	p->max_conns = o->max_connections ? o->max_connections :
-					    DEFAULT_MAX_CONNS;
 	p->timeout_ms[T_REQUEST] = o->timeout_http_request_ms ?
 					   o->timeout_http_request_ms :
 					   DEFAULT_HTTP_REQUEST_MS;
@@ -734,9 +889,49 @@ static void init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 	p->timeout_ms[T_LINGER] = LINGER_MS;
 }
 
+/* Enough descriptors for every connection the caps allow, as far as the
+ * hard limit lets us: past it guests are shed (see shed_with_spare()). */
+static void raise_fd_limit(unsigned int max_conns)
+{
+	rlim_t want = (rlim_t)max_conns * FDS_PER_CONN + FDS_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+			      rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
+{
+	unsigned int max = o->max_connections ?: DEFAULT_MAX_CONNS;
+	int ret;
+
+	init_timeouts(p, o);
+	raise_fd_limit(max);
+	ret = mdr_caps_init(&p->caps, max,
+			    o->max_connections_per_attachment ?:
+				    DEFAULT_MAX_PER_ATTACH);
+	if (!ret)
+		ret = mdr_rate_init(&p->rate, &o->rate_limit);
+	if (ret)
+		return ret;
+	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return p->spare_fd < 0 ? -errno : 0;
+}
+
+static void free_limits(struct proxy *p)
+{
+	mdr_rate_free(&p->rate);
+	mdr_caps_free(&p->caps);
+	if (p->spare_fd >= 0)
+		close(p->spare_fd);
+}
+
 int mdr_proxy_run(const struct mdr_proxy_options *o)
 {
-	struct proxy p = { .o = o, .epfd = -1, .base_fd = -1 };
+	struct proxy p = { .o = o, .epfd = -1, .base_fd = -1, .spare_fd = -1 };
 	struct epoll_event evs[MAX_EVENTS];
 	struct epoll_event lev = { .events = EPOLLIN };
 	int ret = 0, n;
@@ -750,11 +945,15 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	/* sendfile() has no MSG_NOSIGNAL: a guest that vanishes mid-file
 	 * must cost an EPIPE, not the daemon. */
 	signal(SIGPIPE, SIG_IGN);
-	init_limits(&p, o);
+	ret = init_limits(&p, o);
+	if (ret)
+		goto out;
 	if (o->backend->kind == MDR_BACKEND_LOCAL) {
 		p.base_fd = open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (p.base_fd < 0)
-			return -errno;
+		if (p.base_fd < 0) {
+			ret = -errno;
+			goto out;
+		}
 	}
 	p.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p.epfd < 0) {
@@ -770,8 +969,7 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 
 	while (!*o->stop) {
 		p.now_ms = mono_ms();
-		if (!p.accepting && p.nconns < p.max_conns &&
-		    p.now_ms >= p.accept_resume_ms)
+		if (!p.accepting && p.now_ms >= p.accept_resume_ms)
 			set_accepting(&p, true);
 		n = epoll_wait(p.epfd, evs, MAX_EVENTS, next_wait_ms(&p));
 		if (n < 0 && errno != EINTR) {
@@ -804,5 +1002,6 @@ out:
 	}
 	if (p.base_fd >= 0)
 		close(p.base_fd);
+	free_limits(&p);
 	return ret;
 }

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include "admit.h"
 #include "backend.h"
 
 #define MDR_ID_LEN 64 /* matches include/mdredir.h */
@@ -62,7 +63,19 @@ struct mdr_proxy_options {
 	void *on_request_ctx;
 	FILE *access_log; /* one line per request; NULL for none */
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
-	unsigned int max_connections; /* 0: default */
+	/*
+	 * Guest connections open at once, in all (0: 1024) and per
+	 * attachment (0: 256). A guest over either gets a prompt 503 and a
+	 * close, never a wait in the accept queue.
+	 */
+	unsigned int max_connections;
+	unsigned int max_connections_per_attachment;
+	/*
+	 * Per-guest (attachment and address) request rate limits, Neutron's
+	 * [metadata_rate_limiting] in milliseconds; a guest over either
+	 * window's limit gets 429 with Retry-After. Disabled when !enabled.
+	 */
+	struct mdr_rate_config rate_limit;
 	/*
 	 * Timeouts in milliseconds, 0 for the default. They mirror haproxy's,
 	 * and the defaults are those Neutron's metadata haproxy is given
@@ -93,16 +106,21 @@ struct mdr_proxy_options {
 /*
  * Runs the event loop until *opts->stop (checked at least every 200 ms).
  * Returns 0 or a negative errno. Sets SIGPIPE to SIG_IGN for the process
- * (sendfile() has no MSG_NOSIGNAL). Defaults: 1024 connections and the
- * timeouts above. opts->backend must have been through mdr_backend_finish()
- * (-EINVAL otherwise, for a nova backend without endpoint or TLS context).
+ * (sendfile() has no MSG_NOSIGNAL). Defaults: 1024 connections, 256 per
+ * attachment, and the timeouts above. Raises the soft RLIMIT_NOFILE (up to
+ * the hard one) to what max_connections needs. opts->backend must have
+ * been through mdr_backend_finish() (-EINVAL otherwise, for a nova backend
+ * without endpoint or TLS context).
  *
  * Statuses the proxy itself answers: 400 malformed request, 404 no
  * attachment (or, for nova, no instance id on it), 405 a method other than
  * GET, HEAD, POST (GET, HEAD for local), 408 head not received in time,
- * 502 backend broke the protocol or TLS failed, 503 backend unreachable,
- * 504 backend connect or response timed out. Everything else is the
- * backend's, passed through with its headers and body.
+ * 414/431 request line or header block over its limit, 429 over the rate
+ * limit, 502 backend broke the protocol or TLS failed, 503 backend
+ * unreachable or too many connections (answered at accept, before any
+ * request is read), 504 backend connect or response timed out.
+ * Everything else is the backend's, passed through with its headers and
+ * body.
  *
  * Access log, one line per request:
  *   mdredir: access attach=tap0@qdhcp-x vm=10.0.0.5 "GET /path" 200 bytes=123 dur=1.2ms

@@ -6,13 +6,35 @@
 
 #include "rewrite.h"
 
+/*
+ * Compares a header name with a lowercase literal, taking '_' for '-':
+ * WSGI servers (eventlet's, which runs Nova and the metadata agent, among
+ * them) turn both into '_' in the environ key, so "X_Instance_ID" would
+ * reach the backend as X-Instance-ID. prefix: lit need only start name.
+ */
+static bool name_matches(struct mdr_str name, const char *lit, bool prefix)
+{
+	size_t n = strlen(lit);
+
+	if (name.n < n || (!prefix && name.n != n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name.p[i];
+
+		c = c >= 'A' && c <= 'Z' ? c + 32 : c == '_' ? '-' : c;
+		if (c != lit[i])
+			return false;
+	}
+	return true;
+}
+
 bool mdr_header_is_identity(struct mdr_str name)
 {
-	return mdr_str_ieq(name, "x-forwarded-for") ||
-	       mdr_str_iprefix(name, "x-neutron-") ||
-	       mdr_str_iprefix(name, "x-ovn-") ||
-	       mdr_str_iprefix(name, "x-instance-id") ||
-	       mdr_str_ieq(name, "x-tenant-id");
+	return name_matches(name, "x-forwarded-for", false) ||
+	       name_matches(name, "x-neutron-", true) ||
+	       name_matches(name, "x-ovn-", true) ||
+	       name_matches(name, "x-instance-id", true) ||
+	       name_matches(name, "x-tenant-id", false);
 }
 
 bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,

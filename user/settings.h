@@ -62,7 +62,7 @@ struct mdr_settings {
 	unsigned int new_connection_rate;	/* 1000 per second and attachment, in BPF; 0: none */
 	unsigned int new_connection_burst;	/* 1000 */
 	unsigned int reply_ttl;			/* 0: replies keep their TTL / hop limit */
-	/* [metadata_rate_limiting]: Neutron's; parsed and checked, not enforced yet */
+	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admit.h) */
 	bool rate_limit_enabled;		/* false */
 	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4 ("4") */
 	unsigned int base_window_duration;	/* 10 */

@@ -93,6 +93,8 @@ static void usage(void)
 		"         [--unknown] [--timeout-client MS] [--timeout-server MS]\n"
 		"         [--timeout-connect MS] [--timeout-http-request MS]\n"
 		"         [--timeout-keepalive MS] [--max-connections N]\n"
+		"         [--max-per-attachment N]\n"
+		"         [--rate-limit BASE_MS:BASE_N:BURST_MS:BURST_N]\n"
 		"         [--secret-file FILE] [--ca FILE] [--client-cert FILE]\n"
 		"         [--client-key FILE] [--insecure]\n"
 		"         [--nova-host HOST] [--nova-port N] [--nova-protocol http|https]\n"
@@ -121,6 +123,17 @@ static int read_secret(const char *path, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+/* BASE_MS:BASE_N:BURST_MS:BURST_N, for guests of both IP versions. */
+static int parse_rate(const char *arg, struct mdr_rate_config *rc)
+{
+	if (sscanf(arg, "%u:%u:%u:%u", &rc->base_window_ms, &rc->base_limit,
+		   &rc->burst_window_ms, &rc->burst_limit) != 4)
+		return -EINVAL;
+	rc->enabled = true;
+	rc->ip_versions = MDR_RATE_IPV4 | MDR_RATE_IPV6;
+	return 0;
+}
+
 static void set_id(char *dst, const char *src)
 {
 	snprintf(dst, MDR_ID_LEN, "%s", src);
@@ -144,6 +157,8 @@ int main(int argc, char **argv)
 		{ "timeout-http-request", required_argument, NULL, 'R' },
 		{ "timeout-keepalive", required_argument, NULL, 'K' },
 		{ "max-connections", required_argument, NULL, 'M' },
+		{ "max-per-attachment", required_argument, NULL, 'A' },
+		{ "rate-limit", required_argument, NULL, 'L' },
 		{ "secret-file", required_argument, NULL, 'x' },
 		{ "ca", required_argument, NULL, 'a' },
 		{ "client-cert", required_argument, NULL, 'c' },
@@ -187,6 +202,11 @@ int main(int argc, char **argv)
 		case 'R': po.timeout_http_request_ms = atoi(optarg); break;
 		case 'K': po.timeout_keepalive_ms = atoi(optarg); break;
 		case 'M': po.max_connections = atoi(optarg); break;
+		case 'A': po.max_connections_per_attachment = atoi(optarg); break;
+		case 'L':
+			if (parse_rate(optarg, &po.rate_limit))
+				usage();
+			break;
 		case 'x': secret_file = optarg; break;
 		case 'a': ca = optarg; break;
 		case 'c': cert = optarg; break;
