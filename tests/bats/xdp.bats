@@ -63,7 +63,11 @@ teardown() { common_teardown; }
 
 @test "an XDP program that is not ours is never replaced" {
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
-	ip link set dev "${SB}t1" xdpgeneric obj "$ROOT/${OUT:-build}/tests/xdp_pass.bpf.o" sec xdp
+	# bpftool rather than `ip link ... obj`, which leaves directories in bpffs.
+	pin=/sys/fs/bpf/$SB-xdp-pass
+	bpftool prog load "$ROOT/${OUT:-build}/tests/xdp_pass.bpf.o" "$pin" type xdp
+	bpftool net attach xdpgeneric pinned "$pin" dev "${SB}t1"
+	rm -f "$pin"
 	run "$MDREDIR" attach "${SB}t1" --instance-id inst-1 --mode xdp
 	assert_failure 1
 	assert_output --partial "another XDP program is attached"

@@ -1,0 +1,459 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# tools/bench.sh: mdredir against Neutron's haproxy, side by side in one run,
+# on a veth sandbox of its own; writes BENCHMARKS.md. Run as root:
+#
+#   tools/bench.sh
+#
+# Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_CONNS (32),
+# BENCH_RUNS (3), BENCH_SCALES ("10 100 1000"), BENCH_OUTPUT (BENCHMARKS.md),
+# BENCH_KEEP=1 keeps the raw output directory.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+DUR=${BENCH_DURATION:-10}
+CONNS=${BENCH_CONNS:-32}
+RUNS=${BENCH_RUNS:-3}
+SCALES=${BENCH_SCALES:-10 100 1000}
+OUTPUT=${BENCH_OUTPUT:-$ROOT/BENCHMARKS.md}
+MDREDIR=$ROOT/build/mdredir
+export MDREDIR
+SB=mdb$(printf '%04x' $((RANDOM)))
+. "$ROOT/tools/sandbox.sh"
+WORK=$(mktemp -d /tmp/mdredir-bench.XXXXXX)
+RAW=$WORK/raw
+mkdir -p "$RAW"
+SOCK=$WORK/agent.sock
+NET_ID=4f1c8a52-6d0e-4b8e-9a55-2d5c0e7f3b11
+SERVER_CPU=0
+CLIENT_CPU=1
+WRK=(wrk -t1 "-c$CONNS" "-d${DUR}s" --latency)
+NGINX_PID=
+DAEMON_PID=
+SCALE_NS=()
+T0=$(date +%s)
+
+say() { printf '[bench %4ds] %s\n' $(($(date +%s) - T0)) "$*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+
+# ---------------------------------------------------------------- cleanup
+
+haproxy_pids() { cat "$WORK"/hap*/pid 2>/dev/null || true; }
+
+stop_haproxies() {
+	local pids p
+	pids=$(haproxy_pids)
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill $pids 2>/dev/null || true
+	for p in $pids; do
+		while [ -d "/proc/$p" ]; do sleep 0.02; done
+	done
+	rm -f "$WORK"/hap*/pid
+}
+
+stop_daemon() {
+	[ -n "$DAEMON_PID" ] || return 0
+	kill "$DAEMON_PID" 2>/dev/null || true
+	wait "$DAEMON_PID" 2>/dev/null || true
+	DAEMON_PID=
+}
+
+del_scale_ns() {
+	[ "${#SCALE_NS[@]}" -gt 0 ] || return 0
+	printf 'netns del %s\n' "${SCALE_NS[@]}" | ip -force -batch - 2>/dev/null || true
+	SCALE_NS=()
+}
+
+cleanup() {
+	set +e
+	trap - EXIT INT TERM
+	stop_haproxies
+	stop_daemon
+	"$MDREDIR" unload >/dev/null 2>&1
+	if [ -n "$NGINX_PID" ]; then
+		kill "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null
+	fi
+	del_scale_ns
+	sb_cleanup
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		say "raw output kept in $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- setup
+
+[ "$(id -u)" = 0 ] || die "run as root"
+missing=()
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v nginx >/dev/null || missing+=(nginx-light)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v perf >/dev/null || missing+=(linux-perf)
+command -v strace >/dev/null || missing+=(strace)
+command -v bpftool >/dev/null || missing+=(bpftool)
+if [ "${#missing[@]}" -gt 0 ]; then
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; } ||
+		# perf is optional: profiling is skipped without it.
+		{ apt-get install -y -q "${missing[@]/linux-perf/}" >/dev/null || die "apt-get install ${missing[*]}"; }
+fi
+say "building mdredir"
+make -s >/dev/null 2>&1 || { tools/deps.sh && make -s; } || die "make"
+"$MDREDIR" unload >/dev/null 2>&1 || true
+
+# The machine and the versions, for the report.
+{
+	printf '{"date":"%s",' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	printf '"kernel":"%s","nproc":%s,' "$(uname -r)" "$(nproc)"
+	printf '"mem":"%s",' "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+	printf '"cpu":"%s",' "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+	printf '"haproxy":"%s",' "$(haproxy -v | awk 'NR==1 {print $3}')"
+	printf '"nginx":"%s",' "$(nginx -v 2>&1 | sed 's/.*nginx\///')"
+	printf '"wrk":"%s",' "$(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
+	printf '"mdredir":"%s",' "$(git describe --always --dirty 2>/dev/null || echo unknown)"
+	printf '"duration":%s,"conns":%s,"runs":%s}\n' "$DUR" "$CONNS" "$RUNS"
+} >"$WORK/meta.json"
+
+# ~500 bytes of OpenStack-like meta_data.json, the same for every design.
+BODY='{"uuid": "d8e02d56-2648-415b-9e6c-6fd1ee6eb4b4", "meta": {"role": "webserver"}, "hostname": "bench-vm.novalocal", "name": "bench-vm", "launch_index": 0, "availability_zone": "nova", "random_seed": "q4Xv8y0tW9bX2mJpS7kQeR3nU6zL1cH5aF0dG8iK2oP4rT7wY9xB3vN6mQ1sE5uA", "project_id": "f7ac731cc11f40efbc03a9f9e1d1d21f", "devices": [], "keys": [{"name": "bench", "type": "ssh", "data": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBench bench"}], "public_keys": {"bench": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBench"}}'
+printf '%s' "$BODY" >"$WORK/body"
+
+# The network: a bridge, a qdhcp-like namespace on it (10.0.0.2, the
+# interface to attach, where haproxy and the backend run), and one VM
+# (10.0.0.5) reaching 169.254.169.254 through 10.0.0.2.
+say "sandbox $SB"
+DHCP=$SB-dhcp
+VM=$SB-vm
+TAP=${SB}d
+sb_network "$SB-sw" "$DHCP" "$TAP"
+sb_vm_on_switch "$VM" "$SB-sw" "${SB}p" 10.0.0.5
+
+# The one backend: nginx on a unix socket (haproxy, mdredir) and on
+# 10.0.0.2:8080 (the limit), one worker on the server CPU.
+sed -e "s|@DIR@|$WORK|g" -e "s|@SOCK@|$SOCK|g" -e "s|@ADDR@|10.0.0.2:8080|g" \
+	-e "s|@BODY@|$(sed 's/[&|]/\\&/g' "$WORK/body")|" \
+	tools/bench/nginx.conf.in >"$WORK/nginx.conf"
+ip netns exec "$DHCP" taskset -c $SERVER_CPU nginx -c "$WORK/nginx.conf" \
+	-p "$WORK" 2>"$WORK/nginx.stderr" &
+NGINX_PID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+[ -S "$SOCK" ] || die "nginx did not start: $(cat "$WORK/nginx.stderr" "$WORK/nginx.err" 2>/dev/null)"
+chmod 666 "$SOCK"
+
+# ---------------------------------------------------------------- throughput
+
+# check URL WANT_NETWORK: one request from the VM; the body must be ours and
+# the backend must have seen the identity headers (when WANT_NETWORK is set).
+check() {
+	local url=$1 want=$2 hdrs
+	hdrs=$(ip netns exec "$VM" curl -sS -m 5 -D - -o "$WORK/got" "$url") ||
+		die "curl $url"
+	grep -q '^HTTP/1.[01] 200' <<<"$hdrs" || die "$url: $(head -1 <<<"$hdrs")"
+	cmp -s "$WORK/got" "$WORK/body" || die "$url: wrong body"
+	if [ -n "$want" ]; then
+		grep -qi "^X-Seen-Network-ID: $want" <<<"$hdrs" ||
+			die "$url: backend did not see X-Neutron-Network-ID $want"
+		grep -qi "^X-Seen-Forwarded-For: 10.0.0.5" <<<"$hdrs" ||
+			die "$url: backend did not see X-Forwarded-For 10.0.0.5"
+	fi
+}
+
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }	# utime+stime, ticks
+busy() { awk '/^cpu / {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+
+# measure DESIGN URL PROXY_PID: warm-up, then RUNS runs of each connection
+# style, one JSON line each in results.jsonl with the proxy's CPU time.
+measure() {
+	local design=$1 url=$2 pid=$3 style run hdr f c0 c1 b0 b1
+	for style in close keepalive; do
+		hdr=()
+		[ "$style" = close ] && hdr=(-H "Connection: close")
+		ip netns exec "$VM" taskset -c $CLIENT_CPU wrk -t1 "-c$CONNS" -d2s \
+			"${hdr[@]}" "$url" >"$RAW/$design-$style-warmup.txt"
+		for run in $(seq "$RUNS"); do
+			f=$RAW/$design-$style-$run.txt
+			c0=$(cpu_of "$pid") b0=$(busy)
+			ip netns exec "$VM" taskset -c $CLIENT_CPU "${WRK[@]}" "${hdr[@]}" \
+				"$url" >"$f"
+			c1=$(cpu_of "$pid") b1=$(busy)
+			python3 tools/bench/wrk2json.py "design=$design" "style=$style" \
+				"run=$run" "proxy_ticks=$((c1 - c0))" \
+				"busy_ticks=$((b1 - b0))" "hz=$(getconf CLK_TCK)" \
+				<"$f" >>"$WORK/results.jsonl"
+			say "$design $style #$run: $(tail -1 "$WORK/results.jsonl" |
+				jq -r '"\(.rps|floor) req/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms non2xx \(.non2xx) sockerr \(.sock_err)"')"
+			# The daemon's access log: keep what is not an access line.
+			if [ -n "$DAEMON_PID" ]; then
+				grep -v ' access ' "$WORK/daemon.log" >>"$WORK/daemon.notes" || true
+				grep ' access ' "$WORK/daemon.log" | grep -vc '" 200 ' \
+					>"$RAW/$design-$style-$run.non200" || true
+				: >"$WORK/daemon.log"
+			fi
+		done
+	done
+}
+
+# profile DESIGN URL PID: syscalls per request (strace -c on the proxy over
+# a short run of each style) and, for mdredir, where the CPU goes (perf).
+profile() {
+	local design=$1 url=$2 pid=$3 style hdr sp
+	for style in close keepalive; do
+		hdr=()
+		[ "$style" = close ] && hdr=(-H "Connection: close")
+		strace -c -f -p "$pid" -o "$RAW/strace-$design-$style.txt" &
+		sp=$!
+		sleep 0.5
+		ip netns exec "$VM" taskset -c $CLIENT_CPU wrk -t1 "-c$CONNS" -d5s \
+			"${hdr[@]}" "$url" >"$RAW/strace-$design-$style.wrk"
+		kill -INT "$sp"
+		wait "$sp" 2>/dev/null || true
+		if [ -n "$DAEMON_PID" ]; then : >"$WORK/daemon.log"; fi
+		if command -v perf >/dev/null; then
+			perf record -q -a -o "$WORK/perf.data" -- \
+				ip netns exec "$VM" taskset -c $CLIENT_CPU wrk -t1 "-c$CONNS" \
+				-d5s "${hdr[@]}" "$url" >"$RAW/perf-$design-$style.wrk" 2>/dev/null
+			{ perf report -i "$WORK/perf.data" --sort comm,dso \
+				--stdio 2>/dev/null | grep -v -e '^#' -e '^$' |
+				head -20 >"$RAW/perf-$design-$style.comm"; } || true
+			{ perf report -i "$WORK/perf.data" --sort sym \
+				--comms "$(cat "/proc/$pid/comm")" --stdio 2>/dev/null |
+				grep -v -e '^#' -e '^$' | head -30 >"$RAW/perf-$design-$style.sym"; } || true
+			if [ -n "$DAEMON_PID" ]; then : >"$WORK/daemon.log"; fi
+		fi
+	done
+}
+
+start_daemon() {
+	: >"$WORK/daemon.log"
+	taskset -c $SERVER_CPU "$MDREDIR" daemon "$@" 2>>"$WORK/daemon.log" &
+	DAEMON_PID=$!
+	for _ in $(seq 200); do
+		grep -q 'listening on' "$WORK/daemon.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "daemon did not start: $(cat "$WORK/daemon.log")"
+}
+
+MD_URL=http://169.254.169.254/openstack/latest/meta_data.json
+
+say "limit: wrk straight to nginx"
+check http://10.0.0.2:8080/openstack/latest/meta_data.json ""
+measure limit http://10.0.0.2:8080/openstack/latest/meta_data.json "$NGINX_PID"
+
+say "Neutron: haproxy in the qdhcp-like namespace"
+mkdir -p "$WORK/hap0"
+sed -e "s|@ID@|$NET_ID|g" -e "s|@PIDFILE@|$WORK/hap0/pid|" -e "s|@SOCK@|$SOCK|" \
+	tools/bench/haproxy.cfg.in >"$WORK/hap0/haproxy.cfg"
+ip -n "$DHCP" addr add 169.254.169.254/32 dev "$TAP"
+ip netns exec "$DHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/hap0/haproxy.cfg" \
+	2>"$RAW/haproxy.stderr" || die "haproxy: $(cat "$RAW/haproxy.stderr")"
+HAP_PID=$(cat "$WORK/hap0/pid")
+ls "/proc/$HAP_PID/task" | wc -l >"$RAW/haproxy.threads"
+check "$MD_URL" "$NET_ID"
+measure haproxy "$MD_URL" "$HAP_PID"
+profile haproxy "$MD_URL" "$HAP_PID"
+stop_haproxies
+ip -n "$DHCP" addr del 169.254.169.254/32 dev "$TAP"
+
+# mdredir as it would be benchmarked fairly: no SYN rate limit (the BPF
+# limit of new connections per attachment, 1000/s by default, would
+# otherwise cap the connection-per-request runs; measured separately below).
+cat >"$WORK/bench.ini" <<-EOF
+	[mdredir]
+	new_connection_rate = 0
+EOF
+say "mdredir TC mode"
+start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench.ini"
+"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID" 2>"$RAW/attach-tc.stderr"
+check "$MD_URL" "$NET_ID"
+measure mdredir-tc "$MD_URL" "$DAEMON_PID"
+profile mdredir-tc "$MD_URL" "$DAEMON_PID"
+
+say "mdredir XDP mode"
+"$MDREDIR" detach "$TAP" --netns "$DHCP"
+"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID" --mode xdp \
+	2>"$RAW/attach-xdp.stderr"
+"$MDREDIR" list --json | jq -r '.[0].mode' >"$RAW/xdp-mode"
+check "$MD_URL" "$NET_ID"
+measure mdredir-xdp "$MD_URL" "$DAEMON_PID"
+"$MDREDIR" stats --json >"$RAW/stats-after-xdp.json"
+stop_daemon
+
+say "mdredir TC mode, shipped defaults (SYN rate limit 1000/s, burst 1000)"
+"$MDREDIR" detach "$TAP" --netns "$DHCP"
+start_daemon --backend "neutron:unix:$SOCK"
+"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID"
+check "$MD_URL" "$NET_ID"
+RUNS_SAVED=$RUNS
+RUNS=1
+measure mdredir-tc-defaults "$MD_URL" "$DAEMON_PID"
+RUNS=$RUNS_SAVED
+"$MDREDIR" stats --json >"$RAW/stats-defaults.json"
+stop_daemon
+"$MDREDIR" unload >/dev/null
+
+# ---------------------------------------------------------------- scale
+
+used_kib() { awk '/MemTotal/ {t=$2} /MemAvailable/ {a=$2} END {print t - a}' /proc/meminfo; }
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+rss_kib() { awk '/^Rss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+now_ms() { date +%s%3N; }
+
+# bpf_kib: memlock of mdredir's maps (pinned under /sys/fs/bpf/mdredir, and
+# the per-program .rodata/.bss maps) and of its programs.
+bpf_kib() {
+	bpftool -f map show --json >"$WORK/maps.json"
+	bpftool prog show --json >"$WORK/progs.json"
+	jq -n --slurpfile m "$WORK/maps.json" --slurpfile p "$WORK/progs.json" '
+		($p[0] | map(select(.name | startswith("mdr_")))) as $mp |
+		($mp | map(.map_ids // []) | add // [] | unique) as $ids |
+		($m[0] | map(select(((.pinned // []) | any(startswith("/sys/fs/bpf/mdredir")))
+			or (.id as $i | $ids | bsearch($i) >= 0)))) as $mm |
+		{map_kib: (($mm | map(.bytes_memlock // 0) | add // 0) / 1024),
+		 maps: ($mm | length),
+		 prog_kib: (($mp | map(.bytes_memlock // 0) | add // 0) / 1024),
+		 progs: ($mp | length),
+		 jited_kib: (($mp | map(.bytes_jited // 0) | add // 0) / 1024)}'
+}
+
+settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
+
+for N in $SCALES; do
+	say "scale N=$N: $N qdhcp-like namespaces"
+	SCALE_NS=()
+	for i in $(seq "$N"); do SCALE_NS+=("${SB}s$i"); done
+	for i in $(seq "$N"); do
+		echo "netns add ${SB}s$i"
+		echo "link add ${SB}t$i netns ${SB}s$i type veth peer name ${SB}q$i netns ${SB}s$i"
+	done | ip -batch - || die "creating namespaces"
+	for i in $(seq "$N"); do
+		printf 'link set lo up\nlink set %s up\nlink set %s up\naddr add 169.254.169.254/32 dev %s\n' \
+			"${SB}q$i" "${SB}t$i" "${SB}t$i" | ip -n "${SB}s$i" -batch - ||
+			die "namespace ${SB}s$i"
+		mkdir -p "$WORK/hap$i"
+		sed -e "s|@ID@|net-$i|g" -e "s|@PIDFILE@|$WORK/hap$i/pid|" -e "s|@SOCK@|$SOCK|" \
+			tools/bench/haproxy.cfg.in >"$WORK/hap$i/haproxy.cfg"
+	done
+
+	# haproxy, as Neutron runs it: one daemon per namespace, not pinned.
+	settle
+	m0=$(used_kib)
+	t0=$(now_ms)
+	for i in $(seq "$N"); do
+		ip netns exec "${SB}s$i" haproxy -f "$WORK/hap$i/haproxy.cfg" 2>/dev/null ||
+			die "haproxy $i"
+	done
+	t1=$(now_ms)
+	sleep 2
+	m1=$(used_kib)
+	pss=0 rss=0
+	for p in $(haproxy_pids); do
+		pss=$((pss + $(pss_kib "$p"))) rss=$((rss + $(rss_kib "$p")))
+	done
+	nhap=$(haproxy_pids | wc -l)
+	hap_threads=$(ls "/proc/$(haproxy_pids | head -1)/task" | wc -l)
+	stop_haproxies
+
+	# mdredir: the daemon running, then N attaches, one command each.
+	settle
+	m2=$(used_kib)
+	start_daemon --backend "neutron:unix:$SOCK"
+	t2=$(now_ms)
+	for i in $(seq "$N"); do
+		"$MDREDIR" attach "${SB}t$i" --netns "${SB}s$i" --network-id "net-$i" ||
+			die "attach $i"
+	done
+	t3=$(now_ms)
+	sleep 2
+	m3=$(used_kib)
+	nattach=$("$MDREDIR" list --json | jq length)
+	dpss=$(pss_kib "$DAEMON_PID") drss=$(rss_kib "$DAEMON_PID")
+	dfds=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+	links=$(ip -n mdredir -o link show type veth | wc -l)
+	bpf_kib >"$WORK/bpf.json"
+	stop_daemon
+	t4=$(now_ms)
+	"$MDREDIR" unload >/dev/null
+	t5=$(now_ms)
+	del_scale_ns
+	jq -nc --argjson n "$N" --argjson nhap "$nhap" --argjson hthreads "$hap_threads" \
+		--argjson hap_ms $((t1 - t0)) --argjson hap_pss "$pss" --argjson hap_rss "$rss" \
+		--argjson hap_sys $((m1 - m0)) --argjson att_ms $((t3 - t2)) \
+		--argjson nattach "$nattach" --argjson d_pss "$dpss" --argjson d_rss "$drss" \
+		--argjson d_fds "$dfds" --argjson links "$links" --slurpfile bpf "$WORK/bpf.json" \
+		--argjson md_sys $((m3 - m2)) --argjson unload_ms $((t5 - t4)) \
+		'{n:$n, nhap:$nhap, hap_threads:$hthreads, hap_start_ms:$hap_ms,
+		  hap_pss_kib:$hap_pss, hap_rss_kib:$hap_rss, hap_sys_kib:$hap_sys,
+		  attach_ms:$att_ms, nattach:$nattach, daemon_pss_kib:$d_pss,
+		  daemon_rss_kib:$d_rss, daemon_fds:$d_fds, proxy_links:$links,
+		  bpf:$bpf[0], md_sys_kib:$md_sys, unload_ms:$unload_ms}' \
+		>>"$WORK/scale.jsonl"
+	say "N=$N: $(tail -1 "$WORK/scale.jsonl")"
+done
+
+# ---------------------------------------------------------------- attach cost
+
+# What one attach costs, broken down: a do-nothing command (process start,
+# pinned state opened), the first attach in a namespace (tap program loaded
+# and verified for it, link veth pair made), a second interface in the same
+# namespace (neither). M of each, daemon running.
+M=20
+say "attach cost breakdown, $M namespaces with 2 taps each"
+SCALE_NS=()
+for i in $(seq "$M"); do SCALE_NS+=("${SB}c$i"); done
+for i in $(seq "$M"); do
+	echo "netns add ${SB}c$i"
+	echo "link add ${SB}a$i netns ${SB}c$i type veth peer name ${SB}A$i netns ${SB}c$i"
+	echo "link add ${SB}b$i netns ${SB}c$i type veth peer name ${SB}B$i netns ${SB}c$i"
+done | ip -batch - || die "creating namespaces"
+for i in $(seq "$M"); do
+	printf 'link set %s up\nlink set %s up\nlink set %s up\nlink set %s up\n' \
+		"${SB}a$i" "${SB}A$i" "${SB}b$i" "${SB}B$i" | ip -n "${SB}c$i" -batch -
+done
+start_daemon --backend "neutron:unix:$SOCK"
+t0=$(now_ms)
+for i in $(seq "$M"); do "$MDREDIR" list >/dev/null; done
+t1=$(now_ms)
+for i in $(seq "$M"); do
+	"$MDREDIR" attach "${SB}a$i" --netns "${SB}c$i" --network-id "net-a$i" || die "attach a$i"
+done
+t2=$(now_ms)
+for i in $(seq "$M"); do
+	"$MDREDIR" attach "${SB}b$i" --netns "${SB}c$i" --network-id "net-b$i" || die "attach b$i"
+done
+t3=$(now_ms)
+for i in $(seq "$M"); do "$MDREDIR" detach "${SB}b$i" --netns "${SB}c$i"; done
+t4=$(now_ms)
+# The first attach in a fresh namespace, under strace: its system calls.
+echo "netns add ${SB}c0" >"$WORK/c0"
+echo "link add ${SB}a0 netns ${SB}c0 type veth peer name ${SB}A0 netns ${SB}c0" >>"$WORK/c0"
+ip -batch "$WORK/c0"
+SCALE_NS+=("${SB}c0")
+ip -n "${SB}c0" link set "${SB}A0" up
+ip -n "${SB}c0" link set "${SB}a0" up
+strace -f -c -o "$RAW/strace-attach.txt" "$MDREDIR" attach "${SB}a0" --netns "${SB}c0" --network-id net-a0
+perf stat -o "$RAW/perf-stat-attach.txt" -- "$MDREDIR" attach "${SB}b$M" --netns "${SB}c$M" --network-id "net-x" >/dev/null 2>&1 || true
+stop_daemon
+"$MDREDIR" unload >/dev/null
+del_scale_ns
+jq -nc --argjson m "$M" --argjson list $((t1 - t0)) --argjson first $((t2 - t1)) \
+	--argjson second $((t3 - t2)) --argjson detach $((t4 - t3)) \
+	'{m:$m, list_ms:$list, first_ms:$first, second_ms:$second, detach_ms:$detach}' \
+	>"$WORK/attachcost.json"
+say "attach cost: $(cat "$WORK/attachcost.json")"
+
+# ---------------------------------------------------------------- report
+
+say "writing $OUTPUT"
+python3 tools/bench/report.py "$WORK" "$OUTPUT"
+say "done in $(($(date +%s) - T0)) s"
