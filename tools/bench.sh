@@ -289,7 +289,7 @@ measure mdredir-xdp "$MD_URL" "$DAEMON_PID"
 "$MDREDIR" stats --json >"$RAW/stats-after-xdp.json"
 stop_daemon
 
-say "mdredir TC mode, shipped defaults (SYN rate limit 1000/s, burst 1000)"
+say "mdredir TC mode, shipped defaults (SYN rate limit as shipped)"
 "$MDREDIR" detach "$TAP" --netns "$DHCP"
 start_daemon --backend "neutron:unix:$SOCK"
 "$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID"

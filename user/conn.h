@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "http.h"
 #include "proxy.h"
 
@@ -104,6 +105,11 @@ struct conn {
 	bool tls_write_failed;
 	char why[200];    /* c->note, when it has to be composed */
 	bool progress;    /* I/O moved since the last timer refresh */
+
+	/* A response being kept for the cache (cap_key NULL: none). */
+	char *cap_key, *cap_head, *cap_body;
+	size_t cap_key_len, cap_head_len, cap_len;
+	bool cache_hit;   /* this response came from the cache */
 };
 
 struct proxy {
@@ -112,6 +118,7 @@ struct proxy {
 	int base_fd; /* local backend: O_PATH of DIR */
 	struct mdr_conn_caps caps;
 	struct mdr_rate_limiter rate;
+	struct mdr_cache cache;
 	unsigned int timeout_ms[T_COUNT];
 	bool accepting;
 	uint64_t accept_resume_ms; /* after EMFILE and friends */
@@ -129,6 +136,7 @@ struct proxy {
 };
 
 /* proxy.c */
+void cache_capture_end(struct conn *c);
 void conn_timer_set(struct proxy *p, struct conn *c, enum timer_kind kind);
 void conn_set_events(struct proxy *p, struct conn *c, bool backend,
 		     uint32_t events);

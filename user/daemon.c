@@ -377,6 +377,8 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.timeout_client_ms = set.timeout_client * 1000;
 	popts.timeout_server_ms = set.timeout_server * 1000;
 	popts.timeout_connect_ms = set.timeout_connect * 1000;
+	popts.cache_ttl_ms = set.cache_ttl * 1000;
+	popts.cache_max_bytes = (size_t)set.cache_size_mb << 20;
 	err = mdr_watch_start(&watch, &stop_requested);
 	if (err) {
 		pr_err("cannot start the interface watcher: %s", strerror(-err));

@@ -40,6 +40,7 @@
 #define MAX_EVENTS         64
 #define MAX_ACCEPTS        128 /* per wakeup */
 #define DEFAULT_MAX_PER_ATTACH 256
+#define DEFAULT_CACHE_BYTES (64u << 20)
 /* Descriptors a connection can hold at once: guest, backend, local file. */
 #define FDS_PER_CONN       3
 #define FDS_SPARE          64
@@ -161,10 +162,11 @@ static void log_request(struct proxy *p, struct conn *c)
 	if (o->access_log) {
 		fprintf(o->access_log,
 			"mdredir: access attach=%s%s%s vm=%s \"%s %s\" %d bytes=%" PRIu64
-			" dur=%.1fms%s%s\n",
+			" dur=%.1fms%s%s%s\n",
 			c->have_id && c->id.ifname[0] ? c->id.ifname : "-",
 			ns ? "@" : "", ns ? c->id.netns : "", c->peer, c->method,
 			c->path, c->status, c->bytes_out, rec.duration_ms,
+			c->cache_hit ? " cache=hit" : "",
 			c->note ? " error=" : "", c->note ? c->note : "");
 		fflush(o->access_log);
 	}
@@ -183,6 +185,7 @@ static void begin_request(struct conn *c, const struct mdr_http_head *h)
 	c->started_ms = mono_ms_precise();
 	c->status = 0;
 	c->note = NULL;
+	c->cache_hit = false;
 	c->bytes_in = h->len;
 	c->bytes_out = 0;
 	c->minor = h->minor;
@@ -301,6 +304,63 @@ static void serve_local(struct proxy *p, struct conn *c,
 	conn_timer_set(p, c, T_CLIENT);
 }
 
+void cache_capture_end(struct conn *c)
+{
+	free(c->cap_key);
+	free(c->cap_head);
+	free(c->cap_body);
+	c->cap_key = c->cap_head = c->cap_body = NULL;
+	c->cap_key_len = c->cap_head_len = c->cap_len = 0;
+}
+
+/*
+ * A GET the cache may answer: from the cache when it holds a fresh
+ * response for exactly this identity and target (true); else the relay
+ * keeps the response on its way (see relay.c) and false.
+ */
+static bool serve_cached(struct proxy *p, struct conn *c,
+			 const struct mdr_http_head *h)
+{
+	char key[MDR_BUF_SIZE];
+	struct mdr_cache_hit hit;
+	size_t len, need;
+	bool keep;
+
+	if (!mdr_cache_enabled(&p->cache) || !mdr_str_eq(h->method, "GET") ||
+	    h->body != MDR_BODY_NONE)
+		return false;
+	len = mdr_cache_key(&c->id, h->target.p, h->target.n, key, sizeof(key));
+	if (!len)
+		return false;
+	if (!mdr_cache_lookup(&p->cache, key, len, p->now_ms, &hit)) {
+		c->cap_key = malloc(len);
+		if (c->cap_key) {
+			memcpy(c->cap_key, key, len);
+			c->cap_key_len = len;
+		}
+		return false;
+	}
+	keep = !c->close_after;
+	need = hit.head_len + sizeof("Connection: keep-alive\r\n\r\n");
+	c->file_fd = need <= mdr_buf_room(&c->cout) ?
+			     fcntl(hit.body_fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (c->file_fd < 0)
+		return false;	/* then the backend answers instead */
+	memcpy(mdr_buf_end(&c->cout), hit.head, hit.head_len);
+	c->cout.tail += hit.head_len;
+	c->cout.tail += snprintf(mdr_buf_end(&c->cout), mdr_buf_room(&c->cout),
+				 "Connection: %s\r\n\r\n",
+				 keep ? "keep-alive" : "close");
+	c->close_after = !keep;
+	c->file_off = 0;
+	c->file_left = hit.body_len;
+	c->status = 200;
+	c->cache_hit = true;
+	c->state = CS_RESPOND;
+	conn_timer_set(p, c, T_CLIENT);
+	return true;
+}
+
 /* Where an identified guest's request that is within its limits goes. */
 static int dispatch_request(struct proxy *p, struct conn *c,
 			    const struct mdr_http_head *h)
@@ -316,7 +376,7 @@ static int dispatch_request(struct proxy *p, struct conn *c,
 			     true);
 	else if (p->o->backend->kind == MDR_BACKEND_LOCAL)
 		serve_local(p, c, h);
-	else
+	else if (!serve_cached(p, c, h))
 		return relay_start(p, c, h);
 	return 0;
 }
@@ -415,6 +475,7 @@ static int client_write(struct conn *c, bool *progress)
 static int request_done(struct proxy *p, struct conn *c)
 {
 	log_request(p, c);
+	cache_capture_end(c);
 	if (c->file_fd >= 0) {
 		close(c->file_fd);
 		c->file_fd = -1;
@@ -478,6 +539,7 @@ static void conn_close(struct proxy *p, struct conn *c)
 		log_request(p, c);
 	}
 	relay_close(p, c);
+	cache_capture_end(c);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	close(c->cfd);
@@ -915,6 +977,9 @@ static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 				    DEFAULT_MAX_PER_ATTACH);
 	if (!ret)
 		ret = mdr_rate_init(&p->rate, &o->rate_limit);
+	if (!ret)
+		ret = mdr_cache_init(&p->cache, o->cache_ttl_ms,
+				     o->cache_max_bytes ?: DEFAULT_CACHE_BYTES);
 	if (ret)
 		return ret;
 	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -923,6 +988,7 @@ static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 
 static void free_limits(struct proxy *p)
 {
+	mdr_cache_free(&p->cache);
 	mdr_rate_free(&p->rate);
 	mdr_caps_free(&p->caps);
 	if (p->spare_fd >= 0)

@@ -101,6 +101,12 @@ struct mdr_proxy_options {
 	unsigned int timeout_client_ms;
 	unsigned int timeout_server_ms;
 	unsigned int timeout_connect_ms;
+	/*
+	 * The response cache for boot storms (see cache.h): GET 200s from a
+	 * neutron or nova backend kept cache_ttl_ms; 0 turns it off.
+	 */
+	unsigned int cache_ttl_ms;
+	size_t cache_max_bytes;
 };
 
 /*

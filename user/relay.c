@@ -440,6 +440,50 @@ static void backend_read(struct conn *c, bool *progress)
 }
 
 /* Parses the response head; 0 means wait, or that a reply was queued. */
+/*
+ * Whether the response on its way is one the cache keeps (a GET's 200 with
+ * a Content-Length it can hold), and if so its head, without the
+ * Connection line each guest gets its own of.
+ */
+static void capture_head(struct proxy *p, struct conn *c,
+			 const struct mdr_http_head *h, bool dechunk)
+{
+	static const char tail[] = "Connection: keep-alive\r\n\r\n";
+	char head[MDR_BUF_SIZE];
+	int n;
+
+	if (!c->cap_key)
+		return;
+	if (h->status != 200 || h->body != MDR_BODY_LENGTH || dechunk ||
+	    c->resp_body.left > p->cache.max_body) {
+		cache_capture_end(c);
+		return;
+	}
+	n = mdr_rewrite_response(h, true, false, head, sizeof(head));
+	c->cap_head_len = n > (int)sizeof(tail) - 1 ? n - (sizeof(tail) - 1) : 0;
+	c->cap_head = c->cap_head_len ? malloc(c->cap_head_len) : NULL;
+	c->cap_body = malloc(c->resp_body.left ?: 1);
+	if (!c->cap_head || !c->cap_body) {
+		cache_capture_end(c);
+		return;
+	}
+	memcpy(c->cap_head, head, c->cap_head_len);
+}
+
+/* The body bytes just queued for the guest, kept; stored when complete. */
+static void capture_body(struct proxy *p, struct conn *c, const char *data,
+			 size_t n)
+{
+	if (!c->cap_head)
+		return;
+	memcpy(c->cap_body + c->cap_len, data, n);
+	c->cap_len += n;
+	if (c->resp_body.done && !c->note)
+		mdr_cache_store(&p->cache, c->cap_key, c->cap_key_len,
+				c->cap_head, c->cap_head_len, c->cap_body,
+				c->cap_len, p->now_ms);
+}
+
 static int response_head(struct proxy *p, struct conn *c, bool *progress)
 {
 	struct mdr_http_head h;
@@ -494,6 +538,7 @@ static int response_head(struct proxy *p, struct conn *c, bool *progress)
 	c->status = h.status;
 	c->close_after = !keep;
 	mdr_body_init(&c->resp_body, &h, dechunk);
+	capture_head(p, c, &h, dechunk);
 	mdr_buf_consume(&c->bin, h.len);
 	c->rs = RS_BODY;
 	*progress = true;
@@ -514,6 +559,7 @@ static int response_body(struct proxy *p, struct conn *c, bool *progress)
 		return -EBADMSG;
 	}
 	mdr_buf_consume(&c->bin, used);
+	capture_body(p, c, mdr_buf_end(&c->cout), n);
 	c->cout.tail += n;
 	if (used || n)
 		*progress = true;

@@ -109,6 +109,10 @@ static const struct option options[] = {
 	  FIELD(new_connection_burst), 1, 10000000, OURS },
 	{ "mdredir", "reply_ttl", OPT_UINT,
 	  FIELD(reply_ttl), 0, 255, OURS },
+	{ "mdredir", "cache_ttl", OPT_UINT,
+	  FIELD(cache_ttl), 0, 3600, OURS },
+	{ "mdredir", "cache_size_mb", OPT_UINT,
+	  FIELD(cache_size_mb), 1, 65536, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL,
 	  FIELD(rate_limit_enabled), 0, 0, NEUTRON },
 	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS,
@@ -635,8 +639,9 @@ void mdr_settings_defaults(struct mdr_settings *s)
 	strcpy(s->service_pool6, "fd6d:6472:6972::/64");
 	s->max_connections = 4096;
 	s->max_connections_per_attachment = 256;
-	s->new_connection_rate = 1000;
-	s->new_connection_burst = 1000;
+	s->new_connection_rate = 20000;
+	s->new_connection_burst = 5000;
+	s->cache_size_mb = 64;
 	s->rate_limit_ip_versions = MDR_SETTINGS_IPV4;
 	s->base_window_duration = 10;
 	s->base_query_rate_limit = 10;

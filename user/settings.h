@@ -59,9 +59,11 @@ struct mdr_settings {
 	unsigned int max_connections;		/* 4096 */
 	char shared_secret_file[PATH_MAX];	/* "": file whose content (trailing newline stripped) is the secret */
 	unsigned int max_connections_per_attachment;	/* 256 */
-	unsigned int new_connection_rate;	/* 1000 per second and attachment, in BPF; 0: none */
-	unsigned int new_connection_burst;	/* 1000 */
+	unsigned int new_connection_rate;	/* 20000 per second and attachment, in BPF; 0: none */
+	unsigned int new_connection_burst;	/* 5000 */
 	unsigned int reply_ttl;			/* 0: replies keep their TTL / hop limit */
+	unsigned int cache_ttl;			/* seconds; 0: no response cache */
+	unsigned int cache_size_mb;		/* 64 */
 	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admit.h) */
 	bool rate_limit_enabled;		/* false */
 	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4 ("4") */

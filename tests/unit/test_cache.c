@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The response cache on its own: keys that keep identities apart, expiry,
+ * eviction within the memory bound, bodies that come back byte for byte.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		if (cond) {                                                \
+			passed++;                                          \
+		} else {                                                   \
+			failed++;                                          \
+			printf("not ok - %s:%d: %s\n", __FILE__, __LINE__, \
+			       #cond);                                     \
+		}                                                          \
+	} while (0)
+
+static struct mdr_identity guest(unsigned id, const char *ip,
+				 const char *instance)
+{
+	struct mdr_identity g = { .attach_id = id };
+
+	snprintf(g.vm_ip, sizeof(g.vm_ip), "%s", ip);
+	snprintf(g.instance_id, sizeof(g.instance_id), "%s", instance);
+	return g;
+}
+
+static size_t key_of(const struct mdr_identity *g, const char *path, char *k)
+{
+	return mdr_cache_key(g, path, strlen(path), k, 512);
+}
+
+/* The body a hit hands out, read back from its memfd. */
+static int body_is(const struct mdr_cache_hit *h, const char *want)
+{
+	char buf[256] = "";
+	ssize_t n = pread(h->body_fd, buf, sizeof(buf) - 1, 0);
+
+	return n == (ssize_t)strlen(want) && h->body_len == (uint64_t)n &&
+	       !memcmp(buf, want, n);
+}
+
+static void test_identities_never_mix(void)
+{
+	struct mdr_identity a = guest(1, "10.0.0.5", "inst-a");
+	struct mdr_identity b = guest(2, "10.0.0.5", "inst-b");
+	struct mdr_identity a2 = guest(1, "10.0.0.6", "inst-a");
+	struct mdr_identity a3 = guest(1, "10.0.0.5", "inst-c");
+	struct mdr_cache c;
+	struct mdr_cache_hit h;
+	char k[512];
+	size_t n;
+
+	CHECK(mdr_cache_init(&c, 15000, 1 << 20) == 0);
+	n = key_of(&a, "/openstack/latest/meta_data.json", k);
+	CHECK(n > 0);
+	CHECK(!mdr_cache_lookup(&c, k, n, 0, &h));
+	CHECK(mdr_cache_store(&c, k, n, "HTTP/1.1 200 OK\r\n", 17, "A", 1, 0) == 0);
+	CHECK(mdr_cache_lookup(&c, k, n, 1, &h) && body_is(&h, "A"));
+	CHECK(h.head_len == 17 && !memcmp(h.head, "HTTP/1.1 200 OK\r\n", 17));
+	/* Another attachment, guest address or instance: never A's answer. */
+	n = key_of(&b, "/openstack/latest/meta_data.json", k);
+	CHECK(!mdr_cache_lookup(&c, k, n, 1, &h));
+	n = key_of(&a2, "/openstack/latest/meta_data.json", k);
+	CHECK(!mdr_cache_lookup(&c, k, n, 1, &h));
+	n = key_of(&a3, "/openstack/latest/meta_data.json", k);
+	CHECK(!mdr_cache_lookup(&c, k, n, 1, &h));
+	/* Another path, or the same one with a query: another key. */
+	n = key_of(&a, "/openstack/latest/meta_data.json?x", k);
+	CHECK(!mdr_cache_lookup(&c, k, n, 1, &h));
+	mdr_cache_free(&c);
+}
+
+static void test_expiry_and_replace(void)
+{
+	struct mdr_identity a = guest(1, "fe80::1", "inst-a");
+	struct mdr_cache c;
+	struct mdr_cache_hit h;
+	char k[512];
+	size_t n;
+
+	CHECK(mdr_cache_init(&c, 1000, 1 << 20) == 0);
+	n = key_of(&a, "/x", k);
+	CHECK(mdr_cache_store(&c, k, n, "H", 1, "old", 3, 100) == 0);
+	CHECK(mdr_cache_lookup(&c, k, n, 1099, &h) && body_is(&h, "old"));
+	CHECK(!mdr_cache_lookup(&c, k, n, 1100, &h)); /* expired, dropped */
+	CHECK(c.used == 0);
+	CHECK(mdr_cache_store(&c, k, n, "H", 1, "old", 3, 2000) == 0);
+	CHECK(mdr_cache_store(&c, k, n, "H", 1, "new", 3, 2001) == 0);
+	CHECK(mdr_cache_lookup(&c, k, n, 2002, &h) && body_is(&h, "new"));
+	mdr_cache_free(&c);
+}
+
+static void test_bounded_memory(void)
+{
+	static char body[8192];
+	struct mdr_identity a = guest(1, "10.0.0.5", "i");
+	struct mdr_cache c;
+	struct mdr_cache_hit h;
+	char k[512], path[32];
+	size_t n;
+
+	memset(body, 'b', sizeof(body));
+	CHECK(mdr_cache_init(&c, 60000, 64 * 1024) == 0);
+	/* A response over a sixteenth of the cache (4 KiB) is not kept. */
+	n = key_of(&a, "/big", k);
+	CHECK(c.max_body == 4096);
+	CHECK(mdr_cache_store(&c, k, n, "H", 1, body, 4097, 0) == -E2BIG);
+	CHECK(!mdr_cache_lookup(&c, k, n, 0, &h));
+	for (int i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "/p%d", i);
+		n = key_of(&a, path, k);
+		CHECK(mdr_cache_store(&c, k, n, "H", 1, body, 1024, i) == 0);
+		CHECK(c.used <= c.max_bytes);
+	}
+	/* The oldest went first; the newest are there. */
+	n = key_of(&a, "/p0", k);
+	CHECK(!mdr_cache_lookup(&c, k, n, 200, &h));
+	n = key_of(&a, "/p99", k);
+	CHECK(mdr_cache_lookup(&c, k, n, 200, &h) && h.body_len == 1024);
+	mdr_cache_free(&c);
+}
+
+static void test_disabled(void)
+{
+	struct mdr_identity a = guest(1, "10.0.0.5", "i");
+	struct mdr_cache c;
+	struct mdr_cache_hit h;
+	char k[512];
+	size_t n;
+
+	CHECK(mdr_cache_init(&c, 0, 1 << 20) == 0);
+	CHECK(!mdr_cache_enabled(&c));
+	n = key_of(&a, "/x", k);
+	CHECK(mdr_cache_store(&c, k, n, "H", 1, "b", 1, 0) == 0);
+	CHECK(!mdr_cache_lookup(&c, k, n, 0, &h));
+	mdr_cache_free(&c);
+}
+
+int main(void)
+{
+	test_identities_never_mix();
+	test_expiry_and_replace();
+	test_bounded_memory();
+	test_disabled();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
