@@ -317,12 +317,15 @@ int mdr_state_for_each_attachment(const struct mdr_state *st,
 					    void *ctx),
 				  void *ctx)
 {
-	static __u32 ids[MDR_MAX_ATTACH];
 	struct mdr_attachment att;
-	__u32 key, *prev = NULL;
+	__u32 key, *prev = NULL, *ids;
 	size_t n = 0;
-	int err;
+	int err = 0;
 
+	/* Per call, not static: fn may itself walk the attachments. */
+	ids = malloc(MDR_MAX_ATTACH * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
 	while (n < MDR_MAX_ATTACH &&
 	       bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
 		ids[n++] = key;
@@ -330,12 +333,11 @@ int mdr_state_for_each_attachment(const struct mdr_state *st,
 	}
 	/* Sorted by id, so listings are stable from one call to the next. */
 	qsort(ids, n, sizeof(ids[0]), cmp_u32);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !err; i++) {
 		if (bpf_map_lookup_elem(st->attach_fd, &ids[i], &att))
 			continue;	/* detached meanwhile */
 		err = fn(ids[i], &att, ctx);
-		if (err)
-			return err;
 	}
-	return 0;
+	free(ids);
+	return err;
 }
