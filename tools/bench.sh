@@ -4,11 +4,20 @@
 # tools/bench.sh: mdredir against Neutron's haproxy, side by side in one run,
 # on a veth sandbox of its own; writes BENCHMARKS.md. Run as root:
 #
-#   tools/bench.sh
+#   tools/bench.sh          everything (about 9 minutes)
+#   tools/bench.sh storm    only the boot-storm scenario (about 15 s);
+#                           with BENCH_FROM=DIR (the kept raw output of an
+#                           earlier full run) its data is added to DIR and
+#                           BENCHMARKS.md regenerated from DIR, so the file
+#                           still holds every section; without BENCH_FROM
+#                           BENCHMARKS.md is left alone and the storm report
+#                           is kept in the raw output directory.
 #
 # Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_CONNS (32),
-# BENCH_RUNS (3), BENCH_SCALES ("10 100 1000"), BENCH_OUTPUT (BENCHMARKS.md),
-# BENCH_KEEP=1 keeps the raw output directory.
+# BENCH_RUNS (3), BENCH_SCALES ("10 100 1000"), BENCH_STORM_GUESTS (200),
+# BENCH_STORM_DELAY_MS (the backend's answer time, 50), BENCH_OUTPUT
+# (BENCHMARKS.md), BENCH_KEEP=1 keeps the raw output directory, BENCH_ONLY
+# (= the first argument), BENCH_FROM (see above).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +27,20 @@ CONNS=${BENCH_CONNS:-32}
 RUNS=${BENCH_RUNS:-3}
 SCALES=${BENCH_SCALES:-10 100 1000}
 OUTPUT=${BENCH_OUTPUT:-$ROOT/BENCHMARKS.md}
+ONLY=${1:-${BENCH_ONLY:-}}
+case $ONLY in
+"" | all) ONLY= ;;
+storm) ;;
+*) echo "usage: tools/bench.sh [storm]" >&2; exit 2 ;;
+esac
+FROM=${BENCH_FROM:-}
+if [ -n "$FROM" ]; then
+	[ "$ONLY" = storm ] || { echo "BENCH_FROM goes with 'storm' only" >&2; exit 2; }
+	[ -f "$FROM/meta.json" ] || { echo "BENCH_FROM=$FROM: no meta.json, not a kept bench run" >&2; exit 2; }
+	FROM=$(cd "$FROM" && pwd)
+fi
+STORM_GUESTS=${BENCH_STORM_GUESTS:-200}
+STORM_DELAY_MS=${BENCH_STORM_DELAY_MS:-50}
 MDREDIR=$ROOT/build/mdredir
 export MDREDIR
 SB=mdb$(printf '%04x' $((RANDOM)))
@@ -32,6 +55,7 @@ CLIENT_CPU=1
 WRK=(wrk -t1 "-c$CONNS" "-d${DUR}s" --latency)
 NGINX_PID=
 DAEMON_PID=
+STORM_BACKEND_PID=
 SCALE_NS=()
 T0=$(date +%s)
 
@@ -77,9 +101,13 @@ cleanup() {
 		kill "$NGINX_PID" 2>/dev/null
 		wait "$NGINX_PID" 2>/dev/null
 	fi
+	if [ -n "$STORM_BACKEND_PID" ]; then
+		kill "$STORM_BACKEND_PID" 2>/dev/null
+		wait "$STORM_BACKEND_PID" 2>/dev/null
+	fi
 	del_scale_ns
 	sb_cleanup
-	if [ -n "${BENCH_KEEP:-}" ]; then
+	if [ -n "${BENCH_KEEP:-}" ] || { [ "$ONLY" = storm ] && [ -z "$FROM" ]; }; then
 		say "raw output kept in $WORK"
 	else
 		rm -rf "$WORK"
@@ -109,6 +137,23 @@ fi
 say "building mdredir"
 make -s >/dev/null 2>&1 || { tools/deps.sh && make -s; } || die "make"
 "$MDREDIR" unload >/dev/null 2>&1 || true
+
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }	# utime+stime, ticks
+
+start_daemon() {
+	: >"$WORK/daemon.log"
+	taskset -c $SERVER_CPU "$MDREDIR" daemon "$@" 2>>"$WORK/daemon.log" &
+	DAEMON_PID=$!
+	for _ in $(seq 200); do
+		grep -q 'listening on' "$WORK/daemon.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "daemon did not start: $(cat "$WORK/daemon.log")"
+}
+
+if [ -z "$ONLY" ]; then
+# (The whole harness but the storm; \`tools/bench.sh storm\` skips it.)
 
 # The machine and the versions, for the report.
 {
@@ -167,7 +212,6 @@ check() {
 	fi
 }
 
-cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }	# utime+stime, ticks
 busy() { awk '/^cpu / {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
 
 # measure DESIGN URL PROXY_PID: warm-up, then RUNS runs of each connection
@@ -230,18 +274,6 @@ profile() {
 			if [ -n "$DAEMON_PID" ]; then : >"$WORK/daemon.log"; fi
 		fi
 	done
-}
-
-start_daemon() {
-	: >"$WORK/daemon.log"
-	taskset -c $SERVER_CPU "$MDREDIR" daemon "$@" 2>>"$WORK/daemon.log" &
-	DAEMON_PID=$!
-	for _ in $(seq 200); do
-		grep -q 'listening on' "$WORK/daemon.log" && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "daemon did not start: $(cat "$WORK/daemon.log")"
 }
 
 MD_URL=http://169.254.169.254/openstack/latest/meta_data.json
@@ -451,9 +483,151 @@ jq -nc --argjson m "$M" --argjson list $((t1 - t0)) --argjson first $((t2 - t1))
 	'{m:$m, list_ms:$list, first_ms:$first, second_ms:$second, detach_ms:$detach}' \
 	>"$WORK/attachcost.json"
 say "attach cost: $(cat "$WORK/attachcost.json")"
+fi	# [ -z "$ONLY" ]
+
+# ---------------------------------------------------------------- boot storm
+
+# STORM_GUESTS guests behind one qdhcp-like tap (one attachment for the
+# whole network) boot at once and each crawl cloud-init's metadata paths
+# (tools/bench/storm_crawl.py) twice, a new connection per request, from a
+# backend that takes STORM_DELAY_MS per answer (tools/bench/storm_backend.py).
+# In turn: Neutron's haproxy, mdredir without cache, mdredir with
+# cache_ttl = 15 (Nova's metadata_cache_expiration).
+ST=$WORK/storm
+mkdir -p "$ST"
+STORM_SOCK=$WORK/storm.sock
+STORM_NET=7d3e9b20-5c1a-4f6e-8b42-storm0000001
+SSW=$SB-ssw
+SDHCP=$SB-sdhcp
+STAP=${SB}D
+# Above the guests' count: on a qdhcp tap every guest of the network shares
+# one attachment's cap (default 256); each guest holds one connection at a
+# time here, closing ones linger a moment.
+STORM_MAXCONN=$((STORM_GUESTS * 2 > 256 ? STORM_GUESTS * 2 : 256))
+say "storm: $STORM_GUESTS guests on one bridge behind one qdhcp-like tap"
+sb_network "$SSW" "$SDHCP" "$STAP"
+# The guests are 10.0.1.3, 10.0.1.4, ... in 10.0.0.0/16: the qdhcp-like
+# namespace needs the /16 to answer them (ARP, replies).
+ip -n "$SDHCP" route add 10.0.0.0/16 dev "$STAP"
+: >"$ST/guests"
+for i in $(seq "$STORM_GUESTS"); do
+	echo "$SB-g$i 10.0.$((i / 250 + 1)).$((i % 250 + 2))" >>"$ST/guests"
+	SB_MADE_NETNS+=("$SB-g$i")
+done
+while read -r ns _; do echo "netns add $ns"; done <"$ST/guests" | ip -batch - ||
+	die "storm: creating namespaces"
+i=0
+while read -r ns _; do
+	i=$((i + 1))
+	echo "link add ${SB}g$i netns $SSW type veth peer name eth0 netns $ns"
+done <"$ST/guests" | ip -batch - || die "storm: creating veths"
+for i in $(seq "$STORM_GUESTS"); do
+	echo "link set ${SB}g$i master br0 up"
+done | ip -n "$SSW" -batch - || die "storm: bridge ports"
+while read -r ns ip; do
+	printf 'link set lo up\naddr add %s/16 dev eth0\nlink set eth0 up\nroute add 169.254.169.254/32 via 10.0.0.2\n' \
+		"$ip" | ip -n "$ns" -batch - || die "storm: guest $ns"
+done <"$ST/guests"
+G1=$(awk 'NR == 1 {print $1}' "$ST/guests")
+
+taskset -c $SERVER_CPU python3 tools/bench/storm_backend.py "$STORM_SOCK" \
+	"$STORM_DELAY_MS" 2>"$ST/backend.stderr" &
+STORM_BACKEND_PID=$!
+for _ in $(seq 100); do [ -S "$STORM_SOCK" ] && break; sleep 0.05; done
+[ -S "$STORM_SOCK" ] || die "storm backend did not start: $(cat "$ST/backend.stderr")"
+backend() { curl -sS -m 5 --unix-socket "$STORM_SOCK" "http://backend/__$1"; }
+
+jq -n --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	--arg mdredir "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
+	--arg haproxy "$(haproxy -v | awk 'NR==1 {print $3}')" \
+	--argjson guests "$STORM_GUESTS" --argjson delay "$STORM_DELAY_MS" \
+	--argjson maxconn "$STORM_MAXCONN" --arg kernel "$(uname -r)" \
+	--argjson nproc "$(nproc)" \
+	'{date:$date, mdredir:$mdredir, haproxy:$haproxy, guests:$guests,
+	  delay_ms:$delay, max_connections_per_attachment:$maxconn,
+	  kernel:$kernel, nproc:$nproc}' >"$ST/meta.json"
+
+# storm_run CONFIG PROXY_PID: one check from the first guest, counters
+# zeroed, then every guest crawls; what the backend and the proxy saw.
+storm_run() {
+	local cfg=$1 pid=$2 got c0 c1 b0 b1
+	got=$(ip netns exec "$G1" curl -sS -m 5 http://169.254.169.254/storm-check) ||
+		die "storm $cfg: the first guest cannot reach metadata"
+	jq -e --arg ip "$(awk 'NR == 1 {print $2}' "$ST/guests")" --arg net "$STORM_NET" \
+		'.forwarded_for == $ip and .network_id == $net' <<<"$got" >/dev/null ||
+		die "storm $cfg: wrong identity at the backend: $got"
+	backend reset >/dev/null
+	if [ -n "$DAEMON_PID" ]; then : >"$WORK/daemon.log"; fi
+	c0=$(cpu_of "$pid") b0=$(cpu_of "$STORM_BACKEND_PID")
+	taskset -c $CLIENT_CPU python3 tools/bench/storm_crawl.py "$ST/guests" \
+		"$STORM_NET" "$ST/crawl-$cfg.json" 2 2>"$ST/crawl-$cfg.stderr" ||
+		die "storm $cfg: crawler: $(tail -5 "$ST/crawl-$cfg.stderr")"
+	c1=$(cpu_of "$pid") b1=$(cpu_of "$STORM_BACKEND_PID")
+	backend stats >"$ST/backend-$cfg.json"
+	say "storm $cfg: $(head -1 "$ST/crawl-$cfg.stderr"), backend saw $(jq .total "$ST/backend-$cfg.json")"
+	if grep -q '^  ' "$ST/crawl-$cfg.stderr"; then
+		say "storm $cfg: ERRORS (first ones):"
+		grep '^  ' "$ST/crawl-$cfg.stderr" | head -5 >&2
+	fi
+	local hits=0 lines=0 non200=0
+	if [ -n "$DAEMON_PID" ]; then
+		"$MDREDIR" stats --json >"$ST/stats-$cfg.json"
+		cp "$WORK/daemon.log" "$ST/daemon-$cfg.log"
+		lines=$(grep -c ' access ' "$WORK/daemon.log" || true)
+		hits=$(grep ' access ' "$WORK/daemon.log" | grep -c ' cache=hit' || true)
+		non200=$(grep ' access ' "$WORK/daemon.log" | grep -vc '" 200 ' || true)
+	fi
+	jq -nc --arg cfg "$cfg" --argjson ticks $((c1 - c0)) \
+		--argjson bticks $((b1 - b0)) --argjson hz "$(getconf CLK_TCK)" \
+		--argjson lines "$lines" --argjson hits "$hits" --argjson non200 "$non200" \
+		'{config:$cfg, proxy_ticks:$ticks, backend_ticks:$bticks, hz:$hz, access_lines:$lines,
+		  cache_hits:$hits, access_non200:$non200}' >>"$ST/storm.jsonl"
+}
+
+: >"$ST/storm.jsonl"
+say "storm: Neutron's haproxy"
+mkdir -p "$WORK/haps"
+sed -e "s|@ID@|$STORM_NET|g" -e "s|@PIDFILE@|$WORK/haps/pid|" -e "s|@SOCK@|$STORM_SOCK|" \
+	tools/bench/haproxy.cfg.in >"$WORK/haps/haproxy.cfg"
+ip -n "$SDHCP" addr add 169.254.169.254/32 dev "$STAP"
+ip netns exec "$SDHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/haps/haproxy.cfg" \
+	2>"$ST/haproxy.stderr" || die "haproxy: $(cat "$ST/haproxy.stderr")"
+storm_run haproxy "$(cat "$WORK/haps/pid")"
+stop_haproxies
+ip -n "$SDHCP" addr del 169.254.169.254/32 dev "$STAP"
+
+for ttl in 0 15; do
+	cfg=mdredir-ttl$ttl
+	say "storm: mdredir, cache_ttl = $ttl"
+	cat >"$ST/$cfg.ini" <<-EOF2
+		[mdredir]
+		cache_ttl = $ttl
+		max_connections_per_attachment = $STORM_MAXCONN
+	EOF2
+	start_daemon --backend "neutron:unix:$STORM_SOCK" --config "$ST/$cfg.ini"
+	"$MDREDIR" attach "$STAP" --netns "$SDHCP" --network-id "$STORM_NET" ||
+		die "storm: attach"
+	storm_run "$cfg" "$DAEMON_PID"
+	stop_daemon
+	"$MDREDIR" unload >/dev/null
+done
+kill "$STORM_BACKEND_PID" 2>/dev/null || true
+wait "$STORM_BACKEND_PID" 2>/dev/null || true
+STORM_BACKEND_PID=
 
 # ---------------------------------------------------------------- report
 
-say "writing $OUTPUT"
-python3 tools/bench/report.py "$WORK" "$OUTPUT"
+if [ "$ONLY" = storm ] && [ -n "$FROM" ]; then
+	# The earlier run's sections and this storm, in one report.
+	rm -rf "$FROM/storm"
+	cp -r "$ST" "$FROM/storm"
+	say "storm data added to $FROM; writing $OUTPUT"
+	python3 tools/bench/report.py "$FROM" "$OUTPUT"
+elif [ "$ONLY" = storm ]; then
+	say "writing $WORK/BENCHMARKS-storm.md (BENCHMARKS.md left alone: no BENCH_FROM)"
+	python3 tools/bench/report.py "$WORK" "$WORK/BENCHMARKS-storm.md"
+else
+	say "writing $OUTPUT"
+	python3 tools/bench/report.py "$WORK" "$OUTPUT"
+fi
 say "done in $(($(date +%s) - T0)) s"

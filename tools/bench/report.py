@@ -70,9 +70,158 @@ def wrk_requests(path):
         return None
 
 
+STORM_CONFIGS = [
+    ("haproxy", "Neutron: haproxy (Neutron's config), no cache"),
+    ("mdredir-ttl0", "mdredir TC, `cache_ttl = 0` (cache off)"),
+    ("mdredir-ttl15", "mdredir TC, `cache_ttl = 15` (cache on)"),
+]
+
+
+def pct(xs, p):
+    """Nearest-rank percentile of a non-empty list."""
+    xs = sorted(xs)
+    return xs[max(0, min(len(xs) - 1, -(-len(xs) * p // 100) - 1))]
+
+
+def storm(w, work):
+    """The boot-storm section, from WORK/storm (tools/bench.sh storm)."""
+    d = os.path.join(work, "storm")
+    if not os.path.exists(os.path.join(d, "storm.jsonl")):
+        return
+    sm = json.load(open(os.path.join(d, "meta.json")))
+    extra = {r["config"]: r for r in load(os.path.join(d, "storm.jsonl"))}
+    crawls = {c: json.load(open(os.path.join(d, f"crawl-{c}.json")))
+              for c, _ in STORM_CONFIGS
+              if os.path.exists(os.path.join(d, f"crawl-{c}.json"))}
+    if not crawls:
+        return
+    any_c = next(iter(crawls.values()))
+    paths = any_c["paths"]
+    n = len(any_c["guests"])
+    passes = any_c["passes"]
+    w(f"## Boot storm: {n} guests behind one network's tap\n")
+    w(f"Run {sm['date']}, mdredir `{sm['mdredir']}`, haproxy {sm['haproxy']}, "
+      f"kernel {sm['kernel']}, {sm['nproc']} CPUs (`tools/bench.sh storm`; "
+      "the other sections may come from an earlier run, see their date above).\n")
+    w(f"""- **Network.** {n} guest namespaces plugged into one Linux bridge, at
+  10.0.1.3, 10.0.1.4, … in 10.0.0.0/16, all reaching 169.254.169.254 via
+  10.0.0.2, the tap of one qdhcp-like namespace: the one interface that
+  is attached (`mdredir attach <tap> --netns <qdhcp ns> --network-id <id>`),
+  so the whole network is **one attachment**.
+- **Guests.** Each guest crawls these {len(paths)} paths, the ones cloud-init's
+  OpenStack and EC2 datasources read, one after the other, **a new TCP
+  connection per request** (`Connection: close`), as cloud-init does:
+  {", ".join(f"`{p}`" for p in paths)}. It does so **{passes} times**, back to
+  back: cloud-init reads metadata in its early stages (init-local, then
+  init once the network is up) and again in later ones; whether a given
+  image re-reads everything depends on its cloud-init version and
+  `updates` configuration, so two full passes is the model here, not a
+  measurement of cloud-init. All guests start together: one process
+  (`tools/bench/storm_crawl.py`) makes every guest's sockets inside that
+  guest's namespace beforehand, then starts all guests at one instant (the
+  barrier). A guest's **crawl time** runs from the barrier to its last
+  response.
+- **Backend** (`tools/bench/storm_backend.py`, asyncio, unix socket): answers
+  every request **{sm['delay_ms']} ms** after it arrives, all concurrently (it
+  held up to the "in flight" figure below at once), with a ~400-byte JSON
+  body echoing the `X-Forwarded-For`, `X-Neutron-Network-ID` and path it
+  received, plus a serial number; it counts requests per `X-Forwarded-For`.
+- **Correctness.** Every response is checked by the crawler: status 200 and
+  a body naming the guest's own address, the network id and the path asked
+  for. Any other answer, a connection failure or a timeout is an **error**.
+  A second-pass answer byte for byte equal to the first pass's (same serial
+  number) was served from a cache.
+- **Configurations**, in turn, against the same backend: Neutron's haproxy
+  (the same configuration as above, in the qdhcp-like namespace, no cache);
+  `mdredir daemon --backend neutron:unix:<sock>` with `[mdredir] cache_ttl =
+  0` and then `cache_ttl = 15` (Nova's `metadata_cache_expiration`). The
+  mdredir config also raises `max_connections_per_attachment` to
+  {sm['max_connections_per_attachment']} (default 256: on a qdhcp tap it caps
+  all the network's guests together; {n} guests with one connection each
+  fit under 256, closing connections briefly on top); everything else, the
+  SYN-rate guard included, is as shipped. Each configuration starts cold
+  (fresh daemon, empty cache).
+- **CPUs.** As above: the proxy and the backend on CPU 0, the crawler (all
+  guests) on CPU 1. CPU figures are the processes' utime+stime over the
+  crawl.
+""")
+    w("| configuration | crawl p50 | crawl p99 | crawl max | pass 1 p50 | pass 2 p50 "
+      "| wall | requests at backend | per guest | in flight (max) | errors "
+      "| cache hits (access log) | pass-2 answers equal to pass 1 |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    errs = []
+    for c, name in STORM_CONFIGS:
+        cr = crawls.get(c)
+        if not cr:
+            continue
+        g = cr["guests"]
+        crawl = [x["crawl_s"] for x in g]
+        p1 = [x["pass_s"][0] for x in g]
+        p2 = [x["pass_s"][1] - x["pass_s"][0] for x in g] if passes > 1 else []
+        be = json.load(open(os.path.join(d, f"backend-{c}.json")))
+        per = list(be["per_guest"].values())
+        pg = f"{min(per)}–{max(per)}" if per and min(per) != max(per) else \
+            (f"{per[0]}" if per else "0")
+        foreign = set(be["per_guest"]) - {x["ip"] for x in g}
+        if foreign:
+            pg += f" (**{len(foreign)} unknown X-Forwarded-For**)"
+        e = cr["errors"]
+        if e:
+            errs += [f"{c} {x['ip']}: {m}" for x in g for m in x["errors"]]
+        ex = extra.get(c, {})
+        hits = f"{ex['cache_hits']:,} of {ex['access_lines']:,}" \
+            if ex.get("access_lines") else "–"
+        w(f"| {name} | {pct(crawl, 50):.2f} s | {pct(crawl, 99):.2f} s | "
+          f"{max(crawl):.2f} s | {pct(p1, 50):.2f} s | "
+          f"{(pct(p2, 50) if p2 else 0):.2f} s | {cr['wall_s']:.2f} s | "
+          f"{be['total']:,} of {cr['requests']:,} | {pg} | {be['max_inflight']} | "
+          f"{'0' if not e else f'**{e:,} ERRORS**'} | {hits} | "
+          f"{sum(x['same_as_pass1'] for x in g):,} |")
+    w("")
+    w("| configuration | proxy CPU | backend CPU | crawler CPU | mdredir `stats`: requests, "
+      "2xx, 4xx, 5xx, dropped (syn_rate) | access-log lines not 200 |")
+    w("|---|---:|---:|---:|---|---:|")
+    for c, name in STORM_CONFIGS:
+        cr = crawls.get(c)
+        if not cr:
+            continue
+        ex = extra.get(c, {})
+        hz = ex.get("hz", 100)
+        st = os.path.join(d, f"stats-{c}.json")
+        stx = "–"
+        if os.path.exists(st):
+            a = json.load(open(st))["attachments"]
+            if a:
+                a = a[0]
+                dr = sum(a["dropped"].values())
+                stx = (f"{a['requests']:,}, {a['responses']['2xx']:,}, "
+                       f"{a['responses']['4xx']}, {a['responses']['5xx']}, "
+                       f"{dr} ({a['dropped'].get('syn_rate', 0)})")
+        w(f"| {name} | {ex.get('proxy_ticks', 0) / hz:.2f} s | "
+          f"{ex.get('backend_ticks', 0) / hz:.2f} s | {cr.get('crawler_cpu_s', 0):.2f} s | "
+          f"{stx} | {ex.get('access_non200', '–') if ex.get('access_lines') else '–'} |")
+    w("")
+    w("mdredir's `stats` requests include one check request per configuration "
+      "made before the crawl (from the first guest, a path not crawled).\n")
+    if errs:
+        w(f"**{len(errs)} ERRORS** (first 20):\n")
+        w("```")
+        w("\n".join(errs[:20]))
+        w("```\n")
+
+
 def main():
     work, out = sys.argv[1], sys.argv[2]
     raw = os.path.join(work, "raw")
+    if not os.path.exists(os.path.join(work, "meta.json")):
+        # `tools/bench.sh storm` without an earlier run: the storm only.
+        L = ["# mdredir benchmarks: boot storm only\n",
+             "Generated by `tools/bench.sh storm`; `tools/bench.sh` gives "
+             "every section.\n"]
+        storm(L.append, work)
+        with open(out, "w") as f:
+            f.write("\n".join(L) + "\n")
+        return
     meta = json.load(open(os.path.join(work, "meta.json")))
     res = load(os.path.join(work, "results.jsonl"))
     scale = load(os.path.join(work, "scale.jsonl"))
@@ -327,6 +476,8 @@ def main():
                   + (f" ({float(us.group(1)) * 1000:.1f} ms user, "
                      f"{float(sy.group(1)) * 1000:.1f} ms system)" if us and sy else "")
                   + ".\n")
+
+    storm(w, work)
 
     # Targets.
     notes_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
