@@ -49,8 +49,27 @@ struct conn;
 
 /* What an epoll event points at: a guest or a backend socket. */
 struct endpoint {
-	struct conn *c;
+	struct conn *c; /* NULL: the listener, or an idle backend socket */
 	bool backend;
+	int slot;       /* idle backend sockets: index in proxy.idle[] */
+};
+
+/*
+ * The idle pool of backend connections (relay.c): plain neutron and nova
+ * backends only. A slot keeps its endpoint for good, so an epoll event
+ * that arrives for a slot whose socket was meanwhile taken (or replaced)
+ * only costs a harmless check. The stack orders the used slots, the most
+ * recently parked last: LIFO keeps the few busiest connections warm and
+ * lets the others time out.
+ */
+#define MDR_POOL_MAX 64
+#define MDR_POOL_IDLE_MS 2000 /* well under backends' keep-alive timeouts
+			       * (Apache httpd: 5 s; eventlet, nginx: longer) */
+
+struct idle_backend {
+	int fd;            /* -1: slot free */
+	uint64_t since_ms; /* parked at */
+	struct endpoint ep;
 };
 
 struct conn {
@@ -100,6 +119,14 @@ struct conn {
 	bool bout_broken; /* backend stopped taking the request */
 	int backend_err;  /* errno that ended the backend connection */
 	struct ssl_st *ssl; /* TLS to the backend, NULL for plain */
+	/* Backend connection reuse (see relay.c). */
+	bool b_reused;      /* bfd came from the idle pool */
+	bool b_got_bytes;   /* the backend sent something for this request */
+	bool b_retryable;   /* bodiless GET/HEAD: may be resent once */
+	bool b_retried;     /* already resent on a fresh connection */
+	bool b_close;       /* the backend's response said no keep-alive */
+	bool b_close_after; /* close_after as it was when the relay started */
+	size_t b_head_len;  /* the rewritten request head, at bout.p */
 	/* epoll events the last SSL call needs before it can go on. */
 	uint32_t tls_hs_ev, tls_rd_ev, tls_wr_ev;
 	bool tls_write_failed;
@@ -133,6 +160,11 @@ struct proxy {
 	/* The last resumable TLS session with the backend: one connection
 	 * per request would otherwise pay a full handshake each time. */
 	struct ssl_session_st *tls_session;
+	/* Idle backend connections (see struct idle_backend). */
+	bool pool_on;
+	struct idle_backend idle[MDR_POOL_MAX];
+	unsigned char idle_stack[MDR_POOL_MAX];
+	unsigned int n_idle;
 };
 
 /* proxy.c */
@@ -152,5 +184,9 @@ int relay_step(struct proxy *p, struct conn *c, bool *progress);
 void relay_close(struct proxy *p, struct conn *c); /* frees it all */
 void relay_update_events(struct proxy *p, struct conn *c);
 void relay_forget_sessions(struct proxy *p); /* at the end of the loop */
+void relay_pool_init(struct proxy *p);
+void relay_pool_event(struct proxy *p, int slot); /* idle socket woke up */
+void relay_pool_expire(struct proxy *p); /* drops the long idle */
+void relay_pool_free(struct proxy *p);
 
 #endif

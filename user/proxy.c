@@ -734,8 +734,8 @@ static int conn_start(struct proxy *p, struct conn *c, int fd)
 	c->bfd = -1;
 	c->file_fd = -1;
 	c->tkind = T_NONE;
-	c->cep = (struct endpoint){ c, false };
-	c->bep = (struct endpoint){ c, true };
+	c->cep = (struct endpoint){ c, false, -1 };
+	c->bep = (struct endpoint){ c, true, -1 };
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
 	c->cev = EPOLLIN;
@@ -955,7 +955,8 @@ static void init_timeouts(struct proxy *p, const struct mdr_proxy_options *o)
  * hard limit lets us: past it guests are shed (see shed_with_spare()). */
 static void raise_fd_limit(unsigned int max_conns)
 {
-	rlim_t want = (rlim_t)max_conns * FDS_PER_CONN + FDS_SPARE;
+	rlim_t want = (rlim_t)max_conns * FDS_PER_CONN + FDS_SPARE +
+		      MDR_POOL_MAX;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
@@ -1032,6 +1033,7 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 		goto out;
 	}
 	p.accepting = true;
+	relay_pool_init(&p);
 
 	while (!*o->stop) {
 		p.now_ms = mono_ms();
@@ -1048,11 +1050,14 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 
 			if (ep == &p.listener)
 				accept_all(&p);
+			else if (!ep->c)
+				relay_pool_event(&p, ep->slot);
 			else if (!ep->c->dead)
 				conn_event(&p, ep->c, ep->backend, evs[i].events);
 		}
 		run_queue(&p);
 		expire_timers(&p);
+		relay_pool_expire(&p);
 		reap(&p);
 	}
 	while (p.all)
@@ -1060,6 +1065,7 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	for (struct conn *c = p.runq; c; c = c->run_next)
 		c->runnable = false;
 	reap(&p);
+	relay_pool_free(&p);
 	relay_forget_sessions(&p);
 out:
 	if (p.epfd >= 0) {

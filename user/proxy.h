@@ -107,6 +107,14 @@ struct mdr_proxy_options {
 	 */
 	unsigned int cache_ttl_ms;
 	size_t cache_max_bytes;
+	/*
+	 * Keep backend connections open between requests, in a small idle
+	 * pool ([mdredir] backend_keepalive), for neutron backends and nova
+	 * over plain HTTP; nova over https keeps one connection per request.
+	 * false: one backend connection per request, like haproxy's
+	 * "option http-server-close".
+	 */
+	bool backend_keepalive;
 };
 
 /*

@@ -1,9 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The neutron and nova backends: one backend connection per guest request.
- * The rewritten head and the request body go out, the response head comes
+ * The neutron and nova backends: one backend connection per guest request,
+ * or, with backend_keepalive, one taken from a small idle pool. The
+ * rewritten head and the request body go out, the response head comes
  * back to be checked and rewritten, and the body is relayed as it arrives,
  * its framing tracked so the guest connection can be reused afterwards.
+ *
+ * The pool: a backend connection is parked (LIFO, MDR_POOL_MAX at most,
+ * dropped after MDR_POOL_IDLE_MS idle) only when its exchange ended
+ * cleanly: the request fully sent, the response framed by Content-Length
+ * or chunked (never close-delimited) and fully read, nothing extra after
+ * it, and no "Connection: close" from the backend. Idle sockets stay in
+ * epoll, so a backend closing one is noticed and it is freed. Reuse across
+ * guests is safe: the identity headers (X-Forwarded-For, X-Neutron-*,
+ * X-Instance-ID and its signature) are written for every request, and the
+ * backend trusts each request's own headers, never the connection's past.
+ * A bodiless GET or HEAD that a reused connection fails before any
+ * response byte (the backend closed it meanwhile) is sent again, once, on
+ * a fresh connection; other requests never take a pooled connection. Nova
+ * over https keeps one connection per request: no pooling with TLS.
  *
  * Over https the same steps run through OpenSSL on the non-blocking socket:
  * each SSL call that cannot go on says whether it waits to read or to
@@ -44,6 +59,128 @@ void relay_close(struct proxy *p, struct conn *c)
 	}
 	mdr_buf_free(&c->bin);
 	mdr_buf_free(&c->bout);
+}
+
+/* ---- the idle pool ---- */
+
+static void pool_unstack(struct proxy *p, unsigned int i)
+{
+	memmove(&p->idle_stack[i], &p->idle_stack[i + 1], p->n_idle - i - 1);
+	p->n_idle--;
+}
+
+static void pool_drop_at(struct proxy *p, unsigned int i)
+{
+	struct idle_backend *ib = &p->idle[p->idle_stack[i]];
+
+	close(ib->fd); /* also leaves the epoll set */
+	ib->fd = -1;
+	pool_unstack(p, i);
+}
+
+void relay_pool_init(struct proxy *p)
+{
+	const struct mdr_backend *be = p->o->backend;
+
+	p->pool_on = p->o->backend_keepalive && !be->tls &&
+		     (be->kind == MDR_BACKEND_NEUTRON ||
+		      be->kind == MDR_BACKEND_NOVA);
+	p->n_idle = 0;
+	for (int i = 0; i < MDR_POOL_MAX; i++) {
+		p->idle[i].fd = -1;
+		p->idle[i].ep = (struct endpoint){ NULL, true, i };
+	}
+}
+
+void relay_pool_free(struct proxy *p)
+{
+	while (p->n_idle)
+		pool_drop_at(p, p->n_idle - 1);
+}
+
+/* An idle backend socket must have nothing to say: EOF, an error or stray
+ * bytes all mean it cannot carry another request. */
+static bool idle_usable(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void relay_pool_event(struct proxy *p, int slot)
+{
+	if (slot < 0 || slot >= MDR_POOL_MAX || p->idle[slot].fd < 0 ||
+	    idle_usable(p->idle[slot].fd))
+		return; /* stale: the slot was emptied or refilled */
+	for (unsigned int i = 0; i < p->n_idle; i++) {
+		if (p->idle_stack[i] == slot) {
+			pool_drop_at(p, i);
+			return;
+		}
+	}
+}
+
+/* The stack is in parking order, so the oldest are at the bottom. Checked
+ * every loop turn, which is at least every 200 ms. */
+void relay_pool_expire(struct proxy *p)
+{
+	while (p->n_idle &&
+	       p->now_ms - p->idle[p->idle_stack[0]].since_ms >=
+		       MDR_POOL_IDLE_MS)
+		pool_drop_at(p, 0);
+}
+
+/* Gives c the most recently parked backend connection still usable. */
+static bool pool_take(struct proxy *p, struct conn *c)
+{
+	while (p->n_idle) {
+		unsigned int top = p->n_idle - 1;
+		struct idle_backend *ib = &p->idle[p->idle_stack[top]];
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
+					  .data.ptr = &c->bep };
+
+		if (p->now_ms - ib->since_ms >= MDR_POOL_IDLE_MS ||
+		    !idle_usable(ib->fd) ||
+		    epoll_ctl(p->epfd, EPOLL_CTL_MOD, ib->fd, &ev)) {
+			pool_drop_at(p, top);
+			continue;
+		}
+		c->bfd = ib->fd;
+		c->bev = ev.events;
+		ib->fd = -1;
+		pool_unstack(p, top);
+		return true;
+	}
+	return false;
+}
+
+/* Parks c's backend connection after a clean exchange (see the top). */
+static bool pool_put(struct proxy *p, struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct idle_backend *ib = NULL;
+
+	if (!p->pool_on || c->ssl || c->bfd < 0 || c->b_close || c->bin_eof ||
+	    c->bout_broken || mdr_buf_len(&c->bin) || mdr_buf_len(&c->bout) ||
+	    !c->req_body.done || !c->resp_body.done || c->note ||
+	    c->resp_body.kind == MDR_BODY_CLOSE)
+		return false;
+	if (p->n_idle == MDR_POOL_MAX)
+		pool_drop_at(p, 0); /* the oldest makes room */
+	for (int i = 0; i < MDR_POOL_MAX && !ib; i++)
+		if (p->idle[i].fd < 0)
+			ib = &p->idle[i];
+	ev.data.ptr = &ib->ep;
+	if (epoll_ctl(p->epfd, c->bev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->bfd,
+		      &ev))
+		return false;
+	ib->fd = c->bfd;
+	ib->since_ms = p->now_ms;
+	p->idle_stack[p->n_idle++] = ib->ep.slot;
+	c->bfd = -1;
+	c->bev = 0;
+	return true;
 }
 
 static void fail(struct proxy *p, struct conn *c, int status,
@@ -179,11 +316,75 @@ static void tls_handshake(struct proxy *p, struct conn *c, bool *progress)
 	}
 }
 
+/* Opens a fresh backend connection for c; on failure a reply is queued. */
+static void backend_open(struct proxy *p, struct conn *c)
+{
+	const struct mdr_backend *be = p->o->backend;
+	struct epoll_event ev = { .data.ptr = &c->bep };
+
+	c->bfd = socket(be->addr.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->bfd < 0) {
+		fail(p, c, 503, "cannot create backend socket", errno);
+		return;
+	}
+	if (!connect(c->bfd, (const struct sockaddr *)&be->addr, be->addrlen)) {
+		c->rs = RS_HEAD; /* for now: see backend_connected() below */
+	} else if (errno == EINPROGRESS) {
+		c->rs = RS_CONNECTING;
+	} else if (errno == EAGAIN) {
+		/* A unix socket whose listen queue is full. */
+		fail(p, c, 503, "backend busy (listen queue full)", 0);
+		return;
+	} else {
+		/* Unix sockets fail here at once: ENOENT, ECONNREFUSED. */
+		fail(p, c, 503, "backend unreachable", errno);
+		return;
+	}
+	ev.events = c->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN | EPOLLOUT;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, c->bfd, &ev)) {
+		fail(p, c, 503, "cannot watch backend socket", errno);
+		return;
+	}
+	c->bev = ev.events;
+	c->state = CS_RELAY;
+	conn_timer_set(p, c, T_CONNECT);
+	if (c->rs == RS_HEAD)
+		backend_connected(p, c);
+}
+
+/*
+ * A pooled connection the backend had closed meanwhile failed c's request
+ * before any answer: resends it, once, on a fresh connection. Only bodiless
+ * GET and HEAD take pooled connections, so the request is its head alone,
+ * still at the start of bout (nothing else is ever written there).
+ */
+static bool retry_fresh(struct proxy *p, struct conn *c)
+{
+	if (!c->b_reused || c->b_retried || !c->b_retryable || c->b_got_bytes)
+		return false;
+	if (c->bfd >= 0) {
+		close(c->bfd);
+		c->bfd = -1;
+		c->bev = 0;
+	}
+	c->b_reused = false;
+	c->b_retried = true;
+	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
+	mdr_buf_reset(&c->bin);
+	c->bin_eof = c->bout_broken = false;
+	c->backend_err = 0;
+	c->close_after = c->b_close_after;
+	c->bout.head = 0;
+	c->bout.tail = c->b_head_len;
+	backend_open(p, c);
+	return true;
+}
+
 int relay_start(struct proxy *p, struct conn *c,
 		const struct mdr_http_head *req)
 {
 	const struct mdr_backend *be = p->o->backend;
-	struct epoll_event ev = { .data.ptr = &c->bep };
 	int n;
 
 	if (mdr_buf_alloc(&c->bin, MDR_BUF_SIZE) ||
@@ -194,8 +395,14 @@ int relay_start(struct proxy *p, struct conn *c,
 	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
 	c->bin_eof = c->bout_broken = c->tls_write_failed = false;
 	c->backend_err = 0;
+	c->b_reused = c->b_got_bytes = c->b_retried = c->b_close = false;
+	c->b_close_after = c->close_after;
+	/* Done already: no body at all, or Content-Length: 0. */
+	c->b_retryable = (mdr_str_eq(req->method, "GET") || c->is_head) &&
+			 c->req_body.done;
 
-	n = mdr_rewrite_request(req, &c->id, be, c->bout.p, c->bout.cap);
+	n = mdr_rewrite_request_conn(req, &c->id, be, p->pool_on, c->bout.p,
+				     c->bout.cap);
 	if (n < 0) {
 		if (n == -EIO)
 			c->note = "cannot sign the request for nova";
@@ -205,38 +412,19 @@ int relay_start(struct proxy *p, struct conn *c,
 		return 0;
 	}
 	c->bout.tail = n;
+	c->b_head_len = n;
 
-	c->bfd = socket(be->addr.ss_family,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->bfd < 0) {
-		fail(p, c, 503, "cannot create backend socket", errno);
-		return 0;
-	}
-	if (!connect(c->bfd, (const struct sockaddr *)&be->addr, be->addrlen)) {
-		c->rs = RS_HEAD; /* for now: see backend_connected() below */
-	} else if (errno == EINPROGRESS) {
-		c->rs = RS_CONNECTING;
-	} else if (errno == EAGAIN) {
-		/* A unix socket whose listen queue is full. */
-		fail(p, c, 503, "backend busy (listen queue full)", 0);
-		return 0;
+	/* POST and the like always get a fresh connection: their body could
+	 * not be sent again if a pooled one turned out to be closed. */
+	if (p->pool_on && c->b_retryable && pool_take(p, c)) {
+		c->b_reused = true;
+		c->state = CS_RELAY;
+		backend_connected(p, c); /* plain: waits for the response */
 	} else {
-		/* Unix sockets fail here at once: ENOENT, ECONNREFUSED. */
-		fail(p, c, 503, "backend unreachable", errno);
-		return 0;
+		backend_open(p, c);
 	}
-	ev.events = c->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN | EPOLLOUT;
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, c->bfd, &ev)) {
-		fail(p, c, 503, "cannot watch backend socket", errno);
-		return 0;
-	}
-	c->bev = ev.events;
-	c->state = CS_RELAY;
-	conn_timer_set(p, c, T_CONNECT);
-	if (c->rs == RS_HEAD)
-		backend_connected(p, c);
 	if (c->state != CS_RELAY)
-		return 0; /* TLS could not start: a 502 is queued */
+		return 0; /* no backend, or TLS could not start: reply queued */
 
 	/* The backend never sees Expect (see rewrite.c): we invite the body
 	 * ourselves, since we will read it whatever the backend says. */
@@ -433,10 +621,12 @@ static void backend_read(struct conn *c, bool *progress)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	*progress = true;
-	if (n > 0)
+	if (n > 0) {
 		c->bin.tail += n;
-	else
+		c->b_got_bytes = true;
+	} else {
 		backend_gone(c, n < 0 ? errno : 0);
+	}
 }
 
 /* Parses the response head; 0 means wait, or that a reply was queued. */
@@ -499,6 +689,10 @@ static int response_head(struct proxy *p, struct conn *c, bool *progress)
 		if (ret == 0 && !c->bin_eof)
 			return 0;
 		if (ret == 0) {
+			if (retry_fresh(p, c)) {
+				*progress = true;
+				return 0;
+			}
 			fail(p, c, 502, mdr_buf_len(&c->bin) ?
 				     "backend closed the connection mid-head" :
 				     "backend closed the connection without answering",
@@ -537,6 +731,7 @@ static int response_head(struct proxy *p, struct conn *c, bool *progress)
 	c->cout.tail += ret;
 	c->status = h.status;
 	c->close_after = !keep;
+	c->b_close = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
 	mdr_body_init(&c->resp_body, &h, dechunk);
 	capture_head(p, c, &h, dechunk);
 	mdr_buf_consume(&c->bin, h.len);
@@ -574,6 +769,7 @@ static int response_body(struct proxy *p, struct conn *c, bool *progress)
 	if (c->resp_body.done) {
 		if (c->ssl)
 			tls_keep_session(p, c);
+		pool_put(p, c); /* or relay_close() closes it */
 		relay_close(p, c);
 		c->rs = RS_DONE;
 		*progress = true;

@@ -110,6 +110,14 @@ int mdr_rewrite_request(const struct mdr_http_head *req,
 			const struct mdr_identity *id,
 			const struct mdr_backend *be, char *out, size_t cap)
 {
+	return mdr_rewrite_request_conn(req, id, be, false, out, cap);
+}
+
+int mdr_rewrite_request_conn(const struct mdr_http_head *req,
+			     const struct mdr_identity *id,
+			     const struct mdr_backend *be, bool keep_alive,
+			     char *out, size_t cap)
+{
 	struct out o = { .p = out, .cap = cap };
 	bool nova = be->kind == MDR_BACKEND_NOVA;
 	char sig[MDR_NOVA_SIGNATURE_LEN + 1];
@@ -160,9 +168,15 @@ int mdr_rewrite_request(const struct mdr_http_head *req,
 		else if (id->router_id[0])
 			putf(&o, "X-Neutron-Router-ID: %s\r\n", id->router_id);
 	}
-	/* One backend connection per request, like haproxy's
-	 * "option http-server-close": the backend never has to guess. */
-	put(&o, "Connection: close\r\n", 19);
+	/* Either one backend connection per request, like haproxy's
+	 * "option http-server-close", or a pooled one kept open (the guest's
+	 * own Connection header was dropped above as hop-by-hop). Identity
+	 * headers are written afresh for every request, so a pooled
+	 * connection may carry requests of different guests in turn. */
+	if (keep_alive)
+		put(&o, "Connection: keep-alive\r\n", 24);
+	else
+		put(&o, "Connection: close\r\n", 19);
 	return finish(&o);
 }
 

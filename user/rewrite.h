@@ -25,12 +25,19 @@ bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,
  * guest) into out: the guest's headers minus hop-by-hop and identity ones,
  * then X-Forwarded-For and, for neutron, X-Neutron-Network-ID (or -Router-
  * ID); for nova, Host: <nova host:port>, X-Instance-ID, X-Tenant-ID and
- * X-Instance-ID-Signature. Returns its length, -ENOSPC if cap is too small,
- * or -EIO if signing failed.
+ * X-Instance-ID-Signature; last "Connection: close" (one backend
+ * connection per request). Returns its length, -ENOSPC if cap is too
+ * small, or -EIO if signing failed.
  */
 int mdr_rewrite_request(const struct mdr_http_head *req,
 			const struct mdr_identity *id,
 			const struct mdr_backend *be, char *out, size_t cap);
+/* The same, ending "Connection: keep-alive" when keep_alive: the backend
+ * connection is to be pooled and reused (see relay.c). */
+int mdr_rewrite_request_conn(const struct mdr_http_head *req,
+			     const struct mdr_identity *id,
+			     const struct mdr_backend *be, bool keep_alive,
+			     char *out, size_t cap);
 
 /*
  * Writes the head sent to the guest for the backend's response resp.

@@ -113,6 +113,8 @@ static const struct option options[] = {
 	  FIELD(cache_ttl), 0, 3600, OURS },
 	{ "mdredir", "cache_size_mb", OPT_UINT,
 	  FIELD(cache_size_mb), 1, 65536, OURS },
+	{ "mdredir", "backend_keepalive", OPT_BOOL,
+	  FIELD(backend_keepalive), 0, 0, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL,
 	  FIELD(rate_limit_enabled), 0, 0, NEUTRON },
 	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS,
@@ -642,6 +644,7 @@ void mdr_settings_defaults(struct mdr_settings *s)
 	s->new_connection_rate = 20000;
 	s->new_connection_burst = 5000;
 	s->cache_size_mb = 64;
+	s->backend_keepalive = true;
 	s->rate_limit_ip_versions = MDR_SETTINGS_IPV4;
 	s->base_window_duration = 10;
 	s->base_query_rate_limit = 10;

@@ -64,6 +64,7 @@ struct mdr_settings {
 	unsigned int reply_ttl;			/* 0: replies keep their TTL / hop limit */
 	unsigned int cache_ttl;			/* seconds; 0: no response cache */
 	unsigned int cache_size_mb;		/* 64 */
+	bool backend_keepalive;			/* true: pool backend connections (plain HTTP, unix) */
 	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admit.h) */
 	bool rate_limit_enabled;		/* false */
 	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4 ("4") */

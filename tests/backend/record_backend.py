@@ -33,6 +33,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass  # unix clients have no address; the record file is the log
 
     def handle(self):
+        # Numbers each connection, so tests can tell which requests shared
+        # one (the proxy's backend keep-alive).
+        with self.server.record_lock:
+            self.server.conn_count += 1
+            self.conn_id = self.server.conn_count
+        self.nreq = 0
         try:
             super().handle()
         except (BrokenPipeError, ConnectionResetError):
@@ -51,8 +57,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
-    def record(self, body):
+    def record(self, body, dropped=False):
         entry = {
+            "conn": self.conn_id,
+            "dropped": dropped,
             "method": self.command,
             "path": self.path,
             "headers": [[k, v] for k, v in self.headers.items()],
@@ -84,6 +92,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         body = self.read_body()
+        self.nreq += 1
+        if self.server.drop_reused and self.nreq > 1:
+            # As if the backend had closed the idle connection just as
+            # this request was sent: no answer, only the close.
+            self.record(body, dropped=True)
+            self.close_connection = True
+            return
         self.record(body)
         parts = self.path.split("?")[0].strip("/").split("/")
         try:
@@ -138,6 +153,8 @@ def main():
     where.add_argument("--unix", metavar="PATH")
     where.add_argument("--listen", metavar="HOST:PORT")
     ap.add_argument("--record", metavar="FILE")
+    ap.add_argument("--drop-reused", action="store_true",
+                    help="close a connection, unanswered, on its 2nd request")
     args = ap.parse_args()
 
     if args.unix:
@@ -152,6 +169,8 @@ def main():
         server = TCPServer((host, int(port)), Handler)
     server.record_file = args.record
     server.record_lock = threading.Lock()
+    server.conn_count = 0
+    server.drop_reused = args.drop_reused
 
     def on_term(signum, frame):
         raise SystemExit(0)

@@ -81,3 +81,78 @@ print("\n".join(m.decode() for m in re.findall(rb"HTTP/1\.[01] [0-9]{3} [^\r]*",
 	run grep -c access "$BATS_TEST_TMPDIR/daemon.log"
 	assert_output 0
 }
+
+# conns: the backend connection id of each recorded request, in order.
+conns() { jq -r '.conn' "$RECORD" | paste -sd' '; }
+
+@test "backend keep-alive: a guest's requests share one backend connection" {
+	local sock=$BATS_TEST_TMPDIR/agent.sock
+	start_backend --unix "$sock"
+	start_daemon --backend "neutron:unix:$sock"
+	for _ in 1 2 3 4; do
+		run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
+		assert_output 200
+	done
+	run conns
+	assert_output "1 1 1 1"
+	run recorded_header 4 Connection
+	assert_output keep-alive
+	run recorded_header 4 X-Forwarded-For
+	assert_output 10.0.0.5
+
+	# The backend restarts: the pooled connection closes under the proxy,
+	# which notices and connects anew. No guest sees an error.
+	stop_backend
+	start_backend --unix "$sock"
+	for _ in 1 2 3; do
+		run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
+		assert_output 200
+	done
+	run conns
+	assert_output "1 1 1"
+	# Idle for longer than the pool keeps a connection (2 s): a new one.
+	sleep 2.5
+	run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
+	assert_output 200
+	run conns
+	assert_output "1 1 1 2"
+	run grep -c 'error=' "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
+}
+
+@test "backend keep-alive: a GET the backend drops on a reused connection is resent" {
+	local sock=$BATS_TEST_TMPDIR/agent.sock
+	start_backend --unix "$sock" --drop-reused
+	start_daemon --backend "neutron:unix:$sock"
+	for _ in 1 2 3; do
+		run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
+		assert_output 200
+	done
+	# Each second request on a connection is dropped unanswered and sent
+	# again, once, on a fresh connection.
+	run jq -r '"\(.conn)\(if .dropped then "x" else "" end)"' "$RECORD"
+	assert_output "$(printf '1\n1x\n2\n2x\n3')"
+	run grep -c 'error=' "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
+	# A POST never takes a pooled connection: its body could not be resent.
+	run metadata "$SB-vm1" /echo -d hello
+	assert_output hello
+	run jq -r 'select(.method == "POST") | .dropped' "$RECORD"
+	assert_output false
+}
+
+@test "backend_keepalive = false: one backend connection per request" {
+	local sock=$BATS_TEST_TMPDIR/agent.sock f=$BATS_TEST_TMPDIR/mdredir.ini
+	printf '[mdredir]\nbackend = neutron:unix:%s\nbackend_keepalive = false\n' \
+		"$sock" >"$f"
+	start_backend --unix "$sock"
+	start_daemon --config "$f"
+	for _ in 1 2 3; do
+		run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
+		assert_output 200
+	done
+	run conns
+	assert_output "1 2 3"
+	run recorded_header 3 Connection
+	assert_output close
+}

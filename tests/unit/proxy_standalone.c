@@ -98,6 +98,7 @@ static void usage(void)
 		"         [--secret-file FILE] [--ca FILE] [--client-cert FILE]\n"
 		"         [--client-key FILE] [--insecure]\n"
 		"         [--nova-host HOST] [--nova-port N] [--nova-protocol http|https]\n"
+		"         [--no-backend-keepalive]\n"
 		"Runs the metadata proxy with a fixed identity (vm = the peer).\n"
 		"--nova-* fill in a bare 'nova' backend, as the daemon does from\n"
 		"Neutron's nova_metadata_host/port/protocol.\n"
@@ -167,6 +168,7 @@ int main(int argc, char **argv)
 		{ "nova-host", required_argument, NULL, 'H' },
 		{ "nova-port", required_argument, NULL, 'P' },
 		{ "nova-protocol", required_argument, NULL, 'o' },
+		{ "no-backend-keepalive", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -174,7 +176,9 @@ int main(int argc, char **argv)
 	struct mdr_proxy_options po = { .identify = identify,
 					.identify_ctx = &fid,
 					.access_log = stderr,
-					.stop = &stop };
+					.stop = &stop,
+					/* the daemon's default */
+					.backend_keepalive = true };
 	const char *listen_spec = NULL, *backend_spec = NULL;
 	const char *secret_file = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *nova_host = NULL, *nova_proto = "http";
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
 		case 'H': nova_host = optarg; break;
 		case 'P': nova_port = atoi(optarg); break;
 		case 'o': nova_proto = optarg; break;
+		case 'N': po.backend_keepalive = false; break;
 		default: usage();
 		}
 	}

@@ -530,6 +530,20 @@ static void test_rewrite_request(void)
 	/* Exactly one X-Forwarded-For: ours. */
 	CHECK(!strstr(strstr(lower, "x-forwarded-for") + 1, "x-forwarded-for"));
 
+	/* A pooled backend connection: keep-alive instead, the guest's own
+	 * Connection and Keep-Alive still dropped, nothing else changed. */
+	n = mdr_rewrite_request_conn(&h, &id, &be, true, out, sizeof(out) - 1);
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(has_header(out, "\r\nConnection: keep-alive\r\n\r\n"));
+	CHECK(!strstr(out, "Connection: close"));
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
+	CHECK(has_header(out, "\r\nX-Neutron-Network-ID: net-1\r\n"));
+	CHECK(!strstr(out, "evil"));
+	n = mdr_rewrite_request_conn(&h, &id, &be, false, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+
 	id.network_id[0] = '\0';
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
