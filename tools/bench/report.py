@@ -16,7 +16,7 @@ DESIGNS = [
     ("haproxy", "Neutron: haproxy (Neutron's config) → nginx unix socket"),
     ("mdredir-tc", "mdredir, TC mode → nginx unix socket"),
     ("mdredir-xdp", "mdredir, XDP mode ({xdpmode}) → nginx unix socket"),
-    ("mdredir-tc-defaults", "mdredir, TC mode, shipped defaults (SYN limit 1000/s)"),
+    ("mdredir-tc-defaults", "mdredir, TC mode, shipped defaults (SYN-rate limit on)"),
 ]
 STYLES = [("close", "new connection per request (`Connection: close`)"),
           ("keepalive", "keep-alive")]
