@@ -370,17 +370,23 @@ static void forget_guests(const struct mdr_state *st, uint32_t id)
 		bpf_map_delete_elem(st->neigh_fd, &doomed[i]);
 }
 
-/* Takes the program off the interface if it is still the one we attached. */
-static void unhook(const struct mdr_attachment *att)
+bool mdr_attached_iface_here(const struct mdr_attachment *att)
 {
-	struct mdr_netns_saved saved;
 	char name[IF_NAMESIZE];
 	__u64 cookie;
 
+	/* An ifindex is reused, a name moves: both must still match. */
+	return !mdr_netns_cookie(&cookie) && cookie == att->netns_cookie &&
+	       if_indextoname(att->ifindex, name) && !strcmp(name, att->ifname);
+}
+
+void mdr_unhook(const struct mdr_attachment *att)
+{
+	struct mdr_netns_saved saved;
+
 	if (mdr_netns_enter(att->netns, &saved))
 		return;
-	if (!mdr_netns_cookie(&cookie) && cookie == att->netns_cookie &&
-	    if_indextoname(att->ifindex, name) && !strcmp(name, att->ifname)) {
+	if (mdr_attached_iface_here(att)) {
 		if (att->mode != MDR_MODE_TC)
 			mdr_xdp_detach(att->ifindex, att->mode);
 		mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
@@ -396,7 +402,7 @@ static void detach_one(const struct mdr_state *st, uint32_t id,
 				     .ifindex = att->ifindex };
 	int err;
 
-	unhook(att);
+	mdr_unhook(att);
 	bpf_map_delete_elem(st->iface_fd, &key);
 	bpf_map_delete_elem(st->attach_fd, &id);
 	forget_guests(st, id);

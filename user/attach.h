@@ -30,5 +30,15 @@ int mdr_detach(const char *ifname, const char *netns);
  * (@ifindex 0). Nothing attached there is not an error.
  */
 int mdr_detach_vanished(__u64 netns_cookie, int ifindex);
+/*
+ * Takes the programs off the attached interface (TC, and XDP in XDP mode)
+ * if it is still the one that was attached; leaves the maps alone.
+ */
+void mdr_unhook(const struct mdr_attachment *att);
+/*
+ * Whether the attached interface still exists, as the same interface, in
+ * the namespace the caller is in (which must be the attachment's).
+ */
+bool mdr_attached_iface_here(const struct mdr_attachment *att);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "attach.h"
 #include "datapath.h"
 #include "lock.h"
 #include "log.h"
@@ -114,19 +115,9 @@ static int clean_named_netns(const char *name, void *data)
 static int unhook_recorded(__u32 id, const struct mdr_attachment *att,
 			   void *data)
 {
-	struct mdr_netns_saved saved;
-	char name[IF_NAMESIZE];
-	__u64 cookie;
-
 	(void)id;
 	(void)data;
-	if (mdr_netns_enter(att->netns, &saved))
-		return 0;
-	if (!mdr_netns_cookie(&cookie) && cookie == att->netns_cookie &&
-	    if_indextoname(att->ifindex, name) && !strcmp(name, att->ifname))
-		mdr_tc_detach(att->ifindex, BPF_TC_INGRESS,
-			      att->flags & MDR_F_HOOK_CREATED);
-	mdr_netns_leave(&saved);
+	mdr_unhook(att);
 	return 0;
 }
 

@@ -6,7 +6,6 @@
  * the calling thread, so this one can roam while the proxy keeps serving.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,13 +79,12 @@ static int sweep_one(__u32 id, const struct mdr_attachment *att, void *data)
 {
 	const struct watched *ns = data;
 	struct mdr_netns_saved saved;
-	char name[IF_NAMESIZE];
 	bool gone;
 
 	(void)id;
 	if (att->netns_cookie != ns->cookie || mdr_netns_enter(ns->netns, &saved))
 		return 0;
-	gone = !if_indextoname(att->ifindex, name) || strcmp(name, att->ifname);
+	gone = !mdr_attached_iface_here(att);
 	mdr_netns_leave(&saved);
 	if (gone)
 		mdr_detach_vanished(att->netns_cookie, att->ifindex);
