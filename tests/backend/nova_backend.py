@@ -38,13 +38,10 @@ import sys
 import threading
 import time
 
+import record_backend  # beside this file: what both fakes share
+from record_backend import pattern
+
 MAX_PASSWORD = 255  # nova.api.metadata.password.MAX_SIZE
-PATTERN = bytes(i % 251 for i in range(251 * 64))
-
-
-def pattern(n):
-    reps = n // len(PATTERN) + 1
-    return (PATTERN * reps)[:n] if n > len(PATTERN) else PATTERN[:n]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -60,18 +57,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the proxy gave up on this request: not our failure
 
-    def read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = bytearray()
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(body)
-                body += self.rfile.read(size)
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+    read_body = record_backend.Handler.read_body
 
     def check_identity(self):
         """Nova's _handle_instance_id_request: (status, why, signature_ok)."""

@@ -151,7 +151,7 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 80)); s.listen(); print("bound", flush=True); time.sleep(30)' \
 		>"$BATS_TEST_TMPDIR/squat.out" 3>&- &
 	squatter=$!
-	for _ in $(seq 50); do grep -q bound "$BATS_TEST_TMPDIR/squat.out" && break; sleep 0.1; done
+	await_line "$squatter" "$BATS_TEST_TMPDIR/squat.out" bound
 	run timeout 5 "$MDREDIR" daemon --backend "local:$BATS_TEST_TMPDIR/md"
 	kill "$squatter"
 	assert_failure 1

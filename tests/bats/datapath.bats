@@ -155,7 +155,7 @@ teardown() { common_teardown; }
 		--tcp 169.254.169.254:8080 --tcp 10.0.0.2:80 --udp 169.254.169.254:80 \
 		--out "$BATS_TEST_TMPDIR/sink" >"$BATS_TEST_TMPDIR/sink.log" 2>&1 3>&- &
 	sink=$!
-	for _ in $(seq 50); do grep -q ready "$BATS_TEST_TMPDIR/sink.log" && break; sleep 0.1; done
+	await_line "$sink" "$BATS_TEST_TMPDIR/sink.log" ready
 
 	payload=$BATS_TEST_TMPDIR/payload
 	head -c 200000 /dev/urandom >"$payload"

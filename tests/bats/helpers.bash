@@ -37,23 +37,26 @@ common_teardown() {
 	sb_cleanup
 }
 
+# await_line PID FILE PATTERN [LOG]: up to 5 s for a background process to
+# print PATTERN into FILE; shows LOG (default FILE) if it died or never did.
+await_line() {
+	local pid=$1 file=$2 pattern=$3 log=${4:-$2}
+	for _ in $(seq 100); do
+		grep -q "$pattern" "$file" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$log" >&2
+	return 1
+}
+
 # start_daemon ARGS...: runs `mdredir daemon ARGS` until it listens.
 start_daemon() {
 	local log=$BATS_TEST_TMPDIR/daemon.log
 	# fd 3 is bats' own: a background child holding it would hang bats.
 	"$MDREDIR" daemon "$@" 2>"$log" 3>&- &
 	DAEMON_PID=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$log" && return 0
-		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-			cat "$log" >&2
-			DAEMON_PID=
-			return 1
-		fi
-		sleep 0.05
-	done
-	cat "$log" >&2
-	return 1
+	await_line "$DAEMON_PID" "$log" 'listening on' || { DAEMON_PID=; return 1; }
 }
 
 stop_daemon() {
@@ -73,12 +76,7 @@ start_server() {
 	python3 "$ROOT/tests/backend/$script" --record "$RECORD" "$@" \
 		>"$out" 2>&1 3>&- &
 	BACKEND_PID=$!
-	for _ in $(seq 100); do
-		grep -q ready "$out" && return 0
-		sleep 0.05
-	done
-	cat "$out" >&2
-	return 1
+	await_line "$BACKEND_PID" "$out" ready
 }
 
 # start_backend ARGS...: the neutron-metadata-agent stand-in (--unix PATH

@@ -84,7 +84,7 @@ metadata6() {
 		--tcp "[fd00::2]:80" \
 		>"$BATS_TEST_TMPDIR/sink.log" 2>&1 3>&- &
 	sink=$!
-	for _ in $(seq 50); do grep -q ready "$BATS_TEST_TMPDIR/sink.log" && break; sleep 0.1; done
+	await_line "$sink" "$BATS_TEST_TMPDIR/sink.log" ready
 	before=$(stat_of "${SB}d" .packets.to_proxy)
 
 	head -c 100000 /dev/urandom >"$BATS_TEST_TMPDIR/payload"

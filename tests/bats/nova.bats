@@ -48,12 +48,7 @@ start_nova() {
 	python3 "$NOVA" --listen "127.0.0.1:$NOVA_PORT" --record "$RECORD" \
 		--secret-file "$T/secret" "$@" >"$BATS_TEST_TMPDIR/nova.out" 2>&1 3>&- &
 	NOVA_PID=$!
-	for _ in $(seq 100); do
-		grep -q ready "$BATS_TEST_TMPDIR/nova.out" && return 0
-		sleep 0.05
-	done
-	cat "$BATS_TEST_TMPDIR/nova.out" >&2
-	return 1
+	await_line "$NOVA_PID" "$BATS_TEST_TMPDIR/nova.out" ready
 }
 
 # start_px ARGS...: proxy_standalone for instance inst-1 of project proj-1.
@@ -63,17 +58,8 @@ start_px() {
 		--instance-id inst-1 --project-id proj-1 "$@" \
 		>"$BATS_TEST_TMPDIR/px.out" 2>"$PXLOG" 3>&- &
 	PX_PID=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$BATS_TEST_TMPDIR/px.out" && return 0
-		if ! kill -0 "$PX_PID" 2>/dev/null; then
-			cat "$PXLOG" >&2
-			PX_PID=
-			return 1
-		fi
-		sleep 0.05
-	done
-	cat "$PXLOG" >&2
-	return 1
+	await_line "$PX_PID" "$BATS_TEST_TMPDIR/px.out" 'listening on' "$PXLOG" ||
+		{ PX_PID=; return 1; }
 }
 
 # get PATH [CURL ARGS...]: what the guest gets.
