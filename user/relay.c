@@ -629,29 +629,28 @@ static void backend_read(struct conn *c, bool *progress)
 	}
 }
 
-/* Parses the response head; 0 means wait, or that a reply was queued. */
 /*
  * Whether the response on its way is one the cache keeps (a GET's 200 with
  * a Content-Length it can hold), and if so its head, without the
  * Connection line each guest gets its own of.
  */
 static void capture_head(struct proxy *p, struct conn *c,
-			 const struct mdr_http_head *h, bool dechunk)
+			 const struct mdr_http_head *h, bool dechunk,
+			 const char *head, size_t len, bool keep)
 {
-	static const char tail[] = "Connection: keep-alive\r\n\r\n";
-	char head[MDR_BUF_SIZE];
-	int n;
+	/* What mdr_rewrite_response() ended the head with, for this guest. */
+	size_t own = (keep ? strlen("Connection: keep-alive\r\n") :
+			     strlen("Connection: close\r\n")) + 2;
 
 	if (!c->cap_key)
 		return;
 	if (h->status != 200 || h->body != MDR_BODY_LENGTH || dechunk ||
-	    c->resp_body.left > p->cache.max_body) {
+	    c->resp_body.left > p->cache.max_body || len <= own) {
 		cache_capture_end(c);
 		return;
 	}
-	n = mdr_rewrite_response(h, true, false, head, sizeof(head));
-	c->cap_head_len = n > (int)sizeof(tail) - 1 ? n - (sizeof(tail) - 1) : 0;
-	c->cap_head = c->cap_head_len ? malloc(c->cap_head_len) : NULL;
+	c->cap_head_len = len - own;
+	c->cap_head = malloc(c->cap_head_len);
 	c->cap_body = malloc(c->resp_body.left ?: 1);
 	if (!c->cap_head || !c->cap_body) {
 		cache_capture_end(c);
@@ -674,6 +673,7 @@ static void capture_body(struct proxy *p, struct conn *c, const char *data,
 				c->cap_len, p->now_ms);
 }
 
+/* Parses the response head; 0 means wait, or that a reply was queued. */
 static int response_head(struct proxy *p, struct conn *c, bool *progress)
 {
 	struct mdr_http_head h;
@@ -733,7 +733,8 @@ static int response_head(struct proxy *p, struct conn *c, bool *progress)
 	c->close_after = !keep;
 	c->b_close = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
 	mdr_body_init(&c->resp_body, &h, dechunk);
-	capture_head(p, c, &h, dechunk);
+	/* The head just queued is the one the cache keeps (less Connection). */
+	capture_head(p, c, &h, dechunk, mdr_buf_end(&c->cout) - ret, ret, keep);
 	mdr_buf_consume(&c->bin, h.len);
 	c->rs = RS_BODY;
 	*progress = true;
