@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "lib/netns.h"
 #include "lib/rewrite_tc.h"
 #include "lib/tap.h"
 
@@ -76,13 +77,14 @@ SEC("tc")
 int mdr_tap_ingress(struct __sk_buff *skb)
 {
 	struct mdr_config *cfg = mdr_get_config();
-	struct mdr_tap_verdict v = {};
+	struct mdr_tap_verdict v = { .netns = mdr_skb_netns_cookie(skb),
+				     .ifindex = skb->ifindex };
 
 	/* A tag the device already stripped is still a tag: not ours. */
 	if (skb->vlan_present || !cfg || mdr_tc_pull(skb, MDR_MAX_HDR_LEN))
 		return TC_ACT_OK;
 	mdr_tap_decide((void *)(long)skb->data, (void *)(long)skb->data_end,
-		       skb->ifindex, cfg, &v);
+		       cfg, &v);
 	switch (v.action) {
 	case MDR_TAP_PASS:
 		return TC_ACT_OK;

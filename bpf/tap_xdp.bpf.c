@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "lib/netns.h"
 #include "lib/rewrite_xdp.h"
 #include "lib/tap.h"
 
@@ -81,12 +82,12 @@ int mdr_tap_xdp(struct xdp_md *ctx)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct mdr_config *cfg = mdr_get_config();
-	struct mdr_tap_verdict v = {};
+	struct mdr_tap_verdict v = { .netns = mdr_xdp_netns_cookie(ctx),
+				     .ifindex = ctx->ingress_ifindex };
 
 	if (!cfg || ctx->data_end - ctx->data > MDR_XDP_MAX_FRAME)
 		return XDP_PASS;	/* TC's, see above */
-	mdr_tap_decide((void *)(long)ctx->data, data_end, ctx->ingress_ifindex,
-		       cfg, &v);
+	mdr_tap_decide((void *)(long)ctx->data, data_end, cfg, &v);
 	switch (v.action) {
 	case MDR_TAP_PASS:
 		return XDP_PASS;

@@ -71,13 +71,11 @@ struct mdr_config {
 	__u32 pad;
 };
 
-/*
- * Key of mdr_iface: an interface is its ifindex within its namespace, and
- * the namespace is named by the id of its link (one link per namespace).
- */
+/* Key of mdr_iface: an interface is its ifindex within its namespace. */
 struct mdr_iface_key {
-	__u32 link_id;
+	__u64 netns_cookie;
 	__u32 ifindex;
+	__u32 pad;
 };
 
 struct mdr_fixed_ip {
@@ -171,7 +169,7 @@ struct mdr_http_stats {
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mdr_config) == 128, "mdr_config layout");
-_Static_assert(sizeof(struct mdr_iface_key) == 8, "mdr_iface_key layout");
+_Static_assert(sizeof(struct mdr_iface_key) == 16, "mdr_iface_key layout");
 _Static_assert(sizeof(struct mdr_attachment) == 568, "mdr_attachment layout");
 _Static_assert(sizeof(struct mdr_link) == 80, "mdr_link layout");
 _Static_assert(sizeof(struct mdr_neigh_key) == 24, "mdr_neigh_key layout");

@@ -128,20 +128,17 @@ static __u32 xdp_mode_for(const struct mdr_attach_request *req)
  * mode the XDP program too: native if the driver has it, else generic,
  * saying so. Sets att->mode and the hook flag.
  */
-static int hook(struct mdr_attachment *att, const struct mdr_attachment *old,
-		__u32 link_id, const struct mdr_attach_request *req)
+static int hook(const struct mdr_state *st, struct mdr_attachment *att,
+		const struct mdr_attachment *old,
+		const struct mdr_attach_request *req)
 {
 	bool hook_created = false;
-	int tc_fd, xdp_fd, err;
+	int err;
 
-	tc_fd = mdr_state_tap_prog(link_id, false);
-	if (tc_fd < 0)
-		return tc_fd;
 	if (old)
 		att->flags |= old->flags & MDR_F_HOOK_CREATED;
-	err = mdr_tc_attach(att->ifindex, BPF_TC_INGRESS, tc_fd,
+	err = mdr_tc_attach(att->ifindex, BPF_TC_INGRESS, st->tap_prog_fd,
 			    &hook_created);
-	close(tc_fd);
 	if (err) {
 		pr_err("cannot attach the TC program to '%s' in %s: %s",
 		       req->ifname, ns_label(req->netns), strerror(-err));
@@ -155,18 +152,14 @@ static int hook(struct mdr_attachment *att, const struct mdr_attachment *old,
 	if (!req->xdp)
 		return 0;
 
-	xdp_fd = mdr_state_tap_prog(link_id, true);
-	if (xdp_fd < 0)
-		return xdp_fd;
-	err = mdr_xdp_attach(att->ifindex, xdp_fd, att->mode);
+	err = mdr_xdp_attach(att->ifindex, st->xdp_prog_fd, att->mode);
 	if (err == -EOPNOTSUPP || err == -EINVAL) {
 		pr_warn("'%s' in %s cannot run native XDP (%s); using generic "
 			"XDP, which runs after the skb is built", req->ifname,
 			ns_label(req->netns), strerror(-err));
 		att->mode = MDR_MODE_XDP_GENERIC;
-		err = mdr_xdp_attach(att->ifindex, xdp_fd, att->mode);
+		err = mdr_xdp_attach(att->ifindex, st->xdp_prog_fd, att->mode);
 	}
-	close(xdp_fd);
 	if (err)
 		pr_err("cannot attach the XDP program to '%s' in %s: %s",
 		       req->ifname, ns_label(req->netns),
@@ -204,7 +197,7 @@ static int attach_here(const struct mdr_state *st,
 	err = mdr_dp_ensure_link(st, cfg, req->netns, cookie, &link, proxy_mac);
 	if (err)
 		return err;
-	key.link_id = link.link_id;
+	key.netns_cookie = cookie;
 	key.ifindex = ifindex;
 	is_new = bpf_map_lookup_elem(st->iface_fd, &key, &id) != 0;
 	if (is_new) {
@@ -232,7 +225,7 @@ static int attach_here(const struct mdr_state *st,
 	}
 
 	/* Last: the program sees a complete attachment from its first packet. */
-	err = hook(&att, had_old ? &old : NULL, link.link_id, req);
+	err = hook(st, &att, had_old ? &old : NULL, req);
 	if (err)
 		goto err_undo;
 	bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY);
@@ -398,7 +391,7 @@ void mdr_unhook(const struct mdr_attachment *att)
 static void detach_one(const struct mdr_state *st, uint32_t id,
 		       const struct mdr_attachment *att)
 {
-	struct mdr_iface_key key = { .link_id = att->link_id,
+	struct mdr_iface_key key = { .netns_cookie = att->netns_cookie,
 				     .ifindex = att->ifindex };
 	int err;
 

@@ -489,7 +489,6 @@ int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie)
 					   BPF_ANY) ? -errno : 0;
 	}
 	bpf_map_delete_elem(st->link_fd, &cookie);
-	mdr_state_unpin_tap_prog(link.link_id);
 	err = mdr_netns_enter(link.netns, &saved);
 	if (err)
 		return err == -ENOENT ? 0 : err;

@@ -24,9 +24,10 @@ static const char *const map_names[] = {
 	"mdr_neigh", "mdr_pkt_stats", "mdr_http_stats", "mdr_syn_rate",
 };
 
-/* Shared by every namespace; the tap program is loaded per namespace. */
+/* One instance of each serves every namespace. */
 static const char *const prog_names[] = {
-	"mdr_link_ingress", "mdr_proxy_egress",
+	"mdr_tap_ingress", "mdr_tap_xdp", "mdr_link_ingress",
+	"mdr_proxy_egress",
 };
 
 /* The fds in struct mdr_state, in the order of the name tables above. */
@@ -42,7 +43,8 @@ static int *map_slot(struct mdr_state *st, size_t i)
 
 static int *prog_slot(struct mdr_state *st, size_t i)
 {
-	int *slots[] = { &st->link_prog_fd, &st->egress_prog_fd };
+	int *slots[] = { &st->tap_prog_fd, &st->xdp_prog_fd,
+			 &st->link_prog_fd, &st->egress_prog_fd };
 	return slots[i];
 }
 
@@ -127,56 +129,6 @@ static struct mdredir_bpf *open_skeleton(void)
 	return skel;
 }
 
-static void tap_prog_path(char *buf, size_t len, __u32 link_id, bool xdp)
-{
-	snprintf(buf, len, "%s/mdr_%s_l%u", MDR_PIN_DIR, xdp ? "xdp" : "tap",
-		 link_id);
-}
-
-int mdr_state_tap_prog(__u32 link_id, bool xdp)
-{
-	struct bpf_program *prog, *want;
-	struct mdredir_bpf *skel;
-	char path[256];
-	int fd, err;
-
-	tap_prog_path(path, sizeof(path), link_id, xdp);
-	fd = bpf_obj_get(path);
-	if (fd >= 0)
-		return fd;
-	skel = open_skeleton();
-	if (!skel)
-		return -errno;
-	want = xdp ? skel->progs.mdr_tap_xdp : skel->progs.mdr_tap_ingress;
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, prog == want);
-	skel->rodata->mdr_link_id = link_id;
-	err = mdredir_bpf__load(skel);
-	if (!err)
-		err = bpf_program__pin(want, path);
-	if (err) {
-		pr_err("cannot load the %s program: %s", xdp ? "XDP" : "tap",
-		       strerror(-err));
-		mdredir_bpf__destroy(skel);
-		return err;
-	}
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		fd = -errno;
-	mdredir_bpf__destroy(skel);
-	return fd;
-}
-
-void mdr_state_unpin_tap_prog(__u32 link_id)
-{
-	char path[256];
-
-	tap_prog_path(path, sizeof(path), link_id, false);
-	unlink(path);
-	tap_prog_path(path, sizeof(path), link_id, true);
-	unlink(path);
-}
-
 /*
  * Loads the programs, reusing any maps already pinned (libbpf checks they
  * are compatible) and pinning the rest, then pins the programs so later
@@ -192,9 +144,6 @@ static int load_and_pin(void)
 	skel = open_skeleton();
 	if (!skel)
 		return -errno;
-	/* The per-namespace ones are loaded by mdr_state_tap_prog(). */
-	bpf_program__set_autoload(skel->progs.mdr_tap_ingress, false);
-	bpf_program__set_autoload(skel->progs.mdr_tap_xdp, false);
 	err = mdredir_bpf__load(skel);
 	if (err) {
 		pr_err("cannot load the BPF programs: %s (does this kernel "
@@ -203,8 +152,6 @@ static int load_and_pin(void)
 		goto out;
 	}
 	bpf_object__for_each_program(prog, skel->obj) {
-		if (!bpf_program__autoload(prog))
-			continue;
 		pin_path(path, sizeof(path), bpf_program__name(prog));
 		unlink(path);
 		err = bpf_program__pin(prog, path);

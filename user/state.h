@@ -18,7 +18,9 @@ struct mdr_state {
 	int pkt_stats_fd;
 	int http_stats_fd;
 	int syn_rate_fd;
-	int link_prog_fd;	/* -1 unless opened with MDR_STATE_LOAD */
+	int tap_prog_fd;	/* programs: -1 unless opened with */
+	int xdp_prog_fd;	/* MDR_STATE_LOAD */
+	int link_prog_fd;
 	int egress_prog_fd;
 };
 
@@ -32,12 +34,6 @@ void mdr_state_init(struct mdr_state *st);
 int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode);
 void mdr_state_close(struct mdr_state *st);
 bool mdr_state_exists(void);
-/*
- * The tap program instance of one namespace (named by its link id), TC or
- * XDP, loaded and pinned on first use. Returns an fd or -errno.
- */
-int mdr_state_tap_prog(__u32 link_id, bool xdp);
-void mdr_state_unpin_tap_prog(__u32 link_id);
 /* Removes every pin; objects still in use live on until released. */
 int mdr_state_unpin(void);
 

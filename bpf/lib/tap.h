@@ -17,15 +17,6 @@
 #include "lib/guard.h"
 #include "lib/parse.h"
 
-/*
- * Which namespace this instance serves, set before load. An ifindex only
- * means something within its namespace, and no helper tells a TC or XDP
- * program which namespace it runs in (for an skb, bpf_get_netns_cookie()
- * answers for skb->sk, i.e. the sender's socket), so each namespace gets
- * its own instance.
- */
-const volatile __u32 mdr_link_id __weak = 0;
-
 enum mdr_tap_action {
 	MDR_TAP_PASS,		/* not ours: untouched */
 	MDR_TAP_DROP,		/* ours, refused: count v->reason */
@@ -37,6 +28,8 @@ enum mdr_tap_action {
 
 struct mdr_tap_verdict {
 	enum mdr_tap_action action;
+	__u64 netns;		/* cookie of the receiving device's namespace */
+	__u32 ifindex;		/* and the device */
 	__u32 id;
 	__u32 reason;
 	struct mdr_attachment *att;
@@ -48,9 +41,10 @@ struct mdr_tap_verdict {
 };
 
 static __always_inline struct mdr_attachment *
-mdr_tap_attachment(__u32 ifindex, __u32 *id)
+mdr_tap_attachment(__u64 netns, __u32 ifindex, __u32 *id)
 {
-	struct mdr_iface_key key = { .link_id = mdr_link_id,
+	/* An ifindex only means something within its namespace. */
+	struct mdr_iface_key key = { .netns_cookie = netns,
 				     .ifindex = ifindex };
 	__u32 *found = bpf_map_lookup_elem(&mdr_iface, &key);
 
@@ -83,12 +77,12 @@ static __always_inline void mdr_learn_guest(__u32 id, __u32 family,
  * a new connection) within its rate? Sets the verdict to DROP if not.
  */
 static __always_inline int mdr_tap_admit(struct mdr_tap_verdict *v,
-					 __u32 ifindex, __u32 family,
+					 __u32 family,
 					 const __u8 *saddr,
 					 const struct mdr_config *cfg,
 					 const struct tcphdr *tcp)
 {
-	v->att = mdr_tap_attachment(ifindex, &v->id);
+	v->att = mdr_tap_attachment(v->netns, v->ifindex, &v->id);
 	if (!v->att)
 		return 0;	/* not attached (any more): not ours */
 	v->reason = mdr_check_guest(v->att, v->eth->h_source, family, saddr);
@@ -99,8 +93,8 @@ static __always_inline int mdr_tap_admit(struct mdr_tap_verdict *v,
 	return !v->reason;
 }
 
+/* @v arrives with netns and ifindex set, the rest zero. */
 static __always_inline void mdr_tap_decide(void *data, void *data_end,
-					   __u32 ifindex,
 					   const struct mdr_config *cfg,
 					   struct mdr_tap_verdict *v)
 {
@@ -116,7 +110,7 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 
 	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
 		v->arp = mdr_parse_arp_request(data, data_end, metadata_ip);
-		if (v->arp && mdr_tap_admit(v, ifindex, MDR_AF_INET,
+		if (v->arp && mdr_tap_admit(v, MDR_AF_INET,
 					    v->arp->spa, cfg, NULL))
 			v->action = MDR_TAP_ARP_REPLY;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IP)) {
@@ -126,7 +120,7 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 		    p->ip->daddr != metadata_ip ||
 		    p->tcp->dest != bpf_htons(MDR_METADATA_PORT))
 			return;
-		if (!mdr_tap_admit(v, ifindex, MDR_AF_INET,
+		if (!mdr_tap_admit(v, MDR_AF_INET,
 				   (const __u8 *)&p->ip->saddr, cfg, p->tcp))
 			return;
 		mdr_learn_guest(v->id, MDR_AF_INET, &p->ip->saddr, 4,
@@ -139,7 +133,7 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 			if (!mdr_bytes_equal(&p->ip6->daddr, metadata_ip6, 16) ||
 			    p->tcp->dest != bpf_htons(MDR_METADATA_PORT))
 				return;
-			if (!mdr_tap_admit(v, ifindex, MDR_AF_INET6,
+			if (!mdr_tap_admit(v, MDR_AF_INET6,
 					   (const __u8 *)&p->ip6->saddr, cfg,
 					   p->tcp))
 				return;
@@ -149,7 +143,7 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 			return;
 		}
 		v->ip6 = mdr_parse_ns(data, data_end, metadata_ip6);
-		if (v->ip6 && mdr_tap_admit(v, ifindex, MDR_AF_INET6,
+		if (v->ip6 && mdr_tap_admit(v, MDR_AF_INET6,
 					    (const __u8 *)&v->ip6->saddr, cfg,
 					    NULL))
 			v->action = MDR_TAP_NA_REPLY;

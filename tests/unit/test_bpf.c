@@ -31,8 +31,9 @@
 
 #include "mdredir.h"
 #include "mdredir.skel.h"
+#include "netns.h"
 
-/* The namespace id the tap program instance is loaded for. */
+/* The link id recorded in the attachment (names its proxy end only). */
 #define TEST_LINK_ID	3
 /* The attachment; its service address is pool + 1. */
 #define TEST_ATTACH_ID	1
@@ -555,6 +556,8 @@ static bool harness_self_test(char *why, size_t n)
 
 static struct mdredir_bpf *skel;
 static __u32 lo_ifindex;
+/* test_run's devices are this namespace's: attachments are keyed by it. */
+static __u64 test_netns;
 static int ncpus;
 
 static struct mdr_attachment test_attachment(void)
@@ -592,7 +595,7 @@ static int reset_state(void)
 {
 	struct mdr_config cfg = { .pool_prefix = 16,
 				  .pool6_prefix = POOL6_PREFIX };
-	struct mdr_iface_key ik = { TEST_LINK_ID, lo_ifindex };
+	struct mdr_iface_key ik = { test_netns, lo_ifindex, 0 };
 	struct mdr_attachment att = test_attachment();
 	__u32 zero = 0, id = TEST_ATTACH_ID;
 	int err;
@@ -691,18 +694,18 @@ static int know_global_guest6(void)
 /* The tap is not attached: its mdr_iface entry is gone. */
 static int forget_iface(void)
 {
-	struct mdr_iface_key ik = { TEST_LINK_ID, lo_ifindex };
+	struct mdr_iface_key ik = { test_netns, lo_ifindex, 0 };
 
 	return bpf_map_delete_elem(bpf_map__fd(skel->maps.mdr_iface), &ik) ? -errno : 0;
 }
 
 /*
- * The same ifindex is attached, but in another namespace (link 4): this
- * program instance serves link 3 and must not take it for its own.
+ * The same ifindex is attached, but in another namespace: a frame arriving
+ * here must not be taken for that attachment's.
  */
 static int iface_in_other_netns(void)
 {
-	struct mdr_iface_key other = { TEST_LINK_ID + 1, lo_ifindex };
+	struct mdr_iface_key other = { test_netns + 1, lo_ifindex, 0 };
 	__u32 id = TEST_ATTACH_ID;
 	int err = forget_iface();
 
@@ -1155,7 +1158,7 @@ static int rate_spent_guarded(void)
 static int switch_to_attach2(void)
 {
 	struct mdr_attachment att = test_attachment();
-	struct mdr_iface_key ik = { TEST_LINK_ID, lo_ifindex };
+	struct mdr_iface_key ik = { test_netns, lo_ifindex, 0 };
 	__u32 id = TEST_ATTACH2_ID;
 
 	att.service_addr = inet_addr(SERVICE2_IP);
@@ -2934,6 +2937,9 @@ int main(void)
 	lo_ifindex = if_nametoindex("lo");
 	if (!lo_ifindex)
 		return setup_failed("no loopback device", errno);
+	err = mdr_netns_cookie(&test_netns);
+	if (err)
+		return setup_failed("reading this namespace's cookie", -err);
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus < 0)
 		return setup_failed("counting CPUs", -ncpus);
@@ -2941,7 +2947,6 @@ int main(void)
 	skel = mdredir_bpf__open();
 	if (!skel)
 		return setup_failed("opening the BPF skeleton", errno);
-	skel->rodata->mdr_link_id = TEST_LINK_ID;
 	err = mdredir_bpf__load(skel);
 	if (err) {
 		mdredir_bpf__destroy(skel);
