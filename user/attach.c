@@ -10,6 +10,7 @@
 
 #include "attach.h"
 #include "datapath.h"
+#include "idset.h"
 #include "lock.h"
 #include "log.h"
 #include "netlink.h"
@@ -21,11 +22,19 @@ static const char *ns_label(const char *netns)
 	return mdr_netns_is_host(netns) ? "the host namespace" : netns;
 }
 
-static int alloc_attach_id(const struct mdr_state *st,
-			   const struct mdr_config *cfg, uint32_t *id)
+/* What a batch of attaches shares: one lock, one state, ids read once. */
+struct attach_batch {
+	struct mdr_state st;
+	struct mdr_config cfg;
+	struct mdr_idset attach_ids;
+	struct mdr_idset link_ids;
+};
+
+static int attach_ids(const struct mdr_state *st,
+		      const struct mdr_config *cfg, struct mdr_idset *ids)
 {
-	static uint8_t used[MDR_MAX_ATTACH + 1];
 	uint32_t key, *prev = NULL, limit;
+	int err;
 
 	/* Service address = pool + id: the pools bound the ids too. */
 	limit = MDR_MAX_ATTACH;
@@ -34,19 +43,14 @@ static int alloc_attach_id(const struct mdr_state *st,
 	if (128 - cfg->pool6_prefix < 13 &&
 	    (1U << (128 - cfg->pool6_prefix)) - 2 < limit)
 		limit = (1U << (128 - cfg->pool6_prefix)) - 2;
-	memset(used, 0, sizeof(used));
+	err = mdr_idset_init(ids, 1, limit);
+	if (err)
+		return err;
 	while (bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
-		if (key <= MDR_MAX_ATTACH)
-			used[key] = 1;
+		mdr_idset_mark(ids, key);
 		prev = &key;
 	}
-	for (uint32_t i = 1; i <= limit; i++) {
-		if (!used[i]) {
-			*id = i;
-			return 0;
-		}
-	}
-	return -ENOSPC;
+	return 0;
 }
 
 static void zero_counters(const struct mdr_state *st, uint32_t id)
@@ -169,10 +173,11 @@ static int hook(const struct mdr_state *st, struct mdr_attachment *att,
 }
 
 /* Everything of attach that runs inside the interface's namespace. */
-static int attach_here(const struct mdr_state *st,
-		       const struct mdr_config *cfg,
+static int attach_here(struct attach_batch *b,
 		       const struct mdr_attach_request *req, uint32_t *id_out)
 {
+	const struct mdr_state *st = &b->st;
+	const struct mdr_config *cfg = &b->cfg;
 	struct mdr_attachment att = {}, old;
 	uint8_t mac[6], proxy_mac[6];
 	bool is_new, had_old = false;
@@ -194,14 +199,15 @@ static int attach_here(const struct mdr_state *st,
 	if (err)
 		return err;
 
-	err = mdr_dp_ensure_link(st, cfg, req->netns, cookie, &link, proxy_mac);
+	err = mdr_dp_ensure_link(st, cfg, &b->link_ids, req->netns, cookie,
+				 &link, proxy_mac);
 	if (err)
 		return err;
 	key.netns_cookie = cookie;
 	key.ifindex = ifindex;
 	is_new = bpf_map_lookup_elem(st->iface_fd, &key, &id) != 0;
 	if (is_new) {
-		err = alloc_attach_id(st, cfg, &id);
+		err = mdr_idset_take(&b->attach_ids, &id);
 		if (err) {
 			pr_err("no free service address: %u attachments is "
 			       "the limit", MDR_MAX_ATTACH);
@@ -236,6 +242,7 @@ err_undo:
 	if (is_new) {
 		bpf_map_delete_elem(st->iface_fd, &key);
 		bpf_map_delete_elem(st->attach_fd, &id);
+		mdr_idset_put(&b->attach_ids, id);
 	}
 err_link:
 	if (is_new)
@@ -282,38 +289,76 @@ static int check_interface(const struct mdr_attach_request *req)
 	return err;
 }
 
-int mdr_attach(const struct mdr_attach_request *req, uint32_t *id)
+static int batch_open(struct attach_batch *b)
 {
-	struct mdr_netns_saved saved;
-	struct mdr_config cfg;
-	struct mdr_state st;
-	int lock, err;
+	int err;
 
-	err = check_interface(req);
+	err = mdr_state_open(&b->st, MDR_STATE_LOAD);
 	if (err)
 		return err;
-	lock = mdr_lock();
-	if (lock < 0)
-		return lock;
-	err = mdr_state_open(&st, MDR_STATE_LOAD);
-	if (err)
-		goto out_unlock;
-	err = mdr_dp_ensure_proxy(&st, NULL, &cfg);
-	if (err)
-		goto out_close;
+	err = mdr_dp_ensure_proxy(&b->st, NULL, &b->cfg);
+	err = err ?: attach_ids(&b->st, &b->cfg, &b->attach_ids);
+	err = err ?: mdr_dp_link_ids(&b->st, &b->link_ids);
+	return err;
+}
+
+static void batch_close(struct attach_batch *b)
+{
+	mdr_idset_free(&b->attach_ids);
+	mdr_idset_free(&b->link_ids);
+	mdr_state_close(&b->st);
+}
+
+/* One attach within a batch: in its namespace, and back. */
+static int attach_one(struct attach_batch *b,
+		      const struct mdr_attach_request *req, uint32_t *id)
+{
+	struct mdr_netns_saved saved;
+	int err;
+
 	err = mdr_netns_enter(req->netns, &saved);
 	if (err) {
 		pr_err("cannot enter network namespace '%s': %s", req->netns,
 		       strerror(-err));
-		goto out_close;
+		return err;
 	}
-	err = attach_here(&st, &cfg, req, id);
+	err = attach_here(b, req, id);
 	mdr_netns_leave(&saved);
-out_close:
-	mdr_state_close(&st);
-out_unlock:
-	mdr_unlock(lock);
 	return err;
+}
+
+int mdr_attach_many(const struct mdr_attach_request *reqs, size_t n,
+		    uint32_t *ids)
+{
+	struct attach_batch b = {};
+	int lock, err = 0, first = 0, e;
+
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = 0;
+		e = check_interface(&reqs[i]);
+		err = err ?: e;
+	}
+	if (err)
+		return err;	/* nothing done; each problem was reported */
+	lock = mdr_lock();
+	if (lock < 0)
+		return lock;
+	err = batch_open(&b);
+	for (size_t i = 0; i < n && !err; i++) {
+		/* Each attach is whole: one failing leaves the rest to go on. */
+		e = attach_one(&b, &reqs[i], &ids[i]);
+		if (e == -ENOSPC || e == -ENOMEM)
+			err = e;	/* the rest would fail alike */
+		first = first ?: e;
+	}
+	batch_close(&b);
+	mdr_unlock(lock);
+	return err ?: first;
+}
+
+int mdr_attach(const struct mdr_attach_request *req, uint32_t *id)
+{
+	return mdr_attach_many(req, 1, id);
 }
 
 /* Which attachments a detach is about: by name, or everything vanished. */

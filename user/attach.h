@@ -23,6 +23,14 @@ struct mdr_attach_request {
 
 /* Attaches, or updates an existing attachment; fills @id. */
 int mdr_attach(const struct mdr_attach_request *req, uint32_t *id);
+/*
+ * Attaches @n interfaces under one lock, reading the state once. Every
+ * interface is checked first: if one is missing or unfit, nothing is done.
+ * Then each attaches on its own; @ids[i] is 0 where one failed (reported),
+ * and the first error is returned.
+ */
+int mdr_attach_many(const struct mdr_attach_request *reqs, size_t n,
+		    uint32_t *ids);
 int mdr_detach(const char *ifname, const char *netns);
 /*
  * Forgets the attachments of an interface that no longer exists (@ifindex

@@ -182,7 +182,8 @@ static int proxy_netns_setup(const struct mdr_state *st,
 		return proxy_fail(err, "add the local route of the IPv6 pool");
 
 	if (!if_nametoindex(MDR_OUT_IFNAME)) {
-		err = mdr_nl_veth_create(MDR_OUT_IFNAME, MDR_OUT_PEER_IFNAME, -1);
+		err = mdr_nl_veth_create(MDR_OUT_IFNAME, MDR_OUT_PEER_IFNAME, -1,
+					 0);
 		if (err && err != -EEXIST)
 			return proxy_fail(err, "create " MDR_OUT_IFNAME);
 	}
@@ -347,26 +348,21 @@ err_delete:
 	return err;
 }
 
-static int alloc_link_id(const struct mdr_state *st, uint32_t *link_id)
+int mdr_dp_link_ids(const struct mdr_state *st, struct mdr_idset *ids)
 {
-	static uint8_t used[MDR_MAX_LINKS];
 	struct mdr_link link;
 	__u64 key, *prev = NULL;
+	int err;
 
-	memset(used, 0, sizeof(used));
+	err = mdr_idset_init(ids, 0, MDR_MAX_LINKS - 1);
+	if (err)
+		return err;
 	while (bpf_map_get_next_key(st->link_fd, prev, &key) == 0) {
-		if (!bpf_map_lookup_elem(st->link_fd, &key, &link) &&
-		    link.link_id < MDR_MAX_LINKS)
-			used[link.link_id] = 1;
+		if (!bpf_map_lookup_elem(st->link_fd, &key, &link))
+			mdr_idset_mark(ids, link.link_id);
 		prev = &key;
 	}
-	for (uint32_t i = 0; i < MDR_MAX_LINKS; i++) {
-		if (!used[i]) {
-			*link_id = i;
-			return 0;
-		}
-	}
-	return -ENOSPC;
+	return 0;
 }
 
 static bool link_is_alive(const struct mdr_link *link)
@@ -395,8 +391,8 @@ static int setup_proxy_end(const struct mdr_config *cfg, const char *name,
 	 * in on (the kernel binds such connections to it), so this end needs
 	 * a route to fe80::/64 and no NDP, which nobody would answer.
 	 */
-	err = ifindex ? mdr_nl_link_noarp(ifindex) : -ENODEV;
-	err = err ?: mdr_nl_link_up(ifindex);
+	err = ifindex ? mdr_nl_link_set_flags(ifindex, IFF_UP | IFF_NOARP) :
+			-ENODEV;
 	err = err ?: mdr_nl_route_dev(AF_INET6, &link_local, 64, ifindex);
 	err = err ?: mdr_link_ether_mac(name, proxy_mac);
 	mdr_netns_leave(&saved);
@@ -409,11 +405,11 @@ static void proxy_end_name(char name[IF_NAMESIZE], uint32_t link_id)
 }
 
 int mdr_dp_ensure_link(const struct mdr_state *st,
-		       const struct mdr_config *cfg, const char *netns,
-		       __u64 cookie, struct mdr_link *link,
+		       const struct mdr_config *cfg, struct mdr_idset *link_ids,
+		       const char *netns, __u64 cookie, struct mdr_link *link,
 		       uint8_t proxy_mac[6])
 {
-	char proxy_name[IF_NAMESIZE], sysctl[128];
+	char proxy_name[IF_NAMESIZE];
 	int proxy_fd, stale, err;
 
 	if (!bpf_map_lookup_elem(st->link_fd, &cookie, link) &&
@@ -428,7 +424,7 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 	}
 
 	memset(link, 0, sizeof(*link));
-	err = alloc_link_id(st, &link->link_id);
+	err = mdr_idset_take(link_ids, &link->link_id);
 	if (err) {
 		pr_err("no free link: %u namespaces already have attachments",
 		       MDR_MAX_LINKS);
@@ -441,20 +437,22 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 	if (stale)
 		mdr_nl_link_del(stale);
 	proxy_fd = mdr_netns_open(cfg->proxy_netns);
-	if (proxy_fd < 0)
-		return proxy_fd;
-	err = mdr_nl_veth_create(MDR_LINK_IFNAME, proxy_name, proxy_fd);
-	close(proxy_fd);
+	err = proxy_fd < 0 ? proxy_fd :
+	      mdr_nl_veth_create(MDR_LINK_IFNAME, proxy_name, proxy_fd,
+				 MDR_LINK_GROUP);
+	if (proxy_fd >= 0)
+		close(proxy_fd);
 	if (err) {
 		pr_err("cannot create link veth %s: %s", MDR_LINK_IFNAME,
 		       strerror(-err));
+		mdr_idset_put(link_ids, link->link_id);
 		return err;
 	}
 	link->link_ifindex = if_nametoindex(MDR_LINK_IFNAME);
-	snprintf(sysctl, sizeof(sysctl), "net/ipv6/conf/%s/addr_gen_mode",
-		 MDR_LINK_IFNAME);
-	mdr_sysctl_write(sysctl, "1");
-	err = link->link_ifindex ? mdr_nl_link_up(link->link_ifindex) : -ENODEV;
+	err = link->link_ifindex ? 0 : -ENODEV;
+	/* Link-local addresses would only add NDP noise on our links. */
+	err = err ?: mdr_nl_link_no_ipv6_addrs(link->link_ifindex);
+	err = err ?: mdr_nl_link_up(link->link_ifindex);
 	err = err ?: setup_proxy_end(cfg, proxy_name, link, proxy_mac);
 	err = err ?: mdr_tc_attach(link->link_ifindex, BPF_TC_INGRESS,
 				   st->link_prog_fd, NULL);
@@ -472,6 +470,7 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 err_del:
 	if (link->link_ifindex)
 		mdr_nl_link_del(link->link_ifindex);
+	mdr_idset_put(link_ids, link->link_id);
 	return err;
 }
 

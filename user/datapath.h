@@ -13,6 +13,7 @@
 #include <linux/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "idset.h"
 #include "state.h"
 
 #define MDR_DEFAULT_PROXY_NETNS	"mdredir"
@@ -21,6 +22,8 @@
 #define MDR_DEFAULT_POOL6	"fd6d:6472:6972::"
 #define MDR_DEFAULT_POOL6_PREFIX 64
 #define MDR_LINK_IFNAME		"mdr-link"	/* beside attached interfaces */
+/* The device group of both ends of every link veth: unload deletes them at once. */
+#define MDR_LINK_GROUP		0x6d64
 #define MDR_OUT_IFNAME		"mdr-out"	/* reply device, proxy netns */
 #define MDR_OUT_PEER_IFNAME	"mdr-out-peer"
 /* The reply route's next hop: never resolved, the egress program redirects. */
@@ -47,13 +50,16 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st,
 			const struct mdr_proxy_wish *wish,
 			struct mdr_config *cfg);
 
+/* The link ids in use, for mdr_dp_ensure_link(); free with mdr_idset_free(). */
+int mdr_dp_link_ids(const struct mdr_state *st, struct mdr_idset *ids);
 /*
  * Makes sure the namespace the caller is in has its link veth pair; fills
- * @link and @proxy_mac. @netns names that namespace ("" for the host).
+ * @link and @proxy_mac. @netns names that namespace ("" for the host); a
+ * new link takes its id from @link_ids.
  */
 int mdr_dp_ensure_link(const struct mdr_state *st,
-		       const struct mdr_config *cfg, const char *netns,
-		       __u64 cookie, struct mdr_link *link,
+		       const struct mdr_config *cfg, struct mdr_idset *link_ids,
+		       const char *netns, __u64 cookie, struct mdr_link *link,
 		       uint8_t proxy_mac[6]);
 /* Drops one user of the link of @cookie, removing the pair with the last. */
 int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie);

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "attach.h"
+#include "batch.h"
 #include "daemon.h"
 #include "settings.h"
 #include "log.h"
@@ -68,6 +69,7 @@ static const char usage_attach[] =
 	"Usage: mdredir attach IFNAME [--netns NS] [--network-id ID | --router-id ID]\n"
 	"                      [--instance-id ID] [--project-id ID] [--mac MAC]\n"
 	"                      [--ip ADDR]... [--mode tc|xdp]\n"
+	"       mdredir attach --batch FILE\n"
 	"\n"
 	"Redirects metadata traffic arriving on IFNAME. Attaching an attached\n"
 	"interface again updates it.\n"
@@ -81,6 +83,10 @@ static const char usage_attach[] =
 	"  --ip ADDR         a fixed IP of the guest (repeatable, up to 8)\n"
 	"  --mode MODE       tc (default) or xdp: native XDP where the driver has\n"
 	"                    it, else generic XDP (said so when it happens)\n"
+	"  --batch FILE      attach many at once: one attach's arguments per\n"
+	"                    line (IFNAME and options as above), '-' for stdin;\n"
+	"                    blank lines and '#' comments skipped. Every line\n"
+	"                    and interface is checked before anything is done\n"
 	"\n"
 	"With --mac and/or --ip, metadata traffic from any other MAC or address\n"
 	"is dropped (and counted) in the BPF program.\n";
@@ -122,7 +128,7 @@ static int status(int err)
 
 enum { OPT_HELP = 'h', OPT_JSON = 'j', OPT_NETNS = 'n', OPT_BACKEND = 256,
        OPT_CONFIG, OPT_PROXY_NETNS, OPT_NETWORK, OPT_ROUTER, OPT_INSTANCE,
-       OPT_PROJECT, OPT_MAC, OPT_IP, OPT_REPLY_TTL, OPT_MODE };
+       OPT_PROJECT, OPT_MAC, OPT_IP, OPT_REPLY_TTL, OPT_MODE, OPT_BATCH };
 
 static int cmd_daemon(int argc, char **argv)
 {
@@ -153,17 +159,39 @@ static int cmd_daemon(int argc, char **argv)
 	return status(mdr_daemon_run(&opts));
 }
 
-static int check_id(const char *flag, const char *value)
+/*
+ * A usage error in attach's arguments: on the command line with the usage
+ * text, in a batch file with the line's label ("FILE:LINE") instead.
+ */
+static int attach_usage(const char *where, const char *fmt, const char *arg)
 {
-	if (mdr_parse_id(value) == 0)
-		return 0;
-	fprintf(stderr,
-		"mdredir: invalid %s '%s': use 1-%d letters, digits, '-', '_',"
-		" '.' or ':'\n", flag, value, MDR_ID_LEN - 1);
-	return -EINVAL;
+	if (!where)
+		return usage_error(usage_attach, fmt, arg);
+	fprintf(stderr, "mdredir: %s: ", where);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
 }
 
-static int cmd_attach(int argc, char **argv)
+static int check_id(const char *where, const char *flag, const char *value)
+{
+	if (!value[0] || mdr_parse_id(value) == 0)
+		return 0;
+	fprintf(stderr,
+		"mdredir: %s%sinvalid %s '%s': use 1-%d letters, digits, '-', "
+		"'_', '.' or ':'\n", where ?: "", where ? ": " : "", flag, value,
+		MDR_ID_LEN - 1);
+	return EXIT_USAGE;
+}
+
+/*
+ * Parses one attachment's arguments into @req (which points into @argv).
+ * @where is NULL for the command line, else the batch line's label; there
+ * @batch must stay NULL. Returns -1 when the arguments are complete, or an
+ * exit status to stop with (--help, usage errors).
+ */
+static int parse_attach(int argc, char **argv, const char *where,
+			struct mdr_attach_request *req, const char **batch)
 {
 	static const struct option longopts[] = {
 		{ "netns", required_argument, NULL, OPT_NETNS },
@@ -174,75 +202,162 @@ static int cmd_attach(int argc, char **argv)
 		{ "mac", required_argument, NULL, OPT_MAC },
 		{ "ip", required_argument, NULL, OPT_IP },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
-	struct mdr_attach_request req = {
+	int c, nopts = 0;
+
+	*req = (struct mdr_attach_request){
 		.netns = "", .network_id = "", .router_id = "",
 		.instance_id = "", .project_id = "",
 	};
-	uint32_t id;
-	int c, err;
-
+	optind = 0;	/* a fresh scan, for every batch line too */
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		nopts++;
 		switch (c) {
-		case OPT_NETNS: req.netns = optarg; break;
-		case OPT_NETWORK: req.network_id = optarg; break;
-		case OPT_ROUTER: req.router_id = optarg; break;
-		case OPT_INSTANCE: req.instance_id = optarg; break;
-		case OPT_PROJECT: req.project_id = optarg; break;
+		case OPT_NETNS: req->netns = optarg; break;
+		case OPT_NETWORK: req->network_id = optarg; break;
+		case OPT_ROUTER: req->router_id = optarg; break;
+		case OPT_INSTANCE: req->instance_id = optarg; break;
+		case OPT_PROJECT: req->project_id = optarg; break;
 		case OPT_MAC:
-			if (mdr_parse_mac(optarg, req.vm_mac))
-				return usage_error(usage_attach,
-						   "invalid MAC address '%s'",
-						   optarg);
-			req.has_vm_mac = true;
+			if (mdr_parse_mac(optarg, req->vm_mac))
+				return attach_usage(where,
+						    "invalid MAC address '%s'",
+						    optarg);
+			req->has_vm_mac = true;
 			break;
 		case OPT_IP:
-			if (req.n_fixed_ips == MDR_MAX_FIXED_IPS)
-				return usage_error(usage_attach,
-						   "too many --ip (at most 8)%s",
-						   "");
+			if (req->n_fixed_ips == MDR_MAX_FIXED_IPS)
+				return attach_usage(where,
+						    "too many --ip (at most 8)%s",
+						    "");
 			if (mdr_parse_fixed_ip(optarg,
-					       &req.fixed_ips[req.n_fixed_ips++]))
-				return usage_error(usage_attach,
-						   "invalid IP address '%s'",
-						   optarg);
+					       &req->fixed_ips[req->n_fixed_ips++]))
+				return attach_usage(where,
+						    "invalid IP address '%s'",
+						    optarg);
 			break;
 		case OPT_MODE:
 			if (strcmp(optarg, "tc") && strcmp(optarg, "xdp"))
-				return usage_error(usage_attach,
-						   "--mode is tc or xdp, not '%s'",
-						   optarg);
-			req.xdp = !strcmp(optarg, "xdp");
+				return attach_usage(where,
+						    "--mode is tc or xdp, not '%s'",
+						    optarg);
+			req->xdp = !strcmp(optarg, "xdp");
 			break;
-		case OPT_HELP: fputs(usage_attach, stdout); return EXIT_OK;
-		default: fputs(usage_attach, stderr); return EXIT_USAGE;
+		case OPT_BATCH:
+			if (!batch)
+				return attach_usage(where,
+						    "--batch cannot be nested%s",
+						    "");
+			*batch = optarg;
+			break;
+		case OPT_HELP:
+			if (where)
+				return attach_usage(where, "--help in a batch%s",
+						    "");
+			fputs(usage_attach, stdout);
+			return EXIT_OK;
+		default:
+			/* getopt said what, labelled with argv[0] */
+			if (!where)
+				fputs(usage_attach, stderr);
+			return EXIT_USAGE;
 		}
 	}
+	if (batch && *batch) {
+		if (nopts > 1 || optind < argc)
+			return attach_usage(where, "--batch takes no other "
+					    "arguments%s", "");
+		return -1;
+	}
 	if (optind >= argc)
-		return usage_error(usage_attach, "missing IFNAME%s", "");
-	req.ifname = argv[optind++];
+		return attach_usage(where, "missing IFNAME%s", "");
+	req->ifname = argv[optind++];
 	if (optind < argc)
-		return usage_error(usage_attach, "unexpected argument '%s'",
-				   argv[optind]);
-	if (!req.ifname[0] || strlen(req.ifname) >= MDR_IFNAME_LEN ||
-	    strchr(req.ifname, '/'))
-		return usage_error(usage_attach, "invalid interface name '%s'",
-				   req.ifname);
-	if (req.netns[0] && mdr_netns_valid_name(req.netns))
-		return usage_error(usage_attach, "invalid namespace name '%s'",
-				   req.netns);
-	if (req.network_id[0] && req.router_id[0])
-		return usage_error(usage_attach,
-				   "--network-id and --router-id exclude each "
-				   "other%s", "");
-	if ((req.network_id[0] && check_id("--network-id", req.network_id)) ||
-	    (req.router_id[0] && check_id("--router-id", req.router_id)) ||
-	    (req.instance_id[0] && check_id("--instance-id", req.instance_id)) ||
-	    (req.project_id[0] && check_id("--project-id", req.project_id)))
-		return EXIT_USAGE;
+		return attach_usage(where, "unexpected argument '%s'",
+				    argv[optind]);
+	if (!req->ifname[0] || strlen(req->ifname) >= MDR_IFNAME_LEN ||
+	    strchr(req->ifname, '/'))
+		return attach_usage(where, "invalid interface name '%s'",
+				    req->ifname);
+	if (req->netns[0] && mdr_netns_valid_name(req->netns))
+		return attach_usage(where, "invalid namespace name '%s'",
+				    req->netns);
+	if (req->network_id[0] && req->router_id[0])
+		return attach_usage(where, "--network-id and --router-id "
+				    "exclude each other%s", "");
+	c = check_id(where, "--network-id", req->network_id);
+	c = c ?: check_id(where, "--router-id", req->router_id);
+	c = c ?: check_id(where, "--instance-id", req->instance_id);
+	c = c ?: check_id(where, "--project-id", req->project_id);
+	return c ?: -1;
+}
 
+/* attach --batch FILE: every line parsed first, then one mdr_attach_many(). */
+static int attach_batch(const char *path)
+{
+	struct mdr_attach_request *reqs = NULL;
+	struct mdr_batch batch;
+	uint32_t *ids = NULL;
+	size_t done = 0;
+	int rc = -1, err;
+	FILE *f;
+
+	f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	if (!f) {
+		pr_err("cannot open %s: %s", path, strerror(errno));
+		return EXIT_FAIL;
+	}
+	err = mdr_batch_read(f, strcmp(path, "-") ? path : "stdin", &batch);
+	if (f != stdin)
+		fclose(f);
+	if (err) {
+		pr_err("cannot read %s: %s", path, strerror(-err));
+		return EXIT_FAIL;
+	}
+	reqs = calloc(batch.n ?: 1, sizeof(*reqs));
+	ids = calloc(batch.n ?: 1, sizeof(*ids));
+	if (!reqs || !ids) {
+		pr_err("out of memory");
+		rc = EXIT_FAIL;
+	}
+	/* Every line is checked, so one run reports every mistake. */
+	for (size_t i = 0; i < batch.n && rc != EXIT_FAIL; i++) {
+		struct mdr_batch_line *l = &batch.lines[i];
+		int r = parse_attach(l->argc, l->argv, l->argv[0], &reqs[i],
+				     NULL);
+
+		if (r >= 0)
+			rc = EXIT_USAGE;
+	}
+	if (rc == -1) {
+		err = mdr_attach_many(reqs, batch.n, ids);
+		for (size_t i = 0; i < batch.n; i++)
+			done += ids[i] != 0;
+		if (err && done)
+			pr_err("attached %zu of %zu interfaces", done, batch.n);
+		rc = status(err);
+	}
+	free(ids);
+	free(reqs);
+	mdr_batch_free(&batch);
+	return rc;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	struct mdr_attach_request req;
+	const char *batch = NULL;
+	uint32_t id;
+	int rc, err;
+
+	rc = parse_attach(argc, argv, NULL, &req, &batch);
+	if (rc >= 0)
+		return rc;
+	if (batch)
+		return attach_batch(batch);
 	err = mdr_attach(&req, &id);
 	if (!err)
 		pr_debug("attached %s as %u", req.ifname, id);

@@ -69,7 +69,7 @@ static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags,
 }
 
 int mdr_nl_veth_create(const char *name, const char *peer_name,
-		       int peer_netns_fd)
+		       int peer_netns_fd, uint32_t group)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlattr *linkinfo, *data, *peer;
@@ -78,6 +78,8 @@ int mdr_nl_veth_create(const char *name, const char *peer_name,
 
 	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (group)
+		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -86,6 +88,8 @@ int mdr_nl_veth_create(const char *name, const char *peer_name,
 	peer_ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*peer_ifi));
 	memset(peer_ifi, 0, sizeof(*peer_ifi));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
+	if (group)
+		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	if (peer_netns_fd >= 0)
 		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, peer_netns_fd);
 	mnl_attr_nest_end(nlh, peer);
@@ -94,25 +98,39 @@ int mdr_nl_veth_create(const char *name, const char *peer_name,
 	return nl_transact(nlh);
 }
 
-static int link_set_flag(int ifindex, unsigned int flag)
+int mdr_nl_link_set_flags(int ifindex, unsigned int flags)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, ifindex);
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
-	ifi->ifi_flags = flag;
-	ifi->ifi_change = flag;
+	ifi->ifi_flags = flags;
+	ifi->ifi_change = flags;
 	return nl_transact(nlh);
 }
 
 int mdr_nl_link_up(int ifindex)
 {
-	return link_set_flag(ifindex, IFF_UP);
+	return mdr_nl_link_set_flags(ifindex, IFF_UP);
 }
 
 int mdr_nl_link_noarp(int ifindex)
 {
-	return link_set_flag(ifindex, IFF_NOARP);
+	return mdr_nl_link_set_flags(ifindex, IFF_NOARP);
+}
+
+int mdr_nl_link_no_ipv6_addrs(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, ifindex);
+	struct nlattr *spec, *inet6;
+
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, inet6);
+	mnl_attr_nest_end(nlh, spec);
+	return nl_transact(nlh);
 }
 
 int mdr_nl_link_del(int ifindex)
@@ -120,6 +138,15 @@ int mdr_nl_link_del(int ifindex)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 
 	return nl_transact(link_msg(buf, RTM_DELLINK, 0, ifindex));
+}
+
+int mdr_nl_link_del_group(uint32_t group)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, 0, 0);
+
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	return nl_transact(nlh);
 }
 
 /* An interface ioctl on @ifname: 0 or -errno. */

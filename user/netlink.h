@@ -10,11 +10,29 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
-/* Creates veth @name here with its peer @peer_name in namespace @peer_netns_fd. */
+/*
+ * Creates veth @name here with its peer @peer_name in namespace
+ * @peer_netns_fd (-1: here too), both ends in device group @group (0 is
+ * the default group).
+ */
 int mdr_nl_veth_create(const char *name, const char *peer_name,
-		       int peer_netns_fd);
+		       int peer_netns_fd, uint32_t group);
 int mdr_nl_link_up(int ifindex);
+/* Sets @flags (IFF_UP, IFF_NOARP, ...) on @ifindex, others unchanged. */
+int mdr_nl_link_set_flags(int ifindex, unsigned int flags);
+/*
+ * `ip link set IFINDEX addrgenmode none`: no link-local address when it
+ * comes up (set it before). Cheaper than the sysctl, which is a walk
+ * through /proc/sys.
+ */
+int mdr_nl_link_no_ipv6_addrs(int ifindex);
 int mdr_nl_link_del(int ifindex);
+/*
+ * Deletes every interface of device group @group here, and the peers of
+ * veths among them, as one batch: the kernel waits for one RCU grace
+ * period for all of them instead of one each.
+ */
+int mdr_nl_link_del_group(uint32_t group);
 /* The MAC of an Ethernet interface; -EPROTONOSUPPORT for any other kind. */
 int mdr_link_ether_mac(const char *ifname, uint8_t mac[6]);
 /*

@@ -125,6 +125,7 @@ int mdr_unload(void)
 {
 	struct unload_ctx ctx = { .proxy_netns = MDR_DEFAULT_PROXY_NETNS };
 	char proxy_netns[MDR_NETNS_LEN] = MDR_DEFAULT_PROXY_NETNS;
+	struct mdr_netns_saved saved;
 	struct mdr_config cfg;
 	struct mdr_state st;
 	int lock, err = 0, e;
@@ -143,6 +144,15 @@ int mdr_unload(void)
 	}
 	ctx.proxy_netns = proxy_netns;
 
+	/*
+	 * All link veths at once, from the proxy side: deleted one by one,
+	 * each would wait for an RCU grace period of its own (20 ms).
+	 */
+	if (mdr_netns_exists(proxy_netns) &&
+	    !mdr_netns_enter(proxy_netns, &saved)) {
+		mdr_nl_link_del_group(MDR_LINK_GROUP);
+		mdr_netns_leave(&saved);
+	}
 	clean_netns_here("the host namespace");
 	mdr_netns_for_each(clean_named_netns, &ctx);
 	/* The proxy namespace takes its veth ends with it. */
