@@ -338,7 +338,7 @@ int mdr_attach_many(const struct mdr_attach_request *reqs, size_t n,
 		e = check_interface(&reqs[i]);
 		err = err ?: e;
 	}
-	if (err)
+	if (err || !n)
 		return err;	/* nothing done; each problem was reported */
 	lock = mdr_lock();
 	if (lock < 0)

@@ -30,6 +30,7 @@ struct watched {
 	ino_t ino;			/* of /run/netns/NAME when watched */
 	int fd;				/* rtnetlink, in that namespace */
 	bool seen;			/* still in mdr_link at the last scan */
+	bool fresh;			/* watched since the last sweep */
 };
 
 struct watcher {
@@ -74,15 +75,26 @@ static int subscribe(const char *name)
 	return fd;
 }
 
-/* Attachments whose interface vanished before we were listening. */
+static struct watched *find(struct watcher *wt, __u64 cookie)
+{
+	for (size_t i = 0; i < wt->n; i++)
+		if (wt->ns[i].cookie == cookie)
+			return &wt->ns[i];
+	return NULL;
+}
+
+/*
+ * Attachments whose interface vanished before we were listening, in the
+ * namespaces watched since the last sweep: one walk for all of them.
+ */
 static int sweep_one(__u32 id, const struct mdr_attachment *att, void *data)
 {
-	const struct watched *ns = data;
+	const struct watched *ns = find(data, att->netns_cookie);
 	struct mdr_netns_saved saved;
 	bool gone;
 
 	(void)id;
-	if (att->netns_cookie != ns->cookie || mdr_netns_enter(ns->netns, &saved))
+	if (!ns || !ns->fresh || mdr_netns_enter(ns->netns, &saved))
 		return 0;
 	gone = !mdr_attached_iface_here(att);
 	mdr_netns_leave(&saved);
@@ -97,20 +109,13 @@ static void unwatch(struct watcher *wt, size_t i)
 	wt->ns[i] = wt->ns[--wt->n];
 }
 
-static struct watched *find(struct watcher *wt, __u64 cookie)
-{
-	for (size_t i = 0; i < wt->n; i++)
-		if (wt->ns[i].cookie == cookie)
-			return &wt->ns[i];
-	return NULL;
-}
-
 /* Follows mdr_link: a socket for each namespace in it, none for others. */
 static void rescan(struct watcher *wt)
 {
 	struct mdr_link link;
 	struct watched *ns;
 	__u64 key, *prev = NULL;
+	bool sweep = false;
 	int fd;
 
 	for (size_t i = 0; i < wt->n; i++)
@@ -137,9 +142,15 @@ static void rescan(struct watcher *wt)
 			continue;	/* try again at the next scan */
 		ns = &wt->ns[wt->n++];
 		*ns = (struct watched){ .cookie = key, .fd = fd, .seen = true,
+					.fresh = true,
 					.ino = netns_ino(link.netns) };
 		snprintf(ns->netns, sizeof(ns->netns), "%s", link.netns);
-		mdr_state_for_each_attachment(&wt->st, sweep_one, ns);
+		sweep = true;
+	}
+	if (sweep) {
+		mdr_state_for_each_attachment(&wt->st, sweep_one, wt);
+		for (size_t i = 0; i < wt->n; i++)
+			wt->ns[i].fresh = false;
 	}
 	for (size_t i = wt->n; i-- > 0;) {
 		ns = &wt->ns[i];

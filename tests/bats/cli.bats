@@ -76,6 +76,48 @@ assert_nothing_left() {
 	assert_nothing_left
 }
 
+@test "attach --batch checks every line and interface first, and does nothing on a mistake" {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
+	batch=$BATS_TEST_TMPDIR/batch
+	printf '%s\n' "${SB}t1 --network-id n1" '' "${SB}t2 --mac 00:11:22" \
+		"${SB}t2 --frob" "# ${SB}t2 --mac bad, a comment" \
+		"${SB}t2 --batch x" >"$batch"
+	run mdredir attach --batch "$batch"
+	assert_equal "$status" 2
+	assert_output --partial "$batch:3: invalid MAC address '00:11:22'"
+	assert_output --partial "$batch:4: unrecognized option '--frob'"
+	assert_output --partial "$batch:6: --batch cannot be nested"
+	refute_output --partial "$batch:5"
+	refute_output --partial "Usage:"
+	assert_nothing_left
+
+	# Well formed, but one interface is missing: still nothing done.
+	printf '%s\n' "${SB}t1 --network-id n1" "${SB}nope --network-id n2" >"$batch"
+	run mdredir attach --batch "$batch"
+	assert_failure 1
+	assert_output --partial "no interface '${SB}nope' in the host namespace"
+	assert_nothing_left
+
+	run mdredir attach "${SB}t1" --batch "$batch"
+	assert_equal "$status" 2
+	assert_output --partial "--batch takes no other arguments"
+	run mdredir attach --batch "$BATS_TEST_TMPDIR/missing"
+	assert_failure 1
+	assert_output --partial "cannot open $BATS_TEST_TMPDIR/missing"
+	run mdredir attach --batch /dev/null
+	assert_success
+	assert_nothing_left
+
+	printf '%s\n' "${SB}t1 --network-id n1" "${SB}t2 --router-id r2" >"$batch"
+	run mdredir attach --batch "$batch"
+	assert_success
+	assert_output ""
+	run mdredir list --json
+	run jq -r 'map("\(.ifname) \(.network_id) \(.router_id)") | join(",")' <<<"$output"
+	assert_output "${SB}t1 n1 null,${SB}t2 null r2"
+}
+
 @test "list and stats with nothing attached" {
 	run mdredir list --json
 	assert_success

@@ -40,6 +40,39 @@ teardown() { common_teardown; }
 	assert_output 1
 }
 
+@test "attach --batch: taps with the same ifindex in three namespaces each serve their own VM" {
+	md=$BATS_TEST_TMPDIR/md
+	for i in 1 2 3; do
+		sb_make_metadata "$md" "inst-$i" "vm-$i"
+		sb_netns "$SB-h$i"
+		sb_vm "$SB-vm$i" tap0 10.0.0.5 "$SB-h$i"
+	done
+	# One program serves every namespace: the same ifindex in each must
+	# still be three interfaces.
+	idx=$(ip -n "$SB-h1" -o link show tap0 | cut -d: -f1)
+	for i in 2 3; do
+		assert_equal "$(ip -n "$SB-h$i" -o link show tap0 | cut -d: -f1)" "$idx"
+	done
+	# Each line picks its own mode, whatever MDR_TEST_MODE says.
+	"$MDREDIR" attach --batch - <<-EOF
+	# the hosts of three networks
+
+	tap0 --netns $SB-h1 --instance-id inst-1
+	tap0 --netns $SB-h2 --instance-id inst-2
+	tap0	--netns $SB-h3   --instance-id inst-3 --mode xdp
+	EOF
+	run mdredir list --json
+	run jq -r 'map("\(.netns) \(.instance_id) \(.mode)") | join(",")' <<<"$output"
+	assert_output "$SB-h1 inst-1 tc,$SB-h2 inst-2 tc,$SB-h3 inst-3 xdp-generic"
+	start_daemon --backend "local:$md"
+	for i in 1 2 3; do
+		run metadata "$SB-vm$i" /openstack/latest/meta_data.json
+		assert_success
+		run jq -r .name <<<"$output"
+		assert_output "vm-$i"
+	done
+}
+
 @test "two VMs with the same IP reach the neutron backend with their own identity" {
 	start_backend --unix "$BATS_TEST_TMPDIR/agent.sock"
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5

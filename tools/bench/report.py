@@ -394,16 +394,18 @@ def main():
         w("haproxy: one daemon per qdhcp-like namespace, Neutron's config, "
           "started with `ip netns exec <ns> haproxy -f <cfg>` as Neutron does "
           "(not pinned; each starts `nbthread` = CPUs threads). mdredir: the "
-          "daemon running, then one `mdredir attach <tap> --netns <ns> "
-          "--network-id <id>` command per namespace. Namespace and tap creation "
+          "daemon running, then all N attachments in one `mdredir attach --batch "
+          "FILE` (a line `<tap> --netns <ns> --network-id <id>` per namespace; "
+          "what an agent resyncing a host runs, one command per attachment is "
+          "in \"Attach cost\" below). Namespace and tap creation "
           "are not timed. PSS from `/proc/PID/smaps_rollup`; BPF memory is "
           "`bytes_memlock` from bpftool for mdredir's maps (pinned under "
-          "`/sys/fs/bpf/mdredir` plus each program's own `.rodata`/`.bss`) and "
+          "`/sys/fs/bpf/mdredir` plus the programs' own `.rodata`/`.bss`) and "
           "programs; \"system delta\" is the change of MemTotal − MemAvailable "
           "across the start (page cache dropped before), which also catches "
           "kernel memory (sockets, veths, netns state, BPF) but is noisy at "
           "small N.\n")
-        w("| N | haproxy start, all | per network | mdredir attach, all | per attach "
+        w("| N | haproxy start, all | per network | mdredir attach --batch, all | per attach "
           "| attach vs haproxy start |")
         w("|---:|---:|---:|---:|---:|---:|")
         for r in scale:
@@ -446,8 +448,9 @@ def main():
         w("| command | ms each | what it does |")
         w("|---|---:|---|")
         w(f"| `mdredir list` | {ac['list_ms'] / m:.1f} | process start, pinned state opened |")
-        w(f"| first `attach` in a namespace | {ac['first_ms'] / m:.1f} | + tap program "
-          "loaded and verified for the namespace, link veth pair, clsact, filters |")
+        w(f"| first `attach` in a namespace | {ac['first_ms'] / m:.1f} | + the "
+          "namespace's link veth pair, clsact, filters (no program is loaded: "
+          "one instance serves every namespace) |")
         w(f"| second `attach` in the same namespace | {ac['second_ms'] / m:.1f} | "
           "+ filter and map entries only |")
         w(f"| `detach` | {ac['detach_ms'] / m:.1f} | |")
