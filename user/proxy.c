@@ -440,13 +440,26 @@ static int client_read(struct conn *c, bool *progress)
 	return 0;
 }
 
+/* The whole response is queued in cout, and the connection ends with it. */
+static bool last_bytes(const struct conn *c)
+{
+	return c->close_after && !c->file_left &&
+	       (c->state == CS_RESPOND ||
+		(c->state == CS_RELAY && c->rs == RS_DONE));
+}
+
 static int client_write(struct conn *c, bool *progress)
 {
 	ssize_t n;
 
 	if (mdr_buf_len(&c->cout)) {
+		/*
+		 * The last bytes before we close wait for the FIN that
+		 * request_done() sends at once, and leave in one segment with
+		 * it: a guest that saw them alone would close first.
+		 */
 		n = send(c->cfd, mdr_buf_data(&c->cout), mdr_buf_len(&c->cout),
-			 MSG_NOSIGNAL);
+			 MSG_NOSIGNAL | (last_bytes(c) ? MSG_MORE : 0));
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		mdr_buf_consume(&c->cout, n);
@@ -474,6 +487,18 @@ static int client_write(struct conn *c, bool *progress)
 /* The response is out: log it and wait for the next request, or finish. */
 static int request_done(struct proxy *p, struct conn *c)
 {
+	/*
+	 * Closing: our FIN goes right behind the last byte, before anything
+	 * else (the log line), so we close first and the TIME_WAIT is ours.
+	 * A guest that closes first keeps one per connection, and a guest
+	 * opening many (a benchmark, a storm) then spends its connect()s
+	 * searching for a free port. The guest's remaining bytes are read
+	 * until it closes, so our last response is not destroyed by a reset
+	 * for unread request bytes.
+	 */
+	bool shut = c->close_after && !c->cin_eof &&
+		    shutdown(c->cfd, SHUT_WR) == 0;
+
 	log_request(p, c);
 	cache_capture_end(c);
 	if (c->file_fd >= 0) {
@@ -486,9 +511,7 @@ static int request_done(struct proxy *p, struct conn *c)
 							    T_KEEPALIVE);
 		return 0;
 	}
-	/* Shut our side and read until the guest closes, so our last
-	 * response is not destroyed by a reset for unread request bytes. */
-	if (c->cin_eof || shutdown(c->cfd, SHUT_WR))
+	if (!shut)
 		return -ENOTCONN;
 	mdr_buf_reset(&c->cin);
 	c->state = CS_LINGER;

@@ -641,8 +641,12 @@ void mdr_settings_defaults(struct mdr_settings *s)
 	strcpy(s->service_pool6, "fd6d:6472:6972::/64");
 	s->max_connections = 4096;
 	s->max_connections_per_attachment = 256;
-	s->new_connection_rate = 20000;
-	s->new_connection_burst = 5000;
+	/*
+	 * A flood guard, so above what a host can serve at all: at 20,000/s
+	 * it became the bottleneck of a 2-core machine (BENCHMARKS.md).
+	 */
+	s->new_connection_rate = 100000;
+	s->new_connection_burst = 20000;
 	s->cache_size_mb = 64;
 	s->backend_keepalive = true;
 	s->rate_limit_ip_versions = MDR_SETTINGS_IPV4;

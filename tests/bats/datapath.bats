@@ -95,6 +95,34 @@ teardown() { common_teardown; }
 	assert_output "$(printf '/openstack/latest/meta_data.json\n/latest/meta-data/')"
 }
 
+@test "with Connection: close we close first: the guest keeps no TIME_WAIT (local and neutron)" {
+	md=$BATS_TEST_TMPDIR/md
+	sb_make_metadata "$md" inst-one vm-one
+	start_backend --unix "$BATS_TEST_TMPDIR/agent.sock"
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
+	mdredir attach "${SB}t1" --instance-id inst-one
+	mdredir attach "${SB}t2" --network-id net-2
+	start_daemon --backend "local:$md"
+	for i in $(seq 20); do
+		metadata "$SB-vm1" /latest/meta-data/instance-id -H 'Connection: close' >/dev/null
+	done
+	stop_daemon
+	start_daemon --backend "neutron:unix:$BATS_TEST_TMPDIR/agent.sock"
+	for i in $(seq 20); do
+		metadata "$SB-vm2" /latest/meta-data/ -H 'Connection: close' >/dev/null
+	done
+	# Our FIN leaves with the last bytes of each response, so the guest
+	# never closes first (a guest that does holds a TIME_WAIT per
+	# connection, and a storm of them slows its connect()s to a crawl).
+	for vm in "$SB-vm1" "$SB-vm2"; do
+		run ip netns exec "$vm" ss -Htan state time-wait
+		assert_output ""
+	done
+	run ip netns exec mdredir ss -Htan state time-wait
+	assert_equal "${#lines[@]}" 40
+}
+
 @test "ARP for 169.254.169.254 is answered with the tap's MAC" {
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
 	mdredir attach "${SB}t1" --network-id net-1
