@@ -302,7 +302,7 @@ static int attach_batch(const char *path)
 	struct mdr_batch batch;
 	uint32_t *ids = NULL;
 	size_t done = 0;
-	int rc = -1, err;
+	int rc, err;
 	FILE *f;
 
 	f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -322,24 +322,26 @@ static int attach_batch(const char *path)
 	if (!reqs || !ids) {
 		pr_err("out of memory");
 		rc = EXIT_FAIL;
+		goto out;
 	}
 	/* Every line is checked, so one run reports every mistake. */
-	for (size_t i = 0; i < batch.n && rc != EXIT_FAIL; i++) {
+	rc = EXIT_OK;
+	for (size_t i = 0; i < batch.n; i++) {
 		struct mdr_batch_line *l = &batch.lines[i];
-		int r = parse_attach(l->argc, l->argv, l->argv[0], &reqs[i],
-				     NULL);
 
-		if (r >= 0)
+		if (parse_attach(l->argc, l->argv, l->argv[0], &reqs[i],
+				 NULL) >= 0)
 			rc = EXIT_USAGE;
 	}
-	if (rc == -1) {
-		err = mdr_attach_many(reqs, batch.n, ids);
-		for (size_t i = 0; i < batch.n; i++)
-			done += ids[i] != 0;
-		if (err && done)
-			pr_err("attached %zu of %zu interfaces", done, batch.n);
-		rc = status(err);
-	}
+	if (rc != EXIT_OK)
+		goto out;
+	err = mdr_attach_many(reqs, batch.n, ids);
+	for (size_t i = 0; i < batch.n; i++)
+		done += ids[i] != 0;
+	if (err && done)
+		pr_err("attached %zu of %zu interfaces", done, batch.n);
+	rc = status(err);
+out:
 	free(ids);
 	free(reqs);
 	mdr_batch_free(&batch);

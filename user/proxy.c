@@ -440,12 +440,17 @@ static int client_read(struct conn *c, bool *progress)
 	return 0;
 }
 
+/* Nothing more of the response is to come: what is left is queued. */
+static bool response_complete(const struct conn *c)
+{
+	return c->state == CS_RESPOND ||
+	       (c->state == CS_RELAY && c->rs == RS_DONE);
+}
+
 /* The whole response is queued in cout, and the connection ends with it. */
 static bool last_bytes(const struct conn *c)
 {
-	return c->close_after && !c->file_left &&
-	       (c->state == CS_RESPOND ||
-		(c->state == CS_RELAY && c->rs == RS_DONE));
+	return c->close_after && !c->file_left && response_complete(c);
 }
 
 static int client_write(struct conn *c, bool *progress)
@@ -543,9 +548,7 @@ static int conn_step(struct proxy *p, struct conn *c, bool *progress)
 	ret = client_write(c, progress);
 	if (ret)
 		return ret;
-	if ((c->state == CS_RESPOND ||
-	     (c->state == CS_RELAY && c->rs == RS_DONE)) &&
-	    !mdr_buf_len(&c->cout) && !c->file_left) {
+	if (response_complete(c) && !mdr_buf_len(&c->cout) && !c->file_left) {
 		*progress = true;
 		return request_done(p, c);
 	}
