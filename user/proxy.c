@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -474,7 +476,13 @@ static int client_write(struct conn *c, bool *progress)
 	if (!mdr_buf_len(&c->cout) && c->file_left) {
 		size_t chunk = c->file_left < SENDFILE_CHUNK ? c->file_left :
 							       SENDFILE_CHUNK;
+		int one = 1;
 
+		/* sendfile() has no MSG_MORE: cork its last chunk instead. */
+		if (c->close_after && chunk == c->file_left &&
+		    response_complete(c))
+			setsockopt(c->cfd, IPPROTO_TCP, TCP_CORK, &one,
+				   sizeof(one));
 		n = sendfile(c->cfd, c->file_fd, &c->file_off, chunk);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;

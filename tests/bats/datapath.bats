@@ -95,7 +95,7 @@ teardown() { common_teardown; }
 	assert_output "$(printf '/openstack/latest/meta_data.json\n/latest/meta-data/')"
 }
 
-@test "with Connection: close we close first: the guest keeps no TIME_WAIT (neutron backend)" {
+@test "with Connection: close we close first: the guest keeps no TIME_WAIT (local and neutron)" {
 	md=$BATS_TEST_TMPDIR/md
 	sb_make_metadata "$md" inst-one vm-one
 	start_backend --unix "$BATS_TEST_TMPDIR/agent.sock"
@@ -115,10 +115,12 @@ teardown() { common_teardown; }
 	# Our FIN leaves with the last bytes of each response, so the guest
 	# never closes first (a guest that does holds a TIME_WAIT per
 	# connection, and a storm of them slows its connect()s to a crawl).
-	# Files of the local backend go by sendfile(), which cannot hold its
-	# last bytes for the FIN yet: there the guest can still win the race.
-	run ip netns exec "$SB-vm2" ss -Htan state time-wait
-	assert_output ""
+	for vm in "$SB-vm1" "$SB-vm2"; do
+		run ip netns exec "$vm" ss -Htan state time-wait
+		assert_output ""
+	done
+	run ip netns exec mdredir ss -Htan state time-wait
+	assert_equal "${#lines[@]}" 40
 }
 
 @test "ARP for 169.254.169.254 is answered with the tap's MAC" {
