@@ -7,8 +7,10 @@
  *  - ARP requests for 169.254.169.254 and Neighbor Solicitations for
  *    fe80::a9fe:a9fe are answered out of the same interface;
  *  - TCP to the metadata address, port 80, is readdressed to the
- *    attachment's service address and sent into the proxy namespace
- *    through this namespace's link veth.
+ *    attachment's service address and handed to the ingress of this
+ *    namespace's link veth's far end, in the proxy namespace, with
+ *    bpf_redirect_peer(): one pass through the stack, where bpf_redirect()
+ *    out of the link would queue it on the veth's backlog for a second.
  * Everything else leaves untouched with TC_ACT_OK.
  */
 #include <linux/bpf.h>
@@ -56,7 +58,7 @@ static __always_inline int to_proxy4(struct __sk_buff *skb,
 	    mdr_tc_set_macs(skb, v->att->proxy_mac, v->att->mac))
 		return drop(v->id, MDR_DROP_REWRITE);
 	mdr_count(v->id, MDR_PKT_TO_PROXY);
-	return bpf_redirect(v->att->link_ifindex, 0);
+	return bpf_redirect_peer(v->att->link_ifindex, 0);
 }
 
 static __always_inline int to_proxy6(struct __sk_buff *skb,
@@ -70,7 +72,7 @@ static __always_inline int to_proxy6(struct __sk_buff *skb,
 	    mdr_tc_set_macs(skb, v->att->proxy_mac, v->att->mac))
 		return drop(v->id, MDR_DROP_REWRITE);
 	mdr_count(v->id, MDR_PKT_TO_PROXY);
-	return bpf_redirect(v->att->link_ifindex, 0);
+	return bpf_redirect_peer(v->att->link_ifindex, 0);
 }
 
 SEC("tc")

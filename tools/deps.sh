@@ -12,6 +12,7 @@ packages=(
 	libmnl-dev					# netlink
 	libssl-dev openssl				# HMAC and TLS to Nova; test CAs
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
+	strace						# syscall-count tests
 	bats bats-assert bats-support
 )
 

@@ -55,10 +55,13 @@ struct endpoint {
 };
 
 /*
- * The idle pool of backend connections (relay.c): plain neutron and nova
- * backends only. A slot keeps its endpoint for good, so an epoll event
- * that arrives for a slot whose socket was meanwhile taken (or replaced)
- * only costs a harmless check. The stack orders the used slots, the most
+ * The pool of backend connections (relay.c): plain neutron and nova
+ * backends only. A slot holds one connection, idle (ep.c NULL, on the
+ * stack) or lent to a guest's request (ep.c that guest's conn), and keeps
+ * its endpoint for good: epoll names the slot, so taking and parking a
+ * connection moves one pointer and costs no epoll_ctl, and an event that
+ * arrives for a slot whose socket was meanwhile taken, parked or replaced
+ * only costs a harmless wakeup. The stack orders the idle slots, the most
  * recently parked last: LIFO keeps the few busiest connections warm and
  * lets the others time out.
  */
@@ -68,6 +71,7 @@ struct endpoint {
 
 struct idle_backend {
 	int fd;            /* -1: slot free */
+	uint32_t events;   /* registered with epoll */
 	uint64_t since_ms; /* parked at */
 	struct endpoint ep;
 };
@@ -91,6 +95,14 @@ struct conn {
 	struct in6_addr peer_addr; /* the rate limiter's key; IPv4 v4-mapped */
 
 	struct mdr_buf cin, cout; /* guest -> proxy, proxy -> guest */
+	/*
+	 * The last read left the socket empty (a short read, or nothing
+	 * can be there yet): no recv() until epoll reports the socket again.
+	 * epoll is level-triggered and the socket stays registered for
+	 * input, so nothing is missed, and a request costs no read that
+	 * only says EAGAIN. Plain sockets only (OpenSSL buffers).
+	 */
+	bool cin_drained, b_drained;
 	struct mdr_buf bin, bout; /* backend -> proxy, proxy -> backend */
 	struct mdr_http_parser req_parser, resp_parser;
 	bool cin_eof;
@@ -121,6 +133,7 @@ struct conn {
 	struct ssl_st *ssl; /* TLS to the backend, NULL for plain */
 	/* Backend connection reuse (see relay.c). */
 	bool b_reused;      /* bfd came from the idle pool */
+	int b_slot;         /* the pool slot bfd is lent from, or -1 */
 	bool b_got_bytes;   /* the backend sent something for this request */
 	bool b_retryable;   /* bodiless GET/HEAD: may be resent once */
 	bool b_retried;     /* already resent on a fresh connection */

@@ -102,7 +102,8 @@ void conn_set_events(struct proxy *p, struct conn *c, bool backend,
 	uint32_t *cur = backend ? &c->bev : &c->cev;
 	struct epoll_event ev = {
 		.events = events,
-		.data.ptr = backend ? &c->bep : &c->cep,
+		.data.ptr = !backend ? &c->cep :
+			    c->b_slot >= 0 ? &p->idle[c->b_slot].ep : &c->bep,
 	};
 
 	int op;
@@ -170,7 +171,7 @@ static void log_request(struct proxy *p, struct conn *c)
 			c->path, c->status, c->bytes_out, rec.duration_ms,
 			c->cache_hit ? " cache=hit" : "",
 			c->note ? " error=" : "", c->note ? c->note : "");
-		fflush(o->access_log);
+		/* Flushed once per loop turn, before waiting (mdr_proxy_run). */
 	}
 	if (o->on_request)
 		o->on_request(o->on_request_ctx, &rec);
@@ -425,14 +426,17 @@ static int client_read(struct conn *c, bool *progress)
 	size_t room;
 	ssize_t n;
 
-	if (c->cin_eof)
+	if (c->cin_eof || c->cin_drained)
 		return 0;
 	room = mdr_buf_room(&c->cin);
 	if (!room)
 		return 0;
 	n = recv(c->cfd, mdr_buf_end(&c->cin), room, 0);
-	if (n < 0)
+	if (n < 0) {
+		c->cin_drained = errno == EAGAIN;
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	}
+	c->cin_drained = n > 0 && (size_t)n < room;
 	*progress = true;
 	if (n == 0)
 		c->cin_eof = true;
@@ -697,29 +701,30 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf,
 		inet_ntop(AF_INET6, &s6->sin6_addr, buf, len);
 }
 
-/* Where the connection comes from and which attachment it reached. 0, or
- * -1 when the guest is already gone (it reset: nothing left to say). */
-static int conn_identify(struct proxy *p, struct conn *c, int fd)
+/* Where the connection comes from (peer, from accept) and which
+ * attachment it reached. 0, or -1 when the guest is already gone (it
+ * reset: nothing left to say). */
+static int conn_identify(struct proxy *p, struct conn *c, int fd,
+			 const struct sockaddr_storage *peer)
 {
-	struct sockaddr_storage local, peer;
-	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
 	const struct mdr_proxy_options *o = p->o;
-	const struct sockaddr_in *s4 = (const void *)&peer;
-	const struct sockaddr_in6 *s6 = (const void *)&peer;
+	const struct sockaddr_in *s4 = (const void *)peer;
+	const struct sockaddr_in6 *s6 = (const void *)peer;
 
-	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
-	    getpeername(fd, (struct sockaddr *)&peer, &plen))
+	if (getsockname(fd, (struct sockaddr *)&local, &llen))
 		return -1;
-	format_addr(&peer, c->peer, sizeof(c->peer));
-	if (peer.ss_family == AF_INET6) {
+	format_addr(peer, c->peer, sizeof(c->peer));
+	if (peer->ss_family == AF_INET6) {
 		c->peer_addr = s6->sin6_addr;
-	} else if (peer.ss_family == AF_INET) {
+	} else if (peer->ss_family == AF_INET) {
 		c->peer_addr.s6_addr[10] = c->peer_addr.s6_addr[11] = 0xff;
 		memcpy(&c->peer_addr.s6_addr[12], &s4->sin_addr, 4);
 	}
 	c->have_id = o->identify &&
 		     !o->identify(o->identify_ctx, (struct sockaddr *)&local,
-				  (struct sockaddr *)&peer, &c->id);
+				  (const struct sockaddr *)peer, &c->id);
 	return 0;
 }
 
@@ -766,6 +771,7 @@ static int conn_start(struct proxy *p, struct conn *c, int fd)
 		return -ENOMEM;
 	c->cfd = fd;
 	c->bfd = -1;
+	c->b_slot = -1;
 	c->file_fd = -1;
 	c->tkind = T_NONE;
 	c->cep = (struct endpoint){ c, false, -1 };
@@ -782,11 +788,12 @@ static int conn_start(struct proxy *p, struct conn *c, int fd)
 	return 0;
 }
 
-static void conn_accept(struct proxy *p, int fd, const char *shed_why)
+static void conn_accept(struct proxy *p, int fd,
+			const struct sockaddr_storage *peer, const char *shed_why)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
-	if (!c || conn_identify(p, c, fd))
+	if (!c || conn_identify(p, c, fd, peer))
 		goto fail;
 	if (!shed_why) {
 		switch (mdr_caps_admit(&p->caps, c->have_id, c->id.attach_id)) {
@@ -828,9 +835,11 @@ static void set_accepting(struct proxy *p, bool on)
 		p->accepting = on;
 }
 
-static int accept_guest(struct proxy *p)
+static int accept_guest(struct proxy *p, struct sockaddr_storage *peer)
 {
-	return accept4(p->o->listen_fd, NULL, NULL,
+	socklen_t len = sizeof(*peer);
+
+	return accept4(p->o->listen_fd, (struct sockaddr *)peer, &len,
 		       SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
@@ -841,14 +850,15 @@ static int accept_guest(struct proxy *p)
  */
 static bool shed_with_spare(struct proxy *p)
 {
+	struct sockaddr_storage peer;
 	int fd;
 
 	if (p->spare_fd < 0)
 		return false;
 	close(p->spare_fd);
-	fd = accept_guest(p);
+	fd = accept_guest(p, &peer);
 	if (fd >= 0)
-		conn_accept(p, fd, "out of file descriptors");
+		conn_accept(p, fd, &peer, "out of file descriptors");
 	else if (errno == EAGAIN || errno == EWOULDBLOCK)
 		fd = 0; /* the queue is empty: nobody waits */
 	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -860,10 +870,11 @@ static void accept_all(struct proxy *p)
 	/* Bounded, so a burst of connections cannot hold up guests already
 	 * served: the listener is level-triggered and comes back. */
 	for (int i = 0; i < MAX_ACCEPTS; i++) {
-		int fd = accept_guest(p);
+		struct sockaddr_storage peer;
+		int fd = accept_guest(p, &peer);
 
 		if (fd >= 0) {
-			conn_accept(p, fd, NULL);
+			conn_accept(p, fd, &peer, NULL);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -886,6 +897,7 @@ static void conn_event(struct proxy *p, struct conn *c, bool backend,
 	if (backend) {
 		if (c->bfd < 0)
 			return; /* stale: that backend socket is gone */
+		c->b_drained = false;
 		/*
 		 * Otherwise HUP and ERR need nothing special: what the backend
 		 * sent before hanging up is still queued, and recv() reports
@@ -897,6 +909,8 @@ static void conn_event(struct proxy *p, struct conn *c, bool backend,
 		/* Both directions are down: nothing we send can arrive. */
 		conn_close(p, c);
 		return;
+	} else {
+		c->cin_drained = false;
 	}
 	conn_drive(p, c);
 }
@@ -1073,6 +1087,9 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 		p.now_ms = mono_ms();
 		if (!p.accepting && p.now_ms >= p.accept_resume_ms)
 			set_accepting(&p, true);
+		/* A line per request, one write per loop turn under load. */
+		if (o->access_log)
+			fflush(o->access_log);
 		n = epoll_wait(p.epfd, evs, MAX_EVENTS, next_wait_ms(&p));
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -1101,6 +1118,8 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	reap(&p);
 	relay_pool_free(&p);
 	relay_forget_sessions(&p);
+	if (o->access_log)
+		fflush(o->access_log);
 out:
 	if (p.epfd >= 0) {
 		epoll_ctl(p.epfd, EPOLL_CTL_DEL, o->listen_fd, NULL);

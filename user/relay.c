@@ -48,15 +48,26 @@ static void tls_free(struct conn *c)
 	}
 }
 
+/* Closes c's backend connection, if any, and frees the pool slot it was
+ * lent from. */
+static void backend_close(struct proxy *p, struct conn *c)
+{
+	if (c->bfd < 0)
+		return;
+	close(c->bfd); /* also leaves the epoll set */
+	if (c->b_slot >= 0) {
+		p->idle[c->b_slot].fd = -1;
+		p->idle[c->b_slot].ep.c = NULL;
+		c->b_slot = -1;
+	}
+	c->bfd = -1;
+	c->bev = 0;
+}
+
 void relay_close(struct proxy *p, struct conn *c)
 {
-	(void)p;
 	tls_free(c);
-	if (c->bfd >= 0) {
-		close(c->bfd); /* also leaves the epoll set */
-		c->bfd = -1;
-		c->bev = 0;
-	}
+	backend_close(p, c);
 	mdr_buf_free(&c->bin);
 	mdr_buf_free(&c->bout);
 }
@@ -108,11 +119,13 @@ static bool idle_usable(int fd)
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+/* epoll woke an idle slot: the backend closed it, or said something
+ * unasked. Either way it is done. */
 void relay_pool_event(struct proxy *p, int slot)
 {
 	if (slot < 0 || slot >= MDR_POOL_MAX || p->idle[slot].fd < 0 ||
-	    idle_usable(p->idle[slot].fd))
-		return; /* stale: the slot was emptied or refilled */
+	    p->idle[slot].ep.c || idle_usable(p->idle[slot].fd))
+		return; /* stale: the slot was emptied, refilled or lent */
 	for (unsigned int i = 0; i < p->n_idle; i++) {
 		if (p->idle_stack[i] == slot) {
 			pool_drop_at(p, i);
@@ -131,31 +144,35 @@ void relay_pool_expire(struct proxy *p)
 		pool_drop_at(p, 0);
 }
 
-/* Gives c the most recently parked backend connection still usable. */
+/*
+ * Lends c the most recently parked backend connection. Not probed first:
+ * one the backend closed meanwhile (its event not yet seen) fails the
+ * request before any answer, and the request, a bodiless GET or HEAD, is
+ * sent again on a fresh connection (retry_fresh()).
+ */
 static bool pool_take(struct proxy *p, struct conn *c)
 {
 	while (p->n_idle) {
 		unsigned int top = p->n_idle - 1;
-		struct idle_backend *ib = &p->idle[p->idle_stack[top]];
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
-					  .data.ptr = &c->bep };
+		int slot = p->idle_stack[top];
+		struct idle_backend *ib = &p->idle[slot];
 
-		if (p->now_ms - ib->since_ms >= MDR_POOL_IDLE_MS ||
-		    !idle_usable(ib->fd) ||
-		    epoll_ctl(p->epfd, EPOLL_CTL_MOD, ib->fd, &ev)) {
+		if (p->now_ms - ib->since_ms >= MDR_POOL_IDLE_MS) {
 			pool_drop_at(p, top);
 			continue;
 		}
-		c->bfd = ib->fd;
-		c->bev = ev.events;
-		ib->fd = -1;
 		pool_unstack(p, top);
+		ib->ep.c = c;
+		c->bfd = ib->fd;
+		c->bev = ib->events;
+		c->b_slot = slot;
 		return true;
 	}
 	return false;
 }
 
-/* Parks c's backend connection after a clean exchange (see the top). */
+/* Parks c's backend connection after a clean exchange (see the top): in
+ * the slot it was lent from, or in a free one. */
 static bool pool_put(struct proxy *p, struct conn *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -166,20 +183,30 @@ static bool pool_put(struct proxy *p, struct conn *c)
 	    !c->req_body.done || !c->resp_body.done || c->note ||
 	    c->resp_body.kind == MDR_BODY_CLOSE)
 		return false;
-	if (p->n_idle == MDR_POOL_MAX)
-		pool_drop_at(p, 0); /* the oldest makes room */
-	for (int i = 0; i < MDR_POOL_MAX && !ib; i++)
-		if (p->idle[i].fd < 0)
-			ib = &p->idle[i];
+	if (c->b_slot >= 0) {
+		ib = &p->idle[c->b_slot];
+	} else {
+		if (p->n_idle == MDR_POOL_MAX)
+			pool_drop_at(p, 0); /* the oldest makes room */
+		for (int i = 0; i < MDR_POOL_MAX && !ib; i++)
+			if (p->idle[i].fd < 0)
+				ib = &p->idle[i];
+		if (!ib)
+			return false; /* every slot is lent out */
+	}
 	ev.data.ptr = &ib->ep;
-	if (epoll_ctl(p->epfd, c->bev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->bfd,
+	if ((c->b_slot < 0 || c->bev != ev.events) &&
+	    epoll_ctl(p->epfd, c->bev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->bfd,
 		      &ev))
 		return false;
 	ib->fd = c->bfd;
+	ib->events = ev.events;
 	ib->since_ms = p->now_ms;
+	ib->ep.c = NULL;
 	p->idle_stack[p->n_idle++] = ib->ep.slot;
 	c->bfd = -1;
 	c->bev = 0;
+	c->b_slot = -1;
 	return true;
 }
 
@@ -341,7 +368,10 @@ static void backend_open(struct proxy *p, struct conn *c)
 		fail(p, c, 503, "backend unreachable", errno);
 		return;
 	}
-	ev.events = c->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN | EPOLLOUT;
+	/* Connected already (a unix socket): the request is written at once,
+	 * and EPOLLOUT asked for only if it does not all fit. */
+	ev.events = c->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN;
+	c->b_drained = false;
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, c->bfd, &ev)) {
 		fail(p, c, 503, "cannot watch backend socket", errno);
 		return;
@@ -363,11 +393,7 @@ static bool retry_fresh(struct proxy *p, struct conn *c)
 {
 	if (!c->b_reused || c->b_retried || !c->b_retryable || c->b_got_bytes)
 		return false;
-	if (c->bfd >= 0) {
-		close(c->bfd);
-		c->bfd = -1;
-		c->bev = 0;
-	}
+	backend_close(p, c);
 	c->b_reused = false;
 	c->b_retried = true;
 	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
@@ -394,6 +420,7 @@ int relay_start(struct proxy *p, struct conn *c,
 	}
 	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
 	c->bin_eof = c->bout_broken = c->tls_write_failed = false;
+	c->b_drained = false;
 	c->backend_err = 0;
 	c->b_reused = c->b_got_bytes = c->b_retried = c->b_close = false;
 	c->b_close_after = c->close_after;
@@ -457,14 +484,10 @@ void relay_connected(struct proxy *p, struct conn *c)
 }
 
 /* The backend is gone for good; whatever it sent is still in bin. */
-static void backend_gone(struct conn *c, int err)
+static void backend_gone(struct proxy *p, struct conn *c, int err)
 {
 	tls_free(c);
-	if (c->bfd >= 0) {
-		close(c->bfd);
-		c->bfd = -1;
-		c->bev = 0;
-	}
+	backend_close(p, c);
 	c->bin_eof = true;
 	c->backend_err = err;
 	c->bout_broken = true;
@@ -547,6 +570,8 @@ static void backend_write(struct conn *c, bool *progress)
 		 MSG_NOSIGNAL);
 	if (n > 0) {
 		mdr_buf_consume(&c->bout, n);
+		/* Any answer to it comes after this: epoll will say. */
+		c->b_drained = true;
 		*progress = true;
 	} else if (errno != EAGAIN && errno != EINTR) {
 		/* It may still have answered (say, 413): keep reading. */
@@ -562,7 +587,7 @@ static void backend_write(struct conn *c, bool *progress)
  * before the backend's close is noticed. But more while OpenSSL still
  * holds bytes it has taken off the socket: those would never wake epoll.
  */
-static void backend_read_tls(struct conn *c, bool *progress)
+static void backend_read_tls(struct proxy *p, struct conn *c, bool *progress)
 {
 	size_t room;
 	int n, e;
@@ -590,20 +615,20 @@ static void backend_read_tls(struct conn *c, bool *progress)
 		}
 		*progress = true;
 		if (e == SSL_ERROR_ZERO_RETURN) {
-			backend_gone(c, 0);
+			backend_gone(p, c, 0);
 		} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
-			backend_gone(c, errno);
+			backend_gone(p, c, errno);
 		} else {
 			if (c->tls_write_failed && c->note == c->why)
 				c->note = NULL;
 			tls_note(c, "TLS error from backend", e);
-			backend_gone(c, EPROTO);
+			backend_gone(p, c, EPROTO);
 		}
 		return;
 	}
 }
 
-static void backend_read(struct conn *c, bool *progress)
+static void backend_read(struct proxy *p, struct conn *c, bool *progress)
 {
 	size_t room;
 	ssize_t n;
@@ -611,21 +636,24 @@ static void backend_read(struct conn *c, bool *progress)
 	if (c->bfd < 0 || c->bin_eof)
 		return;
 	if (c->ssl) {
-		backend_read_tls(c, progress);
+		backend_read_tls(p, c, progress);
 		return;
 	}
 	room = mdr_buf_room(&c->bin);
-	if (!room)
+	if (!room || c->b_drained)
 		return;
 	n = recv(c->bfd, mdr_buf_end(&c->bin), room, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		c->b_drained = errno == EAGAIN;
 		return;
+	}
 	*progress = true;
 	if (n > 0) {
 		c->bin.tail += n;
+		c->b_drained = (size_t)n < room;
 		c->b_got_bytes = true;
 	} else {
-		backend_gone(c, n < 0 ? errno : 0);
+		backend_gone(p, c, n < 0 ? errno : 0);
 	}
 }
 
@@ -793,7 +821,7 @@ int relay_step(struct proxy *p, struct conn *c, bool *progress)
 	if (ret || c->state != CS_RELAY)
 		return ret;
 	backend_write(c, progress);
-	backend_read(c, progress);
+	backend_read(p, c, progress);
 	if (c->rs == RS_HEAD) {
 		ret = response_head(p, c, progress);
 		if (ret || c->state != CS_RELAY)

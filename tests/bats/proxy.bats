@@ -120,6 +120,51 @@ conns() { jq -r '.conn' "$RECORD" | paste -sd' '; }
 	assert_output 0
 }
 
+@test "backend keep-alive: more guests at once than the pool has slots are all served" {
+	local sock=$BATS_TEST_TMPDIR/agent.sock
+	start_backend --unix "$sock"
+	start_daemon --backend "neutron:unix:$sock"
+	# 100 guests' connections at once (the pool has 64 slots), 3 requests
+	# each on one connection.
+	run sb_in "$SB-vm1" bash -c 'seq 100 | xargs -P 100 -I{} curl -sS -m 10 \
+		-o /dev/null -o /dev/null -o /dev/null -w "%{http_code}\n" \
+		http://169.254.169.254/headers http://169.254.169.254/headers \
+		http://169.254.169.254/headers | sort | uniq -c'
+	assert_success
+	assert_output "    300 200"
+	run grep -c 'error=' "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
+	# And the pool still works afterwards.
+	run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
+	assert_output 200
+}
+
+@test "a kept-alive request costs no epoll_ctl and no read that finds nothing" {
+	local sock=$BATS_TEST_TMPDIR/agent.sock trace=$BATS_TEST_TMPDIR/trace
+	local urls=() sp
+	start_backend --unix "$sock"
+	start_daemon --backend "neutron:unix:$sock"
+	for i in $(seq 20); do urls+=(-o /dev/null "http://169.254.169.254/headers?$i"); done
+	strace -f -p "$DAEMON_PID" -e trace=recvfrom,epoll_ctl -o "$trace" \
+		2>"$trace.err" 3>&- &
+	sp=$!
+	await_line "$sp" "$trace.err" 'attached'
+	run sb_in "$SB-vm1" curl -sS -m 10 -w '%{http_code}\n' "${urls[@]}"
+	assert_success
+	assert_equal "$(grep -c '^200$' <<<"$output")" 20
+	kill -INT "$sp"; wait "$sp" || true
+	# 20 requests on one guest connection and one pooled backend
+	# connection: epoll_ctl only to add the two sockets and to park the
+	# backend one the first time; every read returns bytes.
+	run grep -c 'epoll_ctl(' "$trace"
+	assert_output 3
+	run grep -c 'recvfrom(.*EAGAIN' "$trace"
+	assert_output 0
+	# The guest's requests and the backend's responses: 20 reads each, at
+	# least (a response may come in pieces), and the guest's EOF.
+	[ "$(grep -c 'recvfrom(' "$trace")" -ge 41 ] || { cat "$trace" >&2; false; }
+}
+
 @test "backend keep-alive: a GET the backend drops on a reused connection is resent" {
 	local sock=$BATS_TEST_TMPDIR/agent.sock
 	start_backend --unix "$sock" --drop-reused
