@@ -213,11 +213,15 @@ check() {
 }
 
 busy() { awk '/^cpu / {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+# core_busy N: the busy ticks of CPU N alone.
+core_busy() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+# core_busy N: busy ticks of CPU N alone (user, nice, system, irq, softirq).
+core_busy() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
 
 # measure DESIGN URL PROXY_PID: warm-up, then RUNS runs of each connection
 # style, one JSON line each in results.jsonl with the proxy's CPU time.
 measure() {
-	local design=$1 url=$2 pid=$3 style run hdr f c0 c1 b0 b1
+	local design=$1 url=$2 pid=$3 style run hdr f c0 c1 b0 b1 s0 s1 k0 k1
 	for style in close keepalive; do
 		hdr=()
 		[ "$style" = close ] && hdr=(-H "Connection: close")
@@ -226,12 +230,16 @@ measure() {
 		for run in $(seq "$RUNS"); do
 			f=$RAW/$design-$style-$run.txt
 			c0=$(cpu_of "$pid") b0=$(busy)
+			s0=$(core_busy $SERVER_CPU) k0=$(core_busy $CLIENT_CPU)
 			ip netns exec "$VM" taskset -c $CLIENT_CPU "${WRK[@]}" "${hdr[@]}" \
 				"$url" >"$f"
 			c1=$(cpu_of "$pid") b1=$(busy)
+			s1=$(core_busy $SERVER_CPU) k1=$(core_busy $CLIENT_CPU)
 			python3 tools/bench/wrk2json.py "design=$design" "style=$style" \
 				"run=$run" "proxy_ticks=$((c1 - c0))" \
 				"busy_ticks=$((b1 - b0))" "hz=$(getconf CLK_TCK)" \
+				"server_core_ticks=$((s1 - s0))" \
+				"client_core_ticks=$((k1 - k0))" "secs=$DUR" \
 				<"$f" >>"$WORK/results.jsonl"
 			say "$design $style #$run: $(tail -1 "$WORK/results.jsonl" |
 				jq -r '"\(.rps|floor) req/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms non2xx \(.non2xx) sockerr \(.sock_err)"')"

@@ -46,6 +46,10 @@ def ratio(a, b, nd=2):
     return f"{a / b:.{nd}f}×"
 
 
+def busy_pct(x):
+    return "–" if x is None else f"{x:.0f} %"
+
+
 def strace_table(path, requests):
     """Calls per request from `strace -c -f` output."""
     rows = {}
@@ -249,6 +253,10 @@ def main():
                                  for r in runs if r.get("requests")]),
                 "busy_us": med([r["busy_ticks"] * 1e6 / hz / r["requests"]
                                 for r in runs if r.get("requests")]),
+                "server_pct": med([r["server_core_ticks"] * 100 / hz / r["secs"]
+                                   for r in runs if "server_core_ticks" in r]),
+                "client_pct": med([r["client_core_ticks"] * 100 / hz / r["secs"]
+                                   for r in runs if "client_core_ticks" in r]),
                 "runs": runs,
             }
 
@@ -321,7 +329,10 @@ def main():
 - **Proxy CPU/req** is the proxy process's own CPU time (utime+stime from
   `/proc/PID/stat`) over the run divided by the requests; **machine
   CPU/req** is all busy CPU time on both cores (client, backend, kernel
-  softirq included) divided by the requests.
+  softirq included) divided by the requests. **Server core busy** and
+  **client core busy** are how much of the run each core was busy (from
+  `/proc/stat`): a design whose client core is near 100 % is measuring
+  the client, not the proxy.
 """)
 
     def row(d, s):
@@ -333,14 +344,16 @@ def main():
         return (f"| {fmt(v['rps'])} | {fmt(v['p50'], 3)} | {fmt(v['p99'], 3)} | "
                 f"{ratio(v['rps'], h['rps']) if h else '–'} | "
                 f"{ratio(v['p99'], h['p99']) if h else '–'} | "
-                f"{fmt(v['proxy_us'], 1)} | {fmt(v['busy_us'], 1)} | {ok} |")
+                f"{fmt(v['proxy_us'], 1)} | {fmt(v['busy_us'], 1)} | "
+                f"{busy_pct(v['server_pct'])} | {busy_pct(v['client_pct'])} | {ok} |")
 
     w("## Requests per second and latency (median of runs)\n")
     for s, sname in STYLES:
         w(f"### {sname}\n")
         w("| design | req/s | p50 ms | p99 ms | req/s vs haproxy | p99 vs haproxy "
-          "| proxy CPU µs/req | machine CPU µs/req | runs clean |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| proxy CPU µs/req | machine CPU µs/req | server core busy "
+          "| client core busy | runs clean |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for d, dname in DESIGNS:
             r = row(d, s)
             if r:
