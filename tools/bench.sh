@@ -4,7 +4,7 @@
 # tools/bench.sh: mdredir against Neutron's haproxy, side by side in one run,
 # on a veth sandbox of its own; writes BENCHMARKS.md. Run as root:
 #
-#   tools/bench.sh          everything (about 9 minutes)
+#   tools/bench.sh          everything (about 12 minutes)
 #   tools/bench.sh storm    only the boot-storm scenario (about 15 s);
 #                           with BENCH_FROM=DIR (the kept raw output of an
 #                           earlier full run) its data is added to DIR and
@@ -14,7 +14,7 @@
 #                           is kept in the raw output directory.
 #
 # Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_CONNS (32),
-# BENCH_RUNS (3), BENCH_SCALES ("10 100 1000"), BENCH_STORM_GUESTS (200),
+# BENCH_RUNS (5), BENCH_SCALES ("10 100 1000"), BENCH_STORM_GUESTS (200),
 # BENCH_STORM_DELAY_MS (the backend's answer time, 50), BENCH_OUTPUT
 # (BENCHMARKS.md), BENCH_KEEP=1 keeps the raw output directory, BENCH_ONLY
 # (= the first argument), BENCH_FROM (see above).
@@ -24,7 +24,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 DUR=${BENCH_DURATION:-10}
 CONNS=${BENCH_CONNS:-32}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 SCALES=${BENCH_SCALES:-10 100 1000}
 OUTPUT=${BENCH_OUTPUT:-$ROOT/BENCHMARKS.md}
 ONLY=${1:-${BENCH_ONLY:-}}
@@ -215,42 +215,44 @@ check() {
 busy() { awk '/^cpu / {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
 # core_busy N: the busy ticks of CPU N alone.
 core_busy() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+# stolen: ticks the hypervisor gave our CPUs to someone else (all CPUs).
+stolen() { awk '/^cpu / {print $9; exit}' /proc/stat; }
 # core_busy N: busy ticks of CPU N alone (user, nice, system, irq, softirq).
 core_busy() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
 
-# measure DESIGN URL PROXY_PID: warm-up, then RUNS runs of each connection
-# style, one JSON line each in results.jsonl with the proxy's CPU time.
-measure() {
-	local design=$1 url=$2 pid=$3 style run hdr f c0 c1 b0 b1 s0 s1 k0 k1
+# measure_run DESIGN URL PROXY_PID RUN: run RUN of each connection style
+# (after a 1 s warm-up), one JSON line each in results.jsonl with the
+# proxy's CPU time and how busy each core was.
+measure_run() {
+	local design=$1 url=$2 pid=$3 run=$4 style hdr f c0 c1 b0 b1 s0 s1 k0 k1 t0 t1
 	for style in close keepalive; do
 		hdr=()
 		[ "$style" = close ] && hdr=(-H "Connection: close")
-		ip netns exec "$VM" taskset -c $CLIENT_CPU wrk -t1 "-c$CONNS" -d2s \
-			"${hdr[@]}" "$url" >"$RAW/$design-$style-warmup.txt"
-		for run in $(seq "$RUNS"); do
-			f=$RAW/$design-$style-$run.txt
-			c0=$(cpu_of "$pid") b0=$(busy)
-			s0=$(core_busy $SERVER_CPU) k0=$(core_busy $CLIENT_CPU)
-			ip netns exec "$VM" taskset -c $CLIENT_CPU "${WRK[@]}" "${hdr[@]}" \
-				"$url" >"$f"
-			c1=$(cpu_of "$pid") b1=$(busy)
-			s1=$(core_busy $SERVER_CPU) k1=$(core_busy $CLIENT_CPU)
-			python3 tools/bench/wrk2json.py "design=$design" "style=$style" \
-				"run=$run" "proxy_ticks=$((c1 - c0))" \
-				"busy_ticks=$((b1 - b0))" "hz=$(getconf CLK_TCK)" \
-				"server_core_ticks=$((s1 - s0))" \
-				"client_core_ticks=$((k1 - k0))" "secs=$DUR" \
-				<"$f" >>"$WORK/results.jsonl"
-			say "$design $style #$run: $(tail -1 "$WORK/results.jsonl" |
-				jq -r '"\(.rps|floor) req/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms non2xx \(.non2xx) sockerr \(.sock_err)"')"
-			# The daemon's access log: keep what is not an access line.
-			if [ -n "$DAEMON_PID" ]; then
-				grep -v ' access ' "$WORK/daemon.log" >>"$WORK/daemon.notes" || true
-				grep ' access ' "$WORK/daemon.log" | grep -vc '" 200 ' \
-					>"$RAW/$design-$style-$run.non200" || true
-				: >"$WORK/daemon.log"
-			fi
-		done
+		ip netns exec "$VM" taskset -c $CLIENT_CPU wrk -t1 "-c$CONNS" -d1s \
+			"${hdr[@]}" "$url" >"$RAW/$design-$style-warmup-$run.txt"
+		f=$RAW/$design-$style-$run.txt
+		c0=$(cpu_of "$pid") b0=$(busy)
+		s0=$(core_busy $SERVER_CPU) k0=$(core_busy $CLIENT_CPU) t0=$(stolen)
+		ip netns exec "$VM" taskset -c $CLIENT_CPU "${WRK[@]}" "${hdr[@]}" \
+			"$url" >"$f"
+		c1=$(cpu_of "$pid") b1=$(busy)
+		s1=$(core_busy $SERVER_CPU) k1=$(core_busy $CLIENT_CPU) t1=$(stolen)
+		python3 tools/bench/wrk2json.py "design=$design" "style=$style" \
+			"run=$run" "proxy_ticks=$((c1 - c0))" \
+			"busy_ticks=$((b1 - b0))" "hz=$(getconf CLK_TCK)" \
+			"server_core_ticks=$((s1 - s0))" \
+			"client_core_ticks=$((k1 - k0))" "secs=$DUR" \
+			"stolen_ticks=$((t1 - t0))" "ncpu=$(nproc)" \
+			<"$f" >>"$WORK/results.jsonl"
+		say "$design $style #$run: $(tail -1 "$WORK/results.jsonl" |
+			jq -r '"\(.rps|floor) req/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms non2xx \(.non2xx) sockerr \(.sock_err)"')"
+		# The daemon's access log: keep what is not an access line.
+		if [ "$pid" = "${DAEMON_PID:-}" ]; then
+			grep -v ' access ' "$WORK/daemon.log" >>"$WORK/daemon.notes" || true
+			grep ' access ' "$WORK/daemon.log" | grep -vc '" 200 ' \
+				>"$RAW/$design-$style-$run.non200" || true
+			: >"$WORK/daemon.log"
+		fi
 	done
 }
 
@@ -286,11 +288,13 @@ profile() {
 
 MD_URL=http://169.254.169.254/openstack/latest/meta_data.json
 
-say "limit: wrk straight to nginx"
-check http://10.0.0.2:8080/openstack/latest/meta_data.json ""
-measure limit http://10.0.0.2:8080/openstack/latest/meta_data.json "$NGINX_PID"
+LIMIT_URL=http://10.0.0.2:8080/openstack/latest/meta_data.json
 
-say "Neutron: haproxy in the qdhcp-like namespace"
+# Every design is set up once, side by side: haproxy bound to
+# 169.254.169.254 in the qdhcp-like namespace as Neutron does, and the
+# mdredir daemon. Whether mdredir is attached (and how) decides which of
+# them the VM reaches; the limit runs with nothing attached.
+say "Neutron's haproxy and the mdredir daemon, side by side"
 mkdir -p "$WORK/hap0"
 sed -e "s|@ID@|$NET_ID|g" -e "s|@PIDFILE@|$WORK/hap0/pid|" -e "s|@SOCK@|$SOCK|" \
 	tools/bench/haproxy.cfg.in >"$WORK/hap0/haproxy.cfg"
@@ -299,45 +303,65 @@ ip netns exec "$DHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/hap0/haproxy.cfg"
 	2>"$RAW/haproxy.stderr" || die "haproxy: $(cat "$RAW/haproxy.stderr")"
 HAP_PID=$(cat "$WORK/hap0/pid")
 ls "/proc/$HAP_PID/task" | wc -l >"$RAW/haproxy.threads"
-check "$MD_URL" "$NET_ID"
-measure haproxy "$MD_URL" "$HAP_PID"
-profile haproxy "$MD_URL" "$HAP_PID"
+
+# mdredir as it would be benchmarked fairly: no SYN rate limit (measured
+# with the shipped default separately below).
+printf '[mdredir]\nnew_connection_rate = 0\n' >"$WORK/bench.ini"
+start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench.ini"
+
+# use DESIGN: what the VM reaches from now on.
+use() {
+	"$MDREDIR" detach "$TAP" --netns "$DHCP" >/dev/null 2>&1 || true
+	case $1 in
+	mdredir-tc)
+		"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID" \
+			2>"$RAW/attach-tc.stderr" || die "attach (TC)" ;;
+	mdredir-xdp)
+		"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID" \
+			--mode xdp 2>"$RAW/attach-xdp.stderr" || die "attach (XDP)"
+		"$MDREDIR" list --json | jq -r '.[0].mode' >"$RAW/xdp-mode" ;;
+	esac
+}
+url_of() { if [ "$1" = limit ]; then echo "$LIMIT_URL"; else echo "$MD_URL"; fi; }
+pid_of() {
+	case $1 in
+	limit) echo "$NGINX_PID" ;;
+	haproxy) echo "$HAP_PID" ;;
+	*) echo "$DAEMON_PID" ;;
+	esac
+}
+DESIGNS_RUN=(limit haproxy mdredir-tc mdredir-xdp)
+
+# Each proxy passes the identity to the backend (the limit has no proxy).
+for d in "${DESIGNS_RUN[@]}"; do
+	use "$d"
+	if [ "$d" = limit ]; then check "$LIMIT_URL" ""; else check "$MD_URL" "$NET_ID"; fi
+done
+
+# The designs take turns, run by run, so that a slow spell of this shared
+# machine (see "CPU stolen") falls on all of them rather than on one.
+for run in $(seq "$RUNS"); do
+	for d in "${DESIGNS_RUN[@]}"; do
+		use "$d"
+		measure_run "$d" "$(url_of "$d")" "$(pid_of "$d")" "$run"
+	done
+done
+"$MDREDIR" stats --json >"$RAW/stats-after-xdp.json"
+
+for d in haproxy mdredir-tc; do
+	use "$d"
+	profile "$d" "$MD_URL" "$(pid_of "$d")"
+done
+use none
 stop_haproxies
 ip -n "$DHCP" addr del 169.254.169.254/32 dev "$TAP"
-
-# mdredir as it would be benchmarked fairly: no SYN rate limit (the BPF
-# limit of new connections per attachment, 1000/s by default, would
-# otherwise cap the connection-per-request runs; measured separately below).
-cat >"$WORK/bench.ini" <<-EOF
-	[mdredir]
-	new_connection_rate = 0
-EOF
-say "mdredir TC mode"
-start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench.ini"
-"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID" 2>"$RAW/attach-tc.stderr"
-check "$MD_URL" "$NET_ID"
-measure mdredir-tc "$MD_URL" "$DAEMON_PID"
-profile mdredir-tc "$MD_URL" "$DAEMON_PID"
-
-say "mdredir XDP mode"
-"$MDREDIR" detach "$TAP" --netns "$DHCP"
-"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID" --mode xdp \
-	2>"$RAW/attach-xdp.stderr"
-"$MDREDIR" list --json | jq -r '.[0].mode' >"$RAW/xdp-mode"
-check "$MD_URL" "$NET_ID"
-measure mdredir-xdp "$MD_URL" "$DAEMON_PID"
-"$MDREDIR" stats --json >"$RAW/stats-after-xdp.json"
 stop_daemon
 
 say "mdredir TC mode, shipped defaults (SYN rate limit as shipped)"
-"$MDREDIR" detach "$TAP" --netns "$DHCP"
 start_daemon --backend "neutron:unix:$SOCK"
 "$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID"
 check "$MD_URL" "$NET_ID"
-RUNS_SAVED=$RUNS
-RUNS=1
-measure mdredir-tc-defaults "$MD_URL" "$DAEMON_PID"
-RUNS=$RUNS_SAVED
+measure_run mdredir-tc-defaults "$MD_URL" "$DAEMON_PID" 1
 "$MDREDIR" stats --json >"$RAW/stats-defaults.json"
 stop_daemon
 "$MDREDIR" unload >/dev/null

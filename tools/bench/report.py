@@ -46,6 +46,13 @@ def ratio(a, b, nd=2):
     return f"{a / b:.{nd}f}×"
 
 
+def stolen_pct(r):
+    """Share of all CPUs' time the hypervisor gave to others in run r."""
+    if "stolen_ticks" not in r:
+        return None
+    return r["stolen_ticks"] * 100 / r.get("hz", 100) / r["secs"] / r["ncpu"]
+
+
 def busy_pct(x):
     return "–" if x is None else f"{x:.0f} %"
 
@@ -257,6 +264,7 @@ def main():
                                    for r in runs if "server_core_ticks" in r]),
                 "client_pct": med([r["client_core_ticks"] * 100 / hz / r["secs"]
                                    for r in runs if "client_core_ticks" in r]),
+                "stolen_pct": med([stolen_pct(r) for r in runs]),
                 "runs": runs,
             }
 
@@ -302,10 +310,14 @@ def main():
   namespace, URL `http://169.254.169.254/openstack/latest/meta_data.json`
   (the limit: `http://10.0.0.2:8080/...`). Two styles: (a) `-H "Connection:
   close"`, a new TCP connection per request, which is what cloud-init does;
-  (b) keep-alive. A 2 s warm-up precedes each style, then {meta['runs']} runs; the
-  tables give the **median** of the {meta['runs']} runs (each column's median
-  separately). Every run is checked for zero non-2xx responses and zero
-  socket errors (wrk's own counters); a run that fails the check is marked.
+  (b) keep-alive. haproxy and the mdredir daemon run side by side all
+  along (whether mdredir is attached decides which one the VM reaches),
+  and the designs **take turns**: each of the {meta['runs']} rounds measures
+  every design, each style after a 1 s warm-up, so a slow spell of the
+  machine falls on all of them. The tables give the **median** of the
+  {meta['runs']} runs (each column's median separately). Every run is
+  checked for zero non-2xx responses and zero socket errors (wrk's own
+  counters); a run that fails the check is marked.
 - **haproxy** runs Neutron's generated configuration for a network
   (`tools/bench/haproxy.cfg.in`, reproduced from memory of Neutron's
   `_HAPROXY_CONFIG_TEMPLATE` in `neutron/agent/metadata/driver*.py`: global
@@ -323,16 +335,19 @@ def main():
   `--mode xdp` (on a veth this is **{xdpmode}**: generic XDP, the skb is
   already built, so it is no faster than TC by construction; the attach says:
   "{xdp_warn.splitlines()[0] if xdp_warn else ''}"), daemon `--backend neutron:unix:<sock>`
-  with `[mdredir] new_connection_rate = 0` (no BPF SYN-rate limit: see
-  "shipped defaults" below for what the default of 1000/s does to this
-  benchmark).
+  with `[mdredir] new_connection_rate = 0` (no BPF SYN-rate limit; the
+  "shipped defaults" rows run with the default limit, and the section on
+  it below tells what the first, lower default did to this benchmark).
 - **Proxy CPU/req** is the proxy process's own CPU time (utime+stime from
   `/proc/PID/stat`) over the run divided by the requests; **machine
   CPU/req** is all busy CPU time on both cores (client, backend, kernel
   softirq included) divided by the requests. **Server core busy** and
   **client core busy** are how much of the run each core was busy (from
   `/proc/stat`): a design whose client core is near 100 % is measuring
-  the client, not the proxy.
+  the client, not the proxy. **CPU stolen** is the share of both cores'
+  time the hypervisor gave to other guests during the run (`steal` in
+  `/proc/stat`): this machine is a VM with neighbours, and a run with much
+  stolen time is slow for reasons of its own.
 """)
 
     def row(d, s):
@@ -345,15 +360,16 @@ def main():
                 f"{ratio(v['rps'], h['rps']) if h else '–'} | "
                 f"{ratio(v['p99'], h['p99']) if h else '–'} | "
                 f"{fmt(v['proxy_us'], 1)} | {fmt(v['busy_us'], 1)} | "
-                f"{busy_pct(v['server_pct'])} | {busy_pct(v['client_pct'])} | {ok} |")
+                f"{busy_pct(v['server_pct'])} | {busy_pct(v['client_pct'])} | "
+                f"{busy_pct(v['stolen_pct'])} | {ok} |")
 
     w("## Requests per second and latency (median of runs)\n")
     for s, sname in STYLES:
         w(f"### {sname}\n")
         w("| design | req/s | p50 ms | p99 ms | req/s vs haproxy | p99 vs haproxy "
           "| proxy CPU µs/req | machine CPU µs/req | server core busy "
-          "| client core busy | runs clean |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| client core busy | CPU stolen | runs clean |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for d, dname in DESIGNS:
             r = row(d, s)
             if r:
@@ -361,11 +377,12 @@ def main():
         w("")
 
     w("### Every run\n")
-    w("| design | style | run | req/s | p50 ms | p99 ms | non-2xx | socket errors |")
-    w("|---|---|---:|---:|---:|---:|---:|---|")
+    w("| design | style | run | req/s | p50 ms | p99 ms | CPU stolen | non-2xx | socket errors |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for r in res:
         w(f"| {r['design']} | {r['style']} | {r['run']} | {fmt(r['rps'])} | "
-          f"{fmt(r['p50_ms'], 3)} | {fmt(r['p99_ms'], 3)} | {r['non2xx']} | "
+          f"{fmt(r['p50_ms'], 3)} | {fmt(r['p99_ms'], 3)} | "
+          f"{busy_pct(stolen_pct(r))} | {r['non2xx']} | "
           f"{r['sock_err_detail'] or 'none'} |")
     w("")
 
