@@ -51,7 +51,7 @@ struct conn;
 struct endpoint {
 	struct conn *c; /* NULL: the listener, or an idle backend socket */
 	bool backend;
-	int slot;       /* idle backend sockets: index in proxy.idle[] */
+	int slot;       /* pooled backend sockets: index in proxy.idle[] */
 };
 
 /*

@@ -265,6 +265,9 @@ def main():
                 "client_pct": med([r["client_core_ticks"] * 100 / hz / r["secs"]
                                    for r in runs if "client_core_ticks" in r]),
                 "stolen_pct": med([stolen_pct(r) for r in runs]),
+                "server_us": med([r["server_core_ticks"] * 1e6 / hz / r["requests"]
+                                  for r in runs
+                                  if "server_core_ticks" in r and r.get("requests")]),
                 "runs": runs,
             }
 
@@ -341,7 +344,10 @@ def main():
 - **Proxy CPU/req** is the proxy process's own CPU time (utime+stime from
   `/proc/PID/stat`) over the run divided by the requests; **machine
   CPU/req** is all busy CPU time on both cores (client, backend, kernel
-  softirq included) divided by the requests. **Server core busy** and
+  softirq included) divided by the requests; **server core µs/req** is the
+  busy time of the server core alone (the proxy, nginx and the kernel work
+  done there) divided by the requests: what serving a request costs the
+  host, whichever side limits the rate. **Server core busy** and
   **client core busy** are how much of the run each core was busy (from
   `/proc/stat`): a design whose client core is near 100 % is measuring
   the client, not the proxy. **CPU stolen** is the share of both cores'
@@ -359,17 +365,17 @@ def main():
         return (f"| {fmt(v['rps'])} | {fmt(v['p50'], 3)} | {fmt(v['p99'], 3)} | "
                 f"{ratio(v['rps'], h['rps']) if h else '–'} | "
                 f"{ratio(v['p99'], h['p99']) if h else '–'} | "
-                f"{fmt(v['proxy_us'], 1)} | {fmt(v['busy_us'], 1)} | "
-                f"{busy_pct(v['server_pct'])} | {busy_pct(v['client_pct'])} | "
+                f"{fmt(v['proxy_us'], 1)} | {fmt(v['server_us'], 1)} | "
+                f"{fmt(v['busy_us'], 1)} | {busy_pct(v['server_pct'])} | {busy_pct(v['client_pct'])} | "
                 f"{busy_pct(v['stolen_pct'])} | {ok} |")
 
     w("## Requests per second and latency (median of runs)\n")
     for s, sname in STYLES:
         w(f"### {sname}\n")
         w("| design | req/s | p50 ms | p99 ms | req/s vs haproxy | p99 vs haproxy "
-          "| proxy CPU µs/req | machine CPU µs/req | server core busy "
-          "| client core busy | CPU stolen | runs clean |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| proxy CPU µs/req | server core µs/req | machine CPU µs/req "
+          "| server core busy | client core busy | CPU stolen | runs clean |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for d, dname in DESIGNS:
             r = row(d, s)
             if r:
