@@ -407,7 +407,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.cache_ttl_ms = set.cache_ttl * 1000;
 	popts.cache_max_bytes = (size_t)set.cache_size_mb << 20;
 	popts.backend_keepalive = set.backend_keepalive;
-	err = mdr_watch_start(&watch, &stop_requested);
+	err = mdr_watch_start(&watch, d.cfg.proxy_netns, &stop_requested);
 	if (err) {
 		pr_err("cannot start the interface watcher: %s", strerror(-err));
 		goto out;

@@ -11,47 +11,59 @@
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <linux/neighbour.h>
+#include <linux/net_namespace.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
 #include "netlink.h"
 
-/* Sends one request and waits for its ACK; returns 0 or -errno. */
-static int nl_transact(struct nlmsghdr *nlh)
+/*
+ * Sends one request and runs cb on every answer until its end: the ACK
+ * (ask for one with NLM_F_ACK) or the end of a dump. 0 or -errno.
+ */
+static int nl_request(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
 	unsigned int portid;
-	uint32_t seq;
 	ssize_t n;
-	int err;
+	int ret;
 
 	nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!nl)
 		return -errno;
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
+		ret = -errno;
 		goto out;
 	}
 	portid = mnl_socket_get_portid(nl);
-	seq = (uint32_t)time(NULL);
-	nlh->nlmsg_seq = seq;
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	nlh->nlmsg_flags |= NLM_F_REQUEST;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
+		ret = -errno;
 		goto out;
 	}
-	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n < 0) {
-		err = -errno;
-		goto out;
-	}
-	/* mnl_cb_run turns an NLMSG_ERROR with a code into errno. */
-	err = mnl_cb_run(buf, n, seq, portid, NULL, NULL) < 0 ? -errno : 0;
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		/* An NLMSG_ERROR with a code comes back as -1 and errno. */
+		ret = mnl_cb_run(buf, n, nlh->nlmsg_seq, portid, cb, data);
+	} while (ret > 0);
+	ret = ret < 0 ? -errno : 0;
 out:
 	mnl_socket_close(nl);
-	return err;
+	return ret;
+}
+
+/* Sends one request and waits for its ACK; returns 0 or -errno. */
+static int nl_transact(struct nlmsghdr *nlh)
+{
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	return nl_request(nlh, NULL, NULL);
 }
 
 static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags,
@@ -295,40 +307,58 @@ int mdr_nl_tc_filter_count(int ifindex, uint32_t parent)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct mnl_socket *nl;
-	unsigned int portid;
 	struct tcmsg *tcm;
-	int count = 0, ret;
-	ssize_t n;
+	int count = 0, err;
 
 	nlh->nlmsg_type = RTM_GETTFILTER;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	nlh->nlmsg_flags = NLM_F_DUMP;
 	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
 	tcm->tcm_parent = parent;
+	err = nl_request(nlh, count_msg, &count);
+	return err ? err : count;
+}
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		ret = mnl_cb_run(buf, n, nlh->nlmsg_seq, portid, count_msg,
-				 &count);
-	} while (ret > 0);
-	ret = ret < 0 ? -errno : count;
-out:
-	mnl_socket_close(nl);
-	return ret;
+static int nsid_attr(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == NETNSA_NSID &&
+	    !mnl_attr_validate(attr, MNL_TYPE_U32))
+		*(int *)data = (int)mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int nsid_msg(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct rtgenmsg), nsid_attr, data);
+}
+
+static struct nlmsghdr *nsid_msg_put(char *buf, uint16_t type, int netns_fd)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtgenmsg *g;
+
+	nlh->nlmsg_type = type;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->rtgen_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)netns_fd);
+	return nlh;
+}
+
+int mdr_nl_netns_id(int netns_fd)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int id = -1, err;
+
+	/* -1: the kernel picks; EEXIST: it had one already. */
+	nlh = nsid_msg_put(buf, RTM_NEWNSID, netns_fd);
+	mnl_attr_put_u32(nlh, NETNSA_NSID, (uint32_t)-1);
+	err = nl_transact(nlh);
+	if (err && err != -EEXIST)
+		return err;
+	nlh = nsid_msg_put(buf, RTM_GETNSID, netns_fd);
+	nlh->nlmsg_flags = NLM_F_ACK;
+	err = nl_request(nlh, nsid_msg, &id);
+	return err ? err : id < 0 ? -ENOENT : id;
 }

@@ -55,4 +55,12 @@ int mdr_nl_neigh_permanent(struct in_addr addr, const uint8_t mac[6],
 /* How many TC filters hang off @parent (e.g. clsact ingress) of @ifindex. */
 int mdr_nl_tc_filter_count(int ifindex, uint32_t parent);
 
+/*
+ * The id (nsid) the current namespace knows the namespace of netns_fd by,
+ * given one first if it has none: a netlink socket with
+ * NETLINK_LISTEN_ALL_NSID here hears the link events of every namespace
+ * with an id, tagged with it. The id or -errno.
+ */
+int mdr_nl_netns_id(int netns_fd);
+
 #endif

@@ -12,12 +12,15 @@
 
 struct mdr_watch {
 	pthread_t thread;
+	const char *proxy_netns; /* where its event socket lives */
 	volatile sig_atomic_t *stop;
 	int started;
 };
 
-/* Starts the watcher thread; it ends soon after *stop becomes non-zero. */
-int mdr_watch_start(struct mdr_watch *w, volatile sig_atomic_t *stop);
+/* Starts the watcher thread; it ends soon after *stop becomes non-zero.
+ * proxy_netns must outlive it. */
+int mdr_watch_start(struct mdr_watch *w, const char *proxy_netns,
+		    volatile sig_atomic_t *stop);
 void mdr_watch_join(struct mdr_watch *w);
 
 #endif

@@ -125,3 +125,34 @@ wait_attached() {
 		if [ $((i % 2)) = 0 ]; then refute_output --partial mdr_tap; else assert_output --partial mdr_tap; fi
 	done
 }
+
+# watched NS: whether the proxy namespace has an id for NS (the watcher
+# makes sure it has, to hear NS's link events).
+watched() { ip -n mdredir netns list-id | grep -q "name: $1)"; }
+# sockets: how many sockets the daemon holds.
+sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
+
+@test "one event socket watches every namespace: a tap deleted in any of them is detached" {
+	local i before
+	for i in 1 2 3; do
+		sb_netns "$SB-n$i"
+		ip -n "$SB-n$i" link add "${SB}t$i" type veth peer name "${SB}p$i"
+		ip -n "$SB-n$i" link set "${SB}t$i" up
+	done
+	mdredir attach "${SB}t1" --netns "$SB-n1" --network-id net-1
+	start_daemon --backend "local:$md"
+	wait_for watched "$SB-n1"
+	before=$(sockets)
+	mdredir attach "${SB}t2" --netns "$SB-n2" --network-id net-2
+	mdredir attach "${SB}t3" --netns "$SB-n3" --network-id net-3
+	wait_for watched "$SB-n2"
+	wait_for watched "$SB-n3"
+	# Two more namespaces watched (the watcher rescans every second), not
+	# one more socket.
+	sleep 1.5
+	assert_equal "$(sockets)" "$before"
+	ip -n "$SB-n2" link del "${SB}t2"
+	wait_attached "${SB}t1 ${SB}t3"
+	run grep -c "is gone: detached" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 1
+}
