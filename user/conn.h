@@ -159,6 +159,7 @@ struct proxy {
 	struct mdr_conn_caps caps;
 	struct mdr_rate_limiter rate;
 	struct mdr_cache cache;
+	struct mdr_buf_pool bufs; /* every connection buffer (MDR_BUF_SIZE) */
 	unsigned int timeout_ms[T_COUNT];
 	bool accepting;
 	uint64_t accept_resume_ms; /* after EMFILE and friends */

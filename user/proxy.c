@@ -46,6 +46,8 @@
 /* Descriptors a connection can hold at once: guest, backend, local file. */
 #define FDS_PER_CONN       3
 #define FDS_SPARE          64
+/* Connection buffers kept for reuse: 8 MiB at most. */
+#define SPARE_BUFS         256
 
 static uint64_t mono_ms(void)
 {
@@ -766,8 +768,7 @@ static int conn_start(struct proxy *p, struct conn *c, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->cep };
 
-	if (mdr_buf_alloc(&c->cin, MDR_BUF_SIZE) ||
-	    mdr_buf_alloc(&c->cout, MDR_BUF_SIZE))
+	if (mdr_buf_get(&p->bufs, &c->cin) || mdr_buf_get(&p->bufs, &c->cout))
 		return -ENOMEM;
 	c->cfd = fd;
 	c->bfd = -1;
@@ -816,8 +817,8 @@ static void conn_accept(struct proxy *p, int fd,
 	return;
 fail:
 	if (c) {
-		mdr_buf_free(&c->cin);
-		mdr_buf_free(&c->cout);
+		mdr_buf_put(&p->bufs, &c->cin);
+		mdr_buf_put(&p->bufs, &c->cout);
 		free(c);
 	}
 	close(fd);
@@ -975,8 +976,8 @@ static void reap(struct proxy *p)
 			continue;
 		}
 		*pp = c->all_next;
-		mdr_buf_free(&c->cin);
-		mdr_buf_free(&c->cout);
+		mdr_buf_put(&p->bufs, &c->cin);
+		mdr_buf_put(&p->bufs, &c->cout);
 		free(c);
 	}
 }
@@ -1029,6 +1030,8 @@ static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 	if (!ret)
 		ret = mdr_cache_init(&p->cache, o->cache_ttl_ms,
 				     o->cache_max_bytes ?: DEFAULT_CACHE_BYTES);
+	if (!ret && mdr_buf_pool_init(&p->bufs, MDR_BUF_SIZE, SPARE_BUFS))
+		ret = -ENOMEM;
 	if (ret)
 		return ret;
 	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1037,6 +1040,7 @@ static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 
 static void free_limits(struct proxy *p)
 {
+	mdr_buf_pool_free(&p->bufs);
 	mdr_cache_free(&p->cache);
 	mdr_rate_free(&p->rate);
 	mdr_caps_free(&p->caps);

@@ -68,8 +68,8 @@ void relay_close(struct proxy *p, struct conn *c)
 {
 	tls_free(c);
 	backend_close(p, c);
-	mdr_buf_free(&c->bin);
-	mdr_buf_free(&c->bout);
+	mdr_buf_put(&p->bufs, &c->bin);
+	mdr_buf_put(&p->bufs, &c->bout);
 }
 
 /* ---- the idle pool ---- */
@@ -413,8 +413,7 @@ int relay_start(struct proxy *p, struct conn *c,
 	const struct mdr_backend *be = p->o->backend;
 	int n;
 
-	if (mdr_buf_alloc(&c->bin, MDR_BUF_SIZE) ||
-	    mdr_buf_alloc(&c->bout, MDR_BUF_SIZE)) {
+	if (mdr_buf_get(&p->bufs, &c->bin) || mdr_buf_get(&p->bufs, &c->bout)) {
 		fail(p, c, 503, "proxy out of memory", 0);
 		return 0;
 	}
