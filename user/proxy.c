@@ -704,8 +704,8 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf,
 }
 
 /* Where the connection comes from (peer, from accept) and which
- * attachment it reached. 0, or -1 when the guest is already gone (it
- * reset: nothing left to say). */
+ * attachment it reached. 0, or -1 when the socket cannot say. A guest
+ * that already reset is found out at its first read. */
 static int conn_identify(struct proxy *p, struct conn *c, int fd,
 			 const struct sockaddr_storage *peer)
 {
