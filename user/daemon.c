@@ -220,6 +220,21 @@ static int map_http_stats(struct daemon *d)
 }
 
 /* Pinned state and the proxy namespace, created or repaired. */
+/* After an upgrade, say that the data path still runs the old build. */
+static void warn_if_programs_stale(struct mdr_state *st)
+{
+	int current = mdr_state_programs_current(st);
+
+	if (current == 0)
+		pr_warn("the BPF programs pinned in %s are from another "
+			"mdredir build and stay in use until `mdredir unload` "
+			"and attaching again", MDR_PIN_DIR);
+	else if (current < 0)
+		pr_warn("cannot tell whether the BPF programs pinned in %s "
+			"are this build's: %s", MDR_PIN_DIR,
+			strerror(-current));
+}
+
 static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 {
 	struct mdr_proxy_wish wish = {
@@ -239,6 +254,9 @@ static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 	err = mdr_state_open(&d->st, MDR_STATE_LOAD);
 	if (!err)
 		err = mdr_dp_ensure_proxy(&d->st, &wish, &d->cfg);
+	/* Under the lock: loading ours pins any map a pin is missing for. */
+	if (!err)
+		warn_if_programs_stale(&d->st);
 	mdr_unlock(lock);
 	return err;
 }

@@ -201,6 +201,37 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 	return err;
 }
 
+int mdr_state_programs_current(struct mdr_state *st)
+{
+	struct mdredir_bpf *skel = open_skeleton();
+	int same = 1, err;
+
+	if (!skel)
+		return -errno;
+	err = mdredir_bpf__load(skel);
+	if (err) {
+		mdredir_bpf__destroy(skel);
+		return err;
+	}
+	for (size_t i = 0; i < N_PROGS && same == 1; i++) {
+		const struct bpf_program *prog =
+			bpf_object__find_program_by_name(skel->obj,
+							 prog_names[i]);
+		struct bpf_prog_info ours = {}, pinned = {};
+		__u32 len = sizeof(ours), plen = sizeof(pinned);
+
+		if (!prog || *prog_slot(st, i) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &ours,
+					   &len) ||
+		    bpf_obj_get_info_by_fd(*prog_slot(st, i), &pinned, &plen))
+			same = -ENOENT;
+		else if (memcmp(ours.tag, pinned.tag, sizeof(ours.tag)))
+			same = 0;
+	}
+	mdredir_bpf__destroy(skel);
+	return same;
+}
+
 void mdr_state_close(struct mdr_state *st)
 {
 	for (size_t i = 0; i < N_MAPS; i++)

@@ -156,3 +156,23 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	run grep -c "is gone: detached" "$BATS_TEST_TMPDIR/daemon.log"
 	assert_output 1
 }
+
+@test "a daemon started over another build's pinned programs says so" {
+	local pins=/sys/fs/bpf/mdredir id
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1
+	start_daemon --backend "local:$md"
+	run grep -c "another mdredir build" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
+	stop_daemon
+	# Another build's egress program, as an upgrade would leave it: here,
+	# another program pinned under its name.
+	id=$(bpftool prog show pinned "$pins/mdr_link_ingress" --json | jq .id)
+	rm "$pins/mdr_proxy_egress"
+	bpftool prog pin id "$id" "$pins/mdr_proxy_egress"
+	start_daemon --backend "local:$md"
+	run grep "another mdredir build" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output --partial "warning: the BPF programs pinned in $pins are from another mdredir build"
+	# It still runs: a warning, not a refusal.
+	kill -0 "$DAEMON_PID"
+}
