@@ -433,6 +433,42 @@ void mdr_unhook(const struct mdr_attachment *att)
 	mdr_netns_leave(&saved);
 }
 
+static int rehook_one(__u32 id, const struct mdr_attachment *att,
+		      void *data)
+{
+	const struct mdr_state *st = ((void **)data)[0];
+	unsigned int *moved = ((void **)data)[1];
+	struct mdr_netns_saved saved;
+	int err = 0;
+
+	(void)id;
+	if (mdr_netns_enter(att->netns, &saved))
+		return 0; /* gone: the watcher detaches it */
+	if (mdr_attached_iface_here(att)) {
+		err = mdr_tc_attach(att->ifindex, BPF_TC_INGRESS,
+				    st->tap_prog_fd, NULL);
+		if (!err && att->mode != MDR_MODE_TC)
+			err = mdr_xdp_attach(att->ifindex, st->xdp_prog_fd,
+					     att->mode);
+		if (!err)
+			(*moved)++;
+	}
+	mdr_netns_leave(&saved);
+	if (err)
+		pr_warn("cannot move '%s' in %s to the new programs: %s",
+			att->ifname, ns_label(att->netns), strerror(-err));
+	return 0;
+}
+
+unsigned int mdr_rehook_all(const struct mdr_state *st)
+{
+	unsigned int moved = 0;
+	void *ctx[] = { (void *)st, &moved };
+
+	mdr_state_for_each_attachment(st, rehook_one, ctx);
+	return moved;
+}
+
 static void detach_one(const struct mdr_state *st, uint32_t id,
 		       const struct mdr_attachment *att)
 {

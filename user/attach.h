@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include "mdredir.h"
 
+struct mdr_state;
+
 struct mdr_attach_request {
 	const char *ifname;
 	const char *netns;		/* "" for the host namespace */
@@ -43,6 +45,14 @@ int mdr_detach_vanished(__u64 netns_cookie, int ifindex);
  * if it is still the one that was attached; leaves the maps alone.
  */
 void mdr_unhook(const struct mdr_attachment *att);
+
+/*
+ * Points every attachment's hooks at st's programs, each swapped in place
+ * (the TC filter and, in XDP mode, the XDP program): after
+ * mdr_state_renew_programs() replaced them. Returns how many attachments
+ * were moved; one that cannot be is warned about and left as it is.
+ */
+unsigned int mdr_rehook_all(const struct mdr_state *st);
 /*
  * Whether the attached interface still exists, as the same interface, in
  * the namespace the caller is in (which must be the attachment's).

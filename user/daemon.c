@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "attach.h"
 #include "backend.h"
 #include "settings.h"
 #include "daemon.h"
@@ -220,19 +221,29 @@ static int map_http_stats(struct daemon *d)
 }
 
 /* Pinned state and the proxy namespace, created or repaired. */
-/* After an upgrade, say that the data path still runs the old build. */
-static void warn_if_programs_stale(struct mdr_state *st)
+/*
+ * After an upgrade the pinned programs are the old build's, and every hook
+ * still runs them: this build's take their place, hook by hook, each swap
+ * atomic. (The proxy's egress hook follows in mdr_dp_ensure_proxy().)
+ */
+static void renew_programs(struct mdr_state *st)
 {
-	int current = mdr_state_programs_current(st);
+	unsigned int atts, links;
+	int err = mdr_state_renew_programs(st);
 
-	if (current == 0)
-		pr_warn("the BPF programs pinned in %s are from another "
-			"mdredir build and stay in use until `mdredir unload` "
-			"and attaching again", MDR_PIN_DIR);
-	else if (current < 0)
-		pr_warn("cannot tell whether the BPF programs pinned in %s "
-			"are this build's: %s", MDR_PIN_DIR,
-			strerror(-current));
+	if (err < 0) {
+		pr_warn("cannot tell whether the BPF programs pinned in %s are "
+			"this build's (%s): `mdredir unload` and attaching "
+			"again would make sure", MDR_PIN_DIR, strerror(-err));
+		return;
+	}
+	if (!err)
+		return;
+	atts = mdr_rehook_all(st);
+	links = mdr_dp_rehook_links(st);
+	pr_info("the BPF programs pinned in %s were another build's: replaced "
+		"by this build's, %u attachments and %u link veths moved over",
+		MDR_PIN_DIR, atts, links);
 }
 
 static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
@@ -253,10 +264,9 @@ static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 		return lock;
 	err = mdr_state_open(&d->st, MDR_STATE_LOAD);
 	if (!err)
-		err = mdr_dp_ensure_proxy(&d->st, &wish, &d->cfg);
-	/* Under the lock: loading ours pins any map a pin is missing for. */
+		renew_programs(&d->st);
 	if (!err)
-		warn_if_programs_stale(&d->st);
+		err = mdr_dp_ensure_proxy(&d->st, &wish, &d->cfg);
 	mdr_unlock(lock);
 	return err;
 }

@@ -474,6 +474,33 @@ err_del:
 	return err;
 }
 
+unsigned int mdr_dp_rehook_links(const struct mdr_state *st)
+{
+	struct mdr_netns_saved saved;
+	struct mdr_link link;
+	__u64 key, *prev = NULL;
+	unsigned int moved = 0;
+	int err;
+
+	while (bpf_map_get_next_key(st->link_fd, prev, &key) == 0) {
+		prev = &key;
+		if (bpf_map_lookup_elem(st->link_fd, &key, &link) ||
+		    mdr_netns_enter(link.netns, &saved))
+			continue;
+		err = link_is_alive(&link) ?
+			      mdr_tc_attach(link.link_ifindex, BPF_TC_INGRESS,
+					    st->link_prog_fd, NULL) :
+			      -ENODEV;
+		mdr_netns_leave(&saved);
+		if (!err)
+			moved++;
+		else if (err != -ENODEV)
+			pr_warn("cannot move the link veth in '%s' to the new "
+				"program: %s", link.netns, strerror(-err));
+	}
+	return moved;
+}
+
 int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie)
 {
 	struct mdr_netns_saved saved;

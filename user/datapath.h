@@ -61,6 +61,9 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 		       const struct mdr_config *cfg, struct mdr_idset *link_ids,
 		       const char *netns, __u64 cookie, struct mdr_link *link,
 		       uint8_t proxy_mac[6]);
+/* Points every link veth's ingress filter at st->link_prog_fd (after an
+ * upgrade replaced the programs); how many were moved. */
+unsigned int mdr_dp_rehook_links(const struct mdr_state *st);
 /* Drops one user of the link of @cookie, removing the pair with the last. */
 int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie);
 

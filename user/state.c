@@ -129,6 +129,25 @@ static struct mdredir_bpf *open_skeleton(void)
 	return skel;
 }
 
+/* Pins skel's programs under their names, in place of any pinned there. */
+static int pin_programs(struct mdredir_bpf *skel)
+{
+	struct bpf_program *prog;
+	char path[256];
+	int err;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		pin_path(path, sizeof(path), bpf_program__name(prog));
+		unlink(path);
+		err = bpf_program__pin(prog, path);
+		if (err) {
+			pr_err("cannot pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 /*
  * Loads the programs, reusing any maps already pinned (libbpf checks they
  * are compatible) and pinning the rest, then pins the programs so later
@@ -137,8 +156,6 @@ static struct mdredir_bpf *open_skeleton(void)
 static int load_and_pin(void)
 {
 	struct mdredir_bpf *skel;
-	struct bpf_program *prog;
-	char path[256];
 	int err;
 
 	skel = open_skeleton();
@@ -151,16 +168,7 @@ static int load_and_pin(void)
 		       "pinned, run `mdredir unload`)", strerror(-err));
 		goto out;
 	}
-	bpf_object__for_each_program(prog, skel->obj) {
-		pin_path(path, sizeof(path), bpf_program__name(prog));
-		unlink(path);
-		err = bpf_program__pin(prog, path);
-		if (err) {
-			pr_err("cannot pin %s: %s", path, strerror(-err));
-			goto out;
-		}
-	}
-	err = 0;
+	err = pin_programs(skel);
 out:
 	mdredir_bpf__destroy(skel);
 	return err;
@@ -201,19 +209,11 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 	return err;
 }
 
-int mdr_state_programs_current(struct mdr_state *st)
+/* Whether skel's programs and the pinned ones in st are the same, by tag:
+ * 1 yes, 0 no, -ENOENT if one is missing. */
+static int same_programs(struct mdr_state *st, struct mdredir_bpf *skel)
 {
-	struct mdredir_bpf *skel = open_skeleton();
-	int same = 1, err;
-
-	if (!skel)
-		return -errno;
-	err = mdredir_bpf__load(skel);
-	if (err) {
-		mdredir_bpf__destroy(skel);
-		return err;
-	}
-	for (size_t i = 0; i < N_PROGS && same == 1; i++) {
+	for (size_t i = 0; i < N_PROGS; i++) {
 		const struct bpf_program *prog =
 			bpf_object__find_program_by_name(skel->obj,
 							 prog_names[i]);
@@ -224,12 +224,54 @@ int mdr_state_programs_current(struct mdr_state *st)
 		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &ours,
 					   &len) ||
 		    bpf_obj_get_info_by_fd(*prog_slot(st, i), &pinned, &plen))
-			same = -ENOENT;
-		else if (memcmp(ours.tag, pinned.tag, sizeof(ours.tag)))
-			same = 0;
+			return -ENOENT;
+		if (memcmp(ours.tag, pinned.tag, sizeof(ours.tag)))
+			return 0;
 	}
+	return 1;
+}
+
+int mdr_state_renew_programs(struct mdr_state *st)
+{
+	struct mdredir_bpf *skel = open_skeleton();
+	struct bpf_program *prog;
+	int same, err;
+
+	if (!skel)
+		return -errno;
+	err = mdredir_bpf__load(skel);
+	if (err)
+		goto out;
+	same = same_programs(st, skel);
+	if (same != 0) {
+		err = same < 0 ? same : 0;
+		goto out;
+	}
+	/* Ours replace the pins, then st's descriptors; the maps are the
+	 * same ones (the load reused them), so old and new programs can run
+	 * side by side while the hooks are moved over. */
+	err = pin_programs(skel);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < N_PROGS; i++) {
+		int fd;
+
+		prog = bpf_object__find_program_by_name(skel->obj,
+							prog_names[i]);
+		fd = prog ? fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 0) :
+			    -1;
+		if (fd < 0) {
+			err = prog ? -errno : -ENOENT;
+			goto out;
+		}
+		if (*prog_slot(st, i) >= 0)
+			close(*prog_slot(st, i));
+		*prog_slot(st, i) = fd;
+	}
+	err = 1;
+out:
 	mdredir_bpf__destroy(skel);
-	return same;
+	return err;
 }
 
 void mdr_state_close(struct mdr_state *st)

@@ -35,14 +35,15 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode);
 void mdr_state_close(struct mdr_state *st);
 
 /*
- * Whether the pinned programs (opened in st) are the ones this build
- * carries. An upgrade leaves the old ones running until `mdredir unload`:
- * this build's are loaded beside them (reusing the pinned maps, attached
- * nowhere, then dropped) and compared by tag, the kernel's hash of a
- * program's instructions. 1 yes, 0 no, -errno if it cannot tell (say,
- * pinned maps this build cannot use).
+ * Makes the pinned programs this build's. An upgrade leaves the old ones
+ * pinned and running: this build's are loaded (reusing the pinned maps)
+ * and compared by tag, the kernel's hash of a program's instructions; if
+ * any differs, ours are pinned in their place and st's program
+ * descriptors point at them. Moving the hooks over is the caller's
+ * (mdr_rehook_all(), mdr_dp_rehook_links()). 1 replaced, 0 already
+ * current, -errno (say, pinned maps this build cannot use).
  */
-int mdr_state_programs_current(struct mdr_state *st);
+int mdr_state_renew_programs(struct mdr_state *st);
 bool mdr_state_exists(void);
 /* Removes every pin; objects still in use live on until released. */
 int mdr_state_unpin(void);

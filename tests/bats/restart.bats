@@ -157,22 +157,38 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	assert_output 1
 }
 
-@test "a daemon started over another build's pinned programs says so" {
+@test "a daemon started over another build's programs puts its own in their place" {
 	local pins=/sys/fs/bpf/mdredir id
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
 	mdredir attach "${SB}t1" --instance-id inst-1
 	start_daemon --backend "local:$md"
-	run grep -c "another mdredir build" "$BATS_TEST_TMPDIR/daemon.log"
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	run grep -c "another build" "$BATS_TEST_TMPDIR/daemon.log"
 	assert_output 0
 	stop_daemon
-	# Another build's egress program, as an upgrade would leave it: here,
-	# another program pinned under its name.
+	# What an upgrade leaves behind, played by another of our programs:
+	# pinned as the tap program and running on the tap, where it breaks
+	# the guest's metadata.
 	id=$(bpftool prog show pinned "$pins/mdr_link_ingress" --json | jq .id)
-	rm "$pins/mdr_proxy_egress"
-	bpftool prog pin id "$id" "$pins/mdr_proxy_egress"
+	rm "$pins/mdr_tap_ingress"
+	bpftool prog pin id "$id" "$pins/mdr_tap_ingress"
+	tc filter replace dev "${SB}t1" ingress pref 28004 handle 0x6d64 \
+		bpf direct-action pinned "$pins/mdr_tap_ingress"
+	run metadata "$SB-vm1" /latest/meta-data/instance-id -m 2
+	assert_failure
 	start_daemon --backend "local:$md"
-	run grep "another mdredir build" "$BATS_TEST_TMPDIR/daemon.log"
-	assert_output --partial "warning: the BPF programs pinned in $pins are from another mdredir build"
-	# It still runs: a warning, not a refusal.
-	kill -0 "$DAEMON_PID"
+	run grep "another build" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output --partial "were another build's: replaced by this build's, 1 attachments and 1 link veths moved over"
+	run bpftool prog show pinned "$pins/mdr_tap_ingress" --json
+	assert_equal "$(jq -r .name <<<"$output")" mdr_tap_ingress
+	run tc filter show dev "${SB}t1" ingress
+	assert_output --partial mdr_tap_ingress
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	# A second start finds nothing to replace.
+	stop_daemon
+	start_daemon --backend "local:$md"
+	run grep -c "another build" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
 }
