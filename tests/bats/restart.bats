@@ -192,3 +192,25 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	run grep -c "another build" "$BATS_TEST_TMPDIR/daemon.log"
 	assert_output 0
 }
+
+@test "in XDP mode the replacement moves the XDP program over too" {
+	local pins=/sys/fs/bpf/mdredir id before after
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp 2>/dev/null
+	before=$(ip -j link show "${SB}t1" | jq '.[0].xdp.prog.id')
+	[ "$before" != null ]
+	# Another build's programs, as far as the tags go.
+	id=$(bpftool prog show pinned "$pins/mdr_link_ingress" --json | jq .id)
+	rm "$pins/mdr_proxy_egress"
+	bpftool prog pin id "$id" "$pins/mdr_proxy_egress"
+	start_daemon --backend "local:$md"
+	run grep "another build" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output --partial "1 attachments and 1 link veths moved over"
+	after=$(ip -j link show "${SB}t1" | jq '.[0].xdp.prog.id')
+	[ "$after" != "$before" ] || fail "XDP program still $before"
+	run bpftool prog show id "$after" --json
+	assert_equal "$(jq -r .name <<<"$output")" mdr_tap_xdp
+	assert_equal "$(mdredir list --json | jq -r '.[0].mode')" xdp-generic
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+}
