@@ -433,11 +433,16 @@ void mdr_unhook(const struct mdr_attachment *att)
 	mdr_netns_leave(&saved);
 }
 
+struct rehook_ctx {
+	const struct mdr_state *st;
+	unsigned int moved;
+};
+
 static int rehook_one(__u32 id, const struct mdr_attachment *att,
 		      void *data)
 {
-	const struct mdr_state *st = ((void **)data)[0];
-	unsigned int *moved = ((void **)data)[1];
+	struct rehook_ctx *ctx = data;
+	const struct mdr_state *st = ctx->st;
 	struct mdr_netns_saved saved;
 	int err = 0;
 
@@ -451,7 +456,7 @@ static int rehook_one(__u32 id, const struct mdr_attachment *att,
 			err = mdr_xdp_attach(att->ifindex, st->xdp_prog_fd,
 					     att->mode);
 		if (!err)
-			(*moved)++;
+			ctx->moved++;
 	}
 	mdr_netns_leave(&saved);
 	if (err)
@@ -462,11 +467,10 @@ static int rehook_one(__u32 id, const struct mdr_attachment *att,
 
 unsigned int mdr_rehook_all(const struct mdr_state *st)
 {
-	unsigned int moved = 0;
-	void *ctx[] = { (void *)st, &moved };
+	struct rehook_ctx ctx = { .st = st };
 
-	mdr_state_for_each_attachment(st, rehook_one, ctx);
-	return moved;
+	mdr_state_for_each_attachment(st, rehook_one, &ctx);
+	return ctx.moved;
 }
 
 static void detach_one(const struct mdr_state *st, uint32_t id,

@@ -220,7 +220,6 @@ static int map_http_stats(struct daemon *d)
 	return 0;
 }
 
-/* Pinned state and the proxy namespace, created or repaired. */
 /*
  * After an upgrade the pinned programs are the old build's, and every hook
  * still runs them: this build's take their place, hook by hook, each swap
@@ -246,6 +245,7 @@ static void renew_programs(struct mdr_state *st)
 		MDR_PIN_DIR, atts, links);
 }
 
+/* Pinned state and the proxy namespace, created or repaired. */
 static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 {
 	struct mdr_proxy_wish wish = {

@@ -455,10 +455,10 @@ static bool response_complete(const struct conn *c)
 	       (c->state == CS_RELAY && c->rs == RS_DONE);
 }
 
-/* The whole response is queued in cout, and the connection ends with it. */
-static bool last_bytes(const struct conn *c)
+/* The connection ends with this response, all of it queued or in a file. */
+static bool closing_response(const struct conn *c)
 {
-	return c->close_after && !c->file_left && response_complete(c);
+	return c->close_after && response_complete(c);
 }
 
 static int client_write(struct conn *c, bool *progress)
@@ -472,7 +472,8 @@ static int client_write(struct conn *c, bool *progress)
 		 * it: a guest that saw them alone would close first.
 		 */
 		n = send(c->cfd, mdr_buf_data(&c->cout), mdr_buf_len(&c->cout),
-			 MSG_NOSIGNAL | (last_bytes(c) ? MSG_MORE : 0));
+			 MSG_NOSIGNAL | (closing_response(c) && !c->file_left ?
+						 MSG_MORE : 0));
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		mdr_buf_consume(&c->cout, n);
@@ -485,8 +486,7 @@ static int client_write(struct conn *c, bool *progress)
 		int one = 1;
 
 		/* sendfile() has no MSG_MORE: cork its last chunk instead. */
-		if (c->close_after && chunk == c->file_left &&
-		    response_complete(c))
+		if (closing_response(c) && chunk == c->file_left)
 			setsockopt(c->cfd, IPPROTO_TCP, TCP_CORK, &one,
 				   sizeof(one));
 		n = sendfile(c->cfd, c->file_fd, &c->file_off, chunk);

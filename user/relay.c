@@ -119,13 +119,13 @@ static bool idle_usable(int fd)
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-/* epoll woke an idle slot: the backend closed it, or said something
- * unasked. Either way it is done. */
+/* epoll woke an idle slot (a lent one wakes its conn instead): the
+ * backend closed it, or said something unasked. Either way it is done. */
 void relay_pool_event(struct proxy *p, int slot)
 {
 	if (slot < 0 || slot >= MDR_POOL_MAX || p->idle[slot].fd < 0 ||
-	    p->idle[slot].ep.c || idle_usable(p->idle[slot].fd))
-		return; /* stale: the slot was emptied, refilled or lent */
+	    idle_usable(p->idle[slot].fd))
+		return; /* stale: the slot was emptied or refilled */
 	for (unsigned int i = 0; i < p->n_idle; i++) {
 		if (p->idle_stack[i] == slot) {
 			pool_drop_at(p, i);

@@ -79,6 +79,7 @@ void mdr_state_init(struct mdr_state *st)
 		*map_slot(st, i) = -1;
 	for (size_t i = 0; i < N_PROGS; i++)
 		*prog_slot(st, i) = -1;
+	st->loaded = false;
 }
 
 bool mdr_state_exists(void)
@@ -206,6 +207,7 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 		       strerror(-err));
 		mdr_state_close(st);
 	}
+	st->loaded = !err;
 	return err;
 }
 
@@ -233,10 +235,13 @@ static int same_programs(struct mdr_state *st, struct mdredir_bpf *skel)
 
 int mdr_state_renew_programs(struct mdr_state *st)
 {
-	struct mdredir_bpf *skel = open_skeleton();
+	struct mdredir_bpf *skel;
 	struct bpf_program *prog;
 	int same, err;
 
+	if (st->loaded)
+		return 0; /* just loaded from this build: nothing older pinned */
+	skel = open_skeleton();
 	if (!skel)
 		return -errno;
 	err = mdredir_bpf__load(skel);

@@ -22,6 +22,7 @@ struct mdr_state {
 	int xdp_prog_fd;	/* MDR_STATE_LOAD */
 	int link_prog_fd;
 	int egress_prog_fd;
+	bool loaded;		/* the programs were loaded by this open */
 };
 
 enum mdr_state_mode {
@@ -41,7 +42,8 @@ void mdr_state_close(struct mdr_state *st);
  * any differs, ours are pinned in their place and st's program
  * descriptors point at them. Moving the hooks over is the caller's
  * (mdr_rehook_all(), mdr_dp_rehook_links()). 1 replaced, 0 already
- * current, -errno (say, pinned maps this build cannot use).
+ * current (at once if st's open loaded them itself), -errno (say, pinned
+ * maps this build cannot use).
  */
 int mdr_state_renew_programs(struct mdr_state *st);
 bool mdr_state_exists(void);
