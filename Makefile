@@ -13,6 +13,8 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT)
+# Every object also writes the headers it read into a .d file beside it.
+DEPFLAGS    = -MMD -MP
 LDLIBS     += -lbpf -lelf -lz -lmnl -lssl -lcrypto -lpthread
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
@@ -30,12 +32,12 @@ endif
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
-BPF_HDRS   := $(wildcard bpf/lib/*.h) include/mdredir.h
 
-USER_SRCS  := $(wildcard user/*.c)
-USER_OBJS  := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS   := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
-USER_HDRS  := $(wildcard user/*.h) include/mdredir.h $(OUT)/mdredir.skel.h
+# user/ is split by job (cli, control, datapath, daemon, proxy, http,
+# backends, lib): one folder level, every .c an object.
+USER_SRCS  := $(wildcard user/*/*.c)
+USER_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(USER_SRCS))
+LIB_OBJS   := $(filter-out $(OUT)/user/cli/main.o,$(USER_OBJS))
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
@@ -46,10 +48,10 @@ all: $(OUT)/mdredir $(UNIT_BINS) $(TEST_BPF)
 
 # Each hook is its own compilation unit; the static linker joins them into
 # one object so a single skeleton carries every program and the shared maps.
-$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/tests/%.bpf.o: tests/bpf/%.bpf.c
 	$(call msg,BPF,$@)
@@ -64,19 +66,21 @@ $(OUT)/mdredir.skel.h: $(OUT)/mdredir.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name mdredir_bpf > $@
 
-$(OUT)/user/%.o: user/%.c $(USER_HDRS)
+# The skeleton is generated: it must exist before the first compile, after
+# which the .d files say who really includes it.
+$(OUT)/user/%.o: user/%.c | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/mdredir: $(USER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(USER_HDRS)
+$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for the HTTP parsers, built with
 # clang's sanitizers around the few sources they exercise: nothing here
@@ -85,16 +89,16 @@ FUZZ_CC     ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	       -Iinclude -Iuser -fno-omit-frame-pointer \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIBS   := user/http.c user/rewrite.c user/backend.c
+FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 
 fuzz: $(FUZZ_BINS)
 
-$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS) $(wildcard user/*.h)
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIBS) -o $@ -lssl -lcrypto
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(FUZZ_LIBS) -o $@ -lssl -lcrypto
 
 deps:
 	$(Q)tools/deps.sh
@@ -107,6 +111,9 @@ test: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)OUT=$(OUT) tools/demo.sh
+
+-include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+	 $(FUZZ_BINS:=.d)
 
 clean:
 	$(call msg,CLEAN,$(OUT))

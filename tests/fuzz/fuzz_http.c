@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "http.h"
-#include "proxy.h"
-#include "rewrite.h"
+#include "backends/spec.h"
+#include "http/parser.h"
+#include "proxy/proxy.h"
+#include "http/rewrite.h"
 
 #define OUT_CAP     32768 /* the proxy's buffer toward the backend */
 #define MAX_REQS    8     /* pipelined requests followed per input */

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "rewrite.h"
+#include "http/parser.h"
+#include "http/rewrite.h"
 
 #define OUT_CAP 32768
 

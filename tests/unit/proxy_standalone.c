@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy.h"
+#include "proxy/proxy.h"
 
 static volatile sig_atomic_t stop;
 

@@ -31,7 +31,7 @@
 
 #include "mdredir.h"
 #include "mdredir.skel.h"
-#include "netns.h"
+#include "datapath/netns.h"
 
 /* The link id recorded in the attachment (names its proxy end only). */
 #define TEST_LINK_ID	3

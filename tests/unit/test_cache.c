@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "proxy/cache.h"
 
 static int passed, failed;
 

@@ -18,11 +18,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "admit.h"
-#include "backend.h"
-#include "http.h"
-#include "local.h"
-#include "rewrite.h"
+#include "proxy/admission.h"
+#include "backends/spec.h"
+#include "http/parser.h"
+#include "backends/local.h"
+#include "http/rewrite.h"
 
 static int passed, failed;
 

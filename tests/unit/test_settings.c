@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unit tests for user/settings.c: defaults, every option, oslo.config's INI
+ * Unit tests for user/daemon/settings.c: defaults, every option, oslo.config's INI
  * dialect (quotes, continuations, comments, last wins), Neutron files taken
  * as-is, rejections with FILE:LINE and the option named, the secret file and
  * the service pools. Every call that may print runs with stderr captured, so
@@ -16,8 +16,8 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
-#include "log.h"
-#include "settings.h"
+#include "lib/log.h"
+#include "daemon/settings.h"
 
 static int passed, failed;
 

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli/values.h"
+#include "cli/json.h"
+#include "lib/log.h"
+#include "cli/show.h"
+#include "control/pinned_state.h"
+
+static const char *const mode_names[] = {
+	[MDR_MODE_TC] = "tc",
+	[MDR_MODE_XDP] = "xdp",
+	[MDR_MODE_XDP_GENERIC] = "xdp-generic",
+};
+
+static const char *mode_name(__u32 mode)
+{
+	if (mode < sizeof(mode_names) / sizeof(mode_names[0]) &&
+	    mode_names[mode])
+		return mode_names[mode];
+	return "unknown";
+}
+
+struct show_ctx {
+	const struct mdr_state *st;
+	bool json;
+	int count;
+};
+
+static void service_str(const struct mdr_attachment *att, char buf[16])
+{
+	inet_ntop(AF_INET, &att->service_addr, buf, 16);
+}
+
+static int list_one_json(__u32 id, const struct mdr_attachment *att,
+			 struct show_ctx *ctx)
+{
+	char svc[16], mac[18], ip[INET6_ADDRSTRLEN];
+
+	service_str(att, svc);
+	printf("%s\n  {\"id\": %u, \"ifname\": ", ctx->count ? "," : "", id);
+	mdr_json_str(stdout, att->ifname);
+	printf(", \"netns\": ");
+	mdr_json_str_or_null(stdout, att->netns);
+	printf(", \"mode\": \"%s\", \"network_id\": ", mode_name(att->mode));
+	mdr_json_str_or_null(stdout, att->network_id);
+	printf(", \"router_id\": ");
+	mdr_json_str_or_null(stdout, att->router_id);
+	printf(", \"instance_id\": ");
+	mdr_json_str_or_null(stdout, att->instance_id);
+	printf(", \"project_id\": ");
+	mdr_json_str_or_null(stdout, att->project_id);
+	printf(", \"service_addr\": \"%s\", \"ifindex\": %u", svc, att->ifindex);
+	mdr_format_mac(att->mac, mac);
+	printf(", \"mac\": \"%s\", \"vm_mac\": ", mac);
+	if (att->flags & MDR_F_HAS_VM_MAC) {
+		mdr_format_mac(att->vm_mac, mac);
+		printf("\"%s\"", mac);
+	} else {
+		printf("null");
+	}
+	printf(", \"fixed_ips\": [");
+	for (int i = 0; i < MDR_MAX_FIXED_IPS && att->fixed_ips[i].family; i++) {
+		mdr_format_fixed_ip(&att->fixed_ips[i], ip, sizeof(ip));
+		printf("%s\"%s\"", i ? ", " : "", ip);
+	}
+	printf("]}");
+	return 0;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s[0] ? s : "-";
+}
+
+static int list_one(__u32 id, const struct mdr_attachment *att, void *data)
+{
+	struct show_ctx *ctx = data;
+	char svc[16];
+
+	if (ctx->json) {
+		list_one_json(id, att, ctx);
+	} else {
+		if (!ctx->count)
+			printf("%-4s %-15s %-12s %-11s %-15s %-36s %-36s %s\n",
+			       "ID", "IFNAME", "NETNS", "MODE", "SERVICE",
+			       "NETWORK/ROUTER", "INSTANCE", "PROJECT");
+		service_str(att, svc);
+		printf("%-4u %-15s %-12s %-11s %-15s %-36s %-36s %s\n", id,
+		       att->ifname, att->netns[0] ? att->netns : "(host)",
+		       mode_name(att->mode), svc,
+		       att->network_id[0] ? att->network_id :
+					    or_dash(att->router_id),
+		       or_dash(att->instance_id), or_dash(att->project_id));
+	}
+	ctx->count++;
+	return 0;
+}
+
+/* With nothing loaded there is nothing attached: not an error. */
+static int open_for_show(struct mdr_state *st)
+{
+	int err = mdr_state_open(st, MDR_STATE_READ);
+
+	if (err == -ENOENT)
+		return 1;
+	if (err)
+		pr_err("cannot open the pinned maps in %s: %s", MDR_PIN_DIR,
+		       strerror(-err));
+	return err;
+}
+
+int mdr_show_list(bool json)
+{
+	struct show_ctx ctx = { .json = json };
+	struct mdr_state st;
+	int err;
+
+	err = open_for_show(&st);
+	if (err < 0)
+		return err;
+	if (json)
+		printf("[");
+	if (err == 0) {
+		ctx.st = &st;
+		mdr_state_for_each_attachment(&st, list_one, &ctx);
+		mdr_state_close(&st);
+	}
+	if (json)
+		printf("%s]\n", ctx.count ? "\n" : "");
+	else if (!ctx.count)
+		printf("no interfaces attached\n");
+	return 0;
+}
+
+static const char *const pkt_names[MDR_PKT_COUNTER_MAX] = {
+	[MDR_PKT_ARP_REPLIED] = "arp_replied",
+	[MDR_PKT_NDP_REPLIED] = "ndp_replied",
+	[MDR_PKT_TO_PROXY] = "to_proxy",
+	[MDR_PKT_TO_GUEST] = "to_guest",
+	[MDR_DROP_NO_NEIGH] = "no_neigh",
+	[MDR_DROP_NO_ATTACH] = "no_attach",
+	[MDR_DROP_REWRITE] = "rewrite",
+	[MDR_DROP_NOT_OURS] = "not_ours",
+	[MDR_DROP_SPOOF_MAC] = "spoofed_mac",
+	[MDR_DROP_SPOOF_IP] = "spoofed_ip",
+	[MDR_DROP_SYN_RATE] = "syn_rate",
+};
+
+/* Counters below this index count packets passed, the rest drops. */
+#define FIRST_DROP MDR_DROP_NO_NEIGH
+
+static void sum_pkt_stats(const struct mdr_state *st, __u32 id,
+			  struct mdr_pkt_stats *sum)
+{
+	static struct mdr_pkt_stats percpu[1024];
+	int ncpus = libbpf_num_possible_cpus();
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus <= 0 || ncpus > 1024 ||
+	    bpf_map_lookup_elem(st->pkt_stats_fd, &id, percpu))
+		return;
+	for (int c = 0; c < ncpus; c++)
+		for (int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
+			sum->count[i] += percpu[c].count[i];
+}
+
+static void print_pkt_json(const struct mdr_pkt_stats *p)
+{
+	printf("\"packets\": {");
+	for (int i = 0; i < FIRST_DROP; i++)
+		printf("%s\"%s\": %llu", i ? ", " : "", pkt_names[i],
+		       (unsigned long long)p->count[i]);
+	printf("}, \"dropped\": {");
+	for (int i = FIRST_DROP; i < MDR_PKT_COUNTER_MAX; i++)
+		printf("%s\"%s\": %llu", i > FIRST_DROP ? ", " : "",
+		       pkt_names[i], (unsigned long long)p->count[i]);
+	printf("}");
+}
+
+static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
+{
+	struct show_ctx *ctx = data;
+	struct mdr_http_stats h = {};
+	struct mdr_pkt_stats p;
+	char svc[16];
+
+	bpf_map_lookup_elem(ctx->st->http_stats_fd, &id, &h);
+	sum_pkt_stats(ctx->st, id, &p);
+	service_str(att, svc);
+	if (ctx->json) {
+		printf("%s\n    {\"id\": %u, \"ifname\": ", ctx->count ? "," : "",
+		       id);
+		mdr_json_str(stdout, att->ifname);
+		printf(", \"netns\": ");
+		mdr_json_str_or_null(stdout, att->netns);
+		printf(", \"service_addr\": \"%s\", \"requests\": %llu, "
+		       "\"responses\": {\"1xx\": %llu, \"2xx\": %llu, "
+		       "\"3xx\": %llu, \"4xx\": %llu, \"5xx\": %llu}, "
+		       "\"bytes_in\": %llu, \"bytes_out\": %llu, ",
+		       svc, (unsigned long long)h.requests,
+		       (unsigned long long)h.status_1xx,
+		       (unsigned long long)h.status_2xx,
+		       (unsigned long long)h.status_3xx,
+		       (unsigned long long)h.status_4xx,
+		       (unsigned long long)h.status_5xx,
+		       (unsigned long long)h.bytes_in,
+		       (unsigned long long)h.bytes_out);
+		print_pkt_json(&p);
+		printf("}");
+	} else {
+		printf("%u %s%s%s (%s)\n", id, att->ifname,
+		       att->netns[0] ? "@" : "", att->netns, svc);
+		printf("  requests %llu  2xx %llu  3xx %llu  4xx %llu  5xx %llu"
+		       "  bytes in %llu out %llu\n",
+		       (unsigned long long)h.requests,
+		       (unsigned long long)h.status_2xx,
+		       (unsigned long long)h.status_3xx,
+		       (unsigned long long)h.status_4xx,
+		       (unsigned long long)h.status_5xx,
+		       (unsigned long long)h.bytes_in,
+		       (unsigned long long)h.bytes_out);
+		printf(" ");
+		for (int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
+			printf(" %s%s %llu", i >= FIRST_DROP ? "drop_" : "",
+			       pkt_names[i], (unsigned long long)p.count[i]);
+		printf("\n");
+	}
+	ctx->count++;
+	return 0;
+}
+
+int mdr_show_stats(bool json)
+{
+	struct show_ctx ctx = { .json = json };
+	struct mdr_pkt_stats global = {};
+	struct mdr_state st;
+	int err;
+
+	err = open_for_show(&st);
+	if (err < 0)
+		return err;
+	if (err == 0) {
+		ctx.st = &st;
+		sum_pkt_stats(&st, 0, &global);
+	}
+	if (json)
+		printf("{\"attachments\": [");
+	if (err == 0)
+		mdr_state_for_each_attachment(&st, stats_one, &ctx);
+	if (json) {
+		printf("%s], \"unattributed\": {", ctx.count ? "\n  " : "");
+		print_pkt_json(&global);
+		printf("}}\n");
+	} else {
+		if (!ctx.count)
+			printf("no interfaces attached\n");
+		printf("unattributed:");
+		for (int i = FIRST_DROP; i < MDR_PKT_COUNTER_MAX; i++)
+			printf(" drop_%s %llu", pkt_names[i],
+			       (unsigned long long)global.count[i]);
+		printf("\n");
+	}
+	if (err == 0)
+		mdr_state_close(&st);
+	return 0;
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/log.h"
+#include "mdredir.skel.h"
+#include "control/pinned_state.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+#define BPF_FS_ROOT "/sys/fs/bpf"
+
+static const char *const map_names[] = {
+	"mdr_config", "mdr_iface", "mdr_attach", "mdr_link",
+	"mdr_neigh", "mdr_pkt_stats", "mdr_http_stats", "mdr_syn_rate",
+};
+
+/* One instance of each serves every namespace. */
+static const char *const prog_names[] = {
+	"mdr_tap_ingress", "mdr_tap_xdp", "mdr_link_ingress",
+	"mdr_proxy_egress",
+};
+
+/* The fds in struct mdr_state, in the order of the name tables above. */
+static int *map_slot(struct mdr_state *st, size_t i)
+{
+	int *slots[] = {
+		&st->config_fd, &st->iface_fd, &st->attach_fd, &st->link_fd,
+		&st->neigh_fd, &st->pkt_stats_fd, &st->http_stats_fd,
+		&st->syn_rate_fd,
+	};
+	return slots[i];
+}
+
+static int *prog_slot(struct mdr_state *st, size_t i)
+{
+	int *slots[] = { &st->tap_prog_fd, &st->xdp_prog_fd,
+			 &st->link_prog_fd, &st->egress_prog_fd };
+	return slots[i];
+}
+
+#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
+#define N_PROGS (sizeof(prog_names) / sizeof(prog_names[0]))
+
+static void pin_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", MDR_PIN_DIR, name);
+}
+
+/* A fresh machine may not have bpffs mounted: mount it. */
+static int ensure_bpffs(void)
+{
+	struct statfs sfs;
+
+	if (statfs(BPF_FS_ROOT, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700")) {
+		int err = -errno;
+
+		pr_err("cannot mount bpffs on %s: %s", BPF_FS_ROOT,
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void mdr_state_init(struct mdr_state *st)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		*map_slot(st, i) = -1;
+	for (size_t i = 0; i < N_PROGS; i++)
+		*prog_slot(st, i) = -1;
+	st->loaded = false;
+}
+
+bool mdr_state_exists(void)
+{
+	char path[256];
+
+	pin_path(path, sizeof(path), "mdr_attach");
+	return access(path, F_OK) == 0;
+}
+
+static int open_pinned(struct mdr_state *st, bool with_progs)
+{
+	char path[256];
+
+	for (size_t i = 0; i < N_MAPS; i++) {
+		pin_path(path, sizeof(path), map_names[i]);
+		*map_slot(st, i) = bpf_obj_get(path);
+		if (*map_slot(st, i) < 0)
+			return -errno;
+	}
+	for (size_t i = 0; with_progs && i < N_PROGS; i++) {
+		pin_path(path, sizeof(path), prog_names[i]);
+		*prog_slot(st, i) = bpf_obj_get(path);
+		if (*prog_slot(st, i) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The BPF object with every map pointed at its pin (reused if present). */
+static struct mdredir_bpf *open_skeleton(void)
+{
+	struct mdredir_bpf *skel;
+	struct bpf_map *map;
+	char path[256];
+
+	skel = mdredir_bpf__open();
+	if (!skel) {
+		pr_err("cannot open the BPF object: %s", strerror(errno));
+		return NULL;
+	}
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;	/* .rodata belongs to one load */
+		pin_path(path, sizeof(path), bpf_map__name(map));
+		bpf_map__set_pin_path(map, path);
+	}
+	return skel;
+}
+
+/* Pins skel's programs under their names, in place of any pinned there. */
+static int pin_programs(struct mdredir_bpf *skel)
+{
+	struct bpf_program *prog;
+	char path[256];
+	int err;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		pin_path(path, sizeof(path), bpf_program__name(prog));
+		unlink(path);
+		err = bpf_program__pin(prog, path);
+		if (err) {
+			pr_err("cannot pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Loads the programs, reusing any maps already pinned (libbpf checks they
+ * are compatible) and pinning the rest, then pins the programs so later
+ * commands attach the same instances without loading again.
+ */
+static int load_and_pin(void)
+{
+	struct mdredir_bpf *skel;
+	int err;
+
+	skel = open_skeleton();
+	if (!skel)
+		return -errno;
+	err = mdredir_bpf__load(skel);
+	if (err) {
+		pr_err("cannot load the BPF programs: %s (does this kernel "
+		       "support BPF? if maps from an older mdredir are "
+		       "pinned, run `mdredir unload`)", strerror(-err));
+		goto out;
+	}
+	err = pin_programs(skel);
+out:
+	mdredir_bpf__destroy(skel);
+	return err;
+}
+
+int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
+{
+	int err;
+
+	mdr_state_init(st);
+	if (mode == MDR_STATE_READ) {
+		err = open_pinned(st, false);
+		if (err)
+			mdr_state_close(st);
+		return err;
+	}
+	err = ensure_bpffs();
+	if (err)
+		return err;
+	if (mkdir(MDR_PIN_DIR, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_err("cannot create %s: %s", MDR_PIN_DIR, strerror(-err));
+		return err;
+	}
+	err = open_pinned(st, true);
+	if (err == 0)
+		return 0;
+	mdr_state_close(st);
+	err = load_and_pin();
+	if (err)
+		return err;
+	err = open_pinned(st, true);
+	if (err) {
+		pr_err("cannot open pinned objects in %s: %s", MDR_PIN_DIR,
+		       strerror(-err));
+		mdr_state_close(st);
+	}
+	st->loaded = !err;
+	return err;
+}
+
+/* Whether skel's programs and the pinned ones in st are the same, by tag:
+ * 1 yes, 0 no, -ENOENT if one is missing. */
+static int same_programs(struct mdr_state *st, struct mdredir_bpf *skel)
+{
+	for (size_t i = 0; i < N_PROGS; i++) {
+		const struct bpf_program *prog =
+			bpf_object__find_program_by_name(skel->obj,
+							 prog_names[i]);
+		struct bpf_prog_info ours = {}, pinned = {};
+		__u32 len = sizeof(ours), plen = sizeof(pinned);
+
+		if (!prog || *prog_slot(st, i) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &ours,
+					   &len) ||
+		    bpf_obj_get_info_by_fd(*prog_slot(st, i), &pinned, &plen))
+			return -ENOENT;
+		if (memcmp(ours.tag, pinned.tag, sizeof(ours.tag)))
+			return 0;
+	}
+	return 1;
+}
+
+int mdr_state_renew_programs(struct mdr_state *st)
+{
+	struct mdredir_bpf *skel;
+	struct bpf_program *prog;
+	int same, err;
+
+	if (st->loaded)
+		return 0; /* just loaded from this build: nothing older pinned */
+	skel = open_skeleton();
+	if (!skel)
+		return -errno;
+	err = mdredir_bpf__load(skel);
+	if (err)
+		goto out;
+	same = same_programs(st, skel);
+	if (same != 0) {
+		err = same < 0 ? same : 0;
+		goto out;
+	}
+	/* Ours replace the pins, then st's descriptors; the maps are the
+	 * same ones (the load reused them), so old and new programs can run
+	 * side by side while the hooks are moved over. */
+	err = pin_programs(skel);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < N_PROGS; i++) {
+		int fd;
+
+		prog = bpf_object__find_program_by_name(skel->obj,
+							prog_names[i]);
+		fd = prog ? fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 0) :
+			    -1;
+		if (fd < 0) {
+			err = prog ? -errno : -ENOENT;
+			goto out;
+		}
+		if (*prog_slot(st, i) >= 0)
+			close(*prog_slot(st, i));
+		*prog_slot(st, i) = fd;
+	}
+	err = 1;
+out:
+	mdredir_bpf__destroy(skel);
+	return err;
+}
+
+void mdr_state_close(struct mdr_state *st)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		if (*map_slot(st, i) >= 0)
+			close(*map_slot(st, i));
+	for (size_t i = 0; i < N_PROGS; i++)
+		if (*prog_slot(st, i) >= 0)
+			close(*prog_slot(st, i));
+	mdr_state_init(st);
+}
+
+int mdr_state_unpin(void)
+{
+	struct dirent *de;
+	char path[512];
+	int err = 0;
+	DIR *dir;
+
+	dir = opendir(MDR_PIN_DIR);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", MDR_PIN_DIR, de->d_name);
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(dir);
+	if (rmdir(MDR_PIN_DIR) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+int mdr_state_get_config(const struct mdr_state *st, struct mdr_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(st->config_fd, &zero, cfg) ? -errno : 0;
+}
+
+int mdr_state_set_config(const struct mdr_state *st,
+			 const struct mdr_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(st->config_fd, &zero, cfg, BPF_ANY) ?
+		       -errno : 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int mdr_state_for_each_attachment(const struct mdr_state *st,
+				  int (*fn)(__u32 id,
+					    const struct mdr_attachment *att,
+					    void *ctx),
+				  void *ctx)
+{
+	struct mdr_attachment att;
+	__u32 key, *prev = NULL, *ids;
+	size_t n = 0;
+	int err = 0;
+
+	/* Per call, not static: fn may itself walk the attachments. */
+	ids = malloc(MDR_MAX_ATTACH * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	while (n < MDR_MAX_ATTACH &&
+	       bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
+		ids[n++] = key;
+		prev = &ids[n - 1];
+	}
+	/* Sorted by id, so listings are stable from one call to the next. */
+	qsort(ids, n, sizeof(ids[0]), cmp_u32);
+	for (size_t i = 0; i < n && !err; i++) {
+		if (bpf_map_lookup_elem(st->attach_fd, &ids[i], &att))
+			continue;	/* detached meanwhile */
+		err = fn(ids[i], &att, ctx);
+	}
+	free(ids);
+	return err;
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One thread and one rtnetlink socket for every namespace that holds
+ * attachments. The socket lives in the proxy namespace and listens with
+ * NETLINK_LISTEN_ALL_NSID: it hears the link events of each namespace the
+ * proxy namespace has an id (nsid) for, tagged with that id, and each
+ * attached namespace is given one when it is first seen. A deleted tap is
+ * noticed at once, in any namespace, without a socket (and a descriptor,
+ * and a place in every link event's delivery list) per namespace. A
+ * rescan every second follows namespaces that came or went.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "control/attach.h"
+#include "lib/log.h"
+#include "datapath/netlink.h"
+#include "datapath/netns.h"
+#include "control/pinned_state.h"
+#include "control/watch.h"
+
+#define RESCAN_MS 1000
+/* Link events of every attached namespace arrive here: room for bursts. */
+#define EVENT_BUF_BYTES (4 << 20)
+
+struct watched {
+	__u64 cookie;
+	char netns[MDR_NETNS_LEN];	/* "" for the host */
+	ino_t ino;			/* of /run/netns/NAME when watched */
+	int nsid;			/* its id in the proxy namespace */
+	bool seen;			/* still in mdr_link at the last scan */
+	bool fresh;			/* watched since the last sweep */
+};
+
+struct watcher {
+	struct mdr_watch *w;
+	struct mdr_state st;
+	int fd;				/* the one event socket, or -1 */
+	bool resync;			/* events were lost: check everything */
+	struct watched ns[MDR_MAX_LINKS];
+	size_t n;
+};
+
+static ino_t netns_ino(const char *name)
+{
+	char path[256];
+	struct stat sb;
+
+	if (mdr_netns_is_host(name))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", MDR_NETNS_RUN_DIR, name);
+	return stat(path, &sb) ? (ino_t)-1 : sb.st_ino;
+}
+
+/* The event socket, opened in the proxy namespace; -errno on failure. */
+static int open_events(const char *proxy_netns)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK };
+	int one = 1, size = EVENT_BUF_BYTES;
+	struct mdr_netns_saved saved;
+	int fd, err;
+
+	err = mdr_netns_enter(proxy_netns, &saved);
+	if (err)
+		return err;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    NETLINK_ROUTE);
+	mdr_netns_leave(&saved);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one,
+		       sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	/* Best effort: a lost event only costs a full check (resync). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	return fd;
+}
+
+/* The id of namespace @name in the proxy namespace, given one if need be. */
+static int netns_id(const char *proxy_netns, const char *name)
+{
+	struct mdr_netns_saved saved;
+	int fd, id;
+
+	fd = mdr_netns_open(name);
+	if (fd < 0)
+		return fd;
+	id = mdr_netns_enter(proxy_netns, &saved);
+	if (!id) {
+		id = mdr_nl_netns_id(fd);
+		mdr_netns_leave(&saved);
+	}
+	close(fd);
+	return id;
+}
+
+static struct watched *find(struct watcher *wt, __u64 cookie)
+{
+	for (size_t i = 0; i < wt->n; i++)
+		if (wt->ns[i].cookie == cookie)
+			return &wt->ns[i];
+	return NULL;
+}
+
+static struct watched *find_nsid(struct watcher *wt, int nsid)
+{
+	for (size_t i = 0; i < wt->n; i++)
+		if (wt->ns[i].nsid == nsid)
+			return &wt->ns[i];
+	return NULL;
+}
+
+/*
+ * Attachments whose interface vanished while nobody listened: in the
+ * namespaces watched since the last sweep, or everywhere after lost
+ * events. One walk for all of them.
+ */
+static int sweep_one(__u32 id, const struct mdr_attachment *att, void *data)
+{
+	struct watcher *wt = data;
+	const struct watched *ns = find(wt, att->netns_cookie);
+	struct mdr_netns_saved saved;
+	bool gone;
+
+	(void)id;
+	if (!ns || (!ns->fresh && !wt->resync) ||
+	    mdr_netns_enter(ns->netns, &saved))
+		return 0;
+	gone = !mdr_attached_iface_here(att);
+	mdr_netns_leave(&saved);
+	if (gone)
+		mdr_detach_vanished(att->netns_cookie, att->ifindex);
+	return 0;
+}
+
+static void unwatch(struct watcher *wt, size_t i)
+{
+	wt->ns[i] = wt->ns[--wt->n];
+}
+
+/* Follows mdr_link: an id for each namespace in it, no interest in others. */
+static void rescan(struct watcher *wt)
+{
+	struct mdr_link link;
+	struct watched *ns;
+	__u64 key, *prev = NULL;
+	bool sweep = wt->resync;
+	int nsid;
+
+	for (size_t i = 0; i < wt->n; i++)
+		wt->ns[i].seen = false;
+	while (bpf_map_get_next_key(wt->st.link_fd, prev, &key) == 0) {
+		prev = &key;
+		if (bpf_map_lookup_elem(wt->st.link_fd, &key, &link))
+			continue;
+		ns = find(wt, key);
+		if (ns) {
+			ns->seen = true;
+			continue;
+		}
+		if (wt->n == MDR_MAX_LINKS)
+			break;
+		nsid = netns_id(wt->w->proxy_netns, link.netns);
+		if (nsid == -ENOENT) {
+			/* Gone before we ever watched it. */
+			pr_info("network namespace '%s' is gone", link.netns);
+			mdr_detach_vanished(key, 0);
+			continue;
+		}
+		if (nsid < 0)
+			continue;	/* try again at the next scan */
+		ns = &wt->ns[wt->n++];
+		*ns = (struct watched){ .cookie = key, .nsid = nsid,
+					.seen = true, .fresh = true,
+					.ino = netns_ino(link.netns) };
+		snprintf(ns->netns, sizeof(ns->netns), "%s", link.netns);
+		sweep = true;
+	}
+	if (sweep) {
+		mdr_state_for_each_attachment(&wt->st, sweep_one, wt);
+		for (size_t i = 0; i < wt->n; i++)
+			wt->ns[i].fresh = false;
+		wt->resync = false;
+	}
+	for (size_t i = wt->n; i-- > 0;) {
+		ns = &wt->ns[i];
+		/* A namespace something still holds outlives `ip netns del`
+		 * with its interfaces: the name going away is what tells. */
+		if (ns->seen && netns_ino(ns->netns) != ns->ino) {
+			pr_info("network namespace '%s' is gone", ns->netns);
+			mdr_detach_vanished(ns->cookie, 0);
+			ns->seen = false;
+		}
+		if (!ns->seen)
+			unwatch(wt, i);
+	}
+}
+
+/* The sender's namespace id, or -1 for the proxy namespace's own events. */
+static int event_nsid(struct msghdr *msg)
+{
+	struct cmsghdr *cm;
+	int nsid;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == SOL_NETLINK &&
+		    cm->cmsg_type == NETLINK_LISTEN_ALL_NSID &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(nsid))) {
+			memcpy(&nsid, CMSG_DATA(cm), sizeof(nsid));
+			return nsid;
+		}
+	}
+	return -1;
+}
+
+static void read_events(struct watcher *wt)
+{
+	static char buf[65536];
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct watched *ns;
+	struct nlmsghdr *nlh;
+	ssize_t n;
+	int nsid;
+
+	for (;;) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		n = recvmsg(wt->fd, &msg, 0);
+		if (n <= 0)
+			break;
+		/* Our own (proxy) namespace's events are our link ends: a
+		 * namespace going away shows there too, and the rescan's
+		 * name check handles it. */
+		nsid = event_nsid(&msg);
+		ns = nsid < 0 ? NULL : find_nsid(wt, nsid);
+		if (!ns)
+			continue;
+		for (nlh = (void *)buf; NLMSG_OK(nlh, (size_t)n);
+		     nlh = NLMSG_NEXT(nlh, n)) {
+			struct ifinfomsg *ifi = NLMSG_DATA(nlh);
+
+			if (nlh->nlmsg_type == RTM_DELLINK)
+				mdr_detach_vanished(ns->cookie, ifi->ifi_index);
+		}
+	}
+	if (n < 0 && errno == ENOBUFS)
+		wt->resync = true;	/* events lost: check everything */
+}
+
+static void *watch_main(void *arg)
+{
+	static struct watcher wt;
+	struct pollfd pfd;
+
+	wt.w = arg;
+	wt.fd = -1;
+	mdr_state_init(&wt.st);
+	while (!*wt.w->stop) {
+		if (wt.st.link_fd < 0 && mdr_state_open(&wt.st, MDR_STATE_READ)) {
+			usleep(RESCAN_MS * 1000);
+			continue;
+		}
+		if (wt.fd < 0) {
+			wt.fd = open_events(wt.w->proxy_netns);
+			if (wt.fd < 0) {
+				usleep(RESCAN_MS * 1000);
+				continue;
+			}
+		}
+		rescan(&wt);
+		pfd = (struct pollfd){ .fd = wt.fd, .events = POLLIN };
+		if (poll(&pfd, 1, RESCAN_MS) > 0)
+			read_events(&wt);
+	}
+	if (wt.fd >= 0)
+		close(wt.fd);
+	mdr_state_close(&wt.st);
+	return NULL;
+}
+
+int mdr_watch_start(struct mdr_watch *w, const char *proxy_netns,
+		    volatile sig_atomic_t *stop)
+{
+	int err;
+
+	w->proxy_netns = proxy_netns;
+	w->stop = stop;
+	err = pthread_create(&w->thread, NULL, watch_main, w);
+	w->started = !err;
+	return -err;
+}
+
+void mdr_watch_join(struct mdr_watch *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = 0;
+}

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The daemon: one listener in the proxy namespace serving every attachment.
+ * The data path lives in pinned BPF objects and does not need us; we only
+ * add the HTTP side, so stopping or restarting the daemon detaches nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <netinet/tcp.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "control/attach.h"
+#include "backends/spec.h"
+#include "daemon/settings.h"
+#include "daemon/daemon.h"
+#include "datapath/links.h"
+#include "control/lock.h"
+#include "lib/log.h"
+#include "datapath/netns.h"
+#include "proxy/proxy.h"
+#include "control/pinned_state.h"
+#include "control/watch.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct daemon {
+	struct mdr_state st;
+	struct mdr_config cfg;
+	struct mdr_backend backend;
+	struct mdr_http_stats *http_stats;	/* mmapped mdr_http_stats */
+	size_t http_stats_len;
+	int listen_fd;
+	int pid_fd;
+};
+
+/*
+ * The attachment a service address stands for, or 0. The listener is
+ * dual-stack, so IPv4 arrives as ::ffff:a.b.c.d.
+ */
+static uint32_t service_id(const struct mdr_config *cfg,
+			   const struct sockaddr_in6 *local)
+{
+	const uint8_t *a = local->sin6_addr.s6_addr;
+	uint32_t id, base;
+
+	if (IN6_IS_ADDR_V4MAPPED(&local->sin6_addr)) {
+		memcpy(&id, a + 12, 4);
+		base = ntohl(cfg->pool_addr);
+		id = ntohl(id) - base;
+	} else if (!memcmp(a, cfg->pool6_addr, 12)) {
+		memcpy(&id, a + 12, 4);
+		id = ntohl(id);
+	} else {
+		return 0;
+	}
+	return id <= MDR_MAX_ATTACH ? id : 0;
+}
+
+static bool owns_address(const struct mdr_attachment *att,
+			 const struct sockaddr_in6 *local)
+{
+	const uint8_t *a = local->sin6_addr.s6_addr;
+
+	if (IN6_IS_ADDR_V4MAPPED(&local->sin6_addr))
+		return !memcmp(a + 12, &att->service_addr, 4);
+	return !memcmp(a, att->service_addr6, 16);
+}
+
+/* The guest's address as X-Forwarded-For shows it: no ::ffff:, no %scope. */
+static void guest_address(const struct sockaddr_in6 *peer, char *buf,
+			  size_t len)
+{
+	if (IN6_IS_ADDR_V4MAPPED(&peer->sin6_addr))
+		inet_ntop(AF_INET, peer->sin6_addr.s6_addr + 12, buf, len);
+	else
+		inet_ntop(AF_INET6, &peer->sin6_addr, buf, len);
+}
+
+/* The service address says which attachment; the peer is the guest. */
+static int identify(void *data, const struct sockaddr *local,
+		    const struct sockaddr *peer, struct mdr_identity *id)
+{
+	const struct sockaddr_in6 *l6 = (const void *)local;
+	struct daemon *d = data;
+	struct mdr_attachment att;
+	uint32_t attach_id;
+
+	if (local->sa_family != AF_INET6 || peer->sa_family != AF_INET6)
+		return -ENOENT;
+	attach_id = service_id(&d->cfg, l6);
+	if (!attach_id ||
+	    bpf_map_lookup_elem(d->st.attach_fd, &attach_id, &att) ||
+	    !owns_address(&att, l6))
+		return -ENOENT;
+
+	memset(id, 0, sizeof(*id));
+	id->attach_id = attach_id;
+	memcpy(id->ifname, att.ifname, sizeof(id->ifname));
+	memcpy(id->netns, att.netns, sizeof(id->netns));
+	memcpy(id->network_id, att.network_id, sizeof(id->network_id));
+	memcpy(id->router_id, att.router_id, sizeof(id->router_id));
+	memcpy(id->instance_id, att.instance_id, sizeof(id->instance_id));
+	memcpy(id->project_id, att.project_id, sizeof(id->project_id));
+	guest_address((const void *)peer, id->vm_ip, sizeof(id->vm_ip));
+	return 0;
+}
+
+/* Counters go straight into the mmapped map: no syscall per request. */
+static void count_request(void *data, const struct mdr_request_record *rec)
+{
+	struct daemon *d = data;
+	struct mdr_http_stats *s;
+	if (!rec->id || !d->http_stats || rec->id->attach_id > MDR_MAX_ATTACH)
+		return;
+	s = &d->http_stats[rec->id->attach_id];
+	s->requests++;
+	switch (rec->status / 100) {
+	case 1: s->status_1xx++; break;
+	case 2: s->status_2xx++; break;
+	case 3: s->status_3xx++; break;
+	case 4: s->status_4xx++; break;
+	default: s->status_5xx++; break;
+	}
+	s->bytes_in += rec->bytes_in;
+	s->bytes_out += rec->bytes_out;
+}
+
+/* One daemon at a time: the pid file's flock is held while we run. */
+static int take_pid_file(struct daemon *d)
+{
+	char buf[32];
+	int fd, n;
+
+	if (mkdir(MDR_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	fd = open(MDR_PID_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		pr_err("another mdredir daemon is running (pid %s)",
+		       buf[0] ? strtok(buf, "\n") : "?");
+		close(fd);
+		return -EBUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, buf, n, 0) != n) {
+		close(fd);
+		return -errno;
+	}
+	d->pid_fd = fd;
+	return 0;
+}
+
+static int open_listener(struct daemon *d, unsigned int port)
+{
+	struct sockaddr_in6 addr = { .sin6_family = AF_INET6,
+				     .sin6_port = htons(port) };
+	struct mdr_netns_saved saved;
+	int fd, one = 1, zero = 0, err;
+
+	err = mdr_netns_enter(d->cfg.proxy_netns, &saved);
+	if (err)
+		return err;
+	/* The socket stays in the proxy namespace after we leave it. */
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mdr_netns_leave(&saved);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* One socket for both families: IPv4 guests arrive v4-mapped. */
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	/*
+	 * No Nagle on guests' connections (accepted sockets inherit it): a
+	 * response head and its body are written apart, and Nagle held the
+	 * body until the guest's delayed ACK of the head, 10-40 ms.
+	 */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(fd, 4096)) {
+		err = -errno;
+		pr_err("cannot listen on port %u in namespace '%s': %s", port,
+		       d->cfg.proxy_netns, strerror(-err));
+		close(fd);
+		return err;
+	}
+	d->listen_fd = fd;
+	return 0;
+}
+
+static int map_http_stats(struct daemon *d)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = sizeof(struct mdr_http_stats) * (MDR_MAX_ATTACH + 1);
+	void *mem;
+
+	len = (len + page - 1) / page * page;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   d->st.http_stats_fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	d->http_stats = mem;
+	d->http_stats_len = len;
+	return 0;
+}
+
+/*
+ * After an upgrade the pinned programs are the old build's, and every hook
+ * still runs them: this build's take their place, hook by hook, each swap
+ * atomic. (The proxy's egress hook follows in mdr_dp_ensure_proxy().)
+ */
+static void renew_programs(struct mdr_state *st)
+{
+	unsigned int atts, links;
+	int err = mdr_state_renew_programs(st);
+
+	if (err < 0) {
+		pr_warn("cannot tell whether the BPF programs pinned in %s are "
+			"this build's (%s): `mdredir unload` and attaching "
+			"again would make sure", MDR_PIN_DIR, strerror(-err));
+		return;
+	}
+	if (!err)
+		return;
+	atts = mdr_rehook_all(st);
+	links = mdr_dp_rehook_links(st);
+	pr_info("the BPF programs pinned in %s were another build's: replaced "
+		"by this build's, %u attachments and %u link veths moved over",
+		MDR_PIN_DIR, atts, links);
+}
+
+/* Pinned state and the proxy namespace, created or repaired. */
+static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
+{
+	struct mdr_proxy_wish wish = {
+		.proxy_netns = set->proxy_netns,
+		.syn_rate = set->new_connection_rate,
+		.syn_burst = set->new_connection_burst,
+		.reply_ttl = set->reply_ttl,
+	};
+	int lock, err;
+
+	if (mdr_settings_pool4(set, &wish.pool, &wish.pool_prefix) ||
+	    mdr_settings_pool6(set, &wish.pool6, &wish.pool6_prefix))
+		return -EINVAL;	/* mdr_settings_finish() vetted them */
+	lock = mdr_lock();
+	if (lock < 0)
+		return lock;
+	err = mdr_state_open(&d->st, MDR_STATE_LOAD);
+	if (!err)
+		renew_programs(&d->st);
+	if (!err)
+		err = mdr_dp_ensure_proxy(&d->st, &wish, &d->cfg);
+	mdr_unlock(lock);
+	return err;
+}
+
+/* Defaults, then --config, then flags: what this daemon runs with. */
+static int load_settings(const struct mdr_daemon_options *opts,
+			 struct mdr_settings *set)
+{
+	int err = 0;
+
+	mdr_settings_defaults(set);
+	if (opts->config)
+		err = mdr_settings_load_file(set, opts->config);
+	if (!err && opts->backend)
+		err = mdr_settings_set(set, "backend", opts->backend,
+				       "--backend");
+	if (!err && opts->proxy_netns)
+		err = mdr_settings_set(set, "proxy_netns", opts->proxy_netns,
+				       "--proxy-netns");
+	if (!err && opts->reply_ttl)
+		err = mdr_settings_set(set, "reply_ttl", opts->reply_ttl,
+				       "--reply-ttl");
+	return err ?: mdr_settings_finish(set);
+}
+
+/* The backend the settings describe, ready to serve. */
+static int setup_backend(struct mdr_backend *be, const struct mdr_settings *set)
+{
+	char errbuf[512];
+	int err;
+
+	err = mdr_backend_parse(set->backend, be, errbuf, sizeof(errbuf));
+	if (err) {
+		pr_err("bad backend '%s': %s", set->backend, errbuf);
+		return err;
+	}
+	if (be->kind == MDR_BACKEND_NOVA) {
+		if (mdr_backend_needs_endpoint(be))
+			err = mdr_backend_set_nova_endpoint(
+				be, set->nova_metadata_host,
+				set->nova_metadata_port,
+				set->nova_metadata_https, errbuf,
+				sizeof(errbuf));
+		if (!err && !set->metadata_proxy_shared_secret[0])
+			pr_warn("metadata_proxy_shared_secret is empty: Nova "
+				"will refuse the signatures unless its own "
+				"secret is empty too");
+		if (!err)
+			err = mdr_backend_set_secret(
+				be, set->metadata_proxy_shared_secret,
+				strlen(set->metadata_proxy_shared_secret));
+		if (!err)
+			err = mdr_backend_set_tls(
+				be, set->auth_ca_cert[0] ? set->auth_ca_cert : NULL,
+				set->nova_client_cert[0] ? set->nova_client_cert : NULL,
+				set->nova_client_priv_key[0] ?
+					set->nova_client_priv_key : NULL,
+				set->nova_metadata_insecure, errbuf,
+				sizeof(errbuf));
+	}
+	if (!err)
+		err = mdr_backend_finish(be, errbuf, sizeof(errbuf));
+	if (err)
+		pr_err("backend '%s': %s", set->backend, errbuf);
+	return err;
+}
+
+/*
+ * The access log goes to stderr, like every other line, but through a
+ * buffer of its own, which the proxy flushes once per loop turn: a write
+ * per turn under load rather than one per request, and stderr itself stays
+ * unbuffered for everyone else's messages. Plain stderr if that fails.
+ */
+static FILE *open_access_log(void)
+{
+	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return stderr;
+	}
+	setvbuf(f, NULL, _IOFBF, 64 << 10);
+	return f;
+}
+
+static void daemon_cleanup(struct daemon *d)
+{
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	if (d->http_stats)
+		munmap(d->http_stats, d->http_stats_len);
+	mdr_state_close(&d->st);
+	if (d->pid_fd >= 0) {
+		unlink(MDR_PID_FILE);
+		close(d->pid_fd);
+	}
+}
+
+int mdr_daemon_run(const struct mdr_daemon_options *opts)
+{
+	static struct mdr_settings set;	/* large: not on the stack */
+	struct daemon d = { .listen_fd = -1, .pid_fd = -1 };
+	struct mdr_proxy_options popts = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct mdr_watch watch = {};
+	char desc[PATH_MAX + 32];
+	int err;
+
+	mdr_state_init(&d.st);
+	err = load_settings(opts, &set);
+	if (err)
+		return err;
+	err = setup_backend(&d.backend, &set);
+	if (err)
+		goto out;
+	err = take_pid_file(&d);
+	if (err)
+		goto out;
+	err = prepare_data_path(&d, &set);
+	if (err)
+		goto out;
+	err = open_listener(&d, MDR_METADATA_PORT);
+	if (err)
+		goto out;
+	err = map_http_stats(&d);
+	if (err) {
+		pr_err("cannot map the request counters: %s", strerror(-err));
+		goto out;
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	mdr_backend_describe(&d.backend, desc, sizeof(desc));
+	pr_info("listening on port %u in network namespace '%s', backend %s",
+		MDR_METADATA_PORT, d.cfg.proxy_netns, desc);
+	popts.listen_fd = d.listen_fd;
+	popts.backend = &d.backend;
+	popts.identify = identify;
+	popts.identify_ctx = &d;
+	popts.on_request = count_request;
+	popts.on_request_ctx = &d;
+	popts.access_log = open_access_log();
+	popts.stop = &stop_requested;
+	popts.max_connections = set.max_connections;
+	popts.max_connections_per_attachment =
+		set.max_connections_per_attachment;
+	popts.rate_limit.enabled = set.rate_limit_enabled;
+	popts.rate_limit.ip_versions =
+		(set.rate_limit_ip_versions & MDR_SETTINGS_IPV4 ?
+			 MDR_RATE_IPV4 : 0) |
+		(set.rate_limit_ip_versions & MDR_SETTINGS_IPV6 ?
+			 MDR_RATE_IPV6 : 0);
+	popts.rate_limit.base_window_ms = set.base_window_duration * 1000;
+	popts.rate_limit.base_limit = set.base_query_rate_limit;
+	popts.rate_limit.burst_window_ms = set.burst_window_duration * 1000;
+	popts.rate_limit.burst_limit = set.burst_query_rate_limit;
+	popts.timeout_http_request_ms = set.timeout_http_request * 1000;
+	popts.timeout_keepalive_ms = set.timeout_http_keep_alive * 1000;
+	popts.timeout_client_ms = set.timeout_client * 1000;
+	popts.timeout_server_ms = set.timeout_server * 1000;
+	popts.timeout_connect_ms = set.timeout_connect * 1000;
+	popts.cache_ttl_ms = set.cache_ttl * 1000;
+	popts.cache_max_bytes = (size_t)set.cache_size_mb << 20;
+	popts.backend_keepalive = set.backend_keepalive;
+	err = mdr_watch_start(&watch, d.cfg.proxy_netns, &stop_requested);
+	if (err) {
+		pr_err("cannot start the interface watcher: %s", strerror(-err));
+		goto out;
+	}
+	err = mdr_proxy_run(&popts);
+	stop_requested = 1;	/* the watcher too, whatever stopped the proxy */
+	if (err)
+		pr_err("the proxy stopped: %s", strerror(-err));
+	else
+		pr_info("stopped");
+out:
+	mdr_watch_join(&watch);
+	if (popts.access_log && popts.access_log != stderr)
+		fclose(popts.access_log);
+	daemon_cleanup(&d);
+	mdr_backend_release(&d.backend);
+	return err;
+}

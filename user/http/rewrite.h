@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Heads as they leave the proxy: the request toward the backend carries our
+ * identity headers and none the guest forged; the response toward the guest
+ * carries our own connection handling.
+ */
+#ifndef MDR_REWRITE_H
+#define MDR_REWRITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/parser.h"
+#include "proxy/proxy.h"
+
+/* Identity headers only the proxy may set (X-Instance-ID*, X-Neutron-*, ...). */
+bool mdr_header_is_identity(struct mdr_str name);
+/* Hop-by-hop: Connection, Keep-Alive, ..., and any name listed in h's
+ * Connection header. */
+bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,
+			      struct mdr_str name);
+
+/*
+ * Writes the head sent to the backend for request req (parsed from the
+ * guest) into out: the guest's headers minus hop-by-hop and identity ones,
+ * then X-Forwarded-For and, for neutron, X-Neutron-Network-ID (or -Router-
+ * ID); for nova, Host: <nova host:port>, X-Instance-ID, X-Tenant-ID and
+ * X-Instance-ID-Signature; last "Connection: close" (one backend
+ * connection per request). Returns its length, -ENOSPC if cap is too
+ * small, or -EIO if signing failed.
+ */
+int mdr_rewrite_request(const struct mdr_http_head *req,
+			const struct mdr_identity *id,
+			const struct mdr_backend *be, char *out, size_t cap);
+/* The same, ending "Connection: keep-alive" when keep_alive: the backend
+ * connection is to be pooled and reused (see relay.c). */
+int mdr_rewrite_request_conn(const struct mdr_http_head *req,
+			     const struct mdr_identity *id,
+			     const struct mdr_backend *be, bool keep_alive,
+			     char *out, size_t cap);
+
+/*
+ * Writes the head sent to the guest for the backend's response resp.
+ * dechunk: the body will be relayed without chunk framing (HTTP/1.0 guest).
+ * Returns its length, or -ENOSPC.
+ */
+int mdr_rewrite_response(const struct mdr_http_head *resp, bool keep_alive,
+			 bool dechunk, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "lib/log.h"
+
+enum mdr_log_level mdr_log_level = MDR_LOG_INFO;
+
+static const char *const level_prefix[] = {
+	[MDR_LOG_ERR] = "error: ",
+	[MDR_LOG_WARN] = "warning: ",
+	[MDR_LOG_INFO] = "",
+	[MDR_LOG_DEBUG] = "debug: ",
+};
+
+void mdr_log(enum mdr_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > mdr_log_level)
+		return;
+	fprintf(stderr, "mdredir: %s", level_prefix[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	/* libbpf is chatty at info level; its warnings matter. */
+	if ((level == LIBBPF_DEBUG || level == LIBBPF_INFO) &&
+	    mdr_log_level < MDR_LOG_DEBUG)
+		return 0;
+	/* We create clsact hooks optimistically; EEXIST is expected. */
+	if (strstr(fmt, "Exclusivity flag on") ||
+	    (level == LIBBPF_WARN && !strcmp(fmt, "libbpf: Kernel error message: %s\n")))
+		return 0;
+	fputs("mdredir: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+void mdr_log_init(enum mdr_log_level level)
+{
+	mdr_log_level = level;
+	libbpf_set_print(libbpf_print);
+}

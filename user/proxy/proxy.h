@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The metadata proxy: one event-driven listener for every attachment.
+ *
+ * The daemon owns the listening socket (it lives in the proxy namespace) and
+ * knows how to turn an accepted connection's addresses into an attachment's
+ * identity; the proxy owns everything HTTP.
+ */
+#ifndef MDR_PROXY_H
+#define MDR_PROXY_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "proxy/admission.h"
+#include "backends/spec.h"
+
+#define MDR_ID_LEN 64 /* matches include/mdredir.h */
+
+/* Who is asking: what the attachment knows, plus the guest's address. */
+struct mdr_identity {
+	uint32_t attach_id;
+	char ifname[16];
+	char netns[MDR_ID_LEN];
+	char network_id[MDR_ID_LEN];
+	char router_id[MDR_ID_LEN];
+	char instance_id[MDR_ID_LEN];
+	char project_id[MDR_ID_LEN];
+	char vm_ip[INET6_ADDRSTRLEN]; /* the X-Forwarded-For value */
+};
+
+/*
+ * Resolves an accepted connection to its attachment from the local (service)
+ * and peer (guest) addresses. Returns 0, or -ENOENT when no attachment owns
+ * the local address (the proxy then answers 404 and closes).
+ */
+typedef int (*mdr_identify_fn)(void *ctx, const struct sockaddr *local,
+			       const struct sockaddr *peer,
+			       struct mdr_identity *id);
+
+/* One finished request, for counters and the access log. */
+struct mdr_request_record {
+	const struct mdr_identity *id; /* NULL when the connection had none */
+	const char *method;
+	const char *path;
+	int status;
+	uint64_t bytes_in;  /* request bytes read from the guest */
+	uint64_t bytes_out; /* response bytes written to the guest */
+	double duration_ms;
+};
+
+struct mdr_proxy_options {
+	int listen_fd; /* non-blocking, already listening */
+	const struct mdr_backend *backend;
+	mdr_identify_fn identify;
+	void *identify_ctx;
+	/* Called once per finished request (may be NULL). */
+	void (*on_request)(void *ctx, const struct mdr_request_record *rec);
+	void *on_request_ctx;
+	FILE *access_log; /* one line per request; NULL for none */
+	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
+	/*
+	 * Guest connections open at once, in all (0: 1024) and per
+	 * attachment (0: 256). A guest over either gets a prompt 503 and a
+	 * close, never a wait in the accept queue.
+	 */
+	unsigned int max_connections;
+	unsigned int max_connections_per_attachment;
+	/*
+	 * Per-guest (attachment and address) request rate limits, Neutron's
+	 * [metadata_rate_limiting] in milliseconds; a guest over either
+	 * window's limit gets 429 with Retry-After. Disabled when !enabled.
+	 */
+	struct mdr_rate_config rate_limit;
+	/*
+	 * Timeouts in milliseconds, 0 for the default. They mirror haproxy's,
+	 * and the defaults are those Neutron's metadata haproxy is given
+	 * ([metadata_haproxy] in neutron.conf):
+	 *
+	 * http_request: from accepting a connection, or from the first byte
+	 *   of a later request on it, to that request's complete head
+	 *   (haproxy "timeout http-request"); 30 s. A guest that runs out of
+	 *   it mid-head gets 408, one that sent nothing is closed silently.
+	 * keepalive: how long a kept-alive connection may stay idle between
+	 *   a response and the next request's first byte (haproxy "timeout
+	 *   http-keep-alive"); 30 s. Then it is closed silently.
+	 * client: inactivity while the guest is in the middle of a request
+	 *   body or of reading a response (haproxy "timeout client"); 32 s.
+	 * server: inactivity while waiting for the backend's response head
+	 *   or body (haproxy "timeout server"); 32 s. The guest gets 504 if
+	 *   no response head came in time.
+	 * connect: connecting to the backend, TLS handshake included
+	 *   (haproxy "timeout connect"); 30 s. The guest gets 504.
+	 */
+	unsigned int timeout_http_request_ms;
+	unsigned int timeout_keepalive_ms;
+	unsigned int timeout_client_ms;
+	unsigned int timeout_server_ms;
+	unsigned int timeout_connect_ms;
+	/*
+	 * The response cache for boot storms (see cache.h): GET 200s from a
+	 * neutron or nova backend kept cache_ttl_ms; 0 turns it off.
+	 */
+	unsigned int cache_ttl_ms;
+	size_t cache_max_bytes;
+	/*
+	 * Keep backend connections open between requests, in a small idle
+	 * pool ([mdredir] backend_keepalive), for neutron backends and nova
+	 * over plain HTTP; nova over https keeps one connection per request.
+	 * false: one backend connection per request, like haproxy's
+	 * "option http-server-close".
+	 */
+	bool backend_keepalive;
+};
+
+/*
+ * Runs the event loop until *opts->stop (checked at least every 200 ms).
+ * Returns 0 or a negative errno. Sets SIGPIPE to SIG_IGN for the process
+ * (sendfile() has no MSG_NOSIGNAL). Defaults: 1024 connections, 256 per
+ * attachment, and the timeouts above. Raises the soft RLIMIT_NOFILE (up to
+ * the hard one) to what max_connections needs. opts->backend must have
+ * been through mdr_backend_finish() (-EINVAL otherwise, for a nova backend
+ * without endpoint or TLS context).
+ *
+ * Statuses the proxy itself answers: 400 malformed request, 404 no
+ * attachment (or, for nova, no instance id on it), 405 a method other than
+ * GET, HEAD, POST (GET, HEAD for local), 408 head not received in time,
+ * 414/431 request line or header block over its limit, 429 over the rate
+ * limit, 502 backend broke the protocol or TLS failed, 503 backend
+ * unreachable or too many connections (answered at accept, before any
+ * request is read), 504 backend connect or response timed out.
+ * Everything else is the backend's, passed through with its headers and
+ * body.
+ *
+ * Access log, one line per request:
+ *   mdredir: access attach=tap0@qdhcp-x vm=10.0.0.5 "GET /path" 200 bytes=123 dur=1.2ms
+ * with " error=<why>" appended when the request did not end cleanly
+ * (aborted, timeout, backend response truncated, ...) and for every TLS
+ * failure toward the backend, with OpenSSL's reason, e.g.
+ *   error=TLS handshake with backend failed: certificate verify failed
+ *   (unable to get local issuer certificate) attach=- when no
+ * attachment owns the address; "- -" when the request could not be parsed.
+ */
+int mdr_proxy_run(const struct mdr_proxy_options *opts);
+
+#endif
