@@ -39,12 +39,17 @@ USER_SRCS  := $(wildcard user/*/*.c)
 USER_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(USER_SRCS))
 LIB_OBJS   := $(filter-out $(OUT)/user/cli/main.o,$(USER_OBJS))
 
-UNIT_SRCS  := $(wildcard tests/unit/*.c)
-UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# A unit test is a folder: tests/unit/NAME/*.c, with tests/unit/check.c,
+# links into $(OUT)/tests/test_NAME. tests/helpers/ are programs the bats
+# run (not tests).
+UNIT_NAMES := $(patsubst tests/unit/%/,%,$(wildcard tests/unit/*/))
+UNIT_BINS  := $(UNIT_NAMES:%=$(OUT)/tests/test_%)
+UNIT_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(wildcard tests/unit/*/*.c tests/unit/*.c))
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUT)/tests/%,$(wildcard tests/helpers/*.c))
 # BPF programs the tests use as someone else's (not part of mdredir).
 TEST_BPF   := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
 
-all: $(OUT)/mdredir $(UNIT_BINS) $(TEST_BPF)
+all: $(OUT)/mdredir $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF)
 
 # Each hook is its own compilation unit; the static linker joins them into
 # one object so a single skeleton carries every program and the shared maps.
@@ -77,7 +82,21 @@ $(OUT)/mdredir: $(USER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/mdredir.skel.h
+$(OUT)/tests/unit/%.o: tests/unit/%.c | $(OUT)/mdredir.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(DEPFLAGS) -c $< -o $@
+
+# Kept, not deleted as intermediates: the .d files beside them need them.
+.SECONDARY: $(UNIT_OBJS)
+.SECONDEXPANSION:
+# (% would be the stem even inside a function here: hence :.c=.o.)
+$(OUT)/tests/test_%: $$(addprefix $(OUT)/,$$(subst .c,.o,$$(wildcard tests/unit/$$*/*.c))) \
+		     $(OUT)/tests/unit/check.o $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUT)/tests/%: tests/helpers/%.c $(LIB_OBJS) | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(LIB_OBJS) -o $@ $(LDLIBS)
@@ -112,7 +131,7 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)OUT=$(OUT) tools/demo.sh
 
--include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+-include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(HELPER_BINS:=.d) \
 	 $(FUZZ_BINS:=.d)
 
 clean:

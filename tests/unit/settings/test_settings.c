@@ -16,57 +16,10 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include "check.h"
 #include "lib/log.h"
 #include "daemon/settings.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (cond) {                                                  \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			printf("FAIL %s:%d: %s: CHECK(%s)\n", __FILE__,      \
-			       __LINE__, __func__, #cond);                   \
-		}                                                            \
-	} while (0)
-
-#define CHECK_INT(a, b)                                                      \
-	do {                                                                 \
-		long long _a = (a), _b = (b);                                \
-		if (_a == _b) {                                              \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			printf("FAIL %s:%d: %s: %s == %lld, want %lld\n",    \
-			       __FILE__, __LINE__, __func__, #a, _a, _b);    \
-		}                                                            \
-	} while (0)
-
-#define CHECK_STR(a, b)                                                      \
-	do {                                                                 \
-		const char *_a = (a), *_b = (b);                             \
-		if (!strcmp(_a, _b)) {                                       \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			printf("FAIL %s:%d: %s: %s == \"%s\", want \"%s\"\n", \
-			       __FILE__, __LINE__, __func__, #a, _a, _b);    \
-		}                                                            \
-	} while (0)
-
-#define CHECK_HAS(hay, needle)                                               \
-	do {                                                                 \
-		const char *_h = (hay), *_n = (needle);                      \
-		if (strstr(_h, _n)) {                                        \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			printf("FAIL %s:%d: %s: \"%s\" lacks \"%s\"\n",      \
-			       __FILE__, __LINE__, __func__, _h, _n);        \
-		}                                                            \
-	} while (0)
 
 /* ---- temporary files and captured stderr ---- */
 
@@ -1038,6 +991,5 @@ int main(void)
 	test_sample_file();
 
 	tmp_cleanup();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

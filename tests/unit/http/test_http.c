@@ -18,36 +18,13 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "check.h"
 #include "proxy/admission.h"
 #include "backends/spec.h"
 #include "http/parser.h"
 #include "backends/local.h"
 #include "http/rewrite.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (cond) {                                                  \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n",     \
-				__FILE__, __LINE__, __func__, #cond);        \
-		}                                                            \
-	} while (0)
-
-#define CHECK_EQ_INT(a, b)                                                   \
-	do {                                                                 \
-		long long _a = (a), _b = (b);                                \
-		if (_a == _b) {                                              \
-			passed++;                                            \
-		} else {                                                     \
-			failed++;                                            \
-			fprintf(stderr, "%s:%d: %s: %s == %lld, want %lld\n", \
-				__FILE__, __LINE__, __func__, #a, _a, _b);   \
-		}                                                            \
-	} while (0)
 
 static int parse_req(const char *s, struct mdr_http_head *h)
 {
@@ -76,14 +53,14 @@ static void test_simple_get(void)
 			  "Accept:  */*  \r\n"
 			  "\r\n";
 
-	CHECK_EQ_INT(parse_req(req, &h), 1);
+	CHECK_INT(parse_req(req, &h), 1);
 	CHECK(mdr_str_eq(h.method, "GET"));
 	CHECK(mdr_str_eq(h.target, "/latest/meta-data?x=1"));
-	CHECK_EQ_INT(h.minor, 1);
-	CHECK_EQ_INT(h.nheaders, 2);
+	CHECK_INT(h.minor, 1);
+	CHECK_INT(h.nheaders, 2);
 	CHECK(mdr_str_eq(h.headers[1].value, "*/*")); /* OWS trimmed */
-	CHECK_EQ_INT(h.len, strlen(req));
-	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
+	CHECK_INT(h.len, strlen(req));
+	CHECK_INT(h.body, MDR_BODY_NONE);
 	CHECK(mdr_http_wants_keep_alive(&h));
 	CHECK(h.has_host);
 }
@@ -92,25 +69,25 @@ static void test_keep_alive_rules(void)
 {
 	static struct mdr_http_head h;
 
-	CHECK_EQ_INT(parse_req("GET / HTTP/1.0\r\n\r\n", &h), 1);
+	CHECK_INT(parse_req("GET / HTTP/1.0\r\n\r\n", &h), 1);
 	CHECK(!mdr_http_wants_keep_alive(&h));
 	CHECK(!h.has_host);
-	CHECK_EQ_INT(parse_req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &h), 1);
+	CHECK_INT(parse_req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &h), 1);
 	CHECK(mdr_http_wants_keep_alive(&h));
-	CHECK_EQ_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n", &h), 1);
+	CHECK_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n", &h), 1);
 	CHECK(!mdr_http_wants_keep_alive(&h));
-	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_LENGTH);
-	CHECK_EQ_INT(h.content_length, 12);
-	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_CHUNKED);
+	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", &h), 1);
+	CHECK_INT(h.body, MDR_BODY_LENGTH);
+	CHECK_INT(h.content_length, 12);
+	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &h), 1);
+	CHECK_INT(h.body, MDR_BODY_CHUNKED);
 	/* Identical duplicate lengths are harmless. */
-	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", &h), 1);
-	CHECK_EQ_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", &h), 1);
+	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", &h), 1);
+	CHECK_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", &h), 1);
 	CHECK(h.expect_continue);
 	/* HTTP/1.2 is spoken as 1.1. */
-	CHECK_EQ_INT(parse_req("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &h), 1);
-	CHECK_EQ_INT(h.minor, 1);
+	CHECK_INT(parse_req("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &h), 1);
+	CHECK_INT(h.minor, 1);
 }
 
 static const struct reject_case {
@@ -178,7 +155,7 @@ static void test_rejections(void)
 			fprintf(stderr, "reject case '%s': ret %d status %d\n",
 				rc->name, ret, h.error_status);
 		CHECK(ret < 0);
-		CHECK_EQ_INT(h.error_status, rc->status);
+		CHECK_INT(h.error_status, rc->status);
 		CHECK(h.error && *h.error);
 	}
 }
@@ -210,23 +187,23 @@ static void test_limits(void)
 	char *s;
 
 	s = make_request(MDR_HTTP_MAX_START_LINE - fixed, 1, 0);
-	CHECK_EQ_INT(parse_req(s, &h), 1);
+	CHECK_INT(parse_req(s, &h), 1);
 	free(s);
 	s = make_request(MDR_HTTP_MAX_START_LINE - fixed + 1, 1, 0);
-	CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
-	CHECK_EQ_INT(h.error_status, 414);
+	CHECK_INT(parse_req(s, &h), -EMSGSIZE);
+	CHECK_INT(h.error_status, 414);
 	/* Too long is known before the line ends. */
 	s[MDR_HTTP_MAX_START_LINE + 2] = '\0';
-	CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
+	CHECK_INT(parse_req(s, &h), -EMSGSIZE);
 	free(s);
 
 	s = make_request(1, MDR_HTTP_MAX_HEADERS, 1);
-	CHECK_EQ_INT(parse_req(s, &h), 1);
-	CHECK_EQ_INT(h.nheaders, MDR_HTTP_MAX_HEADERS);
+	CHECK_INT(parse_req(s, &h), 1);
+	CHECK_INT(h.nheaders, MDR_HTTP_MAX_HEADERS);
 	free(s);
 	s = make_request(1, MDR_HTTP_MAX_HEADERS + 1, 1);
-	CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
-	CHECK_EQ_INT(h.error_status, 431);
+	CHECK_INT(parse_req(s, &h), -EMSGSIZE);
+	CHECK_INT(h.error_status, 431);
 	free(s);
 
 	/* Header block: "Host: a\r\n" (9) + 1 line + final CRLF (2). */
@@ -234,11 +211,11 @@ static void test_limits(void)
 		size_t value = MDR_HTTP_MAX_HEADER_BLOCK - 9 - 2 - strlen("X-1: \r\n");
 
 		s = make_request(1, 2, value);
-		CHECK_EQ_INT(parse_req(s, &h), 1);
+		CHECK_INT(parse_req(s, &h), 1);
 		free(s);
 		s = make_request(1, 2, value + 1);
-		CHECK_EQ_INT(parse_req(s, &h), -EMSGSIZE);
-		CHECK_EQ_INT(h.error_status, 431);
+		CHECK_INT(parse_req(s, &h), -EMSGSIZE);
+		CHECK_INT(h.error_status, 431);
 		free(s);
 	}
 	/* Bigger heads than the limits cannot fit any buffer we use. */
@@ -279,7 +256,7 @@ static void test_pipelining_splits(void)
 		    h.len == n - off)
 			ok++;
 	}
-	CHECK_EQ_INT(ok, n + 1);
+	CHECK_INT(ok, n + 1);
 }
 
 /* Byte-at-a-time arrival gives the same head as all at once, and a bad byte
@@ -295,42 +272,42 @@ static void test_incremental(void)
 
 	for (i = 1; i <= n && ret == 0; i++)
 		ret = mdr_http_parse_request(&p, req, i, &h);
-	CHECK_EQ_INT(ret, 1);
-	CHECK_EQ_INT(i - 1, n);
-	CHECK_EQ_INT(h.nheaders, 2);
+	CHECK_INT(ret, 1);
+	CHECK_INT(i - 1, n);
+	CHECK_INT(h.nheaders, 2);
 
 	memset(&p, 0, sizeof(p));
 	ret = 0;
 	for (i = 1; i <= strlen(bad) && ret == 0; i++)
 		ret = mdr_http_parse_request(&p, bad, i, &h);
-	CHECK_EQ_INT(ret, -EBADMSG);
-	CHECK_EQ_INT(i - 1, strlen("GET /a HTTP/1.1\r\nHost: a\n"));
+	CHECK_INT(ret, -EBADMSG);
+	CHECK_INT(i - 1, strlen("GET /a HTTP/1.1\r\nHost: a\n"));
 }
 
 static void test_responses(void)
 {
 	static struct mdr_http_head h;
 
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false, &h), 1);
-	CHECK_EQ_INT(h.status, 200);
+	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false, &h), 1);
+	CHECK_INT(h.status, 200);
 	CHECK(mdr_str_eq(h.reason, "OK"));
-	CHECK_EQ_INT(h.body, MDR_BODY_LENGTH);
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true, &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_NONE); /* HEAD */
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_CHUNKED);
-	CHECK_EQ_INT(parse_resp("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n", false, &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_CLOSE);
-	CHECK_EQ_INT(h.minor, 0);
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", false, &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 304 Not Modified\r\n\r\n", false, &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 100 Continue\r\n\r\n", false, &h), 1);
-	CHECK_EQ_INT(h.body, MDR_BODY_NONE);
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, &h), 1);
-	CHECK_EQ_INT(h.reason.n, 0);
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 404 \r\n\r\n", false, &h), 1);
+	CHECK_INT(h.body, MDR_BODY_LENGTH);
+	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true, &h), 1);
+	CHECK_INT(h.body, MDR_BODY_NONE); /* HEAD */
+	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, &h), 1);
+	CHECK_INT(h.body, MDR_BODY_CHUNKED);
+	CHECK_INT(parse_resp("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n", false, &h), 1);
+	CHECK_INT(h.body, MDR_BODY_CLOSE);
+	CHECK_INT(h.minor, 0);
+	CHECK_INT(parse_resp("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", false, &h), 1);
+	CHECK_INT(h.body, MDR_BODY_NONE);
+	CHECK_INT(parse_resp("HTTP/1.1 304 Not Modified\r\n\r\n", false, &h), 1);
+	CHECK_INT(h.body, MDR_BODY_NONE);
+	CHECK_INT(parse_resp("HTTP/1.1 100 Continue\r\n\r\n", false, &h), 1);
+	CHECK_INT(h.body, MDR_BODY_NONE);
+	CHECK_INT(parse_resp("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, &h), 1);
+	CHECK_INT(h.reason.n, 0);
+	CHECK_INT(parse_resp("HTTP/1.1 404 \r\n\r\n", false, &h), 1);
 
 	CHECK(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", false, &h) < 0);
 	CHECK(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", false, &h) < 0);
@@ -340,7 +317,7 @@ static void test_responses(void)
 	CHECK(parse_resp("ICY 200 OK\r\n\r\n", false, &h) < 0);
 	CHECK(parse_resp("HTTP/1.1 200 OK\nContent-Length: 1\r\n\r\n", false, &h) < 0);
 	CHECK(parse_resp("garbage garbage garbage\r\n\r\n", false, &h) < 0);
-	CHECK_EQ_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Le", false, &h), 0);
+	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Le", false, &h), 0);
 }
 
 static const char chunked_body[] =
@@ -397,8 +374,8 @@ static void test_chunked(void)
 				  !memcmp(out, chunked_data, out_len) && !err;
 		}
 	}
-	CHECK_EQ_INT(raw_ok, n * 3);
-	CHECK_EQ_INT(dec_ok, n * 3);
+	CHECK_INT(raw_ok, n * 3);
+	CHECK_INT(dec_ok, n * 3);
 
 	/* Two arbitrary pieces, straight through the scanner. */
 	for (size_t split = 0; split <= body_len; split++) {
@@ -421,7 +398,7 @@ static void test_chunked(void)
 		split_ok += ok && mdr_chunked_done(&c) && pos == body_len &&
 			    data == strlen(chunked_data);
 	}
-	CHECK_EQ_INT(split_ok, body_len + 1);
+	CHECK_INT(split_ok, body_len + 1);
 
 	static const char *const bad[] = {
 		"zz\r\n",                       /* not hex */
@@ -444,7 +421,7 @@ static void test_chunked(void)
 		used = relay(bad[i], len, false, 1, 64, out, &out_len, &err);
 		if (err != -EBADMSG)
 			fprintf(stderr, "bad chunked case %zu accepted\n", i);
-		CHECK_EQ_INT(err, -EBADMSG);
+		CHECK_INT(err, -EBADMSG);
 	}
 }
 
@@ -456,11 +433,11 @@ static void test_body_length(void)
 	size_t used;
 
 	mdr_body_init(&b, &h, false);
-	CHECK_EQ_INT(mdr_body_copy(&b, "helloGET", 8, out, 3, &used), 3);
-	CHECK_EQ_INT(used, 3);
+	CHECK_INT(mdr_body_copy(&b, "helloGET", 8, out, 3, &used), 3);
+	CHECK_INT(used, 3);
 	CHECK(!b.done);
-	CHECK_EQ_INT(mdr_body_copy(&b, "loGET", 5, out, 16, &used), 2);
-	CHECK_EQ_INT(used, 2);
+	CHECK_INT(mdr_body_copy(&b, "loGET", 5, out, 16, &used), 2);
+	CHECK_INT(used, 2);
 	CHECK(b.done);
 	h.content_length = 0;
 	mdr_body_init(&b, &h, false);
@@ -504,7 +481,7 @@ static void test_rewrite_request(void)
 	char out[4096], lower[4096];
 	int n;
 
-	CHECK_EQ_INT(parse_req(forged_request, &h), 1);
+	CHECK_INT(parse_req(forged_request, &h), 1);
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	CHECK(n > 0);
 	out[n > 0 ? n : 0] = '\0';
@@ -557,7 +534,7 @@ static void test_rewrite_request(void)
 	CHECK(!strstr(out, "X-Neutron"));
 
 	/* Too small a buffer is an error, not a cut head. */
-	CHECK_EQ_INT(mdr_rewrite_request(&h, &id, &be, out, 64), -ENOSPC);
+	CHECK_INT(mdr_rewrite_request(&h, &id, &be, out, 64), -ENOSPC);
 
 	for (const char *const *s = (const char *const[]){
 		     "X-Forwarded-For", "x-neutron-", "X-Neutron-Network-ID",
@@ -582,7 +559,7 @@ static void test_rewrite_request_http10(void)
 	char out[1024];
 	int n;
 
-	CHECK_EQ_INT(parse_req(req, &h), 1);
+	CHECK_INT(parse_req(req, &h), 1);
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
 	CHECK(!strncmp(out, "POST /x HTTP/1.1\r\n", 18));
@@ -592,7 +569,7 @@ static void test_rewrite_request_http10(void)
 	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
 
 	/* Identical duplicate lengths are forwarded once. */
-	CHECK_EQ_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", &h), 1);
+	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", &h), 1);
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
 	CHECK(!strstr(strstr(out, "Content-Length") + 1, "Content-Length"));
@@ -613,7 +590,7 @@ static void test_rewrite_response(void)
 	char out[1024];
 	int n;
 
-	CHECK_EQ_INT(parse_resp(resp, false, &h), 1);
+	CHECK_INT(parse_resp(resp, false, &h), 1);
 	n = mdr_rewrite_response(&h, true, false, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
 	CHECK(!strncmp(out, "HTTP/1.1 200 OK\r\n", 17));
@@ -637,36 +614,36 @@ static void test_backend_specs(void)
 	struct mdr_backend be;
 	char err[512];
 
-	CHECK_EQ_INT(mdr_backend_parse("local:/tmp", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(be.kind, MDR_BACKEND_LOCAL);
+	CHECK_INT(mdr_backend_parse("local:/tmp", &be, err, sizeof(err)), 0);
+	CHECK_INT(be.kind, MDR_BACKEND_LOCAL);
 	CHECK(!strcmp(be.dir, "/tmp"));
-	CHECK_EQ_INT(mdr_backend_parse("local:/nonexistent-mdredir", &be, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_parse("local:/nonexistent-mdredir", &be, err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "/nonexistent-mdredir") != NULL);
-	CHECK_EQ_INT(mdr_backend_parse("local:/etc/hostname", &be, err, sizeof(err)), -ENOTDIR);
-	CHECK_EQ_INT(mdr_backend_parse("local:", &be, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("local:/etc/hostname", &be, err, sizeof(err)), -ENOTDIR);
+	CHECK_INT(mdr_backend_parse("local:", &be, err, sizeof(err)), -EINVAL);
 
-	CHECK_EQ_INT(mdr_backend_parse("neutron:unix:/run/neutron/metadata_proxy", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(be.kind, MDR_BACKEND_NEUTRON);
-	CHECK_EQ_INT(be.addr.ss_family, AF_UNIX);
-	CHECK_EQ_INT(mdr_backend_parse("neutron:unix:", &be, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("neutron:unix:/run/neutron/metadata_proxy", &be, err, sizeof(err)), 0);
+	CHECK_INT(be.kind, MDR_BACKEND_NEUTRON);
+	CHECK_INT(be.addr.ss_family, AF_UNIX);
+	CHECK_INT(mdr_backend_parse("neutron:unix:", &be, err, sizeof(err)), -EINVAL);
 	{
 		char spec[200] = "neutron:unix:/";
 
 		memset(spec + 14, 'x', 150);
 		spec[164] = '\0';
-		CHECK_EQ_INT(mdr_backend_parse(spec, &be, err, sizeof(err)), -ENAMETOOLONG);
+		CHECK_INT(mdr_backend_parse(spec, &be, err, sizeof(err)), -ENAMETOOLONG);
 	}
 
-	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1:8775", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(be.addr.ss_family, AF_INET);
-	CHECK_EQ_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
-	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 80);
-	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1:9697/", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(mdr_backend_parse("neutron:http://[::1]:9697", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(be.addr.ss_family, AF_INET6);
-	CHECK_EQ_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 9697);
-	CHECK_EQ_INT(mdr_backend_parse("neutron:http://localhost:9697", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1:8775", &be, err, sizeof(err)), 0);
+	CHECK_INT(be.addr.ss_family, AF_INET);
+	CHECK_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 80);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1:9697/", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://[::1]:9697", &be, err, sizeof(err)), 0);
+	CHECK_INT(be.addr.ss_family, AF_INET6);
+	CHECK_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 9697);
+	CHECK_INT(mdr_backend_parse("neutron:http://localhost:9697", &be, err, sizeof(err)), 0);
 
 	static const char *const bad[] = {
 		"neutron:http://127.0.0.1:0", "neutron:http://127.0.0.1:65536",
@@ -679,17 +656,17 @@ static void test_backend_specs(void)
 
 		if (ret != -EINVAL)
 			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret, err);
-		CHECK_EQ_INT(ret, -EINVAL);
+		CHECK_INT(ret, -EINVAL);
 		CHECK(strstr(err, bad[i]) != NULL);
 	}
-	CHECK_EQ_INT(mdr_backend_parse("neutron:http://no-such-host.invalid:80", &be, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_parse("neutron:http://no-such-host.invalid:80", &be, err, sizeof(err)), -ENOENT);
 
-	CHECK_EQ_INT(mdr_backend_parse("haproxy:http://x", &be, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("haproxy:http://x", &be, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "haproxy:http://x") && strstr(err, "local:DIR") &&
 	      strstr(err, "neutron:unix:PATH") && strstr(err, "neutron:http://HOST") &&
 	      strstr(err, "nova:https://HOST"));
-	CHECK_EQ_INT(mdr_backend_parse("", &be, err, sizeof(err)), -EINVAL);
-	CHECK_EQ_INT(mdr_backend_parse("neutron", &be, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("", &be, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("neutron", &be, err, sizeof(err)), -EINVAL);
 }
 
 static void write_file(const char *path, const char *text)
@@ -705,64 +682,64 @@ static void test_nova_specs(void)
 	struct mdr_backend be;
 	char err[512], desc[512];
 
-	CHECK_EQ_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(be.kind, MDR_BACKEND_NOVA);
+	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(be.kind, MDR_BACKEND_NOVA);
 	CHECK(!be.tls && be.endpoint_set && be.host_is_ip);
-	CHECK_EQ_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
+	CHECK_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
 	CHECK(!strcmp(be.authority, "127.0.0.1:8775"));
 	CHECK(!mdr_backend_needs_endpoint(&be));
-	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
 	mdr_backend_describe(&be, desc, sizeof(desc));
 	CHECK(!strcmp(desc, "nova:http://127.0.0.1:8775 (no shared secret)"));
 	/* TLS options mean nothing to plain http: accepted and ignored. */
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, "/nonexistent", NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_tls(&be, "/nonexistent", NULL, NULL, false, err, sizeof(err)), 0);
 	CHECK(be.ssl_ctx == NULL);
 
-	CHECK_EQ_INT(mdr_backend_parse("nova:https://localhost:8443/", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:https://localhost:8443/", &be, err, sizeof(err)), 0);
 	CHECK(be.tls && !be.host_is_ip);
 	CHECK(!strcmp(be.host, "localhost"));
 	CHECK(!strcmp(be.authority, "localhost:8443"));
-	CHECK_EQ_INT(mdr_backend_set_secret(&be, "s", 1), 0);
+	CHECK_INT(mdr_backend_set_secret(&be, "s", 1), 0);
 	/* finish() gives an https backend the system CAs. */
-	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
 	CHECK(be.ssl_ctx != NULL);
 	mdr_backend_describe(&be, desc, sizeof(desc));
 	CHECK(!strncmp(desc, "nova:https://localhost:8443 (", 29));
 	mdr_backend_release(&be);
 	CHECK(be.ssl_ctx == NULL && be.key_len == 0);
 
-	CHECK_EQ_INT(mdr_backend_parse("nova:https://[::1]", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:https://[::1]", &be, err, sizeof(err)), 0);
 	CHECK(be.tls && be.host_is_ip);
 	CHECK(!strcmp(be.host, "::1"));
 	CHECK(!strcmp(be.authority, "[::1]:8775"));
-	CHECK_EQ_INT(be.addr.ss_family, AF_INET6);
+	CHECK_INT(be.addr.ss_family, AF_INET6);
 
 	/* Bare: the endpoint comes later, from Neutron's configuration. */
-	CHECK_EQ_INT(mdr_backend_parse("nova", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(be.kind, MDR_BACKEND_NOVA);
+	CHECK_INT(mdr_backend_parse("nova", &be, err, sizeof(err)), 0);
+	CHECK_INT(be.kind, MDR_BACKEND_NOVA);
 	CHECK(mdr_backend_needs_endpoint(&be));
-	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), -EDESTADDRREQ);
+	CHECK_INT(mdr_backend_finish(&be, err, sizeof(err)), -EDESTADDRREQ);
 	CHECK(strstr(err, "nova_metadata_host") != NULL);
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "", 0, false, err, sizeof(err)), -EINVAL);
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 70000, false, err, sizeof(err)), -EINVAL);
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "no-such-host.invalid", 0, false, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "", 0, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 70000, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "no-such-host.invalid", 0, false, err, sizeof(err)), -ENOENT);
 	CHECK(mdr_backend_needs_endpoint(&be));
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "fd00::1", 0, true, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "fd00::1", 0, true, err, sizeof(err)), 0);
 	CHECK(be.tls && be.host_is_ip && !mdr_backend_needs_endpoint(&be));
 	CHECK(!strcmp(be.authority, "[fd00::1]:8775"));
-	CHECK_EQ_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 8775);
+	CHECK_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 8775);
 	/* Once set (or when the spec named it), it stays. */
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 80, false, err, sizeof(err)), -EINVAL);
-	CHECK_EQ_INT(mdr_backend_parse("nova", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 9999, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 80, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("nova", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 9999, false, err, sizeof(err)), 0);
 	CHECK(!be.tls && !strcmp(be.authority, "127.0.0.1:9999"));
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "[::1]", 0, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "[::1]", 0, false, err, sizeof(err)), -EINVAL);
 
 	/* Only nova takes a secret or an endpoint. */
-	CHECK_EQ_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(mdr_backend_set_secret(&be, "s", 1), -EINVAL);
-	CHECK_EQ_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 0, false, err, sizeof(err)), -EINVAL);
-	CHECK_EQ_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_secret(&be, "s", 1), -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 0, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
 
 	static const char *const bad[] = {
 		"nova:", "nova:x", "nova:unix:/run/x", "nova:ftp://h", "nova:http://",
@@ -775,10 +752,10 @@ static void test_nova_specs(void)
 
 		if (ret != -EINVAL)
 			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret, err);
-		CHECK_EQ_INT(ret, -EINVAL);
+		CHECK_INT(ret, -EINVAL);
 		CHECK(strstr(err, bad[i]) != NULL);
 	}
-	CHECK_EQ_INT(mdr_backend_parse("nova:https://no-such-host.invalid", &be, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_parse("nova:https://no-such-host.invalid", &be, err, sizeof(err)), -ENOENT);
 }
 
 /*
@@ -813,21 +790,21 @@ static void test_nova_signature(void)
 	struct mdr_backend be;
 	char err[256];
 
-	CHECK_EQ_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
 		size_t n = strlen(vec[i].secret), len = 0;
 
 		for (size_t r = 0; r < vec[i].repeat; r++, len += n)
 			memcpy(secret + len, vec[i].secret, n);
-		CHECK_EQ_INT(mdr_backend_set_secret(&be, secret, len), 0);
-		CHECK_EQ_INT(mdr_nova_sign(&be, vec[i].instance, sig), 0);
+		CHECK_INT(mdr_backend_set_secret(&be, secret, len), 0);
+		CHECK_INT(mdr_nova_sign(&be, vec[i].instance, sig), 0);
 		if (strcmp(sig, vec[i].sig))
 			fprintf(stderr, "vector %zu: got %s\n", i, sig);
 		CHECK(!strcmp(sig, vec[i].sig));
 	}
 	/* No secret at all signs like the empty one. */
 	mdr_backend_release(&be);
-	CHECK_EQ_INT(mdr_nova_sign(&be, vec[1].instance, sig), 0);
+	CHECK_INT(mdr_nova_sign(&be, vec[1].instance, sig), 0);
 	CHECK(!strcmp(sig, vec[1].sig));
 }
 
@@ -854,9 +831,9 @@ static void test_rewrite_nova(void)
 	char out[4096], lower[4096], err[256];
 	int n;
 
-	CHECK_EQ_INT(mdr_backend_parse("nova:http://127.0.0.1:18775", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(mdr_backend_set_secret(&be, "s3cr3t", 6), 0);
-	CHECK_EQ_INT(parse_req(forged_request, &h), 1);
+	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1:18775", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_secret(&be, "s3cr3t", 6), 0);
+	CHECK_INT(parse_req(forged_request, &h), 1);
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	CHECK(n > 0);
 	out[n > 0 ? n : 0] = '\0';
@@ -873,13 +850,13 @@ static void test_rewrite_nova(void)
 			      "X-Tenant-ID: proj-1\r\n"
 			      "X-Instance-ID-Signature: "
 			      "439de97388f549a2dcc1028067b052f1128de208ae3ed06f3ef648f998988fbc\r\n"));
-	CHECK_EQ_INT(count_header(out, "x-forwarded-for"), 1);
-	CHECK_EQ_INT(count_header(out, "x-instance-id"), 1);
-	CHECK_EQ_INT(count_header(out, "x-instance-id-signature"), 1);
-	CHECK_EQ_INT(count_header(out, "x-tenant-id"), 1);
+	CHECK_INT(count_header(out, "x-forwarded-for"), 1);
+	CHECK_INT(count_header(out, "x-instance-id"), 1);
+	CHECK_INT(count_header(out, "x-instance-id-signature"), 1);
+	CHECK_INT(count_header(out, "x-tenant-id"), 1);
 	/* Nova is addressed by its own name, once. */
 	CHECK(has_header(out, "\r\nHost: 127.0.0.1:18775\r\n"));
-	CHECK_EQ_INT(count_header(out, "host"), 1);
+	CHECK_INT(count_header(out, "host"), 1);
 	CHECK(has_header(out, "\r\nX-Tenant-Name: kept\r\n"));
 	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
 
@@ -887,15 +864,15 @@ static void test_rewrite_nova(void)
 	id.project_id[0] = '\0';
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
-	CHECK_EQ_INT(count_header(out, "x-tenant-id"), 0);
-	CHECK_EQ_INT(count_header(out, "x-instance-id-signature"), 1);
+	CHECK_INT(count_header(out, "x-tenant-id"), 0);
+	CHECK_INT(count_header(out, "x-instance-id-signature"), 1);
 
 	/* No instance (the proxy answers 404 before this): nothing signed. */
 	id.instance_id[0] = '\0';
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
 	CHECK(!strstr(out, "X-Instance"));
-	CHECK_EQ_INT(count_header(out, "x-forwarded-for"), 1);
+	CHECK_INT(count_header(out, "x-forwarded-for"), 1);
 
 	/* Every case variant of a forged name goes, one at a time too. */
 	static const char *const names[] = {
@@ -910,11 +887,11 @@ static void test_rewrite_nova(void)
 
 		snprintf(req, sizeof(req),
 			 "GET / HTTP/1.1\r\nHost: x\r\n%s: forged\r\n\r\n", names[i]);
-		CHECK_EQ_INT(parse_req(req, &h), 1);
+		CHECK_INT(parse_req(req, &h), 1);
 		n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 		out[n > 0 ? n : 0] = '\0';
 		CHECK(!strstr(out, "forged"));
-		CHECK_EQ_INT(count_header(out, "x-instance-id"), 1);
+		CHECK_INT(count_header(out, "x-instance-id"), 1);
 	}
 	mdr_backend_release(&be);
 }
@@ -970,38 +947,38 @@ static void test_tls_options(void)
 	CHECK(make_cert(b_crt, b_key));
 	write_file(junk, "not a certificate\n");
 
-	CHECK_EQ_INT(mdr_backend_parse("nova:https://127.0.0.1", &be, err, sizeof(err)), 0);
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:https://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, NULL, NULL, false, err, sizeof(err)), 0);
 	CHECK(be.ssl_ctx != NULL);
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, a_key, false, err, sizeof(err)), 0);
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, dir, NULL, NULL, false, err, sizeof(err)), 0);
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, NULL, NULL, NULL, true, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, a_key, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_tls(&be, dir, NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_tls(&be, NULL, NULL, NULL, true, err, sizeof(err)), 0);
 	CHECK(be.insecure);
 
 	/* Each error names the file at fault, and leaves the last good
 	 * context in place. */
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, "/nonexistent/ca.pem", NULL, NULL, false, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_set_tls(&be, "/nonexistent/ca.pem", NULL, NULL, false, err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "CA file '/nonexistent/ca.pem'") && strstr(err, "No such file"));
 	CHECK(be.ssl_ctx != NULL && be.insecure);
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, junk, NULL, NULL, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, junk, NULL, NULL, false, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, junk) != NULL);
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, b_key, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, b_key, false, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "does not match") && strstr(err, b_key) && strstr(err, a_crt));
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, junk, a_key, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, junk, a_key, false, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "client certificate") && strstr(err, junk));
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, junk, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, junk, false, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "client key") && strstr(err, junk));
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, "/nonexistent/k", false, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, "/nonexistent/k", false, err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "/nonexistent/k") != NULL);
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, NULL, a_key, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, NULL, a_key, false, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, a_key) != NULL);
 	/* The certificate file alone, holding no key. */
-	CHECK_EQ_INT(mdr_backend_set_tls(&be, a_crt, a_crt, NULL, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, NULL, false, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, a_crt) != NULL);
 	mdr_backend_release(&be);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_INT(system(cmd), 0);
 }
 
 static int lookup(int base, const struct mdr_identity *id, const char *target,
@@ -1047,48 +1024,48 @@ static void test_local(void)
 	write_file(path, "net");
 	base = open(dir, O_PATH | O_DIRECTORY);
 
-	CHECK_EQ_INT(lookup(base, &id, "/b.json", &r), 200);
+	CHECK_INT(lookup(base, &id, "/b.json", &r), 200);
 	CHECK(!strcmp(r.content_type, "application/json"));
-	CHECK_EQ_INT(r.size, 2);
+	CHECK_INT(r.size, 2);
 	close(r.fd);
-	CHECK_EQ_INT(lookup(base, &id, "/%61?query=/etc", &r), 200);
+	CHECK_INT(lookup(base, &id, "/%61?query=/etc", &r), 200);
 	CHECK(!strcmp(r.content_type, "text/plain"));
 	close(r.fd);
-	CHECK_EQ_INT(lookup(base, &id, "//./a", &r), 200);
+	CHECK_INT(lookup(base, &id, "//./a", &r), 200);
 	close(r.fd);
-	CHECK_EQ_INT(lookup(base, &id, "/", &r), 200);
+	CHECK_INT(lookup(base, &id, "/", &r), 200);
 	n = pread(r.fd, body, sizeof(body) - 1, 0); /* sendfile-style: from 0 */
 	body[n > 0 ? n : 0] = '\0';
 	close(r.fd);
 	CHECK(!strcmp(body, "a\nb.json\nout\nsub/\nup\n"));
-	CHECK_EQ_INT(r.size, strlen(body));
+	CHECK_INT(r.size, strlen(body));
 
-	CHECK_EQ_INT(lookup(base, &id, "/missing", &r), 404);
-	CHECK_EQ_INT(lookup(base, &id, "/../net-1/10.0.0.5/who", &r), 400);
-	CHECK_EQ_INT(lookup(base, &id, "/%2e%2E/x", &r), 400);
-	CHECK_EQ_INT(lookup(base, &id, "/a%00", &r), 400);
-	CHECK_EQ_INT(lookup(base, &id, "/a%zz", &r), 400);
-	CHECK_EQ_INT(lookup(base, &id, "/a%4", &r), 400);
-	CHECK_EQ_INT(lookup(base, &id, "/out", &r), 403);
-	CHECK_EQ_INT(lookup(base, &id, "/up/i-1/a", &r), 403);
+	CHECK_INT(lookup(base, &id, "/missing", &r), 404);
+	CHECK_INT(lookup(base, &id, "/../net-1/10.0.0.5/who", &r), 400);
+	CHECK_INT(lookup(base, &id, "/%2e%2E/x", &r), 400);
+	CHECK_INT(lookup(base, &id, "/a%00", &r), 400);
+	CHECK_INT(lookup(base, &id, "/a%zz", &r), 400);
+	CHECK_INT(lookup(base, &id, "/a%4", &r), 400);
+	CHECK_INT(lookup(base, &id, "/out", &r), 403);
+	CHECK_INT(lookup(base, &id, "/up/i-1/a", &r), 403);
 	CHECK(r.fd < 0);
 
 	id.instance_id[0] = '\0';
 	strcpy(id.network_id, "net-1");
-	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 200);
+	CHECK_INT(lookup(base, &id, "/who", &r), 200);
 	close(r.fd);
 	id.network_id[0] = '\0';
 	strcpy(id.router_id, "net-1");
-	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 200);
+	CHECK_INT(lookup(base, &id, "/who", &r), 200);
 	close(r.fd);
 	id.router_id[0] = '\0';
-	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 404);
+	CHECK_INT(lookup(base, &id, "/who", &r), 404);
 	strcpy(id.instance_id, "..");
-	CHECK_EQ_INT(lookup(base, &id, "/who", &r), 404);
+	CHECK_INT(lookup(base, &id, "/who", &r), 404);
 
 	close(base);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	CHECK_EQ_INT(system(path), 0);
+	CHECK_INT(system(path), 0);
 }
 
 static struct in6_addr guest4(unsigned int n)
@@ -1122,20 +1099,20 @@ static void test_rate_base_window(void)
 	struct mdr_rate_limiter rl;
 	struct in6_addr g = guest4(5), other = guest4(6);
 
-	CHECK_EQ_INT(mdr_rate_init(&rl, &rate_cfg), 0);
+	CHECK_INT(mdr_rate_init(&rl, &rate_cfg), 0);
 	for (int i = 0; i < 3; i++)
-		CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g, 1000 + i), 0);
+		CHECK_INT(mdr_rate_check(&rl, 1, &g, 1000 + i), 0);
 	/* The fourth in the window is over; refused ones count too. */
 	CHECK(mdr_rate_check(&rl, 1, &g, 1003) >= 1);
 	/* Same address behind another attachment, another address: other
 	 * guests, untouched. */
-	CHECK_EQ_INT(mdr_rate_check(&rl, 2, &g, 1004), 0);
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &other, 1005), 0);
+	CHECK_INT(mdr_rate_check(&rl, 2, &g, 1004), 0);
+	CHECK_INT(mdr_rate_check(&rl, 1, &other, 1005), 0);
 	/* Half way into the next window the previous four weigh two. */
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g, 16000), 0);
+	CHECK_INT(mdr_rate_check(&rl, 1, &g, 16000), 0);
 	CHECK(mdr_rate_check(&rl, 1, &g, 16001) >= 1);
 	/* Two windows later nothing is left. */
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g, 40000), 0);
+	CHECK_INT(mdr_rate_check(&rl, 1, &g, 40000), 0);
 	mdr_rate_free(&rl);
 }
 
@@ -1147,11 +1124,11 @@ static void test_rate_burst_window(void)
 
 	cfg.base_limit = 1000;
 	cfg.burst_limit = 2;
-	CHECK_EQ_INT(mdr_rate_init(&rl, &cfg), 0);
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g, 0), 0);
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g, 10), 0);
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g, 20), 2);
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g, 3000), 0);
+	CHECK_INT(mdr_rate_init(&rl, &cfg), 0);
+	CHECK_INT(mdr_rate_check(&rl, 1, &g, 0), 0);
+	CHECK_INT(mdr_rate_check(&rl, 1, &g, 10), 0);
+	CHECK_INT(mdr_rate_check(&rl, 1, &g, 20), 2);
+	CHECK_INT(mdr_rate_check(&rl, 1, &g, 3000), 0);
 	mdr_rate_free(&rl);
 }
 
@@ -1201,7 +1178,7 @@ static void test_rate_retry_after(void)
 		}
 	}
 	CHECK(refusals > 300);
-	CHECK_EQ_INT(broken, 0);
+	CHECK_INT(broken, 0);
 }
 
 static void test_rate_versions_and_disabled(void)
@@ -1211,31 +1188,31 @@ static void test_rate_versions_and_disabled(void)
 	struct in6_addr g6 = guest6(9), g4 = guest4(9);
 	unsigned int refused = 0;
 
-	CHECK_EQ_INT(mdr_rate_init(&rl, &cfg), 0);
+	CHECK_INT(mdr_rate_init(&rl, &cfg), 0);
 	for (int i = 0; i < 20; i++)
 		refused += !!mdr_rate_check(&rl, 1, &g6, i);
-	CHECK_EQ_INT(refused, 0); /* IPv6 guests are not limited here */
-	CHECK_EQ_INT(mdr_rate_tracked(&rl), 0);
+	CHECK_INT(refused, 0); /* IPv6 guests are not limited here */
+	CHECK_INT(mdr_rate_tracked(&rl), 0);
 	mdr_rate_free(&rl);
 
 	cfg.ip_versions = MDR_RATE_IPV6;
 	mdr_rate_init(&rl, &cfg);
 	for (int i = 0; i < 20; i++)
 		refused += !!mdr_rate_check(&rl, 1, &g6, i);
-	CHECK_EQ_INT(refused, 17);
+	CHECK_INT(refused, 17);
 	mdr_rate_free(&rl);
 
 	cfg.enabled = false;
 	refused = 0;
-	CHECK_EQ_INT(mdr_rate_init(&rl, &cfg), 0);
+	CHECK_INT(mdr_rate_init(&rl, &cfg), 0);
 	for (int i = 0; i < 20; i++)
 		refused += !!mdr_rate_check(&rl, 1, &g4, i);
-	CHECK_EQ_INT(refused, 0);
+	CHECK_INT(refused, 0);
 	mdr_rate_free(&rl);
 
 	cfg.enabled = true;
 	cfg.base_limit = 0;
-	CHECK_EQ_INT(mdr_rate_init(&rl, &cfg), -EINVAL);
+	CHECK_INT(mdr_rate_init(&rl, &cfg), -EINVAL);
 }
 
 /* Memory is fixed: past max_guests the least recently seen is forgotten,
@@ -1248,7 +1225,7 @@ static void test_rate_bounded(void)
 	unsigned int over = 0;
 
 	cfg.max_guests = 4;
-	CHECK_EQ_INT(mdr_rate_init(&rl, &cfg), 0);
+	CHECK_INT(mdr_rate_init(&rl, &cfg), 0);
 	for (int i = 0; i < 4; i++)
 		mdr_rate_check(&rl, 1, &g0, i);
 	CHECK(mdr_rate_check(&rl, 1, &g0, 5) >= 1);
@@ -1258,17 +1235,17 @@ static void test_rate_bounded(void)
 		mdr_rate_check(&rl, 1, &g, 10 + n);
 		over += mdr_rate_tracked(&rl) > 4;
 	}
-	CHECK_EQ_INT(over, 0);
-	CHECK_EQ_INT(mdr_rate_tracked(&rl), 4);
+	CHECK_INT(over, 0);
+	CHECK_INT(mdr_rate_tracked(&rl), 4);
 	/* g0 was forgotten: it starts afresh. */
-	CHECK_EQ_INT(mdr_rate_check(&rl, 1, &g0, 2000), 0);
+	CHECK_INT(mdr_rate_check(&rl, 1, &g0, 2000), 0);
 	/* Idle for two windows: given back, a couple per check. */
 	for (unsigned int n = 0; n < 3; n++) {
 		struct in6_addr g = guest4(5000 + n);
 
 		mdr_rate_check(&rl, 1, &g, 100000 + n);
 	}
-	CHECK_EQ_INT(mdr_rate_tracked(&rl), 3);
+	CHECK_INT(mdr_rate_tracked(&rl), 3);
 	mdr_rate_free(&rl);
 }
 
@@ -1276,26 +1253,26 @@ static void test_conn_caps(void)
 {
 	struct mdr_conn_caps caps;
 
-	CHECK_EQ_INT(mdr_caps_init(&caps, 4, 2), 0);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_OK);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_OK);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_ATTACH_FULL);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 2), MDR_ADMIT_OK);
+	CHECK_INT(mdr_caps_init(&caps, 4, 2), 0);
+	CHECK_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_OK);
+	CHECK_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_OK);
+	CHECK_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_ATTACH_FULL);
+	CHECK_INT(mdr_caps_admit(&caps, true, 2), MDR_ADMIT_OK);
 	/* Without an attachment: one shared slot, capped like one. */
-	CHECK_EQ_INT(mdr_caps_admit(&caps, false, 1), MDR_ADMIT_OK);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 3), MDR_ADMIT_FULL);
-	CHECK_EQ_INT(caps.total, 4);
+	CHECK_INT(mdr_caps_admit(&caps, false, 1), MDR_ADMIT_OK);
+	CHECK_INT(mdr_caps_admit(&caps, true, 3), MDR_ADMIT_FULL);
+	CHECK_INT(caps.total, 4);
 	mdr_caps_release(&caps, true, 1);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 3), MDR_ADMIT_OK);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_FULL);
+	CHECK_INT(mdr_caps_admit(&caps, true, 3), MDR_ADMIT_OK);
+	CHECK_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_FULL);
 	mdr_caps_release(&caps, false, 77);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_OK);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_FULL);
+	CHECK_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_OK);
+	CHECK_INT(mdr_caps_admit(&caps, true, 1), MDR_ADMIT_FULL);
 	/* An id beyond the map's range cannot escape the cap. */
 	mdr_caps_release(&caps, true, 3);
-	CHECK_EQ_INT(mdr_caps_admit(&caps, true, 1u << 30), MDR_ADMIT_OK);
+	CHECK_INT(mdr_caps_admit(&caps, true, 1u << 30), MDR_ADMIT_OK);
 	mdr_caps_release(&caps, true, 1u << 30);
-	CHECK_EQ_INT(caps.total, 3);
+	CHECK_INT(caps.total, 3);
 	mdr_caps_free(&caps);
 }
 
@@ -1325,6 +1302,5 @@ int main(void)
 	test_rate_versions_and_disabled();
 	test_rate_bounded();
 	test_conn_caps();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

@@ -8,20 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "proxy/cache.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			failed++;                                          \
-			printf("not ok - %s:%d: %s\n", __FILE__, __LINE__, \
-			       #cond);                                     \
-		}                                                          \
-	} while (0)
 
 static struct mdr_identity guest(unsigned id, const char *ip,
 				 const char *instance)
@@ -151,6 +139,5 @@ int main(void)
 	test_expiry_and_replace();
 	test_bounded_memory();
 	test_disabled();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }
