@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "cli/values.h"
 #include "cli/json.h"
@@ -155,21 +153,6 @@ static const char *const pkt_names[MDR_PKT_COUNTER_MAX] = {
 /* Counters below this index count packets passed, the rest drops. */
 #define FIRST_DROP MDR_DROP_NO_NEIGH
 
-static void sum_pkt_stats(const struct mdr_state *st, __u32 id,
-			  struct mdr_pkt_stats *sum)
-{
-	static struct mdr_pkt_stats percpu[1024];
-	int ncpus = libbpf_num_possible_cpus();
-
-	memset(sum, 0, sizeof(*sum));
-	if (ncpus <= 0 || ncpus > 1024 ||
-	    bpf_map_lookup_elem(st->pkt_stats_fd, &id, percpu))
-		return;
-	for (int c = 0; c < ncpus; c++)
-		for (int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
-			sum->count[i] += percpu[c].count[i];
-}
-
 static void print_pkt_json(const struct mdr_pkt_stats *p)
 {
 	printf("\"packets\": {");
@@ -190,8 +173,9 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
 	struct mdr_pkt_stats p;
 	char svc[16];
 
-	bpf_map_lookup_elem(ctx->st->http_stats_fd, &id, &h);
-	sum_pkt_stats(ctx->st, id, &p);
+	/* Counters read as zero if they cannot be read at all. */
+	mdr_state_get_http_stats(ctx->st, id, &h);
+	mdr_state_get_pkt_stats(ctx->st, id, &p);
 	service_str(att, svc);
 	if (ctx->json) {
 		printf("%s\n    {\"id\": %u, \"ifname\": ", ctx->count ? "," : "",
@@ -247,7 +231,7 @@ int mdr_show_stats(bool json)
 		return err;
 	if (err == 0) {
 		ctx.st = &st;
-		sum_pkt_stats(&st, 0, &global);
+		mdr_state_get_pkt_stats(&st, 0, &global);
 	}
 	if (json)
 		printf("{\"attachments\": [");

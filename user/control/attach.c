@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "control/attach.h"
 #include "datapath/hooks.h"
@@ -34,8 +33,8 @@ struct attach_batch {
 static int attach_ids(const struct mdr_state *st,
 		      const struct mdr_config *cfg, struct mdr_idset *ids)
 {
-	uint32_t key, *prev = NULL, limit;
-	int err;
+	uint32_t *in_use, limit;
+	int n, err;
 
 	/* Service address = pool + id: the pools bound the ids too. */
 	limit = MDR_MAX_ATTACH;
@@ -47,26 +46,25 @@ static int attach_ids(const struct mdr_state *st,
 	err = mdr_idset_init(ids, 1, limit);
 	if (err)
 		return err;
-	while (bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
-		mdr_idset_mark(ids, key);
-		prev = &key;
-	}
+	in_use = malloc(MDR_MAX_ATTACH * sizeof(*in_use));
+	if (!in_use)
+		return -ENOMEM;
+	n = mdr_state_attachment_ids(st, in_use, MDR_MAX_ATTACH);
+	for (int i = 0; i < n; i++)
+		mdr_idset_mark(ids, in_use[i]);
+	free(in_use);
 	return 0;
 }
 
-static void zero_counters(const struct mdr_state *st, uint32_t id)
+/* A new attachment starts from zero; one detached leaves nothing behind. */
+static void zero_counters(const struct mdr_state *st, uint32_t id,
+			  const char *ifname)
 {
-	static struct mdr_pkt_stats percpu[1024];
-	struct mdr_http_stats http = {};
-	struct mdr_syn_rate rate = {};
-	int ncpus = libbpf_num_possible_cpus();
+	int err = mdr_state_reset_counters(st, id);
 
-	if (ncpus > 0 && ncpus <= 1024) {
-		memset(percpu, 0, sizeof(percpu[0]) * ncpus);
-		bpf_map_update_elem(st->pkt_stats_fd, &id, percpu, BPF_ANY);
-	}
-	bpf_map_update_elem(st->http_stats_fd, &id, &http, BPF_ANY);
-	bpf_map_update_elem(st->syn_rate_fd, &id, &rate, BPF_ANY);
+	if (err)
+		pr_warn("cannot reset the counters of '%s' (attachment %u): %s",
+			ifname, id, strerror(-err));
 }
 
 static void fill_attachment(struct mdr_attachment *att,
@@ -206,7 +204,7 @@ static int attach_here(struct attach_batch *b,
 		return err;
 	key.netns_cookie = cookie;
 	key.ifindex = ifindex;
-	is_new = bpf_map_lookup_elem(st->iface_fd, &key, &id) != 0;
+	is_new = mdr_state_find_iface(st, &key, &id) != 0;
 	if (is_new) {
 		err = mdr_idset_take(&b->attach_ids, &id);
 		if (err) {
@@ -214,19 +212,18 @@ static int attach_here(struct attach_batch *b,
 			       "the limit", MDR_MAX_ATTACH);
 			goto err_link;
 		}
-	} else if (!bpf_map_lookup_elem(st->attach_fd, &id, &old)) {
+	} else if (!mdr_state_get_attachment(st, id, &old)) {
 		had_old = true;
 	}
 	fill_attachment(&att, req, cfg, id, cookie, ifindex, mac, &link,
 			proxy_mac);
 	if (is_new) {
-		zero_counters(st, id);
+		zero_counters(st, id, req->ifname);
 		link.users++;
 	}
-	if (bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY) ||
-	    bpf_map_update_elem(st->iface_fd, &key, &id, BPF_ANY) ||
-	    bpf_map_update_elem(st->link_fd, &cookie, &link, BPF_ANY)) {
-		err = -errno;
+	err = mdr_state_put_attachment(st, id, &att, &key);
+	err = err ?: mdr_state_put_link(st, cookie, &link);
+	if (err) {
 		pr_err("cannot record the attachment: %s", strerror(-err));
 		goto err_undo;
 	}
@@ -235,14 +232,21 @@ static int attach_here(struct attach_batch *b,
 	err = hook(st, &att, had_old ? &old : NULL, req);
 	if (err)
 		goto err_undo;
-	bpf_map_update_elem(st->attach_fd, &id, &att, BPF_ANY);
+	/* hook() set the mode and flags that detach and the listings read. */
+	err = mdr_state_put_attachment(st, id, &att, NULL);
+	if (err) {
+		pr_err("cannot record how '%s' in %s is hooked: %s",
+		       req->ifname, ns_label(req->netns), strerror(-err));
+		if (is_new)
+			mdr_unhook(&att);
+		goto err_undo;
+	}
 	*id_out = id;
 	return 0;
 
 err_undo:
 	if (is_new) {
-		bpf_map_delete_elem(st->iface_fd, &key);
-		bpf_map_delete_elem(st->attach_fd, &id);
+		mdr_state_delete_attachment(st, id, &key);
 		mdr_idset_put(&b->attach_ids, id);
 	}
 err_link:
@@ -368,10 +372,25 @@ struct find_ctx {
 	const char *netns;
 	__u64 cookie;		/* else by namespace cookie... */
 	int ifindex;		/* ...and ifindex, or 0 for all of it */
-	uint32_t ids[MDR_MAX_ATTACH];
+	uint32_t *ids;		/* what matched: MDR_MAX_ATTACH of each */
 	struct mdr_attachment *atts;
 	size_t n;
 };
+
+/* Per call, never static: the watcher's thread detaches too. */
+static int find_ctx_alloc(struct find_ctx *ctx)
+{
+	ctx->ids = calloc(MDR_MAX_ATTACH, sizeof(*ctx->ids));
+	ctx->atts = calloc(MDR_MAX_ATTACH, sizeof(*ctx->atts));
+	ctx->n = 0;
+	return ctx->ids && ctx->atts ? 0 : -ENOMEM;
+}
+
+static void find_ctx_free(struct find_ctx *ctx)
+{
+	free(ctx->ids);
+	free(ctx->atts);
+}
 
 static int match_attachment(__u32 id, const struct mdr_attachment *att,
 			    void *data)
@@ -390,23 +409,6 @@ static int match_attachment(__u32 id, const struct mdr_attachment *att,
 	ctx->ids[ctx->n] = id;
 	ctx->atts[ctx->n++] = *att;
 	return 0;
-}
-
-static void forget_guests(const struct mdr_state *st, uint32_t id)
-{
-	static struct mdr_neigh_key doomed[MDR_MAX_NEIGH];
-	struct mdr_neigh_key key, *prev = NULL;
-	size_t n = 0;
-
-	/* Collect first: deleting while walking would restart the walk. */
-	while (n < MDR_MAX_NEIGH &&
-	       bpf_map_get_next_key(st->neigh_fd, prev, &key) == 0) {
-		if (key.attach_id == id)
-			doomed[n++] = key;
-		prev = &key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(st->neigh_fd, &doomed[i]);
 }
 
 bool mdr_attached_iface_here(const struct mdr_attachment *att)
@@ -482,10 +484,9 @@ static void detach_one(const struct mdr_state *st, uint32_t id,
 	int err;
 
 	mdr_unhook(att);
-	bpf_map_delete_elem(st->iface_fd, &key);
-	bpf_map_delete_elem(st->attach_fd, &id);
-	forget_guests(st, id);
-	zero_counters(st, id);
+	mdr_state_delete_attachment(st, id, &key);
+	mdr_state_forget_guests(st, id);
+	zero_counters(st, id, att->ifname);
 	err = mdr_dp_release_link(st, att->netns_cookie);
 	if (err)
 		pr_warn("detached '%s', but removing its link veth failed: %s",
@@ -495,20 +496,20 @@ static void detach_one(const struct mdr_state *st, uint32_t id,
 /* Detaches whatever @ctx matches, under the lock; -ENOENT if nothing. */
 static int detach_matching(struct find_ctx *ctx)
 {
-	static struct mdr_attachment atts[MDR_MAX_ATTACH];
 	struct mdr_state st;
 	int lock, err;
 
+	err = find_ctx_alloc(ctx);
+	if (err)
+		return err;
 	lock = mdr_lock();
 	if (lock < 0)
 		return lock;
-	ctx->atts = atts;
-	ctx->n = 0;
 	err = mdr_state_open(&st, MDR_STATE_READ);
 	if (!err)
 		mdr_state_for_each_attachment(&st, match_attachment, ctx);
 	for (size_t i = 0; i < ctx->n; i++)
-		detach_one(&st, ctx->ids[i], &atts[i]);
+		detach_one(&st, ctx->ids[i], &ctx->atts[i]);
 	if (!err && !ctx->n)
 		err = -ENOENT;
 	mdr_state_close(&st);
@@ -518,29 +519,25 @@ static int detach_matching(struct find_ctx *ctx)
 
 int mdr_detach(const char *ifname, const char *netns)
 {
-	static struct find_ctx ctx;
+	struct find_ctx ctx = { .ifname = ifname, .netns = netns };
 	int err;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.ifname = ifname;
-	ctx.netns = netns;
 	err = detach_matching(&ctx);
 	if (err == -ENOENT)
 		pr_err("'%s' in %s is not attached", ifname, ns_label(netns));
+	find_ctx_free(&ctx);
 	return err;
 }
 
 int mdr_detach_vanished(__u64 netns_cookie, int ifindex)
 {
-	static struct find_ctx ctx;
+	struct find_ctx ctx = { .cookie = netns_cookie, .ifindex = ifindex };
 	int err;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.cookie = netns_cookie;
-	ctx.ifindex = ifindex;
 	err = detach_matching(&ctx);
 	for (size_t i = 0; i < ctx.n; i++)
 		pr_info("'%s' in %s is gone: detached", ctx.atts[i].ifname,
 			ns_label(ctx.atts[i].netns));
+	find_ctx_free(&ctx);
 	return err == -ENOENT ? 0 : err;
 }

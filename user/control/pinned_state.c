@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -336,6 +337,22 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int mdr_state_attachment_ids(const struct mdr_state *st, __u32 *ids,
+			     size_t max)
+{
+	__u32 key, *prev = NULL;
+	size_t n = 0;
+
+	while (n < max &&
+	       bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
+		ids[n++] = key;
+		prev = &ids[n - 1];
+	}
+	/* Sorted by id, so listings are stable from one call to the next. */
+	qsort(ids, n, sizeof(ids[0]), cmp_u32);
+	return n;
+}
+
 int mdr_state_for_each_attachment(const struct mdr_state *st,
 				  int (*fn)(__u32 id,
 					    const struct mdr_attachment *att,
@@ -343,26 +360,191 @@ int mdr_state_for_each_attachment(const struct mdr_state *st,
 				  void *ctx)
 {
 	struct mdr_attachment att;
-	__u32 key, *prev = NULL, *ids;
-	size_t n = 0;
-	int err = 0;
+	__u32 *ids;
+	int n, err = 0;
 
-	/* Per call, not static: fn may itself walk the attachments. */
+	/* Per call, not static: fn may itself walk the attachments, and
+	 * the ids are all read first, so fn may also change them. */
 	ids = malloc(MDR_MAX_ATTACH * sizeof(*ids));
 	if (!ids)
 		return -ENOMEM;
-	while (n < MDR_MAX_ATTACH &&
-	       bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
-		ids[n++] = key;
-		prev = &ids[n - 1];
-	}
-	/* Sorted by id, so listings are stable from one call to the next. */
-	qsort(ids, n, sizeof(ids[0]), cmp_u32);
-	for (size_t i = 0; i < n && !err; i++) {
-		if (bpf_map_lookup_elem(st->attach_fd, &ids[i], &att))
+	n = mdr_state_attachment_ids(st, ids, MDR_MAX_ATTACH);
+	for (int i = 0; i < n && !err; i++) {
+		if (mdr_state_get_attachment(st, ids[i], &att))
 			continue;	/* detached meanwhile */
 		err = fn(ids[i], &att, ctx);
 	}
 	free(ids);
+	return err;
+}
+
+bool mdr_state_has_attachments(const struct mdr_state *st)
+{
+	__u32 key;
+
+	return bpf_map_get_next_key(st->attach_fd, NULL, &key) == 0;
+}
+
+int mdr_state_get_attachment(const struct mdr_state *st, __u32 id,
+			     struct mdr_attachment *att)
+{
+	return bpf_map_lookup_elem(st->attach_fd, &id, att) ? -errno : 0;
+}
+
+int mdr_state_find_iface(const struct mdr_state *st,
+			 const struct mdr_iface_key *key, __u32 *id)
+{
+	return bpf_map_lookup_elem(st->iface_fd, key, id) ? -errno : 0;
+}
+
+int mdr_state_put_attachment(const struct mdr_state *st, __u32 id,
+			     const struct mdr_attachment *att,
+			     const struct mdr_iface_key *key)
+{
+	if (bpf_map_update_elem(st->attach_fd, &id, att, BPF_ANY))
+		return -errno;
+	if (key && bpf_map_update_elem(st->iface_fd, key, &id, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void mdr_state_delete_attachment(const struct mdr_state *st, __u32 id,
+				 const struct mdr_iface_key *key)
+{
+	bpf_map_delete_elem(st->iface_fd, key);
+	bpf_map_delete_elem(st->attach_fd, &id);
+}
+
+int mdr_state_forget_guests(const struct mdr_state *st, __u32 id)
+{
+	struct mdr_neigh_key key, *prev = NULL, *doomed;
+	size_t n = 0;
+
+	doomed = malloc(MDR_MAX_NEIGH * sizeof(*doomed));
+	if (!doomed)
+		return -ENOMEM;
+	/* Collect first: deleting while walking would restart the walk. */
+	while (n < MDR_MAX_NEIGH &&
+	       bpf_map_get_next_key(st->neigh_fd, prev, &key) == 0) {
+		if (key.attach_id == id)
+			doomed[n++] = key;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(st->neigh_fd, &doomed[i]);
+	free(doomed);
+	return 0;
+}
+
+/* A per-CPU value for every possible CPU; free() it. */
+static struct mdr_pkt_stats *alloc_percpu_pkt_stats(int *ncpus)
+{
+	*ncpus = libbpf_num_possible_cpus();
+	if (*ncpus <= 0) {
+		errno = -*ncpus;
+		return NULL;
+	}
+	return calloc(*ncpus, sizeof(struct mdr_pkt_stats));
+}
+
+int mdr_state_reset_counters(const struct mdr_state *st, __u32 id)
+{
+	struct mdr_http_stats http = {};
+	struct mdr_syn_rate rate = {};
+	struct mdr_pkt_stats *percpu;
+	int ncpus, err = 0;
+
+	percpu = alloc_percpu_pkt_stats(&ncpus);
+	if (!percpu)
+		return -errno;
+	if (bpf_map_update_elem(st->pkt_stats_fd, &id, percpu, BPF_ANY) ||
+	    bpf_map_update_elem(st->http_stats_fd, &id, &http, BPF_ANY) ||
+	    bpf_map_update_elem(st->syn_rate_fd, &id, &rate, BPF_ANY))
+		err = -errno;
+	free(percpu);
+	return err;
+}
+
+int mdr_state_get_pkt_stats(const struct mdr_state *st, __u32 id,
+			    struct mdr_pkt_stats *sum)
+{
+	struct mdr_pkt_stats *percpu;
+	int ncpus, err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	percpu = alloc_percpu_pkt_stats(&ncpus);
+	if (!percpu)
+		return -errno;
+	if (bpf_map_lookup_elem(st->pkt_stats_fd, &id, percpu))
+		err = -errno;
+	for (int c = 0; c < ncpus && !err; c++)
+		for (int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
+			sum->count[i] += percpu[c].count[i];
+	free(percpu);
+	return err;
+}
+
+int mdr_state_get_http_stats(const struct mdr_state *st, __u32 id,
+			     struct mdr_http_stats *stats)
+{
+	return bpf_map_lookup_elem(st->http_stats_fd, &id, stats) ? -errno : 0;
+}
+
+struct mdr_http_stats *mdr_state_map_http_stats(const struct mdr_state *st,
+						size_t *len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *mem;
+
+	*len = sizeof(struct mdr_http_stats) * (MDR_MAX_ATTACH + 1);
+	*len = (*len + page - 1) / page * page;
+	mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   st->http_stats_fd, 0);
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
+int mdr_state_get_link(const struct mdr_state *st, __u64 cookie,
+		       struct mdr_link *link)
+{
+	return bpf_map_lookup_elem(st->link_fd, &cookie, link) ? -errno : 0;
+}
+
+int mdr_state_put_link(const struct mdr_state *st, __u64 cookie,
+		       const struct mdr_link *link)
+{
+	return bpf_map_update_elem(st->link_fd, &cookie, link, BPF_ANY) ?
+		       -errno : 0;
+}
+
+void mdr_state_delete_link(const struct mdr_state *st, __u64 cookie)
+{
+	bpf_map_delete_elem(st->link_fd, &cookie);
+}
+
+int mdr_state_for_each_link(const struct mdr_state *st,
+			    int (*fn)(__u64 cookie, const struct mdr_link *link,
+				      void *ctx),
+			    void *ctx)
+{
+	__u64 key, *prev = NULL, *cookies;
+	struct mdr_link link;
+	size_t n = 0;
+	int err = 0;
+
+	/* Keys first, as for attachments: fn may delete links. */
+	cookies = malloc(MDR_MAX_LINKS * sizeof(*cookies));
+	if (!cookies)
+		return -ENOMEM;
+	while (n < MDR_MAX_LINKS &&
+	       bpf_map_get_next_key(st->link_fd, prev, &key) == 0) {
+		cookies[n++] = key;
+		prev = &cookies[n - 1];
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		if (mdr_state_get_link(st, cookies[i], &link))
+			continue;	/* released meanwhile */
+		err = fn(cookies[i], &link, ctx);
+	}
+	free(cookies);
 	return err;
 }

@@ -2,11 +2,17 @@
 /*
  * The pinned BPF objects under MDR_PIN_DIR: the maps that are mdredir's
  * whole state, and the programs attached to interfaces.
+ *
+ * This module owns the maps: everything else reads and writes them through
+ * the typed calls below (no bpf_map_* call elsewhere), so a map's layout,
+ * its per-CPU shape and its error convention live in one place. Every call
+ * returns 0 or a negative errno.
  */
 #ifndef MDR_STATE_H
 #define MDR_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "mdredir.h"
 
 struct mdr_state {
@@ -54,11 +60,59 @@ int mdr_state_get_config(const struct mdr_state *st, struct mdr_config *cfg);
 int mdr_state_set_config(const struct mdr_state *st,
 			 const struct mdr_config *cfg);
 
-/* Calls @fn for every attachment; stops early on a non-zero return. */
+/* Calls @fn for every attachment, by id; stops early on a non-zero
+ * return, which it returns. @fn may change the attachments. */
 int mdr_state_for_each_attachment(const struct mdr_state *st,
 				  int (*fn)(__u32 id,
 					    const struct mdr_attachment *att,
 					    void *ctx),
 				  void *ctx);
+/* Whether anything is attached at all. */
+bool mdr_state_has_attachments(const struct mdr_state *st);
+/* The ids in use, sorted, at most @max; how many (or -errno). */
+int mdr_state_attachment_ids(const struct mdr_state *st, __u32 *ids,
+			     size_t max);
+/* -ENOENT when @id is not attached. */
+int mdr_state_get_attachment(const struct mdr_state *st, __u32 id,
+			     struct mdr_attachment *att);
+/* The attachment id of an interface; -ENOENT when it is not attached. */
+int mdr_state_find_iface(const struct mdr_state *st,
+			 const struct mdr_iface_key *key, __u32 *id);
+/* Records @att under @id; with @key, maps that interface to it too. */
+int mdr_state_put_attachment(const struct mdr_state *st, __u32 id,
+			     const struct mdr_attachment *att,
+			     const struct mdr_iface_key *key);
+/* Forgets attachment @id and its interface @key (either may be gone). */
+void mdr_state_delete_attachment(const struct mdr_state *st, __u32 id,
+				 const struct mdr_iface_key *key);
+/* Forgets the guests (MAC per address) learnt behind attachment @id. */
+int mdr_state_forget_guests(const struct mdr_state *st, __u32 id);
+
+/* Counters of attachment @id (0: what no attachment could be charged). */
+int mdr_state_reset_counters(const struct mdr_state *st, __u32 id);
+/* The packet counters summed over every CPU. */
+int mdr_state_get_pkt_stats(const struct mdr_state *st, __u32 id,
+			    struct mdr_pkt_stats *sum);
+int mdr_state_get_http_stats(const struct mdr_state *st, __u32 id,
+			     struct mdr_http_stats *stats);
+/*
+ * The request counters, mapped into memory (the map is mmapable), indexed
+ * by attachment id: the daemon counts each request with no system call.
+ * Unmap @len bytes with munmap().
+ */
+struct mdr_http_stats *mdr_state_map_http_stats(const struct mdr_state *st,
+						size_t *len);
+
+/* The link veth pair of the namespace of @cookie; -ENOENT if none. */
+int mdr_state_get_link(const struct mdr_state *st, __u64 cookie,
+		       struct mdr_link *link);
+int mdr_state_put_link(const struct mdr_state *st, __u64 cookie,
+		       const struct mdr_link *link);
+void mdr_state_delete_link(const struct mdr_state *st, __u64 cookie);
+/* Calls @fn for every link; as mdr_state_for_each_attachment(). */
+int mdr_state_for_each_link(const struct mdr_state *st,
+			    int (*fn)(__u64 cookie, const struct mdr_link *link,
+				      void *ctx),
+			    void *ctx);
 
 #endif

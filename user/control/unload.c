@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "control/attach.h"
 #include "datapath/hooks.h"

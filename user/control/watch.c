@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -45,6 +44,7 @@ struct watcher {
 	struct mdr_state st;
 	int fd;				/* the one event socket, or -1 */
 	bool resync;			/* events were lost: check everything */
+	bool sweep;			/* a rescan found a namespace to sweep */
 	struct watched ns[MDR_MAX_LINKS];
 	size_t n;
 };
@@ -152,44 +152,50 @@ static void unwatch(struct watcher *wt, size_t i)
 	wt->ns[i] = wt->ns[--wt->n];
 }
 
+/* One namespace of mdr_link: watched already, or watched from now on.
+ * Sets wt->sweep when a new one is. */
+static int rescan_link(__u64 cookie, const struct mdr_link *link, void *data)
+{
+	struct watcher *wt = data;
+	struct watched *ns;
+	int nsid;
+
+	ns = find(wt, cookie);
+	if (ns) {
+		ns->seen = true;
+		return 0;
+	}
+	if (wt->n == MDR_MAX_LINKS)
+		return 1;
+	nsid = netns_id(wt->w->proxy_netns, link->netns);
+	if (nsid == -ENOENT) {
+		/* Gone before we ever watched it. */
+		pr_info("network namespace '%s' is gone", link->netns);
+		mdr_detach_vanished(cookie, 0);
+		return 0;
+	}
+	if (nsid < 0)
+		return 0;	/* try again at the next scan */
+	ns = &wt->ns[wt->n++];
+	*ns = (struct watched){ .cookie = cookie, .nsid = nsid,
+				.seen = true, .fresh = true,
+				.ino = netns_ino(link->netns) };
+	snprintf(ns->netns, sizeof(ns->netns), "%s", link->netns);
+	wt->sweep = true;
+	return 0;
+}
+
 /* Follows mdr_link: an id for each namespace in it, no interest in others. */
 static void rescan(struct watcher *wt)
 {
-	struct mdr_link link;
 	struct watched *ns;
-	__u64 key, *prev = NULL;
-	bool sweep = wt->resync;
-	int nsid;
+	bool sweep;
 
 	for (size_t i = 0; i < wt->n; i++)
 		wt->ns[i].seen = false;
-	while (bpf_map_get_next_key(wt->st.link_fd, prev, &key) == 0) {
-		prev = &key;
-		if (bpf_map_lookup_elem(wt->st.link_fd, &key, &link))
-			continue;
-		ns = find(wt, key);
-		if (ns) {
-			ns->seen = true;
-			continue;
-		}
-		if (wt->n == MDR_MAX_LINKS)
-			break;
-		nsid = netns_id(wt->w->proxy_netns, link.netns);
-		if (nsid == -ENOENT) {
-			/* Gone before we ever watched it. */
-			pr_info("network namespace '%s' is gone", link.netns);
-			mdr_detach_vanished(key, 0);
-			continue;
-		}
-		if (nsid < 0)
-			continue;	/* try again at the next scan */
-		ns = &wt->ns[wt->n++];
-		*ns = (struct watched){ .cookie = key, .nsid = nsid,
-					.seen = true, .fresh = true,
-					.ino = netns_ino(link.netns) };
-		snprintf(ns->netns, sizeof(ns->netns), "%s", link.netns);
-		sweep = true;
-	}
+	wt->sweep = wt->resync;
+	mdr_state_for_each_link(&wt->st, rescan_link, wt);
+	sweep = wt->sweep;
 	if (sweep) {
 		mdr_state_for_each_attachment(&wt->st, sweep_one, wt);
 		for (size_t i = 0; i < wt->n; i++)

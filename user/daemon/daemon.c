@@ -16,7 +16,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "control/attach.h"
 #include "backends/spec.h"
@@ -104,7 +103,7 @@ static int identify(void *data, const struct sockaddr *local,
 		return -ENOENT;
 	attach_id = service_id(&d->cfg, l6);
 	if (!attach_id ||
-	    bpf_map_lookup_elem(d->st.attach_fd, &attach_id, &att) ||
+	    mdr_state_get_attachment(&d->st, attach_id, &att) ||
 	    !owns_address(&att, l6))
 		return -ENOENT;
 
@@ -206,18 +205,8 @@ static int open_listener(struct daemon *d, unsigned int port)
 
 static int map_http_stats(struct daemon *d)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	size_t len = sizeof(struct mdr_http_stats) * (MDR_MAX_ATTACH + 1);
-	void *mem;
-
-	len = (len + page - 1) / page * page;
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   d->st.http_stats_fd, 0);
-	if (mem == MAP_FAILED)
-		return -errno;
-	d->http_stats = mem;
-	d->http_stats_len = len;
-	return 0;
+	d->http_stats = mdr_state_map_http_stats(&d->st, &d->http_stats_len);
+	return d->http_stats ? 0 : -errno;
 }
 
 /*

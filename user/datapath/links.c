@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <linux/if_link.h>
 #include <linux/pkt_sched.h>
 
@@ -148,9 +147,7 @@ static int change_layout(const struct mdr_state *st,
 			 const struct mdr_config *cfg)
 {
 	char pool[INET_ADDRSTRLEN], pool6[INET6_ADDRSTRLEN];
-	__u32 key;
-
-	if (bpf_map_get_next_key(st->attach_fd, NULL, &key) == 0) {
+	if (mdr_state_has_attachments(st)) {
 		inet_ntop(AF_INET, &cur->pool_addr, pool, sizeof(pool));
 		inet_ntop(AF_INET6, cur->pool6_addr, pool6, sizeof(pool6));
 		pr_err("interfaces are attached with proxy namespace '%s', "
@@ -219,21 +216,19 @@ err_delete:
 	return err;
 }
 
+static int mark_link_id(__u64 cookie, const struct mdr_link *link, void *ids)
+{
+	(void)cookie;
+	mdr_idset_mark(ids, link->link_id);
+	return 0;
+}
+
 int mdr_dp_link_ids(const struct mdr_state *st, struct mdr_idset *ids)
 {
-	struct mdr_link link;
-	__u64 key, *prev = NULL;
 	int err;
 
 	err = mdr_idset_init(ids, 0, MDR_MAX_LINKS - 1);
-	if (err)
-		return err;
-	while (bpf_map_get_next_key(st->link_fd, prev, &key) == 0) {
-		if (!bpf_map_lookup_elem(st->link_fd, &key, &link))
-			mdr_idset_mark(ids, link.link_id);
-		prev = &key;
-	}
-	return 0;
+	return err ?: mdr_state_for_each_link(st, mark_link_id, ids);
 }
 
 static bool link_is_alive(const struct mdr_link *link)
@@ -283,8 +278,7 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 	char proxy_name[IF_NAMESIZE];
 	int proxy_fd, stale, err;
 
-	if (!bpf_map_lookup_elem(st->link_fd, &cookie, link) &&
-	    link_is_alive(link)) {
+	if (!mdr_state_get_link(st, cookie, link) && link_is_alive(link)) {
 		struct mdr_link seen = *link;
 
 		proxy_end_name(proxy_name, link->link_id);
@@ -332,10 +326,9 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 		       strerror(-err));
 		goto err_del;
 	}
-	if (bpf_map_update_elem(st->link_fd, &cookie, link, BPF_ANY)) {
-		err = -errno;
+	err = mdr_state_put_link(st, cookie, link);
+	if (err)
 		goto err_del;
-	}
 	return 0;
 
 err_del:
@@ -345,31 +338,39 @@ err_del:
 	return err;
 }
 
-unsigned int mdr_dp_rehook_links(const struct mdr_state *st)
+struct rehook_links_ctx {
+	const struct mdr_state *st;
+	unsigned int moved;
+};
+
+static int rehook_link(__u64 cookie, const struct mdr_link *link, void *data)
 {
+	struct rehook_links_ctx *ctx = data;
 	struct mdr_netns_saved saved;
-	struct mdr_link link;
-	__u64 key, *prev = NULL;
-	unsigned int moved = 0;
 	int err;
 
-	while (bpf_map_get_next_key(st->link_fd, prev, &key) == 0) {
-		prev = &key;
-		if (bpf_map_lookup_elem(st->link_fd, &key, &link) ||
-		    mdr_netns_enter(link.netns, &saved))
-			continue;
-		err = link_is_alive(&link) ?
-			      mdr_tc_attach(link.link_ifindex, BPF_TC_INGRESS,
-					    st->link_prog_fd, NULL) :
-			      -ENODEV;
-		mdr_netns_leave(&saved);
-		if (!err)
-			moved++;
-		else if (err != -ENODEV)
-			pr_warn("cannot move the link veth in '%s' to the new "
-				"program: %s", link.netns, strerror(-err));
-	}
-	return moved;
+	(void)cookie;
+	if (mdr_netns_enter(link->netns, &saved))
+		return 0;
+	err = link_is_alive(link) ?
+		      mdr_tc_attach(link->link_ifindex, BPF_TC_INGRESS,
+				    ctx->st->link_prog_fd, NULL) :
+		      -ENODEV;
+	mdr_netns_leave(&saved);
+	if (!err)
+		ctx->moved++;
+	else if (err != -ENODEV)
+		pr_warn("cannot move the link veth in '%s' to the new "
+			"program: %s", link->netns, strerror(-err));
+	return 0;
+}
+
+unsigned int mdr_dp_rehook_links(const struct mdr_state *st)
+{
+	struct rehook_links_ctx ctx = { .st = st };
+
+	mdr_state_for_each_link(st, rehook_link, &ctx);
+	return ctx.moved;
 }
 
 int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie)
@@ -378,14 +379,13 @@ int mdr_dp_release_link(const struct mdr_state *st, __u64 cookie)
 	struct mdr_link link;
 	int err;
 
-	if (bpf_map_lookup_elem(st->link_fd, &cookie, &link))
+	if (mdr_state_get_link(st, cookie, &link))
 		return 0;
 	if (link.users > 1) {
 		link.users--;
-		return bpf_map_update_elem(st->link_fd, &cookie, &link,
-					   BPF_ANY) ? -errno : 0;
+		return mdr_state_put_link(st, cookie, &link);
 	}
-	bpf_map_delete_elem(st->link_fd, &cookie);
+	mdr_state_delete_link(st, cookie);
 	err = mdr_netns_enter(link.netns, &saved);
 	if (err)
 		return err == -ENOENT ? 0 : err;
