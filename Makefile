@@ -28,7 +28,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps fuzz
+.PHONY: all clean test demo deps fuzz tree-check
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -118,6 +118,10 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(FUZZ_LIBS) -o $@ -lssl -lcrypto
+
+# The layering rules (tools/check-tree.py says which).
+tree-check: $(USER_OBJS)
+	$(Q)tools/check-tree.py $(OUT) $(USER_OBJS)
 
 deps:
 	$(Q)tools/deps.sh
