@@ -2,11 +2,13 @@
 /* The mdredir command line: one binary, `ip`-style subcommands. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/options.h"
 #include "cli/values.h"
 #include "control/attach.h"
 #include "cli/batch.h"
@@ -19,159 +21,143 @@
 
 #define MDR_VERSION "0.1.0"
 
-/* Exit statuses scripts can rely on. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
-static const char usage_main[] =
-	"Usage: mdredir [-v] COMMAND [ARGS]\n"
-	"\n"
-	"Redirects guests' metadata traffic (169.254.169.254:80) with BPF to one\n"
-	"local proxy that adds their identity and forwards to a backend.\n"
-	"\n"
-	"Commands:\n"
-	"  daemon   run the metadata proxy in the foreground\n"
-	"  attach   redirect metadata traffic arriving on an interface\n"
-	"  detach   stop redirecting on an interface\n"
-	"  list     show attached interfaces\n"
-	"  stats    show per-attachment counters\n"
-	"  unload   remove everything mdredir made\n"
-	"\n"
-	"Options:\n"
-	"  -v, --verbose  debug messages (libbpf's too)\n"
-	"  -V, --version  print the version\n"
-	"  -h, --help     this text; `mdredir COMMAND --help` for a command\n";
-
-static const char usage_daemon[] =
-	"Usage: mdredir daemon [--backend SPEC] [--config FILE] [--proxy-netns NAME]\n"
-	"                      [--reply-ttl N]\n"
-	"\n"
-	"Runs the proxy in the foreground until SIGINT or SIGTERM, logging to\n"
-	"stderr. The data path keeps working without it; guests' connections\n"
-	"are refused while it is stopped.\n"
-	"\n"
-	"  --backend SPEC       where requests go (default " MDR_SETTINGS_DEFAULT_BACKEND "):\n"
-	"                         local:DIR                  files served by mdredir\n"
-	"                         neutron:unix:PATH          the neutron-metadata-agent\n"
-	"                         neutron:http://HOST:PORT\n"
-	"                         nova:http[s]://HOST:PORT   Nova, requests signed\n"
-	"                         nova                       Nova, at nova_metadata_host/port/protocol\n"
-	"  --config FILE        INI settings; Neutron's metadata_agent.ini works as is\n"
-	"                       (see tools/mdredir.ini.sample); flags override it\n"
-	"  --proxy-netns NAME   namespace of the listener (default mdredir)\n"
-	"  --reply-ttl N        TTL / hop limit of metadata replies (1: nothing\n"
-	"                       behind the guest can reach metadata through it)\n"
-	"\n"
-	"The shared secret for Nova comes from the config file\n"
-	"(metadata_proxy_shared_secret, or [mdredir] shared_secret_file), never\n"
-	"from the command line.\n";
-
-static const char usage_attach[] =
-	"Usage: mdredir attach IFNAME [--netns NS] [--network-id ID | --router-id ID]\n"
-	"                      [--instance-id ID] [--project-id ID] [--mac MAC]\n"
-	"                      [--ip ADDR]... [--mode tc|xdp]\n"
-	"       mdredir attach --batch FILE\n"
-	"\n"
-	"Redirects metadata traffic arriving on IFNAME. Attaching an attached\n"
-	"interface again updates it.\n"
-	"\n"
-	"  --netns NS        IFNAME is in namespace NS (/run/netns/NS); default host\n"
-	"  --network-id ID   the network IFNAME serves (qdhcp/ovnmeta tap)\n"
-	"  --router-id ID    the router IFNAME serves (qrouter tap)\n"
-	"  --instance-id ID  the instance behind IFNAME (a VM's own tap)\n"
-	"  --project-id ID   the instance's project\n"
-	"  --mac MAC         the guest's MAC address\n"
-	"  --ip ADDR         a fixed IP of the guest (repeatable, up to 8)\n"
-	"  --mode MODE       tc (default) or xdp: native XDP where the driver has\n"
-	"                    it, else generic XDP (said so when it happens)\n"
-	"  --batch FILE      attach many at once: one attach's arguments per\n"
-	"                    line (IFNAME and options as above), '-' for stdin;\n"
-	"                    blank lines and '#' comments skipped. Every line\n"
-	"                    and interface is checked before anything is done\n"
-	"\n"
-	"With --mac and/or --ip, metadata traffic from any other MAC or address\n"
-	"is dropped (and counted) in the BPF program.\n";
-
-static const char usage_detach[] =
-	"Usage: mdredir detach IFNAME [--netns NS]\n"
-	"\n"
-	"Stops redirecting on IFNAME and restores it as it was.\n";
-
-static const char usage_list[] =
-	"Usage: mdredir list [--json]\n"
-	"\n"
-	"Shows attached interfaces and their identities.\n";
-
-static const char usage_stats[] =
-	"Usage: mdredir stats [--json]\n"
-	"\n"
-	"Shows per-attachment counters: requests, responses by status class,\n"
-	"bytes, and packets passed and dropped by reason.\n";
-
-static const char usage_unload[] =
-	"Usage: mdredir unload\n"
-	"\n"
-	"Stops the daemon and removes every program, map, pin, veth and\n"
-	"namespace mdredir made.\n";
-
-static int usage_error(const char *usage, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "mdredir: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage);
-	return EXIT_USAGE;
-}
-
 static int status(int err)
 {
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
-enum { OPT_HELP = 'h', OPT_JSON = 'j', OPT_NETNS = 'n', OPT_BACKEND = 256,
-       OPT_CONFIG, OPT_PROXY_NETNS, OPT_NETWORK, OPT_ROUTER, OPT_INSTANCE,
-       OPT_PROJECT, OPT_MAC, OPT_IP, OPT_REPLY_TTL, OPT_MODE, OPT_BATCH };
+static const struct cli_option daemon_options[] = {
+	{ "backend", 0, "SPEC",
+	  "where requests go (default " MDR_SETTINGS_DEFAULT_BACKEND "):\n"
+	  "  local:DIR                  files served by mdredir\n"
+	  "  neutron:unix:PATH          the neutron-metadata-agent\n"
+	  "  neutron:http://HOST:PORT\n"
+	  "  nova:http[s]://HOST:PORT   Nova, requests signed\n"
+	  "  nova                       Nova, at nova_metadata_host/port/protocol",
+	  cli_set_string, offsetof(struct mdr_daemon_options, backend) },
+	{ "config", 0, "FILE",
+	  "INI settings; Neutron's metadata_agent.ini works as is\n"
+	  "(see tools/mdredir.ini.sample); flags override it",
+	  cli_set_string, offsetof(struct mdr_daemon_options, config) },
+	{ "proxy-netns", 0, "NAME", "namespace of the listener (default mdredir)",
+	  cli_set_string, offsetof(struct mdr_daemon_options, proxy_netns) },
+	{ "reply-ttl", 0, "N",
+	  "TTL / hop limit of metadata replies (1: nothing\n"
+	  "behind the guest can reach metadata through it)",
+	  cli_set_string, offsetof(struct mdr_daemon_options, reply_ttl) },
+	{}
+};
 
-static int cmd_daemon(int argc, char **argv)
+static int cmd_daemon(const struct cli_command *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "backend", required_argument, NULL, OPT_BACKEND },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "proxy-netns", required_argument, NULL, OPT_PROXY_NETNS },
-		{ "reply-ttl", required_argument, NULL, OPT_REPLY_TTL },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{}
-	};
 	struct mdr_daemon_options opts = {};
-	int c;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_BACKEND: opts.backend = optarg; break;
-		case OPT_CONFIG: opts.config = optarg; break;
-		case OPT_PROXY_NETNS: opts.proxy_netns = optarg; break;
-		case OPT_REPLY_TTL: opts.reply_ttl = optarg; break;
-		case OPT_HELP: fputs(usage_daemon, stdout); return EXIT_OK;
-		default: fputs(usage_daemon, stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return usage_error(usage_daemon, "unexpected argument '%s'",
-				   argv[optind]);
-	return status(mdr_daemon_run(&opts));
+	rc = cli_parse(cmd, argc, argv, NULL, &opts);
+	rc = rc < 0 ? cli_no_more(cmd, NULL, argc, argv) : rc;
+	return rc < 0 ? status(mdr_daemon_run(&opts)) : rc;
 }
 
-/*
- * A usage error in attach's arguments: on the command line with the usage
- * text, in a batch file with the line's label ("FILE:LINE") instead.
- */
-static int attach_usage(const char *where, const char *fmt, const char *arg)
+/* attach's flags land here: the request, and --batch's file. */
+struct attach_args {
+	struct mdr_attach_request req;
+	const char *batch;
+	unsigned int n_flags;	/* --batch takes no other */
+};
+
+static int set_attach_string(const struct cli_command *cmd,
+			     const struct cli_option *opt, const char *where,
+			     void *out, const char *value)
 {
-	if (!where)
-		return usage_error(usage_attach, fmt, arg);
-	fprintf(stderr, "mdredir: %s: ", where);
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return EXIT_USAGE;
+	((struct attach_args *)out)->n_flags++;
+	return cli_set_string(cmd, opt, where, out, value);
 }
+
+static int set_mac(const struct cli_command *cmd, const struct cli_option *opt,
+		   const char *where, void *out, const char *value)
+{
+	struct attach_args *a = out;
+
+	(void)opt;
+	a->n_flags++;
+	if (mdr_parse_mac(value, a->req.vm_mac))
+		return cli_usage_error(cmd, where, "invalid MAC address '%s'",
+				       value);
+	a->req.has_vm_mac = true;
+	return 0;
+}
+
+static int set_ip(const struct cli_command *cmd, const struct cli_option *opt,
+		  const char *where, void *out, const char *value)
+{
+	struct mdr_attach_request *req = &((struct attach_args *)out)->req;
+
+	(void)opt;
+	((struct attach_args *)out)->n_flags++;
+	if (req->n_fixed_ips == MDR_MAX_FIXED_IPS)
+		return cli_usage_error(cmd, where, "too many --ip (at most 8)%s",
+				       "");
+	if (mdr_parse_fixed_ip(value, &req->fixed_ips[req->n_fixed_ips++]))
+		return cli_usage_error(cmd, where, "invalid IP address '%s'",
+				       value);
+	return 0;
+}
+
+static int set_mode(const struct cli_command *cmd, const struct cli_option *opt,
+		    const char *where, void *out, const char *value)
+{
+	struct attach_args *a = out;
+
+	(void)opt;
+	a->n_flags++;
+	if (strcmp(value, "tc") && strcmp(value, "xdp"))
+		return cli_usage_error(cmd, where,
+				       "--mode is tc or xdp, not '%s'", value);
+	a->req.xdp = !strcmp(value, "xdp");
+	return 0;
+}
+
+static int set_batch(const struct cli_command *cmd, const struct cli_option *opt,
+		     const char *where, void *out, const char *value)
+{
+	struct attach_args *a = out;
+
+	(void)opt;
+	/* A batch file's lines are labelled: there, --batch would nest. */
+	if (where)
+		return cli_usage_error(cmd, where, "--batch cannot be nested%s",
+				       "");
+	a->batch = value;
+	return 0;
+}
+
+#define ATTACH_ID(field) offsetof(struct attach_args, req.field)
+
+static const struct cli_option attach_options[] = {
+	{ "netns", 0, "NS", "IFNAME is in namespace NS (/run/netns/NS); default host",
+	  set_attach_string, ATTACH_ID(netns) },
+	{ "network-id", 0, "ID", "the network IFNAME serves (qdhcp/ovnmeta tap)",
+	  set_attach_string, ATTACH_ID(network_id) },
+	{ "router-id", 0, "ID", "the router IFNAME serves (qrouter tap)",
+	  set_attach_string, ATTACH_ID(router_id) },
+	{ "instance-id", 0, "ID", "the instance behind IFNAME (a VM's own tap)",
+	  set_attach_string, ATTACH_ID(instance_id) },
+	{ "project-id", 0, "ID", "the instance's project",
+	  set_attach_string, ATTACH_ID(project_id) },
+	{ "mac", 0, "MAC", "the guest's MAC address", set_mac, 0 },
+	{ "ip", 0, "ADDR", "a fixed IP of the guest (repeatable, up to 8)",
+	  set_ip, 0 },
+	{ "mode", 0, "MODE",
+	  "tc (default) or xdp: native XDP where the driver has\n"
+	  "it, else generic XDP (said so when it happens)", set_mode, 0 },
+	{ "batch", 0, "FILE",
+	  "attach many at once: one attach's arguments per\n"
+	  "line (IFNAME and options as above), '-' for stdin;\n"
+	  "blank lines and '#' comments skipped. Every line\n"
+	  "and interface is checked before anything is done",
+	  set_batch, 0 },
+	{}
+};
 
 static int check_id(const char *where, const char *flag, const char *value)
 {
@@ -185,121 +171,59 @@ static int check_id(const char *where, const char *flag, const char *value)
 }
 
 /*
- * Parses one attachment's arguments into @req (which points into @argv).
- * @where is NULL for the command line, else the batch line's label; there
- * @batch must stay NULL. Returns -1 when the arguments are complete, or an
- * exit status to stop with (--help, usage errors).
+ * Parses one attachment's arguments into @a (which points into @argv).
+ * @where is NULL for the command line, else the batch line's label.
+ * Returns -1 when the arguments are complete, or an exit status to stop
+ * with (--help, usage errors).
  */
-static int parse_attach(int argc, char **argv, const char *where,
-			struct mdr_attach_request *req, const char **batch)
+static int parse_attach(const struct cli_command *cmd, int argc, char **argv,
+			const char *where, struct attach_args *a)
 {
-	static const struct option longopts[] = {
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		{ "network-id", required_argument, NULL, OPT_NETWORK },
-		{ "router-id", required_argument, NULL, OPT_ROUTER },
-		{ "instance-id", required_argument, NULL, OPT_INSTANCE },
-		{ "project-id", required_argument, NULL, OPT_PROJECT },
-		{ "mac", required_argument, NULL, OPT_MAC },
-		{ "ip", required_argument, NULL, OPT_IP },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "batch", required_argument, NULL, OPT_BATCH },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{}
-	};
-	int c, nopts = 0;
+	struct mdr_attach_request *req = &a->req;
+	int rc;
 
-	*req = (struct mdr_attach_request){
+	*a = (struct attach_args){ .req = {
 		.netns = "", .network_id = "", .router_id = "",
 		.instance_id = "", .project_id = "",
-	};
-	optind = 0;	/* a fresh scan, for every batch line too */
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		nopts++;
-		switch (c) {
-		case OPT_NETNS: req->netns = optarg; break;
-		case OPT_NETWORK: req->network_id = optarg; break;
-		case OPT_ROUTER: req->router_id = optarg; break;
-		case OPT_INSTANCE: req->instance_id = optarg; break;
-		case OPT_PROJECT: req->project_id = optarg; break;
-		case OPT_MAC:
-			if (mdr_parse_mac(optarg, req->vm_mac))
-				return attach_usage(where,
-						    "invalid MAC address '%s'",
-						    optarg);
-			req->has_vm_mac = true;
-			break;
-		case OPT_IP:
-			if (req->n_fixed_ips == MDR_MAX_FIXED_IPS)
-				return attach_usage(where,
-						    "too many --ip (at most 8)%s",
-						    "");
-			if (mdr_parse_fixed_ip(optarg,
-					       &req->fixed_ips[req->n_fixed_ips++]))
-				return attach_usage(where,
-						    "invalid IP address '%s'",
-						    optarg);
-			break;
-		case OPT_MODE:
-			if (strcmp(optarg, "tc") && strcmp(optarg, "xdp"))
-				return attach_usage(where,
-						    "--mode is tc or xdp, not '%s'",
-						    optarg);
-			req->xdp = !strcmp(optarg, "xdp");
-			break;
-		case OPT_BATCH:
-			if (!batch)
-				return attach_usage(where,
-						    "--batch cannot be nested%s",
-						    "");
-			*batch = optarg;
-			break;
-		case OPT_HELP:
-			if (where)
-				return attach_usage(where, "--help in a batch%s",
-						    "");
-			fputs(usage_attach, stdout);
-			return EXIT_OK;
-		default:
-			/* getopt said what, labelled with argv[0] */
-			if (!where)
-				fputs(usage_attach, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (batch && *batch) {
-		if (nopts > 1 || optind < argc)
-			return attach_usage(where, "--batch takes no other "
-					    "arguments%s", "");
+	} };
+	rc = cli_parse(cmd, argc, argv, where, a);
+	if (rc >= 0)
+		return rc;
+	if (a->batch) {
+		if (a->n_flags || optind < argc)
+			return cli_usage_error(cmd, where, "--batch takes no "
+					       "other arguments%s", "");
 		return -1;
 	}
 	if (optind >= argc)
-		return attach_usage(where, "missing IFNAME%s", "");
+		return cli_usage_error(cmd, where, "missing IFNAME%s", "");
 	req->ifname = argv[optind++];
-	if (optind < argc)
-		return attach_usage(where, "unexpected argument '%s'",
-				    argv[optind]);
+	rc = cli_no_more(cmd, where, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (!req->ifname[0] || strlen(req->ifname) >= MDR_IFNAME_LEN ||
 	    strchr(req->ifname, '/'))
-		return attach_usage(where, "invalid interface name '%s'",
-				    req->ifname);
+		return cli_usage_error(cmd, where, "invalid interface name '%s'",
+				       req->ifname);
 	if (req->netns[0] && mdr_netns_valid_name(req->netns))
-		return attach_usage(where, "invalid namespace name '%s'",
-				    req->netns);
+		return cli_usage_error(cmd, where, "invalid namespace name '%s'",
+				       req->netns);
 	if (req->network_id[0] && req->router_id[0])
-		return attach_usage(where, "--network-id and --router-id "
-				    "exclude each other%s", "");
-	c = check_id(where, "--network-id", req->network_id);
-	c = c ?: check_id(where, "--router-id", req->router_id);
-	c = c ?: check_id(where, "--instance-id", req->instance_id);
-	c = c ?: check_id(where, "--project-id", req->project_id);
-	return c ?: -1;
+		return cli_usage_error(cmd, where, "--network-id and --router-id "
+				       "exclude each other%s", "");
+	rc = check_id(where, "--network-id", req->network_id);
+	rc = rc ?: check_id(where, "--router-id", req->router_id);
+	rc = rc ?: check_id(where, "--instance-id", req->instance_id);
+	rc = rc ?: check_id(where, "--project-id", req->project_id);
+	return rc ?: -1;
 }
 
 /* attach --batch FILE: every line parsed first, then one mdr_attach_many(). */
-static int attach_batch(const char *path)
+static int attach_batch(const struct cli_command *cmd, const char *path)
 {
 	struct mdr_attach_request *reqs = NULL;
 	struct mdr_batch batch;
+	struct attach_args line;
 	uint32_t *ids = NULL;
 	size_t done = 0;
 	int rc, err;
@@ -329,9 +253,9 @@ static int attach_batch(const char *path)
 	for (size_t i = 0; i < batch.n; i++) {
 		struct mdr_batch_line *l = &batch.lines[i];
 
-		if (parse_attach(l->argc, l->argv, l->argv[0], &reqs[i],
-				 NULL) >= 0)
+		if (parse_attach(cmd, l->argc, l->argv, l->argv[0], &line) >= 0)
 			rc = EXIT_USAGE;
+		reqs[i] = line.req;
 	}
 	if (rc != EXIT_OK)
 		goto out;
@@ -348,114 +272,142 @@ out:
 	return rc;
 }
 
-static int cmd_attach(int argc, char **argv)
+static int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
 {
-	struct mdr_attach_request req;
-	const char *batch = NULL;
+	struct attach_args a;
 	uint32_t id;
 	int rc, err;
 
-	rc = parse_attach(argc, argv, NULL, &req, &batch);
+	rc = parse_attach(cmd, argc, argv, NULL, &a);
 	if (rc >= 0)
 		return rc;
-	if (batch)
-		return attach_batch(batch);
-	err = mdr_attach(&req, &id);
+	if (a.batch)
+		return attach_batch(cmd, a.batch);
+	err = mdr_attach(&a.req, &id);
 	if (!err)
-		pr_debug("attached %s as %u", req.ifname, id);
+		pr_debug("attached %s as %u", a.req.ifname, id);
 	return status(err);
 }
 
-static int cmd_detach(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{}
-	};
-	const char *netns = "";
-	int c;
+static const struct cli_option detach_options[] = {
+	{ "netns", 0, "NS", "IFNAME is in namespace NS; default host",
+	  cli_set_string, 0 },
+	{}
+};
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_NETNS: netns = optarg; break;
-		case OPT_HELP: fputs(usage_detach, stdout); return EXIT_OK;
-		default: fputs(usage_detach, stderr); return EXIT_USAGE;
-		}
-	}
+static int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
+{
+	const char *netns = "";
+	int rc;
+
+	rc = cli_parse(cmd, argc, argv, NULL, &netns);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
-		return usage_error(usage_detach, "missing IFNAME%s", "");
-	if (optind + 1 < argc)
-		return usage_error(usage_detach, "unexpected argument '%s'",
-				   argv[optind + 1]);
-	return status(mdr_detach(argv[optind], netns));
+		return cli_usage_error(cmd, NULL, "missing IFNAME%s", "");
+	optind++;
+	rc = cli_no_more(cmd, NULL, argc, argv);
+	return rc < 0 ? status(mdr_detach(argv[optind - 1], netns)) : rc;
 }
 
 /* list and stats take the same flags. */
-static int cmd_show(int argc, char **argv, const char *usage,
+static const struct cli_option show_options[] = {
+	{ "json", 'j', NULL, "print JSON, for machines", cli_set_true, 0 },
+	{}
+};
+
+static int cmd_show(const struct cli_command *cmd, int argc, char **argv,
 		    int (*show)(bool json))
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{}
-	};
 	bool json = false;
-	int c;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON: json = true; break;
-		case OPT_HELP: fputs(usage, stdout); return EXIT_OK;
-		default: fputs(usage, stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return usage_error(usage, "unexpected argument '%s'",
-				   argv[optind]);
-	return status(show(json));
+	rc = cli_parse(cmd, argc, argv, NULL, &json);
+	rc = rc < 0 ? cli_no_more(cmd, NULL, argc, argv) : rc;
+	return rc < 0 ? status(show(json)) : rc;
 }
 
-static int cmd_unload(int argc, char **argv)
+static int cmd_list(const struct cli_command *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, OPT_HELP },
-		{}
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == OPT_HELP) {
-			fputs(usage_unload, stdout);
-			return EXIT_OK;
-		}
-		fputs(usage_unload, stderr);
-		return EXIT_USAGE;
-	}
-	if (optind < argc)
-		return usage_error(usage_unload, "unexpected argument '%s'",
-				   argv[optind]);
-	return status(mdr_unload());
+	return cmd_show(cmd, argc, argv, mdr_show_list);
 }
 
-static int cmd_list(int argc, char **argv)
+static int cmd_stats(const struct cli_command *cmd, int argc, char **argv)
 {
-	return cmd_show(argc, argv, usage_list, mdr_show_list);
+	return cmd_show(cmd, argc, argv, mdr_show_stats);
 }
 
-static int cmd_stats(int argc, char **argv)
+static int cmd_unload(const struct cli_command *cmd, int argc, char **argv)
 {
-	return cmd_show(argc, argv, usage_stats, mdr_show_stats);
+	int rc;
+
+	rc = cli_parse(cmd, argc, argv, NULL, NULL);
+	rc = rc < 0 ? cli_no_more(cmd, NULL, argc, argv) : rc;
+	return rc < 0 ? status(mdr_unload()) : rc;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-} commands[] = {
-	{ "daemon", cmd_daemon }, { "attach", cmd_attach },
-	{ "detach", cmd_detach }, { "list", cmd_list },
-	{ "stats", cmd_stats },   { "unload", cmd_unload },
+static const struct cli_command commands[] = {
+	{ "daemon", "run the metadata proxy in the foreground",
+	  "Usage: mdredir daemon [--backend SPEC] [--config FILE] [--proxy-netns NAME]\n"
+	  "                      [--reply-ttl N]\n",
+	  "Runs the proxy in the foreground until SIGINT or SIGTERM, logging to\n"
+	  "stderr. The data path keeps working without it; guests' connections\n"
+	  "are refused while it is stopped.\n",
+	  daemon_options,
+	  "The shared secret for Nova comes from the config file\n"
+	  "(metadata_proxy_shared_secret, or [mdredir] shared_secret_file), never\n"
+	  "from the command line.\n",
+	  cmd_daemon },
+	{ "attach", "redirect metadata traffic arriving on an interface",
+	  "Usage: mdredir attach IFNAME [--netns NS] [--network-id ID | --router-id ID]\n"
+	  "                      [--instance-id ID] [--project-id ID] [--mac MAC]\n"
+	  "                      [--ip ADDR]... [--mode tc|xdp]\n"
+	  "       mdredir attach --batch FILE\n",
+	  "Redirects metadata traffic arriving on IFNAME. Attaching an attached\n"
+	  "interface again updates it.\n",
+	  attach_options,
+	  "With --mac and/or --ip, metadata traffic from any other MAC or address\n"
+	  "is dropped (and counted) in the BPF program.\n",
+	  cmd_attach },
+	{ "detach", "stop redirecting on an interface",
+	  "Usage: mdredir detach IFNAME [--netns NS]\n",
+	  "Stops redirecting on IFNAME and restores it as it was.\n",
+	  detach_options, NULL, cmd_detach },
+	{ "list", "show attached interfaces",
+	  "Usage: mdredir list [--json]\n",
+	  "Shows attached interfaces and their identities.\n",
+	  show_options, NULL, cmd_list },
+	{ "stats", "show per-attachment counters",
+	  "Usage: mdredir stats [--json]\n",
+	  "Shows per-attachment counters: requests, responses by status class,\n"
+	  "bytes, and packets passed and dropped by reason.\n",
+	  show_options, NULL, cmd_stats },
+	{ "unload", "remove everything mdredir made",
+	  "Usage: mdredir unload\n",
+	  "Stops the daemon and removes every program, map, pin, veth and\n"
+	  "namespace mdredir made.\n",
+	  NULL, NULL, cmd_unload },
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_main_usage(FILE *f)
+{
+	fputs("Usage: mdredir [-v] COMMAND [ARGS]\n"
+	      "\n"
+	      "Redirects guests' metadata traffic (169.254.169.254:80) with BPF to one\n"
+	      "local proxy that adds their identity and forwards to a backend.\n"
+	      "\n"
+	      "Commands:\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "Options:\n"
+	      "  -v, --verbose  debug messages (libbpf's too)\n"
+	      "  -V, --version  print the version\n"
+	      "  -h, --help     this text; `mdredir COMMAND --help` for a command\n",
+	      f);
+}
 
 int main(int argc, char **argv)
 {
@@ -472,12 +424,12 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'v': level = MDR_LOG_DEBUG; break;
 		case 'V': printf("mdredir %s\n", MDR_VERSION); return EXIT_OK;
-		case 'h': fputs(usage_main, stdout); return EXIT_OK;
-		default: fputs(usage_main, stderr); return EXIT_USAGE;
+		case 'h': print_main_usage(stdout); return EXIT_OK;
+		default: print_main_usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage_main, stderr);
+		print_main_usage(stderr);
 		return EXIT_USAGE;
 	}
 	mdr_log_init(level);
@@ -485,18 +437,20 @@ int main(int argc, char **argv)
 		pr_err("cannot open /proc/self/ns/net: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (!strcmp(argv[optind], commands[i].name)) {
 			argv += optind;
 			argc -= optind;
-			/* 0, not 1: GNU getopt then forgets the "+" mode above. */
-			optind = 0;
-			return commands[i].run(argc, argv);
+			/* cli_parse() resets optind to 0, not 1: GNU getopt
+			 * then forgets the "+" mode above. */
+			return commands[i].run(&commands[i], argc, argv);
 		}
 	}
 	if (!strcmp(argv[optind], "help")) {
-		fputs(usage_main, stdout);
+		print_main_usage(stdout);
 		return EXIT_OK;
 	}
-	return usage_error(usage_main, "unknown command '%s'", argv[optind]);
+	fprintf(stderr, "mdredir: unknown command '%s'\n\n", argv[optind]);
+	print_main_usage(stderr);
+	return EXIT_USAGE;
 }
