@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The skeleton, the maps' default state and the runner (see harness.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "check.h"
+#include "datapath/netns.h"
+#include "frames.h"
+#include "harness.h"
+
+/* ---- Map state ---- */
+
+struct mdredir_bpf *skel;
+__u32 lo_ifindex;
+__u64 test_netns;
+static int ncpus;
+
+struct mdr_attachment test_attachment(void)
+{
+	struct mdr_attachment att = {
+		.ifindex = lo_ifindex,
+		/* Replies are accepted only on the link veth: test_run's. */
+		.link_ifindex = lo_ifindex,
+		.proxy_ifindex = lo_ifindex,
+		.mode = MDR_MODE_TC,
+		.link_id = TEST_LINK_ID,
+		.ifname = "tap-test",
+	};
+
+	att.service_addr = inet_addr(SERVICE_IP);
+	put_addr(att.service_addr6, AF_INET6, SERVICE_IP6);
+	memcpy(att.mac, TAP_MAC, 6);
+	memcpy(att.proxy_mac, PROXY_MAC, 6);
+	return att;
+}
+
+static int clear_map(int fd)
+{
+	uint8_t key[64];
+
+	/* Deleting the first key each time never loses our place. */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	return 0;
+}
+
+/* Puts every map back to the one attachment the fixtures assume. */
+static int reset_state(void)
+{
+	struct mdr_config cfg = { .pool_prefix = 16,
+				  .pool6_prefix = POOL6_PREFIX };
+	struct mdr_iface_key ik = { test_netns, lo_ifindex, 0 };
+	struct mdr_attachment att = test_attachment();
+	__u32 zero = 0, id = TEST_ATTACH_ID;
+	int err;
+
+	/* No SYN rate, replies keep their TTL: the defaults. */
+	cfg.pool_addr = inet_addr("100.100.0.0");
+	put_addr(cfg.pool6_addr, AF_INET6, POOL6);
+	struct mdr_syn_rate no_rate = {};
+
+	err = clear_map(bpf_map__fd(skel->maps.mdr_iface));
+	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_attach));
+	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_neigh));
+	if (err)
+		return err;
+	/* An array: entries cannot go, only go back to "nothing scheduled". */
+	for (__u32 i = 0; i < N_CHECKED_IDS; i++)
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_syn_rate),
+					&i, &no_rate, 0))
+			return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_config), &zero, &cfg, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att, 0))
+		return -errno;
+	return 0;
+}
+
+/* The mdr_neigh key of a guest of attachment 1: IPv4 in the first 4 bytes. */
+struct mdr_neigh_key neigh_key(int family, const char *vm_ip)
+{
+	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID,
+				     .family = (__u32)family };
+
+	put_addr(key.addr, family, vm_ip);
+	return key;
+}
+
+int set_neigh(int family, const char *vm_ip, const uint8_t *mac)
+{
+	struct mdr_neigh_key key = neigh_key(family, vm_ip);
+	struct mdr_neigh val = {};
+
+	memcpy(val.mac, mac, 6);
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_neigh), &key, &val, 0)
+		? -errno : 0;
+}
+
+/* Sums one attachment's per-CPU counters. */
+static int read_counters(__u32 id, __u64 out[MDR_PKT_COUNTER_MAX])
+{
+	struct mdr_pkt_stats *per_cpu = calloc(ncpus, sizeof(*per_cpu));
+	int err = 0;
+
+	if (!per_cpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(__u64) * MDR_PKT_COUNTER_MAX);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mdr_pkt_stats), &id, per_cpu)) {
+		err = -errno;
+		goto out;
+	}
+	for (int cpu = 0; cpu < ncpus; cpu++)
+		for (int c = 0; c < MDR_PKT_COUNTER_MAX; c++)
+			out[c] += per_cpu[cpu].count[c];
+out:
+	free(per_cpu);
+	return err;
+}
+
+/*
+ * Runs @s through the tap program the way a fixture does; the state it
+ * leaves is the fixture's starting point. -EPROTO: not the verdict a
+ * setup step expects, so the fixture's premise does not hold.
+ */
+int run_tap(const struct pkt_spec *s, int verdict)
+{
+	struct __sk_buff ctx = { .ifindex = lo_ifindex };
+	uint8_t out[PKT_MAX + 64];
+	struct pkt p;
+
+	build(s, &p);
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = p.b, .data_size_in = (__u32)p.len,
+		.data_out = out, .data_size_out = sizeof(out),
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		.repeat = 1);
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mdr_tap_ingress),
+				   &opts))
+		return -errno;
+	return (int)opts.retval == verdict ? 0 : -EPROTO;
+}
+
+/* ---- The runner ---- */
+
+static struct bpf_program *prog_of(enum prog_id id)
+{
+	switch (id) {
+	case TAP:
+		return skel->progs.mdr_tap_ingress;
+	case LINK:
+		return skel->progs.mdr_link_ingress;
+	case PROXY:
+		return skel->progs.mdr_proxy_egress;
+	}
+	return NULL;
+}
+
+/* The first differing byte, for a failure message that points at it. */
+static void describe_diff(const struct pkt *want, const uint8_t *got,
+			  size_t got_len, char *why, size_t n)
+{
+	size_t i;
+
+	if (got_len != want->len) {
+		snprintf(why, n, "output is %zu bytes, expected %zu",
+			 got_len, want->len);
+		return;
+	}
+	for (i = 0; i < got_len && got[i] == want->b[i]; i++)
+		;
+	snprintf(why, n, "output byte %zu is %#04x, expected %#04x", i,
+		 got[i], want->b[i]);
+}
+
+static const char *const counter_names[MDR_PKT_COUNTER_MAX] = {
+	[MDR_PKT_ARP_REPLIED] = "MDR_PKT_ARP_REPLIED",
+	[MDR_PKT_NDP_REPLIED] = "MDR_PKT_NDP_REPLIED",
+	[MDR_PKT_TO_PROXY] = "MDR_PKT_TO_PROXY",
+	[MDR_PKT_TO_GUEST] = "MDR_PKT_TO_GUEST",
+	[MDR_DROP_NO_NEIGH] = "MDR_DROP_NO_NEIGH",
+	[MDR_DROP_NO_ATTACH] = "MDR_DROP_NO_ATTACH",
+	[MDR_DROP_REWRITE] = "MDR_DROP_REWRITE",
+	[MDR_DROP_NOT_OURS] = "MDR_DROP_NOT_OURS",
+	[MDR_DROP_SPOOF_MAC] = "MDR_DROP_SPOOF_MAC",
+	[MDR_DROP_SPOOF_IP] = "MDR_DROP_SPOOF_IP",
+	[MDR_DROP_SYN_RATE] = "MDR_DROP_SYN_RATE",
+};
+
+static bool counters_ok(const struct fixture *f,
+			__u64 before[N_CHECKED_IDS][MDR_PKT_COUNTER_MAX],
+			char *why, size_t n)
+{
+	__u64 after[MDR_PKT_COUNTER_MAX];
+
+	for (__u32 id = 0; id < N_CHECKED_IDS; id++) {
+		if (read_counters(id, after)) {
+			snprintf(why, n, "cannot read mdr_pkt_stats[%u]", id);
+			return false;
+		}
+		for (int c = 0; c < MDR_PKT_COUNTER_MAX; c++) {
+			__u64 want = before[id][c] +
+				(f->counted && f->count_id == id &&
+				 f->counter == c);
+
+			if (after[c] != want) {
+				snprintf(why, n,
+					 "%s of id %u moved by %lld, expected %lld",
+					 counter_names[c], id,
+					 (long long)(after[c] - before[id][c]),
+					 (long long)(want - before[id][c]));
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static bool run_fixture(const struct fixture *f, char *why, size_t n)
+{
+	__u64 before[N_CHECKED_IDS][MDR_PKT_COUNTER_MAX];
+	struct __sk_buff ctx = { .ifindex = lo_ifindex };
+	struct __sk_buff ctx_out = {};
+	uint8_t out[PKT_MAX + 64];
+	struct pkt in, want;
+	int err;
+
+	build(&f->in, &in);
+	build(f->out ? f->out : &f->in, &want);
+
+	err = reset_state();
+	if (!err && f->setup)
+		err = f->setup();
+	if (err) {
+		snprintf(why, n, "cannot set up the maps: %s", strerror(-err));
+		return false;
+	}
+	for (__u32 id = 0; id < N_CHECKED_IDS; id++)
+		if (read_counters(id, before[id])) {
+			snprintf(why, n, "cannot read mdr_pkt_stats[%u]", id);
+			return false;
+		}
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = in.b, .data_size_in = (__u32)in.len,
+		.data_out = out, .data_size_out = sizeof(out),
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		.ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
+		.repeat = 1);
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog_of(f->prog)), &opts);
+	if (err) {
+		snprintf(why, n, "bpf_prog_test_run_opts: %s", strerror(errno));
+		return false;
+	}
+	/* Every attachment check keys on skb->ifindex: be sure what it was. */
+	if (ctx_out.ifindex != lo_ifindex) {
+		snprintf(why, n, "ran with skb->ifindex %u, expected %u",
+			 ctx_out.ifindex, lo_ifindex);
+		return false;
+	}
+	if ((int)opts.retval != f->verdict) {
+		snprintf(why, n, "verdict %d, expected %d", (int)opts.retval,
+			 f->verdict);
+		return false;
+	}
+	if (opts.data_size_out != want.len ||
+	    memcmp(out, want.b, want.len)) {
+		describe_diff(&want, out, opts.data_size_out, why, n);
+		return false;
+	}
+	if (!csums_ok(out, opts.data_size_out, why, n))
+		return false;
+	if (!counters_ok(f, before, why, n))
+		return false;
+	return !f->check || f->check(why, n);
+}
+
+void report(bool ok, const char *name, const char *why)
+{
+	if (ok) {
+		printf("ok - %s\n", name);
+		check_passed++;
+	} else {
+		printf("not ok - %s: %s\n", name, why);
+		check_failed++;
+	}
+}
+
+void run_fixtures(const struct fixture_table *t)
+{
+	char why[256];
+
+	for (size_t i = 0; i < t->len; i++) {
+		why[0] = '\0';
+		report(run_fixture(&t->fixtures[i], why, sizeof(why)),
+		       t->fixtures[i].name, why);
+	}
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int harness_init(const char **what)
+{
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	/* test_run's skb lives on this namespace's loopback device. */
+	lo_ifindex = if_nametoindex("lo");
+	if (!lo_ifindex) {
+		*what = "no loopback device";
+		return -errno;
+	}
+	err = mdr_netns_cookie(&test_netns);
+	if (err) {
+		*what = "reading this namespace's cookie";
+		return err;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus < 0) {
+		*what = "counting CPUs";
+		return ncpus;
+	}
+	skel = mdredir_bpf__open();
+	if (!skel) {
+		*what = "opening the BPF skeleton";
+		return -errno;
+	}
+	err = mdredir_bpf__load(skel);
+	if (err) {
+		mdredir_bpf__destroy(skel);
+		skel = NULL;
+		*what = "loading the BPF programs (as root?)";
+		return err;
+	}
+	return 0;
+}
+
+void harness_fini(void)
+{
+	mdredir_bpf__destroy(skel);
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Packet fixtures for the BPF programs, run through bpf_prog_test_run_opts
+ * (katran's way): pkt.c builds the frames, harness.c loads the programs
+ * and runs a fixture, and one file per program holds its fixtures: tap.c
+ * and tap_guard.c (the tap's TC program), link.c, proxy.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "harness.h"
+
+/* The builder and the checker are tested first (selftest.c). */
+bool harness_self_test(char *why, size_t n);
+bool harness_ipv6_self_test(char *why, size_t n);
+
+int main(void)
+{
+	const struct fixture_table *tables[] = {
+		&tap_fixtures, &link_fixtures, &proxy_fixtures,
+		&tap_guard_fixtures,
+	};
+	const char *what = NULL;
+	char why[256];
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	err = harness_init(&what);
+	if (err) {
+		/* Setup failures still end in the summary line scripts look for. */
+		printf("not ok - setup: %s: %s\n", what, strerror(-err));
+		check_failed++;
+		return check_summary();
+	}
+
+	why[0] = '\0';
+	report(harness_self_test(why, sizeof(why)),
+	       "harness: checksum checker catches corruption", why);
+	why[0] = '\0';
+	report(harness_ipv6_self_test(why, sizeof(why)),
+	       "harness: IPv6 builder and checksum checker", why);
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		run_fixtures(tables[i]);
+	harness_fini();
+	return check_summary();
+}
