@@ -126,29 +126,6 @@ out:
 	return err;
 }
 
-/*
- * Runs @s through the tap program the way a fixture does; the state it
- * leaves is the fixture's starting point. -EPROTO: not the verdict a
- * setup step expects, so the fixture's premise does not hold.
- */
-int run_tap(const struct pkt_spec *s, int verdict)
-{
-	struct __sk_buff ctx = { .ifindex = lo_ifindex };
-	uint8_t out[PKT_MAX + 64];
-	struct pkt p;
-
-	build(s, &p);
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = p.b, .data_size_in = (__u32)p.len,
-		.data_out = out, .data_size_out = sizeof(out),
-		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		.repeat = 1);
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mdr_tap_ingress),
-				   &opts))
-		return -errno;
-	return (int)opts.retval == verdict ? 0 : -EPROTO;
-}
-
 /* ---- The runner ---- */
 
 static struct bpf_program *prog_of(enum prog_id id)
@@ -156,12 +133,99 @@ static struct bpf_program *prog_of(enum prog_id id)
 	switch (id) {
 	case TAP:
 		return skel->progs.mdr_tap_ingress;
+	case TAP_XDP:
+		return skel->progs.mdr_tap_xdp;
 	case LINK:
 		return skel->progs.mdr_link_ingress;
 	case PROXY:
 		return skel->progs.mdr_proxy_egress;
 	}
 	return NULL;
+}
+
+/*
+ * One pass of @in through @prog, on this namespace's loopback device as
+ * test_run's skb or xdp_buff sees it; the output frame in @out.
+ */
+static int test_run(enum prog_id prog, const struct pkt *in, uint8_t *out,
+		    __u32 *out_len, int *retval, char *why, size_t n)
+{
+	struct __sk_buff skb = { .ifindex = lo_ifindex }, skb_out = {};
+	/* XDP wants data_end = the frame's length, the rest zero. */
+	struct xdp_md xdp = { .data_end = (__u32)in->len,
+			      .ingress_ifindex = lo_ifindex }, xdp_out = {};
+	bool is_xdp = prog == TAP_XDP;
+	__u32 ifindex;
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = in->b, .data_size_in = (__u32)in->len,
+		.data_out = out, .data_size_out = *out_len,
+		.ctx_in = is_xdp ? (void *)&xdp : (void *)&skb,
+		.ctx_size_in = is_xdp ? sizeof(xdp) : sizeof(skb),
+		.ctx_out = is_xdp ? (void *)&xdp_out : (void *)&skb_out,
+		.ctx_size_out = is_xdp ? sizeof(xdp_out) : sizeof(skb_out),
+		.repeat = 1);
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog_of(prog)), &opts)) {
+		int err = -errno;
+
+		snprintf(why, n, "bpf_prog_test_run_opts: %s", strerror(-err));
+		return err;
+	}
+	/* Every attachment check keys on the device: be sure what it was. */
+	ifindex = is_xdp ? xdp_out.ingress_ifindex : skb_out.ifindex;
+	if (ifindex != lo_ifindex) {
+		snprintf(why, n, "ran with %s %u, expected %u",
+			 is_xdp ? "ingress_ifindex" : "skb->ifindex", ifindex,
+			 lo_ifindex);
+		return -EINVAL;
+	}
+	*out_len = opts.data_size_out;
+	*retval = (int)opts.retval;
+	return 0;
+}
+
+/* The tap program run_tap() uses: the one the fixture runs through. */
+static enum prog_id tap_hook = TAP;
+
+int xdp_verdict(int tc_verdict, int counter)
+{
+	switch (tc_verdict) {
+	case TC_ACT_OK:
+		return XDP_PASS;
+	case TC_ACT_SHOT:
+		return XDP_DROP;
+	case TC_ACT_REDIRECT:
+		/* TC answers with bpf_redirect() to the tap; XDP bounces. */
+		if (counter == MDR_PKT_ARP_REPLIED ||
+		    counter == MDR_PKT_NDP_REPLIED)
+			return XDP_TX;
+		return XDP_REDIRECT;
+	}
+	return -1;
+}
+
+/*
+ * Runs @s through the tap program the way a fixture does; the state it
+ * leaves is the fixture's starting point. @verdict is TC's, mapped for
+ * XDP when the fixture runs there (the setups send SYNs only). -EPROTO:
+ * not the verdict a setup step expects, so the fixture's premise does not
+ * hold.
+ */
+int run_tap(const struct pkt_spec *s, int verdict)
+{
+	uint8_t out[PKT_MAX + 64];
+	__u32 out_len = sizeof(out);
+	char why[128];
+	struct pkt p;
+	int err, got;
+
+	build(s, &p);
+	err = test_run(tap_hook, &p, out, &out_len, &got, why, sizeof(why));
+	if (err)
+		return err;
+	if (tap_hook == TAP_XDP)
+		verdict = xdp_verdict(verdict, -1);
+	return got == verdict ? 0 : -EPROTO;
 }
 
 /* The first differing byte, for a failure message that points at it. */
@@ -227,15 +291,15 @@ static bool counters_ok(const struct fixture *f,
 static bool run_fixture(const struct fixture *f, char *why, size_t n)
 {
 	__u64 before[N_CHECKED_IDS][MDR_PKT_COUNTER_MAX];
-	struct __sk_buff ctx = { .ifindex = lo_ifindex };
-	struct __sk_buff ctx_out = {};
 	uint8_t out[PKT_MAX + 64];
+	__u32 out_len = sizeof(out);
 	struct pkt in, want;
-	int err;
+	int err, verdict;
 
 	build(&f->in, &in);
 	build(f->out ? f->out : &f->in, &want);
 
+	tap_hook = f->prog == TAP_XDP ? TAP_XDP : TAP;
 	err = reset_state();
 	if (!err && f->setup)
 		err = f->setup();
@@ -249,34 +313,18 @@ static bool run_fixture(const struct fixture *f, char *why, size_t n)
 			return false;
 		}
 
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in.b, .data_size_in = (__u32)in.len,
-		.data_out = out, .data_size_out = sizeof(out),
-		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		.ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
-		.repeat = 1);
-	err = bpf_prog_test_run_opts(bpf_program__fd(prog_of(f->prog)), &opts);
-	if (err) {
-		snprintf(why, n, "bpf_prog_test_run_opts: %s", strerror(errno));
+	if (test_run(f->prog, &in, out, &out_len, &verdict, why, n))
 		return false;
-	}
-	/* Every attachment check keys on skb->ifindex: be sure what it was. */
-	if (ctx_out.ifindex != lo_ifindex) {
-		snprintf(why, n, "ran with skb->ifindex %u, expected %u",
-			 ctx_out.ifindex, lo_ifindex);
-		return false;
-	}
-	if ((int)opts.retval != f->verdict) {
-		snprintf(why, n, "verdict %d, expected %d", (int)opts.retval,
+	if (verdict != f->verdict) {
+		snprintf(why, n, "verdict %d, expected %d", verdict,
 			 f->verdict);
 		return false;
 	}
-	if (opts.data_size_out != want.len ||
-	    memcmp(out, want.b, want.len)) {
-		describe_diff(&want, out, opts.data_size_out, why, n);
+	if (out_len != want.len || memcmp(out, want.b, want.len)) {
+		describe_diff(&want, out, out_len, why, n);
 		return false;
 	}
-	if (!csums_ok(out, opts.data_size_out, why, n))
+	if (!csums_ok(out, out_len, why, n))
 		return false;
 	if (!counters_ok(f, before, why, n))
 		return false;
@@ -302,6 +350,46 @@ void run_fixtures(const struct fixture_table *t)
 		why[0] = '\0';
 		report(run_fixture(&t->fixtures[i], why, sizeof(why)),
 		       t->fixtures[i].name, why);
+	}
+}
+
+/*
+ * The XDP twin of a tap fixture: the same frame and state, the verdict
+ * XDP gives for TC's, the same output and counters, unless the fixture
+ * says how and why XDP differs.
+ */
+static struct fixture as_xdp(const struct fixture *f)
+{
+	struct fixture x = *f;
+	const struct xdp_differs *d = f->xdp;
+
+	x.prog = TAP_XDP;
+	x.verdict = xdp_verdict(f->verdict, f->counted ? f->counter : -1);
+	if (d) {
+		x.verdict = d->verdict;
+		x.out = d->out;
+		x.counted = d->counted;
+		x.count_id = d->count_id;
+		x.counter = d->counter;
+		x.check = d->check;
+	}
+	return x;
+}
+
+void run_fixtures_xdp(const struct fixture_table *t)
+{
+	char name[256], why[256];
+
+	for (size_t i = 0; i < t->len; i++) {
+		const struct fixture *f = &t->fixtures[i];
+		struct fixture x;
+
+		if (f->prog != TAP)
+			continue;
+		x = as_xdp(f);
+		why[0] = '\0';
+		snprintf(name, sizeof(name), "xdp: %s", f->name);
+		report(run_fixture(&x, why, sizeof(why)), name, why);
 	}
 }
 

@@ -34,7 +34,9 @@
 /* Counters are compared for ids 0 (unowned) and both attachments. */
 #define N_CHECKED_IDS	3
 
-enum prog_id { TAP, LINK, PROXY };
+enum prog_id { TAP, LINK, PROXY, TAP_XDP };
+
+struct xdp_differs;
 
 struct fixture {
 	const char *name;
@@ -46,6 +48,22 @@ struct fixture {
 	__u32 count_id;
 	int counter;
 	int (*setup)(void);
+	bool (*check)(char *why, size_t n);
+	/*
+	 * A tap fixture runs through the XDP program too, its TC verdict
+	 * mapped (xdp_verdict()) and all else alike; where XDP must differ,
+	 * this says what it expects instead (and, in a comment, why).
+	 */
+	const struct xdp_differs *xdp;
+};
+
+/* What XDP expects instead, whole: verdict, output, counter, check. */
+struct xdp_differs {
+	int verdict;
+	const struct pkt_spec *out;	/* NULL: output equals input */
+	bool counted;
+	__u32 count_id;
+	int counter;
 	bool (*check)(char *why, size_t n);
 };
 
@@ -62,7 +80,7 @@ struct fixture_table {
 		array, sizeof(array) / sizeof((array)[0]) }
 
 extern const struct fixture_table tap_fixtures, tap_guard_fixtures,
-	link_fixtures, proxy_fixtures;
+	tap_xdp_fixtures, link_fixtures, proxy_fixtures;
 
 /* ---- harness.c: the skeleton, map state and the runner ---- */
 
@@ -85,6 +103,14 @@ int run_tap(const struct pkt_spec *s, int verdict);
 
 /* Runs every fixture of @t, printing "ok - NAME" or "not ok - NAME: why". */
 void run_fixtures(const struct fixture_table *t);
+/* Runs @t's tap fixtures through the XDP program, as "xdp: NAME". */
+void run_fixtures_xdp(const struct fixture_table *t);
+/*
+ * XDP's verdict for TC's: TC_ACT_OK -> XDP_PASS, TC_ACT_SHOT -> XDP_DROP,
+ * TC_ACT_REDIRECT -> XDP_TX for an ARP or NDP answer (@counter says which
+ * it was), XDP_REDIRECT for the rest.
+ */
+int xdp_verdict(int tc_verdict, int counter);
 /* Counts one named result the same way (the harness self-tests use it). */
 void report(bool ok, const char *name, const char *why);
 

@@ -3,7 +3,9 @@
  * Packet fixtures for the BPF programs, run through bpf_prog_test_run_opts
  * (katran's way): pkt.c builds the frames, harness.c loads the programs
  * and runs a fixture, and one file per program holds its fixtures: tap.c
- * and tap_guard.c (the tap's TC program), link.c, proxy.c.
+ * and tap_guard.c (the tap), link.c, proxy.c. Every tap fixture runs
+ * through both tap programs, TC and XDP; tap_xdp.c holds the frames where
+ * the two part.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +21,7 @@ int main(void)
 {
 	const struct fixture_table *tables[] = {
 		&tap_fixtures, &link_fixtures, &proxy_fixtures,
-		&tap_guard_fixtures,
+		&tap_guard_fixtures, &tap_xdp_fixtures,
 	};
 	const char *what = NULL;
 	char why[256];
@@ -43,6 +45,9 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		run_fixtures(tables[i]);
+	/* Every tap fixture again, through the XDP entry (tap_xdp.c). */
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		run_fixtures_xdp(tables[i]);
 	harness_fini();
 	return check_summary();
 }

@@ -113,7 +113,8 @@ static size_t build_nd(const struct pkt_spec *s, uint8_t *icmp)
 static size_t build_l4(const struct pkt_spec *s, uint8_t *l4,
 		       const uint8_t *saddr, const uint8_t *daddr, size_t alen)
 {
-	size_t plen = s->payload ? strlen(s->payload) : 0;
+	size_t text = s->payload ? strlen(s->payload) : 0;
+	size_t plen = text + s->fill;
 	size_t hlen, len;
 	uint32_t sum;
 
@@ -147,7 +148,8 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *l4,
 	default:
 		return 0;
 	}
-	memcpy(l4 + hlen, s->payload ? s->payload : "", plen);
+	memcpy(l4 + hlen, s->payload ? s->payload : "", text);
+	memset(l4 + hlen + text, 'x', s->fill);
 	len = hlen + plen;
 
 	/* ICMPv4 has no pseudo-header; TCP, UDP and ICMPv6 do. */

@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PKT_MAX		256
+/* Room for a frame longer than a wire frame (XDP leaves those to TC). */
+#define PKT_MAX		2048
 #define ETH_HDR_LEN	14
 #define VLAN_HDR_LEN	4
 #define ARP_LEN		28
@@ -75,6 +76,7 @@ struct pkt_spec {
 	uint16_t sport, dport;
 	uint8_t tcp_flags;
 	const char *payload;
+	uint16_t fill;			/* then this many bytes of 'x' */
 	/* ICMPv6 neighbour discovery */
 	uint8_t icmp6_type, icmp6_code;
 	uint32_t nd_flags;		/* the word after the checksum */
