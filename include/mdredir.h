@@ -128,21 +128,48 @@ struct mdr_neigh {
 	__u16 pad;
 };
 
-/* Per-attachment packet counters kept by the BPF programs (per CPU). */
+/*
+ * Per-attachment packet counters kept by the BPF programs (per CPU), the
+ * one list of them: X(enum name, the name `mdredir stats` prints, whether
+ * it counts packets passed on or dropped). `stats` prints them in this
+ * order, the passed ones as "packets", the dropped ones as "dropped"; the
+ * README describes each (tests/bats/cli.bats checks that it does).
+ */
+enum mdr_count_kind {
+	MDR_COUNT_PASS,
+	MDR_COUNT_DROP,
+};
+
+#define MDR_PKT_COUNTERS(X)						\
+	/* ARP requests for the metadata IP answered */			\
+	X(MDR_PKT_ARP_REPLIED,	"arp_replied",	MDR_COUNT_PASS)		\
+	/* neighbour solicitations for it answered */			\
+	X(MDR_PKT_NDP_REPLIED,	"ndp_replied",	MDR_COUNT_PASS)		\
+	/* guest packets redirected to the proxy */			\
+	X(MDR_PKT_TO_PROXY,	"to_proxy",	MDR_COUNT_PASS)		\
+	/* proxy packets delivered to a guest */			\
+	X(MDR_PKT_TO_GUEST,	"to_guest",	MDR_COUNT_PASS)		\
+	/* reply to a guest whose MAC was never seen */			\
+	X(MDR_DROP_NO_NEIGH,	"no_neigh",	MDR_COUNT_DROP)		\
+	/* reply from a service address nobody owns */			\
+	X(MDR_DROP_NO_ATTACH,	"no_attach",	MDR_COUNT_DROP)		\
+	/* a packet rewrite helper failed */				\
+	X(MDR_DROP_REWRITE,	"rewrite",	MDR_COUNT_DROP)		\
+	/* foreign packet on our private link */			\
+	X(MDR_DROP_NOT_OURS,	"not_ours",	MDR_COUNT_DROP)		\
+	/* from a MAC other than the attachment's --mac */		\
+	X(MDR_DROP_SPOOF_MAC,	"spoofed_mac",	MDR_COUNT_DROP)		\
+	/* from an address not among its --ip */			\
+	X(MDR_DROP_SPOOF_IP,	"spoofed_ip",	MDR_COUNT_DROP)		\
+	/* new connection over the attachment's rate */			\
+	X(MDR_DROP_SYN_RATE,	"syn_rate",	MDR_COUNT_DROP)
+
+#define MDR_PKT_X_ENUM(id, name, kind) id,
 enum mdr_pkt_counter {
-	MDR_PKT_ARP_REPLIED,	/* ARP requests for the metadata IP answered */
-	MDR_PKT_NDP_REPLIED,	/* neighbour solicitations for it answered */
-	MDR_PKT_TO_PROXY,	/* guest packets redirected to the proxy */
-	MDR_PKT_TO_GUEST,	/* proxy packets delivered to a guest */
-	MDR_DROP_NO_NEIGH,	/* reply to a guest whose MAC was never seen */
-	MDR_DROP_NO_ATTACH,	/* reply from a service address nobody owns */
-	MDR_DROP_REWRITE,	/* a packet rewrite helper failed */
-	MDR_DROP_NOT_OURS,	/* foreign packet on our private link */
-	MDR_DROP_SPOOF_MAC,	/* from a MAC other than the attachment's --mac */
-	MDR_DROP_SPOOF_IP,	/* from an address not among its --ip */
-	MDR_DROP_SYN_RATE,	/* new connection over the attachment's rate */
+	MDR_PKT_COUNTERS(MDR_PKT_X_ENUM)
 	MDR_PKT_COUNTER_MAX,
 };
+#undef MDR_PKT_X_ENUM
 
 struct mdr_pkt_stats {
 	__u64 count[MDR_PKT_COUNTER_MAX];
@@ -168,6 +195,30 @@ struct mdr_http_stats {
 };
 
 #ifndef __bpf__
+/* The name `stats` prints for counter @c, or NULL past the last one. */
+static inline const char *mdr_pkt_counter_name(unsigned int c)
+{
+#define MDR_PKT_X_NAME(id, name, kind) [id] = name,
+	static const char *const names[MDR_PKT_COUNTER_MAX] = {
+		MDR_PKT_COUNTERS(MDR_PKT_X_NAME)
+	};
+#undef MDR_PKT_X_NAME
+
+	return c < MDR_PKT_COUNTER_MAX ? names[c] : (const char *)0;
+}
+
+/* MDR_COUNT_PASS or MDR_COUNT_DROP. */
+static inline enum mdr_count_kind mdr_pkt_counter_kind(unsigned int c)
+{
+#define MDR_PKT_X_KIND(id, name, kind) [id] = kind,
+	static const enum mdr_count_kind kinds[MDR_PKT_COUNTER_MAX] = {
+		MDR_PKT_COUNTERS(MDR_PKT_X_KIND)
+	};
+#undef MDR_PKT_X_KIND
+
+	return c < MDR_PKT_COUNTER_MAX ? kinds[c] : MDR_COUNT_DROP;
+}
+
 _Static_assert(sizeof(struct mdr_config) == 128, "mdr_config layout");
 _Static_assert(sizeof(struct mdr_iface_key) == 16, "mdr_iface_key layout");
 _Static_assert(sizeof(struct mdr_attachment) == 568, "mdr_attachment layout");

@@ -136,6 +136,23 @@ assert_nothing_left() {
 	assert_success
 }
 
+# The counter names come from one list (MDR_PKT_COUNTERS in
+# include/mdredir.h); scripts read them, so their shape is pinned here
+# byte for byte, and the README must describe every one.
+@test "stats names every packet counter, and the README describes each" {
+	run mdredir stats --json
+	assert_success
+	assert_output '{"attachments": [], "unattributed": {"packets": {"arp_replied": 0, "ndp_replied": 0, "to_proxy": 0, "to_guest": 0}, "dropped": {"no_neigh": 0, "no_attach": 0, "rewrite": 0, "not_ours": 0, "spoofed_mac": 0, "spoofed_ip": 0, "syn_rate": 0}}}'
+	names=$(jq -r '.unattributed | (.packets, .dropped) | keys_unsorted[]' <<<"$output")
+	# The README's paragraph on `stats --json`, up to the next item.
+	desc=$(sed -n '/^- `stats --json`/,/^- `unload`/p' "$ROOT/README.md")
+	[ -n "$desc" ]
+	for name in $names; do
+		grep -qF "\`$name\`" <<<"$desc" ||
+			fail "README's stats description does not name $name"
+	done
+}
+
 @test "list --json describes each attachment; attaching again updates it" {
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
 	sb_netns "$SB-dhcp"

@@ -136,33 +136,27 @@ int mdr_show_list(bool json)
 	return 0;
 }
 
-static const char *const pkt_names[MDR_PKT_COUNTER_MAX] = {
-	[MDR_PKT_ARP_REPLIED] = "arp_replied",
-	[MDR_PKT_NDP_REPLIED] = "ndp_replied",
-	[MDR_PKT_TO_PROXY] = "to_proxy",
-	[MDR_PKT_TO_GUEST] = "to_guest",
-	[MDR_DROP_NO_NEIGH] = "no_neigh",
-	[MDR_DROP_NO_ATTACH] = "no_attach",
-	[MDR_DROP_REWRITE] = "rewrite",
-	[MDR_DROP_NOT_OURS] = "not_ours",
-	[MDR_DROP_SPOOF_MAC] = "spoofed_mac",
-	[MDR_DROP_SPOOF_IP] = "spoofed_ip",
-	[MDR_DROP_SYN_RATE] = "syn_rate",
-};
+/* Counters of one kind, in the header's order, as a JSON object's members. */
+static void print_pkt_kind_json(const struct mdr_pkt_stats *p,
+				enum mdr_count_kind kind)
+{
+	bool first = true;
 
-/* Counters below this index count packets passed, the rest drops. */
-#define FIRST_DROP MDR_DROP_NO_NEIGH
+	for (unsigned int i = 0; i < MDR_PKT_COUNTER_MAX; i++) {
+		if (mdr_pkt_counter_kind(i) != kind)
+			continue;
+		printf("%s\"%s\": %llu", first ? "" : ", ",
+		       mdr_pkt_counter_name(i), (unsigned long long)p->count[i]);
+		first = false;
+	}
+}
 
 static void print_pkt_json(const struct mdr_pkt_stats *p)
 {
 	printf("\"packets\": {");
-	for (int i = 0; i < FIRST_DROP; i++)
-		printf("%s\"%s\": %llu", i ? ", " : "", pkt_names[i],
-		       (unsigned long long)p->count[i]);
+	print_pkt_kind_json(p, MDR_COUNT_PASS);
 	printf("}, \"dropped\": {");
-	for (int i = FIRST_DROP; i < MDR_PKT_COUNTER_MAX; i++)
-		printf("%s\"%s\": %llu", i > FIRST_DROP ? ", " : "",
-		       pkt_names[i], (unsigned long long)p->count[i]);
+	print_pkt_kind_json(p, MDR_COUNT_DROP);
 	printf("}");
 }
 
@@ -210,9 +204,12 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
 		       (unsigned long long)h.bytes_in,
 		       (unsigned long long)h.bytes_out);
 		printf(" ");
-		for (int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
-			printf(" %s%s %llu", i >= FIRST_DROP ? "drop_" : "",
-			       pkt_names[i], (unsigned long long)p.count[i]);
+		for (unsigned int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
+			printf(" %s%s %llu",
+			       mdr_pkt_counter_kind(i) == MDR_COUNT_DROP ?
+			       "drop_" : "",
+			       mdr_pkt_counter_name(i),
+			       (unsigned long long)p.count[i]);
 		printf("\n");
 	}
 	ctx->count++;
@@ -245,9 +242,10 @@ int mdr_show_stats(bool json)
 		if (!ctx.count)
 			printf("no interfaces attached\n");
 		printf("unattributed:");
-		for (int i = FIRST_DROP; i < MDR_PKT_COUNTER_MAX; i++)
-			printf(" drop_%s %llu", pkt_names[i],
-			       (unsigned long long)global.count[i]);
+		for (unsigned int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
+			if (mdr_pkt_counter_kind(i) == MDR_COUNT_DROP)
+				printf(" drop_%s %llu", mdr_pkt_counter_name(i),
+				       (unsigned long long)global.count[i]);
 		printf("\n");
 	}
 	if (err == 0)

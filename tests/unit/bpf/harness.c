@@ -245,19 +245,12 @@ static void describe_diff(const struct pkt *want, const uint8_t *got,
 		 got[i], want->b[i]);
 }
 
+/* Failures name a counter as the BPF code does: MDR_DROP_NO_NEIGH. */
+#define COUNTER_X_ID(id, name, kind) [id] = #id,
 static const char *const counter_names[MDR_PKT_COUNTER_MAX] = {
-	[MDR_PKT_ARP_REPLIED] = "MDR_PKT_ARP_REPLIED",
-	[MDR_PKT_NDP_REPLIED] = "MDR_PKT_NDP_REPLIED",
-	[MDR_PKT_TO_PROXY] = "MDR_PKT_TO_PROXY",
-	[MDR_PKT_TO_GUEST] = "MDR_PKT_TO_GUEST",
-	[MDR_DROP_NO_NEIGH] = "MDR_DROP_NO_NEIGH",
-	[MDR_DROP_NO_ATTACH] = "MDR_DROP_NO_ATTACH",
-	[MDR_DROP_REWRITE] = "MDR_DROP_REWRITE",
-	[MDR_DROP_NOT_OURS] = "MDR_DROP_NOT_OURS",
-	[MDR_DROP_SPOOF_MAC] = "MDR_DROP_SPOOF_MAC",
-	[MDR_DROP_SPOOF_IP] = "MDR_DROP_SPOOF_IP",
-	[MDR_DROP_SYN_RATE] = "MDR_DROP_SYN_RATE",
+	MDR_PKT_COUNTERS(COUNTER_X_ID)
 };
+#undef COUNTER_X_ID
 
 static bool counters_ok(const struct fixture *f,
 			__u64 before[N_CHECKED_IDS][MDR_PKT_COUNTER_MAX],
