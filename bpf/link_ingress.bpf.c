@@ -73,7 +73,7 @@ static __always_inline int reply_ip4(struct __sk_buff *skb,
 	if (mdr_parse_ip4_tcp(data, data_end, &p) ||
 	    p.tcp->source != bpf_htons(MDR_METADATA_PORT))
 		return -1;
-	id = mdr_service_id(cfg, p.ip->saddr);
+	id = mdr_service_id4(cfg, p.ip->saddr);
 	if (!id)
 		return -1;
 	att = reply_attachment(skb, id);
@@ -112,7 +112,7 @@ static __always_inline int reply_ip6(struct __sk_buff *skb,
 	if (mdr_parse_ip6_tcp(data, data_end, &p) ||
 	    p.tcp->source != bpf_htons(MDR_METADATA_PORT))
 		return -1;
-	id = mdr_service6_id(cfg, (const __u8 *)&p.ip6->saddr);
+	id = mdr_service_id6(cfg, (const __u8 *)&p.ip6->saddr);
 	if (!id)
 		return -1;
 	att = reply_attachment(skb, id);

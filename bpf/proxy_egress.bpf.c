@@ -26,12 +26,12 @@ static __always_inline __u32 source_id(struct __sk_buff *skb,
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		if ((void *)(ip + 1) > data_end)
 			return 0;
-		return mdr_service_id(cfg, ip->saddr);
+		return mdr_service_id4(cfg, ip->saddr);
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		if ((void *)(ip6 + 1) > data_end)
 			return 0;
-		return mdr_service6_id(cfg, (const __u8 *)&ip6->saddr);
+		return mdr_service_id6(cfg, (const __u8 *)&ip6->saddr);
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "datapath/netlink.h"
 #include "datapath/netns.h"
 #include "control/pinned_state.h"
+#include "service_addr.h"
 
 static const char *ns_label(const char *netns)
 {
@@ -78,13 +79,8 @@ static void fill_attachment(struct mdr_attachment *att,
 	att->ifindex = ifindex;
 	att->link_ifindex = link->link_ifindex;
 	att->proxy_ifindex = link->proxy_ifindex;
-	att->service_addr = htonl(ntohl(cfg->pool_addr) + id);
-	/* IPv6: the pool's first 96 bits, then the id. */
-	memcpy(att->service_addr6, cfg->pool6_addr, 12);
-	att->service_addr6[12] = id >> 24;
-	att->service_addr6[13] = id >> 16;
-	att->service_addr6[14] = id >> 8;
-	att->service_addr6[15] = id;
+	att->service_addr = mdr_service_addr4(cfg, id);
+	mdr_service_addr6(cfg, id, att->service_addr6);
 	memcpy(att->mac, mac, 6);
 	memcpy(att->proxy_mac, proxy_mac, 6);
 	if (req->has_vm_mac) {

@@ -28,6 +28,7 @@
 #include "proxy/proxy.h"
 #include "control/pinned_state.h"
 #include "control/watch.h"
+#include "service_addr.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -55,19 +56,13 @@ static uint32_t service_id(const struct mdr_config *cfg,
 			   const struct sockaddr_in6 *local)
 {
 	const uint8_t *a = local->sin6_addr.s6_addr;
-	uint32_t id, base;
+	__be32 addr4;
 
 	if (IN6_IS_ADDR_V4MAPPED(&local->sin6_addr)) {
-		memcpy(&id, a + 12, 4);
-		base = ntohl(cfg->pool_addr);
-		id = ntohl(id) - base;
-	} else if (!memcmp(a, cfg->pool6_addr, 12)) {
-		memcpy(&id, a + 12, 4);
-		id = ntohl(id);
-	} else {
-		return 0;
+		memcpy(&addr4, a + 12, 4);
+		return mdr_service_id4(cfg, addr4);
 	}
-	return id <= MDR_MAX_ATTACH ? id : 0;
+	return mdr_service_id6(cfg, a);
 }
 
 static bool owns_address(const struct mdr_attachment *att,
