@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "lib/log.h"
+#include "datapath/links.h"
 #include "datapath/netns.h"
 #include "daemon/settings.h"
 
@@ -51,6 +52,7 @@ struct option {
 	const char *section;
 	const char *name;
 	enum opt_type type;
+	const char *def;	/* the default, as it would be written in the file */
 	size_t offset;
 	size_t size;
 	unsigned int min, max;
@@ -62,70 +64,88 @@ struct option {
 #define NEUTRON true
 #define OURS false
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* The data path's own defaults, for attach on a fresh host without us. */
+#define DEFAULT_POOL4 MDR_DEFAULT_POOL "/" STR(MDR_DEFAULT_POOL_PREFIX)
+#define DEFAULT_POOL6 MDR_DEFAULT_POOL6 "/" STR(MDR_DEFAULT_POOL6_PREFIX)
+
+/*
+ * Every option with its default: the one place a default is written, but
+ * for the data path's pools and namespace, which attach needs on a fresh
+ * host without a daemon (datapath/links.h), named here.
+ * tools/mdredir.ini.sample repeats them for operators; test_settings holds
+ * the two to each other.
+ */
 static const struct option options[] = {
-	{ "DEFAULT", "nova_metadata_host", OPT_HOST,
+	{ "DEFAULT", "nova_metadata_host", OPT_HOST, "127.0.0.1",
 	  FIELD(nova_metadata_host), 0, 0, NEUTRON },
-	{ "DEFAULT", "nova_metadata_port", OPT_UINT,
+	{ "DEFAULT", "nova_metadata_port", OPT_UINT, "8775",
 	  FIELD(nova_metadata_port), 1, 65535, NEUTRON },
-	{ "DEFAULT", "nova_metadata_protocol", OPT_PROTOCOL,
+	{ "DEFAULT", "nova_metadata_protocol", OPT_PROTOCOL, "http",
 	  FIELD(nova_metadata_https), 0, 0, NEUTRON },
-	{ "DEFAULT", "nova_metadata_insecure", OPT_BOOL,
+	{ "DEFAULT", "nova_metadata_insecure", OPT_BOOL, "false",
 	  FIELD(nova_metadata_insecure), 0, 0, NEUTRON },
-	{ "DEFAULT", "auth_ca_cert", OPT_STRING,
+	{ "DEFAULT", "auth_ca_cert", OPT_STRING, "",
 	  FIELD(auth_ca_cert), 0, 0, NEUTRON },
-	{ "DEFAULT", "nova_client_cert", OPT_STRING,
+	{ "DEFAULT", "nova_client_cert", OPT_STRING, "",
 	  FIELD(nova_client_cert), 0, 0, NEUTRON },
-	{ "DEFAULT", "nova_client_priv_key", OPT_STRING,
+	{ "DEFAULT", "nova_client_priv_key", OPT_STRING, "",
 	  FIELD(nova_client_priv_key), 0, 0, NEUTRON },
-	{ "DEFAULT", "metadata_proxy_shared_secret", OPT_SECRET,
+	{ "DEFAULT", "metadata_proxy_shared_secret", OPT_SECRET, "",
 	  FIELD(metadata_proxy_shared_secret), 0, 0, NEUTRON },
-	{ "metadata_haproxy", "timeout_connect", OPT_UINT,
+	{ "metadata_haproxy", "timeout_connect", OPT_UINT, "30",
 	  FIELD(timeout_connect), 1, 86400, OURS },
-	{ "metadata_haproxy", "timeout_client", OPT_UINT,
+	{ "metadata_haproxy", "timeout_client", OPT_UINT, "32",
 	  FIELD(timeout_client), 1, 86400, OURS },
-	{ "metadata_haproxy", "timeout_server", OPT_UINT,
+	{ "metadata_haproxy", "timeout_server", OPT_UINT, "32",
 	  FIELD(timeout_server), 1, 86400, OURS },
-	{ "metadata_haproxy", "timeout_http_request", OPT_UINT,
+	{ "metadata_haproxy", "timeout_http_request", OPT_UINT, "30",
 	  FIELD(timeout_http_request), 1, 86400, OURS },
-	{ "metadata_haproxy", "timeout_http_keep_alive", OPT_UINT,
+	{ "metadata_haproxy", "timeout_http_keep_alive", OPT_UINT, "30",
 	  FIELD(timeout_http_keep_alive), 1, 86400, OURS },
-	{ "mdredir", "backend", OPT_STRING,
+	/* Empty: MDR_SETTINGS_DEFAULT_BACKEND, at mdr_settings_finish(). */
+	{ "mdredir", "backend", OPT_STRING, "",
 	  FIELD(backend), 0, 0, OURS },
-	{ "mdredir", "proxy_netns", OPT_NETNS,
+	{ "mdredir", "proxy_netns", OPT_NETNS, MDR_DEFAULT_PROXY_NETNS,
 	  FIELD(proxy_netns), 0, 0, OURS },
-	{ "mdredir", "service_pool", OPT_CIDR4,
+	{ "mdredir", "service_pool", OPT_CIDR4, DEFAULT_POOL4,
 	  FIELD(service_pool), POOL4_MIN, POOL4_MAX, OURS },
-	{ "mdredir", "service_pool6", OPT_CIDR6,
+	{ "mdredir", "service_pool6", OPT_CIDR6, DEFAULT_POOL6,
 	  FIELD(service_pool6), POOL6_MIN, POOL6_MAX, OURS },
-	{ "mdredir", "max_connections", OPT_UINT,
+	{ "mdredir", "max_connections", OPT_UINT, "4096",
 	  FIELD(max_connections), 1, 1000000, OURS },
-	{ "mdredir", "shared_secret_file", OPT_STRING,
+	{ "mdredir", "shared_secret_file", OPT_STRING, "",
 	  FIELD(shared_secret_file), 0, 0, OURS },
-	{ "mdredir", "max_connections_per_attachment", OPT_UINT,
+	{ "mdredir", "max_connections_per_attachment", OPT_UINT, "256",
 	  FIELD(max_connections_per_attachment), 1, 1000000, OURS },
-	{ "mdredir", "new_connection_rate", OPT_UINT,
+	/*
+	 * A flood guard, so above what a host can serve at all: at 20,000/s
+	 * it became the bottleneck of a 2-core machine (BENCHMARKS.md).
+	 */
+	{ "mdredir", "new_connection_rate", OPT_UINT, "100000",
 	  FIELD(new_connection_rate), 0, 10000000, OURS },
-	{ "mdredir", "new_connection_burst", OPT_UINT,
+	{ "mdredir", "new_connection_burst", OPT_UINT, "20000",
 	  FIELD(new_connection_burst), 1, 10000000, OURS },
-	{ "mdredir", "reply_ttl", OPT_UINT,
+	{ "mdredir", "reply_ttl", OPT_UINT, "0",
 	  FIELD(reply_ttl), 0, 255, OURS },
-	{ "mdredir", "cache_ttl", OPT_UINT,
+	{ "mdredir", "cache_ttl", OPT_UINT, "0",
 	  FIELD(cache_ttl), 0, 3600, OURS },
-	{ "mdredir", "cache_size_mb", OPT_UINT,
+	{ "mdredir", "cache_size_mb", OPT_UINT, "64",
 	  FIELD(cache_size_mb), 1, 65536, OURS },
-	{ "mdredir", "backend_keepalive", OPT_BOOL,
+	{ "mdredir", "backend_keepalive", OPT_BOOL, "true",
 	  FIELD(backend_keepalive), 0, 0, OURS },
-	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL,
+	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL, "false",
 	  FIELD(rate_limit_enabled), 0, 0, NEUTRON },
-	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS,
+	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS, "4",
 	  FIELD(rate_limit_ip_versions), 0, 0, NEUTRON },
-	{ "metadata_rate_limiting", "base_window_duration", OPT_UINT,
+	{ "metadata_rate_limiting", "base_window_duration", OPT_UINT, "10",
 	  FIELD(base_window_duration), 1, 86400, NEUTRON },
-	{ "metadata_rate_limiting", "base_query_rate_limit", OPT_UINT,
+	{ "metadata_rate_limiting", "base_query_rate_limit", OPT_UINT, "10",
 	  FIELD(base_query_rate_limit), 1, 1000000, NEUTRON },
-	{ "metadata_rate_limiting", "burst_window_duration", OPT_UINT,
+	{ "metadata_rate_limiting", "burst_window_duration", OPT_UINT, "10",
 	  FIELD(burst_window_duration), 1, 86400, NEUTRON },
-	{ "metadata_rate_limiting", "burst_query_rate_limit", OPT_UINT,
+	{ "metadata_rate_limiting", "burst_query_rate_limit", OPT_UINT, "10",
 	  FIELD(burst_query_rate_limit), 1, 1000000, NEUTRON },
 };
 
@@ -628,32 +648,14 @@ static int set_value(struct mdr_settings *s, const struct option *o, char *v,
 
 void mdr_settings_defaults(struct mdr_settings *s)
 {
+	char why[WHY_LEN];
+
 	memset(s, 0, sizeof(*s));
-	strcpy(s->nova_metadata_host, "127.0.0.1");
-	s->nova_metadata_port = 8775;
-	s->timeout_connect = 30;
-	s->timeout_client = 32;
-	s->timeout_server = 32;
-	s->timeout_http_request = 30;
-	s->timeout_http_keep_alive = 30;
-	strcpy(s->proxy_netns, "mdredir");
-	strcpy(s->service_pool, "100.100.0.0/16");
-	strcpy(s->service_pool6, "fd6d:6472:6972::/64");
-	s->max_connections = 4096;
-	s->max_connections_per_attachment = 256;
-	/*
-	 * A flood guard, so above what a host can serve at all: at 20,000/s
-	 * it became the bottleneck of a 2-core machine (BENCHMARKS.md).
-	 */
-	s->new_connection_rate = 100000;
-	s->new_connection_burst = 20000;
-	s->cache_size_mb = 64;
-	s->backend_keepalive = true;
-	s->rate_limit_ip_versions = MDR_SETTINGS_IPV4;
-	s->base_window_duration = 10;
-	s->base_query_rate_limit = 10;
-	s->burst_window_duration = 10;
-	s->burst_query_rate_limit = 10;
+	/* A default the parser refuses is our bug: the unit tests catch it. */
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (parse_value(&options[i], options[i].def,
+				field_of(s, &options[i]), why))
+			report(s, &options[i], why);
 }
 
 int mdr_settings_set(struct mdr_settings *s, const char *name,

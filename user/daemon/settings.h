@@ -35,48 +35,53 @@ struct mdr_settings_origin {
 	unsigned int line;	/* 0: not a file line (a command-line flag) */
 };
 
+/*
+ * Defaults: the option table in settings.c (the only place they are
+ * written; tools/mdredir.ini.sample shows them to operators).
+ */
 struct mdr_settings {
 	/* [DEFAULT]: Neutron's metadata_agent.ini names and defaults */
-	char nova_metadata_host[256];		/* "127.0.0.1" */
-	unsigned int nova_metadata_port;	/* 8775 */
-	bool nova_metadata_https;		/* nova_metadata_protocol: "http" (default) | "https" */
-	bool nova_metadata_insecure;		/* false */
-	char auth_ca_cert[PATH_MAX];		/* "" */
-	char nova_client_cert[PATH_MAX];	/* "" */
-	char nova_client_priv_key[PATH_MAX];	/* "" */
-	char metadata_proxy_shared_secret[1024];/* "" */
+	char nova_metadata_host[256];
+	unsigned int nova_metadata_port;
+	bool nova_metadata_https;		/* nova_metadata_protocol: "http" | "https" */
+	bool nova_metadata_insecure;
+	char auth_ca_cert[PATH_MAX];		/* "": the system's CA store */
+	char nova_client_cert[PATH_MAX];
+	char nova_client_priv_key[PATH_MAX];
+	char metadata_proxy_shared_secret[1024];
 	/* [metadata_haproxy]: seconds */
-	unsigned int timeout_connect;		/* 30 */
-	unsigned int timeout_client;		/* 32 */
-	unsigned int timeout_server;		/* 32 */
-	unsigned int timeout_http_request;	/* 30 */
-	unsigned int timeout_http_keep_alive;	/* 30 */
+	unsigned int timeout_connect;
+	unsigned int timeout_client;
+	unsigned int timeout_server;
+	unsigned int timeout_http_request;
+	unsigned int timeout_http_keep_alive;
 	/* [mdredir]: ours */
-	char backend[4096];			/* "" = built-in default (local:/var/lib/mdredir/metadata) */
-	char proxy_netns[64];			/* "mdredir" */
-	char service_pool[64];			/* "100.100.0.0/16" (IPv4 CIDR) */
-	char service_pool6[64];			/* "fd6d:6472:6972::/64" (IPv6 CIDR) */
-	unsigned int max_connections;		/* 4096 */
-	char shared_secret_file[PATH_MAX];	/* "": file whose content (trailing newline stripped) is the secret */
-	unsigned int max_connections_per_attachment;	/* 256 */
-	unsigned int new_connection_rate;	/* 20000 per second and attachment, in BPF; 0: none */
-	unsigned int new_connection_burst;	/* 5000 */
+	char backend[4096];			/* "": MDR_SETTINGS_DEFAULT_BACKEND */
+	char proxy_netns[64];
+	char service_pool[64];			/* IPv4 CIDR */
+	char service_pool6[64];			/* IPv6 CIDR */
+	unsigned int max_connections;
+	char shared_secret_file[PATH_MAX];	/* "" or a file whose content (trailing newline stripped) is the secret */
+	unsigned int max_connections_per_attachment;
+	unsigned int new_connection_rate;	/* per second and attachment, in BPF; 0: none */
+	unsigned int new_connection_burst;
 	unsigned int reply_ttl;			/* 0: replies keep their TTL / hop limit */
 	unsigned int cache_ttl;			/* seconds; 0: no response cache */
-	unsigned int cache_size_mb;		/* 64 */
-	bool backend_keepalive;			/* true: pool backend connections (plain HTTP, unix) */
-	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admit.h) */
-	bool rate_limit_enabled;		/* false */
-	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4 ("4") */
-	unsigned int base_window_duration;	/* 10 */
-	unsigned int base_query_rate_limit;	/* 10 */
-	unsigned int burst_window_duration;	/* 10 */
-	unsigned int burst_query_rate_limit;	/* 10 */
+	unsigned int cache_size_mb;
+	bool backend_keepalive;			/* pool backend connections (plain HTTP, unix) */
+	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admission.h) */
+	bool rate_limit_enabled;
+	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4/6 bits */
+	unsigned int base_window_duration;	/* seconds */
+	unsigned int base_query_rate_limit;
+	unsigned int burst_window_duration;	/* seconds */
+	unsigned int burst_query_rate_limit;
 	/* where each value came from, for messages: file:line, or "" for defaults */
 	struct mdr_settings_origin origin[MDR_SETTINGS_MAX_OPTIONS];
 	char sources[MDR_SETTINGS_MAX_SOURCES][MDR_SETTINGS_SOURCE_LEN];
 };
 
+/* Every option at its default (and no origins). */
 void mdr_settings_defaults(struct mdr_settings *s);
 
 /*

@@ -149,7 +149,11 @@ static void test_defaults(void)
 	unsigned int prefix = 0;
 	char buf[INET6_ADDRSTRLEN];
 
+	/* Every default in the table parses: nothing is reported. */
+	capture_start();
 	mdr_settings_defaults(&s);
+	capture_stop();
+	CHECK_STR(captured, "");
 	CHECK_STR(s.nova_metadata_host, "127.0.0.1");
 	CHECK_INT(s.nova_metadata_port, 8775);
 	CHECK(!s.nova_metadata_https);
@@ -169,6 +173,13 @@ static void test_defaults(void)
 	CHECK_STR(s.service_pool6, "fd6d:6472:6972::/64");
 	CHECK_INT(s.max_connections, 4096);
 	CHECK_STR(s.shared_secret_file, "");
+	CHECK_INT(s.max_connections_per_attachment, 256);
+	CHECK_INT(s.new_connection_rate, 100000);
+	CHECK_INT(s.new_connection_burst, 20000);
+	CHECK_INT(s.reply_ttl, 0);
+	CHECK_INT(s.cache_ttl, 0);
+	CHECK_INT(s.cache_size_mb, 64);
+	CHECK(s.backend_keepalive);
 	CHECK(!s.rate_limit_enabled);
 	CHECK_INT(s.rate_limit_ip_versions, MDR_SETTINGS_IPV4);
 	CHECK_INT(s.base_window_duration, 10);
