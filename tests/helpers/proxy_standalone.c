@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/settings.h"
 #include "proxy/proxy.h"
 
 static volatile sig_atomic_t stop;
@@ -176,9 +177,8 @@ int main(int argc, char **argv)
 	struct mdr_proxy_options po = { .identify = identify,
 					.identify_ctx = &fid,
 					.access_log = stderr,
-					.stop = &stop,
-					/* the daemon's default */
-					.backend_keepalive = true };
+					.stop = &stop };
+	static struct mdr_settings defaults; /* large: not on the stack */
 	const char *listen_spec = NULL, *backend_spec = NULL;
 	const char *secret_file = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *nova_host = NULL, *nova_proto = "http";
@@ -189,6 +189,9 @@ int main(int argc, char **argv)
 	size_t secret_len = 0;
 	int c, ret;
 
+	/* The daemon's defaults; the flags below override them. */
+	mdr_settings_defaults(&defaults);
+	mdr_settings_proxy_options(&defaults, &po);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_spec = optarg; break;

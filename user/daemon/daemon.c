@@ -398,27 +398,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.on_request_ctx = &d;
 	popts.access_log = open_access_log();
 	popts.stop = &stop_requested;
-	popts.max_connections = set.max_connections;
-	popts.max_connections_per_attachment =
-		set.max_connections_per_attachment;
-	popts.rate_limit.enabled = set.rate_limit_enabled;
-	popts.rate_limit.ip_versions =
-		(set.rate_limit_ip_versions & MDR_SETTINGS_IPV4 ?
-			 MDR_RATE_IPV4 : 0) |
-		(set.rate_limit_ip_versions & MDR_SETTINGS_IPV6 ?
-			 MDR_RATE_IPV6 : 0);
-	popts.rate_limit.base_window_ms = set.base_window_duration * 1000;
-	popts.rate_limit.base_limit = set.base_query_rate_limit;
-	popts.rate_limit.burst_window_ms = set.burst_window_duration * 1000;
-	popts.rate_limit.burst_limit = set.burst_query_rate_limit;
-	popts.timeout_http_request_ms = set.timeout_http_request * 1000;
-	popts.timeout_keepalive_ms = set.timeout_http_keep_alive * 1000;
-	popts.timeout_client_ms = set.timeout_client * 1000;
-	popts.timeout_server_ms = set.timeout_server * 1000;
-	popts.timeout_connect_ms = set.timeout_connect * 1000;
-	popts.cache_ttl_ms = set.cache_ttl * 1000;
-	popts.cache_max_bytes = (size_t)set.cache_size_mb << 20;
-	popts.backend_keepalive = set.backend_keepalive;
+	mdr_settings_proxy_options(&set, &popts);
 	err = mdr_watch_start(&watch, d.cfg.proxy_netns, &stop_requested);
 	if (err) {
 		pr_err("cannot start the interface watcher: %s", strerror(-err));

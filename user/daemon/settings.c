@@ -26,6 +26,7 @@
 #include "datapath/links.h"
 #include "datapath/netns.h"
 #include "daemon/settings.h"
+#include "proxy/proxy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define WHY_LEN 192
@@ -1105,4 +1106,29 @@ int mdr_settings_pool6(const struct mdr_settings *s, struct in6_addr *addr,
 
 	return parse_cidr(AF_INET6, s->service_pool6, POOL6_MIN, POOL6_MAX,
 			  addr, prefix, why) ? -EINVAL : 0;
+}
+
+void mdr_settings_proxy_options(const struct mdr_settings *s,
+				struct mdr_proxy_options *o)
+{
+	o->max_connections = s->max_connections;
+	o->max_connections_per_attachment = s->max_connections_per_attachment;
+	o->rate_limit.enabled = s->rate_limit_enabled;
+	o->rate_limit.ip_versions =
+		(s->rate_limit_ip_versions & MDR_SETTINGS_IPV4 ? MDR_RATE_IPV4 :
+								 0) |
+		(s->rate_limit_ip_versions & MDR_SETTINGS_IPV6 ? MDR_RATE_IPV6 :
+								 0);
+	o->rate_limit.base_window_ms = s->base_window_duration * 1000;
+	o->rate_limit.base_limit = s->base_query_rate_limit;
+	o->rate_limit.burst_window_ms = s->burst_window_duration * 1000;
+	o->rate_limit.burst_limit = s->burst_query_rate_limit;
+	o->timeout_http_request_ms = s->timeout_http_request * 1000;
+	o->timeout_keepalive_ms = s->timeout_http_keep_alive * 1000;
+	o->timeout_client_ms = s->timeout_client * 1000;
+	o->timeout_server_ms = s->timeout_server * 1000;
+	o->timeout_connect_ms = s->timeout_connect * 1000;
+	o->cache_ttl_ms = s->cache_ttl * 1000;
+	o->cache_max_bytes = (size_t)s->cache_size_mb << 20;
+	o->backend_keepalive = s->backend_keepalive;
 }

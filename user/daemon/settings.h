@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <netinet/in.h>
 
+struct mdr_proxy_options;
+
 #define MDR_SETTINGS_DEFAULT_BACKEND	"local:/var/lib/mdredir/metadata"
 #define MDR_SETTINGS_FILE_MAX		(1024 * 1024)	/* bytes per file */
 #define MDR_SETTINGS_LINE_MAX		8192		/* bytes per line or value */
@@ -116,5 +118,15 @@ int mdr_settings_pool4(const struct mdr_settings *s, struct in_addr *addr,
 		       unsigned *prefix);
 int mdr_settings_pool6(const struct mdr_settings *s, struct in6_addr *addr,
 		       unsigned *prefix);
+
+/*
+ * The one translation of settings into the proxy's options, in the proxy's
+ * units: connection caps, rate limits, timeouts, the response cache and
+ * backend pooling. The caller adds the rest (listener, backend, callbacks,
+ * stop flag). The proxy has no defaults of its own: whoever runs it starts
+ * from settings, at least mdr_settings_defaults().
+ */
+void mdr_settings_proxy_options(const struct mdr_settings *s,
+				struct mdr_proxy_options *o);
 
 #endif

@@ -19,6 +19,7 @@
 #include "check.h"
 #include "lib/log.h"
 #include "daemon/settings.h"
+#include "proxy/proxy.h"
 
 
 /* ---- temporary files and captured stderr ---- */
@@ -977,6 +978,66 @@ static void test_sample_file(void)
 	CHECK(!memcmp(&s, &want, offsetof(struct mdr_settings, origin)));
 }
 
+/* The proxy's options: the settings' values in the proxy's units, all set. */
+static void test_proxy_options(void)
+{
+	struct mdr_proxy_options o;
+
+	mdr_settings_defaults(&s);
+	memset(&o, 0, sizeof(o));
+	mdr_settings_proxy_options(&s, &o);
+	CHECK_INT(o.max_connections, 4096);
+	CHECK_INT(o.max_connections_per_attachment, 256);
+	CHECK(!o.rate_limit.enabled);
+	CHECK_INT(o.rate_limit.ip_versions, MDR_RATE_IPV4);
+	CHECK_INT(o.rate_limit.base_window_ms, 10000);
+	CHECK_INT(o.rate_limit.base_limit, 10);
+	CHECK_INT(o.rate_limit.burst_window_ms, 10000);
+	CHECK_INT(o.rate_limit.burst_limit, 10);
+	CHECK_INT(o.timeout_http_request_ms, 30000);
+	CHECK_INT(o.timeout_keepalive_ms, 30000);
+	CHECK_INT(o.timeout_client_ms, 32000);
+	CHECK_INT(o.timeout_server_ms, 32000);
+	CHECK_INT(o.timeout_connect_ms, 30000);
+	CHECK_INT(o.cache_ttl_ms, 0);
+	CHECK_INT(o.cache_max_bytes, 64 << 20);
+	CHECK(o.backend_keepalive);
+
+	CHECK_INT(load_fresh(&s,
+		"[metadata_haproxy]\n"
+		"timeout_connect = 1\ntimeout_client = 2\ntimeout_server = 3\n"
+		"timeout_http_request = 4\ntimeout_http_keep_alive = 5\n"
+		"[metadata_rate_limiting]\n"
+		"rate_limit_enabled = true\nip_versions = 4, 6\n"
+		"base_window_duration = 6\nbase_query_rate_limit = 7\n"
+		"burst_window_duration = 8\nburst_query_rate_limit = 9\n"
+		"[mdredir]\n"
+		"max_connections = 11\nmax_connections_per_attachment = 12\n"
+		"cache_ttl = 13\ncache_size_mb = 65536\n"
+		"backend_keepalive = false\n", NULL), 0);
+	mdr_settings_proxy_options(&s, &o);
+	CHECK_INT(o.timeout_connect_ms, 1000);
+	CHECK_INT(o.timeout_client_ms, 2000);
+	CHECK_INT(o.timeout_server_ms, 3000);
+	CHECK_INT(o.timeout_http_request_ms, 4000);
+	CHECK_INT(o.timeout_keepalive_ms, 5000);
+	CHECK(o.rate_limit.enabled);
+	CHECK_INT(o.rate_limit.ip_versions, MDR_RATE_IPV4 | MDR_RATE_IPV6);
+	CHECK_INT(o.rate_limit.base_window_ms, 6000);
+	CHECK_INT(o.rate_limit.base_limit, 7);
+	CHECK_INT(o.rate_limit.burst_window_ms, 8000);
+	CHECK_INT(o.rate_limit.burst_limit, 9);
+	CHECK_INT(o.max_connections, 11);
+	CHECK_INT(o.max_connections_per_attachment, 12);
+	CHECK_INT(o.cache_ttl_ms, 13000);
+	CHECK_INT(o.cache_max_bytes, 65536ull << 20);
+	CHECK(!o.backend_keepalive);
+	CHECK_INT(load_fresh(&s, "[metadata_rate_limiting]\nip_versions = 6\n",
+			     NULL), 0);
+	mdr_settings_proxy_options(&s, &o);
+	CHECK_INT(o.rate_limit.ip_versions, MDR_RATE_IPV6);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -1000,6 +1061,7 @@ int main(void)
 	test_ip_versions();
 	test_overrides_and_finish();
 	test_sample_file();
+	test_proxy_options();
 
 	tmp_cleanup();
 	return check_summary();
