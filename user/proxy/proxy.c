@@ -27,13 +27,6 @@
 #include "proxy/conn.h"
 #include "backends/local.h"
 
-#define DEFAULT_MAX_CONNS  1024
-/* Neutron's [metadata_haproxy] defaults (see proxy.h). */
-#define DEFAULT_HTTP_REQUEST_MS 30000
-#define DEFAULT_KEEPALIVE_MS    30000
-#define DEFAULT_CLIENT_MS       32000
-#define DEFAULT_SERVER_MS       32000
-#define DEFAULT_CONNECT_MS      30000
 #define LINGER_MS          2000
 #define STOP_CHECK_MS      200
 #define ACCEPT_PAUSE_MS    100
@@ -41,8 +34,6 @@
 #define SENDFILE_CHUNK     (256 * 1024)
 #define MAX_EVENTS         64
 #define MAX_ACCEPTS        128 /* per wakeup */
-#define DEFAULT_MAX_PER_ATTACH 256
-#define DEFAULT_CACHE_BYTES (64u << 20)
 /* Descriptors a connection can hold at once: guest, backend, local file. */
 #define FDS_PER_CONN       3
 #define FDS_SPARE          64
@@ -982,22 +973,20 @@ static void reap(struct proxy *p)
 	}
 }
 
-static void init_timeouts(struct proxy *p, const struct mdr_proxy_options *o)
+/* The options come complete (see proxy.h): no defaults of our own here. */
+static int init_timeouts(struct proxy *p, const struct mdr_proxy_options *o)
 {
-	p->timeout_ms[T_REQUEST] = o->timeout_http_request_ms ?
-					   o->timeout_http_request_ms :
-					   DEFAULT_HTTP_REQUEST_MS;
-	p->timeout_ms[T_KEEPALIVE] = o->timeout_keepalive_ms ?
-					     o->timeout_keepalive_ms :
-					     DEFAULT_KEEPALIVE_MS;
-	p->timeout_ms[T_CLIENT] = o->timeout_client_ms ? o->timeout_client_ms :
-							 DEFAULT_CLIENT_MS;
-	p->timeout_ms[T_SERVER] = o->timeout_server_ms ? o->timeout_server_ms :
-							 DEFAULT_SERVER_MS;
-	p->timeout_ms[T_CONNECT] = o->timeout_connect_ms ?
-					   o->timeout_connect_ms :
-					   DEFAULT_CONNECT_MS;
+	if (!o->timeout_http_request_ms || !o->timeout_keepalive_ms ||
+	    !o->timeout_client_ms || !o->timeout_server_ms ||
+	    !o->timeout_connect_ms)
+		return -EINVAL;
+	p->timeout_ms[T_REQUEST] = o->timeout_http_request_ms;
+	p->timeout_ms[T_KEEPALIVE] = o->timeout_keepalive_ms;
+	p->timeout_ms[T_CLIENT] = o->timeout_client_ms;
+	p->timeout_ms[T_SERVER] = o->timeout_server_ms;
+	p->timeout_ms[T_CONNECT] = o->timeout_connect_ms;
 	p->timeout_ms[T_LINGER] = LINGER_MS;
+	return 0;
 }
 
 /* Enough descriptors for every connection the caps allow, as far as the
@@ -1017,19 +1006,21 @@ static void raise_fd_limit(unsigned int max_conns)
 
 static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 {
-	unsigned int max = o->max_connections ?: DEFAULT_MAX_CONNS;
 	int ret;
 
-	init_timeouts(p, o);
-	raise_fd_limit(max);
-	ret = mdr_caps_init(&p->caps, max,
-			    o->max_connections_per_attachment ?:
-				    DEFAULT_MAX_PER_ATTACH);
+	if (!o->max_connections || !o->max_connections_per_attachment)
+		return -EINVAL;
+	ret = init_timeouts(p, o);
+	if (ret)
+		return ret;
+	raise_fd_limit(o->max_connections);
+	ret = mdr_caps_init(&p->caps, o->max_connections,
+			    o->max_connections_per_attachment);
 	if (!ret)
 		ret = mdr_rate_init(&p->rate, &o->rate_limit);
 	if (!ret)
 		ret = mdr_cache_init(&p->cache, o->cache_ttl_ms,
-				     o->cache_max_bytes ?: DEFAULT_CACHE_BYTES);
+				     o->cache_max_bytes);
 	if (!ret && mdr_buf_pool_init(&p->bufs, MDR_BUF_SIZE, SPARE_BUFS))
 		ret = -ENOMEM;
 	if (ret)

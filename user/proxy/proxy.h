@@ -64,9 +64,12 @@ struct mdr_proxy_options {
 	FILE *access_log; /* one line per request; NULL for none */
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
 	/*
-	 * Guest connections open at once, in all (0: 1024) and per
-	 * attachment (0: 256). A guest over either gets a prompt 503 and a
-	 * close, never a wait in the accept queue.
+	 * Every field below is required: the proxy has no defaults of its own
+	 * (they are the daemon's settings, mdr_settings_proxy_options()).
+	 *
+	 * Guest connections open at once, in all and per attachment. A guest
+	 * over either gets a prompt 503 and a close, never a wait in the
+	 * accept queue.
 	 */
 	unsigned int max_connections;
 	unsigned int max_connections_per_attachment;
@@ -77,24 +80,23 @@ struct mdr_proxy_options {
 	 */
 	struct mdr_rate_config rate_limit;
 	/*
-	 * Timeouts in milliseconds, 0 for the default. They mirror haproxy's,
-	 * and the defaults are those Neutron's metadata haproxy is given
-	 * ([metadata_haproxy] in neutron.conf):
+	 * Timeouts in milliseconds, none 0. They mirror haproxy's, under
+	 * the names of Neutron's [metadata_haproxy]:
 	 *
 	 * http_request: from accepting a connection, or from the first byte
 	 *   of a later request on it, to that request's complete head
-	 *   (haproxy "timeout http-request"); 30 s. A guest that runs out of
+	 *   (haproxy "timeout http-request"). A guest that runs out of
 	 *   it mid-head gets 408, one that sent nothing is closed silently.
 	 * keepalive: how long a kept-alive connection may stay idle between
 	 *   a response and the next request's first byte (haproxy "timeout
-	 *   http-keep-alive"); 30 s. Then it is closed silently.
+	 *   http-keep-alive"). Then it is closed silently.
 	 * client: inactivity while the guest is in the middle of a request
-	 *   body or of reading a response (haproxy "timeout client"); 32 s.
+	 *   body or of reading a response (haproxy "timeout client").
 	 * server: inactivity while waiting for the backend's response head
-	 *   or body (haproxy "timeout server"); 32 s. The guest gets 504 if
+	 *   or body (haproxy "timeout server"). The guest gets 504 if
 	 *   no response head came in time.
 	 * connect: connecting to the backend, TLS handshake included
-	 *   (haproxy "timeout connect"); 30 s. The guest gets 504.
+	 *   (haproxy "timeout connect"). The guest gets 504.
 	 */
 	unsigned int timeout_http_request_ms;
 	unsigned int timeout_keepalive_ms;
@@ -103,7 +105,8 @@ struct mdr_proxy_options {
 	unsigned int timeout_connect_ms;
 	/*
 	 * The response cache for boot storms (see cache.h): GET 200s from a
-	 * neutron or nova backend kept cache_ttl_ms; 0 turns it off.
+	 * neutron or nova backend kept cache_ttl_ms, in cache_max_bytes at
+	 * most; either 0 turns it off.
 	 */
 	unsigned int cache_ttl_ms;
 	size_t cache_max_bytes;
@@ -120,11 +123,10 @@ struct mdr_proxy_options {
 /*
  * Runs the event loop until *opts->stop (checked at least every 200 ms).
  * Returns 0 or a negative errno. Sets SIGPIPE to SIG_IGN for the process
- * (sendfile() has no MSG_NOSIGNAL). Defaults: 1024 connections, 256 per
- * attachment, and the timeouts above. Raises the soft RLIMIT_NOFILE (up to
- * the hard one) to what max_connections needs. opts->backend must have
- * been through mdr_backend_finish() (-EINVAL otherwise, for a nova backend
- * without endpoint or TLS context).
+ * (sendfile() has no MSG_NOSIGNAL). Raises the soft RLIMIT_NOFILE (up to
+ * the hard one) to what max_connections needs. -EINVAL if a connection cap
+ * or a timeout is 0, or if opts->backend has not been through
+ * mdr_backend_finish() (a nova backend without endpoint or TLS context).
  *
  * Statuses the proxy itself answers: 400 malformed request, 404 no
  * attachment (or, for nova, no instance id on it), 405 a method other than
