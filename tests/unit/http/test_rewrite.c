@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Heads as they leave the proxy: identity and hop-by-hop headers of the
+ * guest dropped, ours added, for the neutron, nova and local backends
+ * (user/http/rewrite.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "backends/spec.h"
+#include "http/parser.h"
+#include "http/rewrite.h"
+#include "http_tests.h"
+
+static const char forged_request[] =
+	"GET /latest/meta-data HTTP/1.1\r\n"
+	"Host: 169.254.169.254\r\n"
+	"X-Forwarded-For: 6.6.6.6\r\n"
+	"x-forwarded-for: 6.6.6.7\r\n"
+	"X-FORWARDED-FOR: 6.6.6.8\r\n"
+	"X-Neutron-Network-ID: evil\r\n"
+	"x-neutron-router-id: evil\r\n"
+	"X-NEUTRON-ANYTHING: evil\r\n"
+	"X-OVN-Network-ID: evil\r\n"
+	"x-ovn-whatever: evil\r\n"
+	"X-Instance-ID: evil\r\n"
+	"x-instance-id-signature: evil\r\n"
+	"X-INSTANCE-ID-Other: evil\r\n"
+	"X-Tenant-ID: evil\r\n"
+	"x-tenant-id: evil\r\n"
+	"Connection: keep-alive, X-Hop\r\n"
+	"X-Hop: dropped\r\n"
+	"Keep-Alive: timeout=5\r\n"
+	"Proxy-Connection: keep-alive\r\n"
+	"TE: trailers\r\n"
+	"Upgrade: h2c\r\n"
+	"Expect: 100-continue\r\n"
+	"X-Tenant-Name: kept\r\n"
+	"X-Forwarded-Proto: kept\r\n"
+	"Accept: */*\r\n"
+	"\r\n";
+
+void test_rewrite_request(void)
+{
+	static struct mdr_http_head h;
+	struct mdr_identity id = { .vm_ip = "10.0.0.5", .network_id = "net-1",
+				   .router_id = "rtr-1" };
+	struct mdr_backend be = { .kind = MDR_BACKEND_NEUTRON };
+	char out[4096], lower[4096];
+	int n;
+
+	CHECK_INT(parse_req(forged_request, &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	for (int i = 0; i <= n; i++)
+		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32 : out[i];
+	CHECK(!strncmp(out, "GET /latest/meta-data HTTP/1.1\r\n", 32));
+	CHECK(!strstr(lower, "evil"));
+	CHECK(!strstr(lower, "6.6.6"));
+	CHECK(!strstr(lower, "x-hop"));
+	CHECK(!strstr(lower, "keep-alive"));
+	CHECK(!strstr(lower, "proxy-connection"));
+	CHECK(!strstr(lower, "\r\nte:"));
+	CHECK(!strstr(lower, "upgrade"));
+	CHECK(!strstr(lower, "expect"));
+	CHECK(has_header(out, "\r\nHost: 169.254.169.254\r\n"));
+	CHECK(has_header(out, "\r\nX-Tenant-Name: kept\r\n"));
+	CHECK(has_header(out, "\r\nX-Forwarded-Proto: kept\r\n"));
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
+	/* Network wins over router, and only one of them is sent. */
+	CHECK(has_header(out, "\r\nX-Neutron-Network-ID: net-1\r\n"));
+	CHECK(!strstr(out, "X-Neutron-Router-ID"));
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+	/* Exactly one X-Forwarded-For: ours. */
+	CHECK(!strstr(strstr(lower, "x-forwarded-for") + 1, "x-forwarded-for"));
+
+	/* A pooled backend connection: keep-alive instead, the guest's own
+	 * Connection and Keep-Alive still dropped, nothing else changed. */
+	n = mdr_rewrite_request_conn(&h, &id, &be, true, out, sizeof(out) - 1);
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(has_header(out, "\r\nConnection: keep-alive\r\n\r\n"));
+	CHECK(!strstr(out, "Connection: close"));
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
+	CHECK(has_header(out, "\r\nX-Neutron-Network-ID: net-1\r\n"));
+	CHECK(!strstr(out, "evil"));
+	n = mdr_rewrite_request_conn(&h, &id, &be, false, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+
+	id.network_id[0] = '\0';
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(has_header(out, "\r\nX-Neutron-Router-ID: rtr-1\r\n"));
+	CHECK(!strstr(out, "X-Neutron-Network-ID"));
+
+	/* Local backends get no neutron headers. */
+	be.kind = MDR_BACKEND_LOCAL;
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(out, "X-Neutron"));
+
+	/* Too small a buffer is an error, not a cut head. */
+	CHECK_INT(mdr_rewrite_request(&h, &id, &be, out, 64), -ENOSPC);
+
+	for (const char *const *s = (const char *const[]){
+		     "X-Forwarded-For", "x-neutron-", "X-Neutron-Network-ID",
+		     "X-OVN-Network-ID", "X-Instance-ID", "X-Instance-ID-Signature",
+		     "x-instance-idx", "X-Tenant-ID", NULL };
+	     *s; s++)
+		CHECK(mdr_header_is_identity((struct mdr_str){ *s, strlen(*s) }));
+	for (const char *const *s = (const char *const[]){
+		     "X-Forwarded-Proto", "X-Tenant", "X-Tenant-ID-2", "X-Instance",
+		     "Neutron", "X-OVNx", NULL };
+	     *s; s++)
+		CHECK(!mdr_header_is_identity((struct mdr_str){ *s, strlen(*s) }));
+}
+
+void test_rewrite_request_http10(void)
+{
+	static struct mdr_http_head h;
+	struct mdr_identity id = { .vm_ip = "10.0.0.5" };
+	struct mdr_backend be = { .kind = MDR_BACKEND_NEUTRON };
+	const char *req = "POST /x HTTP/1.0\r\nContent-Length: 3\r\n"
+			  "Connection: content-length, keep-alive\r\n\r\n";
+	char out[1024];
+	int n;
+
+	CHECK_INT(parse_req(req, &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strncmp(out, "POST /x HTTP/1.1\r\n", 18));
+	CHECK(has_header(out, "\r\nHost: 169.254.169.254\r\n"));
+	/* Naming framing in Connection must not strip it. */
+	CHECK(has_header(out, "\r\nContent-Length: 3\r\n"));
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
+
+	/* Identical duplicate lengths are forwarded once. */
+	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(strstr(out, "Content-Length") + 1, "Content-Length"));
+}
+
+void test_rewrite_response(void)
+{
+	static struct mdr_http_head h;
+	const char *resp = "HTTP/1.0 200 OK\r\n"
+			   "Content-Type: text/plain\r\n"
+			   "Transfer-Encoding: chunked\r\n"
+			   "Trailer: X-T\r\n"
+			   "Connection: close, X-Secret\r\n"
+			   "X-Secret: hop\r\n"
+			   "Keep-Alive: timeout=1\r\n"
+			   "X-Instance-ID: from-backend\r\n"
+			   "\r\n";
+	char out[1024];
+	int n;
+
+	CHECK_INT(parse_resp(resp, false, &h), 1);
+	n = mdr_rewrite_response(&h, true, false, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strncmp(out, "HTTP/1.1 200 OK\r\n", 17));
+	CHECK(has_header(out, "\r\nTransfer-Encoding: chunked\r\n"));
+	CHECK(has_header(out, "\r\nContent-Type: text/plain\r\n"));
+	CHECK(!strstr(out, "X-Secret"));
+	CHECK(!strstr(out, "Keep-Alive:"));
+	CHECK(has_header(out, "\r\nConnection: keep-alive\r\n\r\n"));
+	/* Identity headers in responses are the backend's business. */
+	CHECK(has_header(out, "\r\nX-Instance-ID: from-backend\r\n"));
+
+	n = mdr_rewrite_response(&h, false, true, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(out, "Transfer-Encoding"));
+	CHECK(!strstr(out, "Trailer"));
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+}
+
+/* Counts lines of head that start with name (case-insensitive). */
+static int count_header(const char *head, const char *name)
+{
+	size_t n = strlen(name);
+	int count = 0;
+
+	for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n"))
+		if (!strncasecmp(p + 2, name, n) && p[2 + n] == ':')
+			count++;
+	return count;
+}
+
+void test_rewrite_nova(void)
+{
+	static struct mdr_http_head h;
+	struct mdr_identity id = { .vm_ip = "10.0.0.5", .network_id = "net-1",
+				   .router_id = "rtr-1",
+				   .instance_id = "inst-1",
+				   .project_id = "proj-1" };
+	struct mdr_backend be;
+	char out[4096], lower[4096], err[256];
+	int n;
+
+	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1:18775", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_secret(&be, "s3cr3t", 6), 0);
+	CHECK_INT(parse_req(forged_request, &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	for (int i = 0; i <= n; i++)
+		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32 : out[i];
+	CHECK(!strncmp(out, "GET /latest/meta-data HTTP/1.1\r\n", 32));
+	CHECK(!strstr(lower, "evil"));
+	CHECK(!strstr(lower, "6.6.6"));
+	CHECK(!strstr(lower, "x-neutron"));
+	CHECK(!strstr(lower, "x-ovn"));
+	/* Exactly our four identity headers, once each, in this order. */
+	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"
+			      "X-Instance-ID: inst-1\r\n"
+			      "X-Tenant-ID: proj-1\r\n"
+			      "X-Instance-ID-Signature: "
+			      "439de97388f549a2dcc1028067b052f1128de208ae3ed06f3ef648f998988fbc\r\n"));
+	CHECK_INT(count_header(out, "x-forwarded-for"), 1);
+	CHECK_INT(count_header(out, "x-instance-id"), 1);
+	CHECK_INT(count_header(out, "x-instance-id-signature"), 1);
+	CHECK_INT(count_header(out, "x-tenant-id"), 1);
+	/* Nova is addressed by its own name, once. */
+	CHECK(has_header(out, "\r\nHost: 127.0.0.1:18775\r\n"));
+	CHECK_INT(count_header(out, "host"), 1);
+	CHECK(has_header(out, "\r\nX-Tenant-Name: kept\r\n"));
+	CHECK(has_header(out, "\r\nConnection: close\r\n\r\n"));
+
+	/* No project: Nova will say what is missing. */
+	id.project_id[0] = '\0';
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_INT(count_header(out, "x-tenant-id"), 0);
+	CHECK_INT(count_header(out, "x-instance-id-signature"), 1);
+
+	/* No instance (the proxy answers 404 before this): nothing signed. */
+	id.instance_id[0] = '\0';
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(out, "X-Instance"));
+	CHECK_INT(count_header(out, "x-forwarded-for"), 1);
+
+	/* Every case variant of a forged name goes, one at a time too. */
+	static const char *const names[] = {
+		"x-instance-id", "X-INSTANCE-ID", "X-Instance-Id", "x-InStAnCe-iD-sIgNaTuRe",
+		"X-TENANT-ID", "x-tenant-id", "X-Forwarded-FOR", "X-NEUTRON-network-id",
+		"x-ovn-network-id",
+	};
+	strcpy(id.instance_id, "inst-2");
+	strcpy(id.project_id, "proj-2");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char req[256];
+
+		snprintf(req, sizeof(req),
+			 "GET / HTTP/1.1\r\nHost: x\r\n%s: forged\r\n\r\n", names[i]);
+		CHECK_INT(parse_req(req, &h), 1);
+		n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+		out[n > 0 ? n : 0] = '\0';
+		CHECK(!strstr(out, "forged"));
+		CHECK_INT(count_header(out, "x-instance-id"), 1);
+	}
+	mdr_backend_release(&be);
+}
