@@ -4,6 +4,7 @@
  * eviction within the memory bound, bodies that come back byte for byte.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +65,72 @@ static void test_identities_never_mix(void)
 	/* Another path, or the same one with a query: another key. */
 	n = key_of(&a, "/openstack/latest/meta_data.json?x", k);
 	CHECK(!mdr_cache_lookup(&c, k, n, 1, &h));
+	mdr_cache_free(&c);
+}
+
+/*
+ * Every id of the identity is in the key: a guest whose project, network,
+ * router (or instance) differs from another's, all else equal, never gets
+ * the other's answer. Each field is changed alone, and emptied alone, so
+ * that dropping any one of them from mdr_cache_key() fails here.
+ */
+static void test_every_id_in_key(void)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} ids[] = {
+		{ "project_id", offsetof(struct mdr_identity, project_id) },
+		{ "network_id", offsetof(struct mdr_identity, network_id) },
+		{ "router_id", offsetof(struct mdr_identity, router_id) },
+		{ "instance_id", offsetof(struct mdr_identity, instance_id) },
+	};
+	static const char path[] = "/openstack/latest/meta_data.json";
+	struct mdr_identity base = guest(1, "10.0.0.5", "inst-a"), other;
+	struct mdr_cache c;
+	struct mdr_cache_hit h;
+	char k[512];
+	size_t n;
+
+	snprintf(base.project_id, sizeof(base.project_id), "proj-a");
+	snprintf(base.network_id, sizeof(base.network_id), "net-a");
+	snprintf(base.router_id, sizeof(base.router_id), "rtr-a");
+	CHECK(mdr_cache_init(&c, 15000, 1 << 20) == 0);
+	n = key_of(&base, path, k);
+	CHECK(mdr_cache_store(&c, k, n, "H", 1, "base", 4, 0) == 0);
+	/* The same identity, built again: the same key. */
+	other = base;
+	n = key_of(&other, path, k);
+	CHECK(mdr_cache_lookup(&c, k, n, 1, &h) && body_is(&h, "base"));
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char *field;
+
+		other = base;
+		field = (char *)&other + ids[i].offset;
+		snprintf(field, MDR_ID_LEN, "%s-b", ids[i].name);
+		n = key_of(&other, path, k);
+		check_report(n > 0 && !mdr_cache_lookup(&c, k, n, 1, &h),
+			     __FILE__, __LINE__, __func__,
+			     "another %s, same answer", ids[i].name);
+		field[0] = '\0';
+		n = key_of(&other, path, k);
+		check_report(n > 0 && !mdr_cache_lookup(&c, k, n, 1, &h),
+			     __FILE__, __LINE__, __func__,
+			     "no %s, same answer", ids[i].name);
+	}
+
+	/* Where one id ends and the next begins is part of the key too. */
+	other = base;
+	snprintf(other.network_id, sizeof(other.network_id), "net-ar");
+	snprintf(other.router_id, sizeof(other.router_id), "tr-a");
+	n = key_of(&other, path, k);
+	CHECK(n > 0 && !mdr_cache_lookup(&c, k, n, 1, &h));
+	other = base;
+	snprintf(other.project_id, sizeof(other.project_id), "proj-anet-a");
+	other.network_id[0] = '\0';
+	n = key_of(&other, path, k);
+	CHECK(n > 0 && !mdr_cache_lookup(&c, k, n, 1, &h));
 	mdr_cache_free(&c);
 }
 
@@ -136,6 +203,7 @@ static void test_disabled(void)
 int main(void)
 {
 	test_identities_never_mix();
+	test_every_id_in_key();
 	test_expiry_and_replace();
 	test_bounded_memory();
 	test_disabled();
