@@ -6,9 +6,12 @@
  * The input is read as a connection: heads parsed incrementally (the bytes
  * arriving in three pieces), each body consumed by its framing, then the
  * next pipelined request. Every parsed head is rewritten for the neutron and
- * the nova backend, and the result must be a head a backend can trust: our
+ * the nova backend, both for a backend connection of its own ("Connection:
+ * close") and for a pooled one ("Connection: keep-alive", what the proxy
+ * sends by default), and the result must be a head a backend can trust: our
  * identity headers exactly once each, none of the guest's, no CR, LF or NUL
- * inside a line, the guest's framing kept, and a bounded length.
+ * inside a line, the guest's framing kept, and a bounded length; and the
+ * two heads the same but for their Connection line.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -67,6 +70,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 struct seen {
 	unsigned int identity_foreign; /* an identity header not ours */
 	unsigned int xff, net, inst, tenant, sig, host, conn, cl, te;
+	unsigned int conn_close, conn_keep; /* Connection lines, by value */
 };
 
 /*
@@ -141,7 +145,11 @@ static void note_line(struct seen *s, const char *line, size_t n,
 		if (be == &nova)
 			ASSERT(value_is(v, vn, nova.authority));
 	}
-	s->conn += mdr_str_ieq(name, "connection");
+	if (mdr_str_ieq(name, "connection")) {
+		s->conn++;
+		s->conn_close += value_is(v, vn, "close");
+		s->conn_keep += value_is(v, vn, "keep-alive");
+	}
 	s->cl += mdr_str_ieq(name, "content-length");
 	s->te += mdr_str_ieq(name, "transfer-encoding");
 }
@@ -150,7 +158,7 @@ static void note_line(struct seen *s, const char *line, size_t n,
  * exactly the identity we put in. */
 static void check_rewritten(const char *out, size_t n,
 			    const struct mdr_http_head *req,
-			    const struct mdr_backend *be)
+			    const struct mdr_backend *be, bool keep_alive)
 {
 	struct seen s = { 0 };
 	size_t pos, eol;
@@ -175,6 +183,7 @@ static void check_rewritten(const char *out, size_t n,
 	ASSERT(s.xff == 1);
 	ASSERT(s.host == 1);
 	ASSERT(s.conn == 1);
+	ASSERT(keep_alive ? s.conn_keep == 1 : s.conn_close == 1);
 	if (be == &nova) {
 		ASSERT(s.inst == 1 && s.tenant == 1 && s.sig == 1 && !s.net);
 	} else {
@@ -188,12 +197,27 @@ static void check_rewritten(const char *out, size_t n,
 static void rewrite_for(const struct mdr_http_head *h,
 			const struct mdr_backend *be)
 {
-	static char out[OUT_CAP];
+	static const char close_end[] = "Connection: close\r\n\r\n";
+	static char out[OUT_CAP], kept[OUT_CAP];
 	int n = mdr_rewrite_request(h, &ident, be, out, sizeof(out));
+	int k = mdr_rewrite_request_conn(h, &ident, be, true, kept,
+					 sizeof(kept));
+	const int extra = (int)strlen("keep-alive") - (int)strlen("close");
 
 	ASSERT(n > 0 || n == -ENOSPC);
+	ASSERT(k > 0 || k == -ENOSPC);
 	if (n > 0)
-		check_rewritten(out, (size_t)n, h, be);
+		check_rewritten(out, (size_t)n, h, be, false);
+	if (k > 0)
+		check_rewritten(kept, (size_t)k, h, be, true);
+	/* The pooled head is the one-shot head but for its last line, which
+	 * is what the bound may cut: never one without the other otherwise. */
+	if (k > 0) {
+		ASSERT(n == k - extra);
+		ASSERT(!memcmp(out, kept, (size_t)n - (sizeof(close_end) - 1)));
+	} else if (n > 0) {
+		ASSERT(n > OUT_CAP - extra);
+	}
 }
 
 /*
