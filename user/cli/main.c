@@ -14,6 +14,7 @@
 #include "cli/batch.h"
 #include "daemon/daemon.h"
 #include "daemon/settings.h"
+#include "datapath/links.h"
 #include "lib/log.h"
 #include "datapath/netns.h"
 #include "cli/show.h"
@@ -39,7 +40,8 @@ static const struct cli_option daemon_options[] = {
 	  "INI settings; Neutron's metadata_agent.ini works as is\n"
 	  "(see tools/mdredir.ini.sample); flags override it",
 	  cli_set_string, offsetof(struct mdr_daemon_options, config) },
-	{ "proxy-netns", 0, "NAME", "namespace of the listener (default mdredir)",
+	{ "proxy-netns", 0, "NAME", "namespace of the listener (default "
+	  MDR_DEFAULT_PROXY_NETNS ")",
 	  cli_set_string, offsetof(struct mdr_daemon_options, proxy_netns) },
 	{ "reply-ttl", 0, "N",
 	  "TTL / hop limit of metadata replies (1: nothing\n"
