@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "lib/log.h"
+#include "backends/spec.h"
 #include "datapath/links.h"
 #include "datapath/netns.h"
 #include "daemon/settings.h"
@@ -74,14 +75,15 @@ struct option {
 /*
  * Every option with its default: the one place a default is written, but
  * for the data path's pools and namespace, which attach needs on a fresh
- * host without a daemon (datapath/links.h), named here.
+ * host without a daemon (datapath/links.h), and Nova's port, which a nova
+ * backend spec without one takes (backends/spec.h): those are named here.
  * tools/mdredir.ini.sample repeats them for operators; test_settings holds
  * the two to each other.
  */
 static const struct option options[] = {
 	{ "DEFAULT", "nova_metadata_host", OPT_HOST, "127.0.0.1",
 	  FIELD(nova_metadata_host), 0, 0, NEUTRON },
-	{ "DEFAULT", "nova_metadata_port", OPT_UINT, "8775",
+	{ "DEFAULT", "nova_metadata_port", OPT_UINT, STR(MDR_NOVA_DEFAULT_PORT),
 	  FIELD(nova_metadata_port), 1, 65535, NEUTRON },
 	{ "DEFAULT", "nova_metadata_protocol", OPT_PROTOCOL, "http",
 	  FIELD(nova_metadata_https), 0, 0, NEUTRON },
