@@ -196,7 +196,7 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 @test "in XDP mode the replacement moves the XDP program over too" {
 	local pins=/sys/fs/bpf/mdredir id before after
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
-	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp 2>/dev/null
+	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp
 	before=$(ip -j link show "${SB}t1" | jq '.[0].xdp.prog.id')
 	[ "$before" != null ]
 	# Another build's programs, as far as the tags go.

@@ -43,13 +43,13 @@ teardown() { common_teardown; }
 @test "switching between tc and xdp leaves one program, and detach none" {
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
 	before=$(tc qdisc show dev "${SB}t1")
-	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp 2>/dev/null
+	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp
 	mdredir attach "${SB}t1" --instance-id inst-1 --mode tc
 	run ip link show "${SB}t1"
 	refute_output --partial "prog/xdp"
 	run tc filter show dev "${SB}t1" ingress
 	assert_output --partial mdr_tap_ingress
-	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp 2>/dev/null
+	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp
 	run ip link show "${SB}t1"
 	assert_output --partial "prog/xdp"
 	start_daemon --backend "local:$md"
@@ -80,7 +80,7 @@ teardown() { common_teardown; }
 
 @test "unload takes XDP programs off too, whatever the maps say" {
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
-	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp 2>/dev/null
+	mdredir attach "${SB}t1" --instance-id inst-1 --mode xdp
 	rm -rf /sys/fs/bpf/mdredir
 	run mdredir unload
 	assert_success
