@@ -10,8 +10,14 @@ setup() {
 	common_setup
 	md=$BATS_TEST_TMPDIR/md
 	sb_make_metadata "$md" inst-1 vm-one
+	BPF_STATS_WAS=
 }
-teardown() { common_teardown; }
+teardown() {
+	# A host-wide switch: back to what it was, whatever the test did.
+	[ -z "$BPF_STATS_WAS" ] ||
+		sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_WAS"
+	common_teardown
+}
 
 @test "--mode xdp on a veth says it uses generic XDP, and serves" {
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
@@ -28,6 +34,7 @@ teardown() { common_teardown; }
 	# TC stays as the net for what XDP cannot redirect (GSO frames).
 	run tc filter show dev "${SB}t1" ingress
 	assert_output --partial mdr_tap_ingress
+	BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 	sysctl -qw kernel.bpf_stats_enabled=1
 	start_daemon --backend "local:$md"
 	run metadata "$SB-vm1" /latest/meta-data/instance-id
@@ -36,7 +43,6 @@ teardown() { common_teardown; }
 	# The XDP program did run (it, not TC, answered and redirected).
 	id=$(ip -j link show dev "${SB}t1" | jq '.[0].xdp.prog.id')
 	run bash -c "bpftool prog show id $id --json | jq .run_cnt"
-	sysctl -qw kernel.bpf_stats_enabled=0
 	[ "$output" -ge 5 ] || fail "XDP ran $output times"
 }
 
