@@ -121,6 +121,13 @@ established() {
 	ip netns exec mdredir ss -Htn state established '( sport = :80 )' | wc -l
 }
 
+# all_closed: the daemon has closed every guest connection (none is still
+# established, none closed by the guest and still open on our side).
+all_closed() {
+	[ "$(ip netns exec mdredir ss -Htn state established state close-wait \
+		'( sport = :80 )' | wc -l)" = 0 ]
+}
+
 @test "a guest over its request rate gets 429 while other guests are served" {
 	cat >"$conf" <<-EOF
 	[metadata_rate_limiting]
@@ -184,11 +191,13 @@ established() {
 	assert_output 2
 	assert_equal "$(stat_of "${SB}t1" '.responses["5xx"]')" 2
 
-	# Closing them gives the slots back.
+	# Closing them gives the slots back, as soon as the daemon has seen
+	# them close (within 5 s; its timeouts are 30 s, so slots that came
+	# back only by a timeout would still fail this).
 	kill "$HOLDER"
 	wait "$HOLDER" 2>/dev/null || true
 	HOLDER=
-	sleep 0.3
+	wait_until 5 all_closed
 	run code "$SB-vm1" /latest/meta-data/instance-id
 	assert_output 200
 }

@@ -53,6 +53,22 @@ await_line() {
 	return 1
 }
 
+# wait_until SECONDS CMD...: runs CMD until it succeeds, for up to SECONDS
+# (whole seconds); says what it waited for if CMD never did. For "wait until
+# X has happened": a fixed sleep is either too short on a loaded machine or
+# longer than it needs to be.
+wait_until() {
+	local end=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	until "$@"; do
+		if [ "$(date +%s%N)" -ge "$end" ]; then
+			echo "gave up waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # start_daemon ARGS...: runs `mdredir daemon ARGS` until it listens.
 start_daemon() {
 	local log=$BATS_TEST_TMPDIR/daemon.log

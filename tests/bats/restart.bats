@@ -12,23 +12,12 @@ setup() {
 }
 teardown() { common_teardown; }
 
-# wait_for CMD...: up to 3 s for CMD to succeed.
-wait_for() {
-	for _ in $(seq 30); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 attached() { mdredir list --json | jq -r '.[].ifname' | sort | xargs; }
+attached_is() { [ "$(attached)" = "$1" ]; }
 
 # wait_attached NAMES: up to 3 s for exactly NAMES to be attached.
 wait_attached() {
-	for _ in $(seq 30); do
-		[ "$(attached)" = "$1" ] && return 0
-		sleep 0.1
-	done
+	wait_until 3 attached_is "$1" && return 0
 	echo "attached: '$(attached)', wanted '$1'" >&2
 	return 1
 }
@@ -64,7 +53,7 @@ wait_attached() {
 	ip link del "${SB}t2"
 	wait_attached ""
 	# The last one took the link veth with it.
-	wait_for bash -c "! ip -o link show | grep -q mdr-link"
+	wait_until 3 bash -c "! ip -o link show | grep -q mdr-link"
 	run grep -c "is gone: detached" "$BATS_TEST_TMPDIR/daemon.log"
 	assert_output 2
 }
@@ -82,10 +71,10 @@ wait_attached() {
 	sb_network "$SB-sw" "$SB-dhcp" "${SB}d"
 	mdredir attach "${SB}d" --netns "$SB-dhcp" --network-id net-1
 	start_daemon --backend "local:$md"
-	wait_for bash -c "ip -n mdredir -o link show | grep -q mdr-l"
+	wait_until 3 bash -c "ip -n mdredir -o link show | grep -q mdr-l"
 	ip netns del "$SB-dhcp"
 	wait_attached ""
-	wait_for bash -c "! ip -n mdredir -o link show | grep -q mdr-l"
+	wait_until 3 bash -c "! ip -n mdredir -o link show | grep -q mdr-l"
 }
 
 @test "concurrent attaches and detaches never corrupt state" {
@@ -141,12 +130,12 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	done
 	mdredir attach "${SB}t1" --netns "$SB-n1" --network-id net-1
 	start_daemon --backend "local:$md"
-	wait_for watched "$SB-n1"
+	wait_until 3 watched "$SB-n1"
 	before=$(sockets)
 	mdredir attach "${SB}t2" --netns "$SB-n2" --network-id net-2
 	mdredir attach "${SB}t3" --netns "$SB-n3" --network-id net-3
-	wait_for watched "$SB-n2"
-	wait_for watched "$SB-n3"
+	wait_until 3 watched "$SB-n2"
+	wait_until 3 watched "$SB-n3"
 	# Two more namespaces watched (the watcher rescans every second), not
 	# one more socket.
 	sleep 1.5
