@@ -58,7 +58,8 @@ uuid_of() { metadata "$1" /openstack/latest/meta_data.json | jq -r .uuid; }
 		-o /dev/null http://169.254.169.254/openstack/latest/meta_data.json \
 		-o /dev/null http://169.254.169.254/openstack/latest/meta_data.json
 	assert_output "$(printf '1 200\n0 200')"
-	# After the TTL the backend is asked again.
+	# After the TTL (2 s) the backend is asked again. A sleep: the entry
+	# growing old is the point.
 	sleep 2.2
 	assert_equal "$(uuid_of "$SB-vm1")" inst-1
 	assert_equal "$(backend_saw)" 3

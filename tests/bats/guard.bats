@@ -62,7 +62,8 @@ while time.time() < end and len(socks) < 3000:
     try: s.connect(("169.254.169.254", 80))
     except BlockingIOError: pass
     socks.append(s)
-time.sleep(3)' 3>&- &
+time.sleep(3)  # kept open: the kernel sends their SYNs again meanwhile
+' 3>&- &
 	flood=$!
 	# Once BPF is cutting it, the other guest asks.
 	wait_until 5 syn_dropped "${SB}t1"

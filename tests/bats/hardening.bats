@@ -87,6 +87,8 @@ while pending and time.time() < deadline:
         pending -= 1
 if pending:
     sys.exit("%d connections never established" % pending)
+# A while for a wrong answer or close to arrive: an absence cannot be
+# polled for.
 time.sleep(0.3)
 for s in socks:  # nothing may have been answered: all are being served
     try:
@@ -167,7 +169,10 @@ all_closed() {
 	assert_equal "$(stat_of "${SB}t1" '.responses["4xx"]')" 2
 	assert_equal "$(stat_of "${SB}t2" '.responses["4xx"]')" 0
 
-	# Once the burst window has passed, within the base limit again.
+	# Once the burst window has passed, within the base limit again. A
+	# sleep: the time passing is the point. Two burst windows, as the
+	# sliding estimate weighs the previous window in until the next one
+	# ends, and a margin.
 	sleep 4.2
 	run code "$SB-vm1" /latest/meta-data/instance-id
 	assert_output 200
@@ -232,6 +237,8 @@ all_closed() {
 		[ "${lines[0]% *}" = 200 ] || fail "other guest: $output"
 		ms=${lines[0]#* }
 		[ "$ms" -gt "$worst" ] && worst=$ms
+		# Samples spread over a second of the holder's byte-a-second
+		# sends, not bunched between two of them.
 		sleep 0.1
 	done
 	echo "# worst of 10 requests beside 1000 held connections: ${worst} ms" >&3

@@ -111,6 +111,7 @@ conns() { jq -r '.conn' "$RECORD" | paste -sd' '; }
 	run conns
 	assert_output "1 1 1"
 	# Idle for longer than the pool keeps a connection (2 s): a new one.
+	# A sleep: the idle time is the point.
 	sleep 2.5
 	run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
 	assert_output 200

@@ -137,7 +137,8 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	wait_until 3 watched "$SB-n2"
 	wait_until 3 watched "$SB-n3"
 	# Two more namespaces watched (the watcher rescans every second), not
-	# one more socket.
+	# one more socket. A sleep, not a poll: nothing shows that a rescan
+	# added no socket but a rescan having passed.
 	sleep 1.5
 	assert_equal "$(sockets)" "$before"
 	ip -n "$SB-n2" link del "${SB}t2"
