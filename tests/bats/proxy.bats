@@ -176,24 +176,29 @@ conns() { jq -r '.conn' "$RECORD" | paste -sd' '; }
 }
 
 @test "kept-alive requests fault in no memory: connection buffers are reused" {
-	local sock=$BATS_TEST_TMPDIR/agent.sock urls=() f0 f1
+	local sock=$BATS_TEST_TMPDIR/agent.sock urls=() n=200 f0 f1
 	start_backend --unix "$sock"
 	# glibc told to give freed memory back to the kernel at once, keeping
 	# nothing spare: what the proxy frees per request shows as page faults.
 	MALLOC_TRIM_THRESHOLD_=4096 MALLOC_TOP_PAD_=0 \
 		start_daemon --backend "neutron:unix:$sock"
-	for i in $(seq 200); do urls+=(-o /dev/null "http://169.254.169.254/headers?$i"); done
+	for i in $(seq $n); do urls+=(-o /dev/null "http://169.254.169.254/headers?$i"); done
 	run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
 	assert_output 200
 	f0=$(awk '{print $10}' "/proc/$DAEMON_PID/stat")
 	run sb_in "$SB-vm1" curl -sS -m 20 -w '%{http_code}\n' "${urls[@]}"
 	assert_success
-	assert_equal "$(grep -c '^200$' <<<"$output")" 200
+	assert_equal "$(grep -c '^200$' <<<"$output")" $n
 	f1=$(awk '{print $10}' "/proc/$DAEMON_PID/stat")
 	# Two 32 KiB backend buffers a request: freed after each, they went
 	# back to the kernel, and every page touched again was a fault (the
-	# previous binary: 402 for these 200 requests).
-	[ $((f1 - f0)) -lt 100 ] || fail "$((f1 - f0)) page faults for 200 requests"
+	# previous binary: 402 for 200 requests, 2 a request; this one: 0).
+	# A bound, not 0: fewer than one fault per 2 requests leaves room for
+	# what the kernel and the rest of the daemon (the watcher thread)
+	# fault in meanwhile, and a buffer freed per request still fails it
+	# (at least one fault each, whatever the kernel's fault size).
+	[ $((f1 - f0)) -lt $((n / 2)) ] ||
+		fail "$((f1 - f0)) page faults for $n requests"
 }
 
 @test "backend keep-alive: a GET the backend drops on a reused connection is resent" {
