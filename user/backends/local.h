@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "http/parser.h"
-#include "proxy/proxy.h"
+#include "lib/identity.h"
 
 struct mdr_local_reply {
 	int status;               /* 200, or the error to answer */

@@ -22,6 +22,7 @@
 #include "daemon/settings.h"
 #include "daemon/daemon.h"
 #include "datapath/links.h"
+#include "lib/identity.h"
 #include "control/lock.h"
 #include "lib/log.h"
 #include "datapath/netns.h"

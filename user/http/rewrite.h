@@ -10,8 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backends/spec.h"
 #include "http/parser.h"
-#include "proxy/proxy.h"
+#include "lib/identity.h"
 
 /* Identity headers only the proxy may set (X-Instance-ID*, X-Neutron-*, ...). */
 bool mdr_header_is_identity(struct mdr_str name);

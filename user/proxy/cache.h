@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/proxy.h"
+#include "lib/identity.h"
 
 struct mdr_cache_entry;
 

@@ -18,20 +18,7 @@
 
 #include "proxy/admission.h"
 #include "backends/spec.h"
-
-#define MDR_ID_LEN 64 /* matches include/mdredir.h */
-
-/* Who is asking: what the attachment knows, plus the guest's address. */
-struct mdr_identity {
-	uint32_t attach_id;
-	char ifname[16];
-	char netns[MDR_ID_LEN];
-	char network_id[MDR_ID_LEN];
-	char router_id[MDR_ID_LEN];
-	char instance_id[MDR_ID_LEN];
-	char project_id[MDR_ID_LEN];
-	char vm_ip[INET6_ADDRSTRLEN]; /* the X-Forwarded-For value */
-};
+#include "lib/identity.h"
 
 /*
  * Resolves an accepted connection to its attachment from the local (service)
