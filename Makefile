@@ -108,7 +108,8 @@ FUZZ_CC     ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	       -Iinclude -Iuser -fno-omit-frame-pointer \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c
+FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c \
+	       user/backends/kinds.c
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backends/kinds.h"
 #include "http/rewrite.h"
 
 /*
@@ -119,7 +120,8 @@ int mdr_rewrite_request_conn(const struct mdr_http_head *req,
 			     char *out, size_t cap)
 {
 	struct out o = { .p = out, .cap = cap };
-	bool nova = be->kind == MDR_BACKEND_NOVA;
+	const struct mdr_backend_ops *ops = mdr_backend_ops(be);
+	bool nova = ops->nova_headers;
 	char sig[MDR_NOVA_SIGNATURE_LEN + 1];
 	bool length_sent = false;
 
@@ -162,7 +164,7 @@ int mdr_rewrite_request_conn(const struct mdr_http_head *req,
 			putf(&o, "X-Tenant-ID: %s\r\n", id->project_id);
 		putf(&o, "X-Instance-ID-Signature: %s\r\n", sig);
 	}
-	if (be->kind == MDR_BACKEND_NEUTRON) {
+	if (ops->neutron_headers) {
 		if (id->network_id[0])
 			putf(&o, "X-Neutron-Network-ID: %s\r\n", id->network_id);
 		else if (id->router_id[0])

@@ -25,6 +25,7 @@
 #include <sys/sendfile.h>
 
 #include "proxy/conn.h"
+#include "backends/kinds.h"
 #include "backends/local.h"
 
 #define LINGER_MS          2000
@@ -206,8 +207,7 @@ static size_t format_response(char *buf, size_t cap, const struct proxy *p,
 			      int status, const char *why, bool keep_alive,
 			      bool head, const char *extra)
 {
-	const char *allow = p->o->backend->kind == MDR_BACKEND_LOCAL ?
-				    "GET, HEAD" : "GET, HEAD, POST";
+	const char *allow = mdr_backend_ops(p->o->backend)->allow;
 	int n;
 
 	n = snprintf(buf, cap,
@@ -361,16 +361,17 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 static int dispatch_request(struct proxy *p, struct conn *c,
 			    const struct mdr_http_head *h)
 {
+	const struct mdr_backend_ops *ops = mdr_backend_ops(p->o->backend);
+
 	if (!mdr_str_eq(h->method, "GET") && !mdr_str_eq(h->method, "HEAD") &&
 	    !mdr_str_eq(h->method, "POST"))
 		conn_respond(p, c, 405, "method not allowed", true);
-	else if (p->o->backend->kind == MDR_BACKEND_NOVA &&
-		 !c->id.instance_id[0])
+	else if (ops->needs_instance && !c->id.instance_id[0])
 		/* Nova knows instances only; a network's tap needs neutron. */
 		conn_respond(p, c, 404,
 			     "no instance is associated with this interface",
 			     true);
-	else if (p->o->backend->kind == MDR_BACKEND_LOCAL)
+	else if (!ops->relayed)
 		serve_local(p, c, h);
 	else if (!serve_cached(p, c, h))
 		return relay_start(p, c, h);
@@ -1048,9 +1049,8 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 
 	if (!o || o->listen_fd < 0 || !o->backend || !o->stop)
 		return -EINVAL;
-	if (o->backend->kind == MDR_BACKEND_NOVA &&
-	    (!o->backend->endpoint_set ||
-	     (o->backend->tls && !o->backend->ssl_ctx)))
+	if (mdr_backend_needs_endpoint(o->backend) ||
+	    (o->backend->tls && !o->backend->ssl_ctx))
 		return -EINVAL; /* mdr_backend_finish() was not called */
 	/* sendfile() has no MSG_NOSIGNAL: a guest that vanishes mid-file
 	 * must cost an EPIPE, not the daemon. */
@@ -1058,7 +1058,7 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	ret = init_limits(&p, o);
 	if (ret)
 		goto out;
-	if (o->backend->kind == MDR_BACKEND_LOCAL) {
+	if (!mdr_backend_ops(o->backend)->relayed) {
 		p.base_fd = open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (p.base_fd < 0) {
 			ret = -errno;

@@ -35,6 +35,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "proxy/conn.h"
+#include "backends/kinds.h"
 #include "http/rewrite.h"
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -94,8 +95,7 @@ void relay_pool_init(struct proxy *p)
 	const struct mdr_backend *be = p->o->backend;
 
 	p->pool_on = p->o->backend_keepalive && !be->tls &&
-		     (be->kind == MDR_BACKEND_NEUTRON ||
-		      be->kind == MDR_BACKEND_NOVA);
+		     mdr_backend_ops(be)->relayed;
 	p->n_idle = 0;
 	for (int i = 0; i < MDR_POOL_MAX; i++) {
 		p->idle[i].fd = -1;
