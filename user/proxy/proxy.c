@@ -27,6 +27,7 @@
 #include "proxy/conn.h"
 #include "backends/kinds.h"
 #include "backends/local.h"
+#include "lib/log.h"
 
 #define LINGER_MS          2000
 #define STOP_CHECK_MS      200
@@ -113,6 +114,10 @@ void conn_set_events(struct proxy *p, struct conn *c, bool backend,
 	op = !events ? EPOLL_CTL_DEL : !*cur ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
 	if (!epoll_ctl(p->epfd, op, fd, &ev))
 		*cur = events;
+	else
+		pr_warn("proxy: cannot watch the %s socket for events %#x "
+			"(epoll_ctl: %s); tried again at the next change",
+			backend ? "backend" : "guest", events, strerror(errno));
 }
 
 /* Copies s for a quoted log field: no quotes, spaces or control bytes. */
@@ -769,8 +774,13 @@ static int conn_start(struct proxy *p, struct conn *c, int fd)
 	c->tkind = T_NONE;
 	c->cep = (struct endpoint){ c, false, -1 };
 	c->bep = (struct endpoint){ c, true, -1 };
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev))
-		return -errno;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		int err = errno;
+
+		pr_warn("proxy: cannot watch a new guest connection, closing "
+			"it (epoll_ctl: %s)", strerror(err));
+		return -err;
+	}
 	c->cev = EPOLLIN;
 	c->state = CS_HEAD;
 	c->all_next = p->all;
@@ -823,9 +833,13 @@ static void set_accepting(struct proxy *p, bool on)
 		.data.ptr = &p->listener,
 	};
 
-	if (p->accepting != on &&
-	    !epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->o->listen_fd, &ev))
+	if (p->accepting == on)
+		return;
+	if (!epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->o->listen_fd, &ev))
 		p->accepting = on;
+	else
+		pr_warn("proxy: cannot %s accepting guests (epoll_ctl: %s)",
+			on ? "resume" : "pause", strerror(errno));
 }
 
 static int accept_guest(struct proxy *p, struct sockaddr_storage *peer)

@@ -37,6 +37,7 @@
 #include "proxy/conn.h"
 #include "backends/kinds.h"
 #include "http/rewrite.h"
+#include "lib/log.h"
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -197,8 +198,11 @@ static bool pool_put(struct proxy *p, struct conn *c)
 	ev.data.ptr = &ib->ep;
 	if ((c->b_slot < 0 || c->bev != ev.events) &&
 	    epoll_ctl(p->epfd, c->bev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->bfd,
-		      &ev))
+		      &ev)) {
+		pr_warn("proxy: cannot keep an idle backend connection, "
+			"closing it (epoll_ctl: %s)", strerror(errno));
 		return false;
+	}
 	ib->fd = c->bfd;
 	ib->events = ev.events;
 	ib->since_ms = p->now_ms;
