@@ -250,3 +250,61 @@ int mdr_cache_store(struct mdr_cache *c, const char *key, size_t key_len,
 	c->stores++;
 	return 0;
 }
+
+void mdr_cache_capture_begin(struct mdr_cache_capture *cap, const char *key,
+			     size_t key_len)
+{
+	cap->key = malloc(key_len);
+	if (cap->key) {
+		memcpy(cap->key, key, key_len);
+		cap->key_len = key_len;
+	}
+}
+
+void mdr_cache_capture_end(struct mdr_cache_capture *cap)
+{
+	free(cap->key);
+	free(cap->head);
+	free(cap->body);
+	cap->key = cap->head = cap->body = NULL;
+	cap->key_len = cap->head_len = cap->len = 0;
+}
+
+void mdr_cache_capture_head(struct mdr_cache *c, struct mdr_cache_capture *cap,
+			    const struct mdr_http_head *h, bool dechunk,
+			    uint64_t body_len, const char *out, size_t len,
+			    bool keep_alive)
+{
+	/* What mdr_rewrite_response() ended the head with, for this guest. */
+	size_t own = (keep_alive ? strlen("Connection: keep-alive\r\n") :
+				   strlen("Connection: close\r\n")) + 2;
+
+	if (!cap->key)
+		return;
+	if (h->status != 200 || h->body != MDR_BODY_LENGTH || dechunk ||
+	    body_len > c->max_body || len <= own) {
+		mdr_cache_capture_end(cap);
+		return;
+	}
+	cap->head_len = len - own;
+	cap->head = malloc(cap->head_len);
+	cap->body = malloc(body_len ?: 1);
+	if (!cap->head || !cap->body) {
+		mdr_cache_capture_end(cap);
+		return;
+	}
+	memcpy(cap->head, out, cap->head_len);
+}
+
+void mdr_cache_capture_body(struct mdr_cache *c, struct mdr_cache_capture *cap,
+			    const char *data, size_t n, bool complete,
+			    uint64_t now_ms)
+{
+	if (!cap->head)
+		return;
+	memcpy(cap->body + cap->len, data, n);
+	cap->len += n;
+	if (complete)
+		mdr_cache_store(c, cap->key, cap->key_len, cap->head,
+				cap->head_len, cap->body, cap->len, now_ms);
+}

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/parser.h"
 #include "lib/identity.h"
 
 struct mdr_cache_entry;
@@ -67,5 +68,37 @@ bool mdr_cache_lookup(struct mdr_cache *c, const char *key, size_t key_len,
 int mdr_cache_store(struct mdr_cache *c, const char *key, size_t key_len,
 		    const char *head, size_t head_len, const void *body,
 		    size_t body_len, uint64_t now_ms);
+
+/*
+ * A response on its way from the backend, kept for the cache: started for
+ * a GET the cache could not answer (its key), given the response head as
+ * it goes to the guest and every body byte after it, and stored when the
+ * body is complete. key NULL: nothing is being kept.
+ */
+struct mdr_cache_capture {
+	char *key, *head, *body;
+	size_t key_len, head_len, len;
+};
+
+/* Keeps a copy of key (nothing is kept out of memory). */
+void mdr_cache_capture_begin(struct mdr_cache_capture *cap, const char *key,
+			     size_t key_len);
+/*
+ * The response head h, as rewritten for the guest (out, len bytes, ending
+ * with the Connection line for keep_alive and the blank line, which the
+ * cache leaves out: each guest gets its own). Only a 200 framed by a
+ * Content-Length the cache can hold is kept; anything else ends the
+ * capture.
+ */
+void mdr_cache_capture_head(struct mdr_cache *c, struct mdr_cache_capture *cap,
+			    const struct mdr_http_head *h, bool dechunk,
+			    uint64_t body_len, const char *out, size_t len,
+			    bool keep_alive);
+/* Body bytes just sent on to the guest; complete: the body is all there
+ * and clean, so the response is stored. */
+void mdr_cache_capture_body(struct mdr_cache *c, struct mdr_cache_capture *cap,
+			    const char *data, size_t n, bool complete,
+			    uint64_t now_ms);
+void mdr_cache_capture_end(struct mdr_cache_capture *cap);
 
 #endif

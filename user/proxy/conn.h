@@ -146,9 +146,7 @@ struct conn {
 	char why[200];    /* c->note, when it has to be composed */
 	bool progress;    /* I/O moved since the last timer refresh */
 
-	/* A response being kept for the cache (cap_key NULL: none). */
-	char *cap_key, *cap_head, *cap_body;
-	size_t cap_key_len, cap_head_len, cap_len;
+	struct mdr_cache_capture cap; /* the response, kept for the cache */
 	bool cache_hit;   /* this response came from the cache */
 };
 
@@ -182,7 +180,6 @@ struct proxy {
 };
 
 /* proxy.c */
-void cache_capture_end(struct conn *c);
 void conn_timer_set(struct proxy *p, struct conn *c, enum timer_kind kind);
 void conn_set_events(struct proxy *p, struct conn *c, bool backend,
 		     uint32_t events);

@@ -305,19 +305,10 @@ static void serve_local(struct proxy *p, struct conn *c,
 	conn_timer_set(p, c, T_CLIENT);
 }
 
-void cache_capture_end(struct conn *c)
-{
-	free(c->cap_key);
-	free(c->cap_head);
-	free(c->cap_body);
-	c->cap_key = c->cap_head = c->cap_body = NULL;
-	c->cap_key_len = c->cap_head_len = c->cap_len = 0;
-}
-
 /*
  * A GET the cache may answer: from the cache when it holds a fresh
  * response for exactly this identity and target (true); else the relay
- * keeps the response on its way (see relay.c) and false.
+ * keeps the response on its way for the cache (see cache.h) and false.
  */
 static bool serve_cached(struct proxy *p, struct conn *c,
 			 const struct mdr_http_head *h)
@@ -334,11 +325,7 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 	if (!len)
 		return false;
 	if (!mdr_cache_lookup(&p->cache, key, len, p->now_ms, &hit)) {
-		c->cap_key = malloc(len);
-		if (c->cap_key) {
-			memcpy(c->cap_key, key, len);
-			c->cap_key_len = len;
-		}
+		mdr_cache_capture_begin(&c->cap, key, len);
 		return false;
 	}
 	keep = !c->close_after;
@@ -516,7 +503,7 @@ static int request_done(struct proxy *p, struct conn *c)
 		    shutdown(c->cfd, SHUT_WR) == 0;
 
 	log_request(p, c);
-	cache_capture_end(c);
+	mdr_cache_capture_end(&c->cap);
 	if (c->file_fd >= 0) {
 		close(c->file_fd);
 		c->file_fd = -1;
@@ -576,7 +563,7 @@ static void conn_close(struct proxy *p, struct conn *c)
 		log_request(p, c);
 	}
 	relay_close(p, c);
-	cache_capture_end(c);
+	mdr_cache_capture_end(&c->cap);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	close(c->cfd);

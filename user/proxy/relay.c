@@ -660,50 +660,6 @@ static void backend_read(struct proxy *p, struct conn *c, bool *progress)
 	}
 }
 
-/*
- * Whether the response on its way is one the cache keeps (a GET's 200 with
- * a Content-Length it can hold), and if so its head, without the
- * Connection line each guest gets its own of.
- */
-static void capture_head(struct proxy *p, struct conn *c,
-			 const struct mdr_http_head *h, bool dechunk,
-			 const char *head, size_t len, bool keep)
-{
-	/* What mdr_rewrite_response() ended the head with, for this guest. */
-	size_t own = (keep ? strlen("Connection: keep-alive\r\n") :
-			     strlen("Connection: close\r\n")) + 2;
-
-	if (!c->cap_key)
-		return;
-	if (h->status != 200 || h->body != MDR_BODY_LENGTH || dechunk ||
-	    c->resp_body.left > p->cache.max_body || len <= own) {
-		cache_capture_end(c);
-		return;
-	}
-	c->cap_head_len = len - own;
-	c->cap_head = malloc(c->cap_head_len);
-	c->cap_body = malloc(c->resp_body.left ?: 1);
-	if (!c->cap_head || !c->cap_body) {
-		cache_capture_end(c);
-		return;
-	}
-	memcpy(c->cap_head, head, c->cap_head_len);
-}
-
-/* The body bytes just queued for the guest, kept; stored when complete. */
-static void capture_body(struct proxy *p, struct conn *c, const char *data,
-			 size_t n)
-{
-	if (!c->cap_head)
-		return;
-	memcpy(c->cap_body + c->cap_len, data, n);
-	c->cap_len += n;
-	if (c->resp_body.done && !c->note)
-		mdr_cache_store(&p->cache, c->cap_key, c->cap_key_len,
-				c->cap_head, c->cap_head_len, c->cap_body,
-				c->cap_len, p->now_ms);
-}
-
 /* Parses the response head; 0 means wait, or that a reply was queued. */
 static int response_head(struct proxy *p, struct conn *c, bool *progress)
 {
@@ -765,7 +721,9 @@ static int response_head(struct proxy *p, struct conn *c, bool *progress)
 	c->b_close = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
 	mdr_body_init(&c->resp_body, &h, dechunk);
 	/* The head just queued is the one the cache keeps (less Connection). */
-	capture_head(p, c, &h, dechunk, mdr_buf_end(&c->cout) - ret, ret, keep);
+	mdr_cache_capture_head(&p->cache, &c->cap, &h, dechunk,
+			       c->resp_body.left, mdr_buf_end(&c->cout) - ret,
+			       ret, keep);
 	mdr_buf_consume(&c->bin, h.len);
 	c->rs = RS_BODY;
 	*progress = true;
@@ -786,7 +744,8 @@ static int response_body(struct proxy *p, struct conn *c, bool *progress)
 		return -EBADMSG;
 	}
 	mdr_buf_consume(&c->bin, used);
-	capture_body(p, c, mdr_buf_end(&c->cout), n);
+	mdr_cache_capture_body(&p->cache, &c->cap, mdr_buf_end(&c->cout), n,
+			       c->resp_body.done && !c->note, p->now_ms);
 	c->cout.tail += n;
 	if (used || n)
 		*progress = true;
