@@ -11,24 +11,11 @@
 
 #include "proxy/buf.h"
 #include "proxy/cache.h"
+#include "proxy/loop.h"
 #include "http/parser.h"
 #include "proxy/proxy.h"
 
 #define MDR_BUF_SIZE 32768 /* holds the largest head we accept (24 KiB) */
-
-/* Each kind has one fixed duration, so appending a connection at the tail
- * of its kind's queue keeps every queue sorted by deadline: arming,
- * re-arming and expiring are all O(1), with no heap or wheel needed. */
-enum timer_kind {
-	T_REQUEST, /* waiting for a complete request head */
-	T_KEEPALIVE, /* idle between requests */
-	T_CLIENT,  /* waiting for the guest: request body, or to read */
-	T_CONNECT, /* backend connect */
-	T_SERVER,  /* waiting for the backend */
-	T_LINGER,  /* draining the guest after our final response */
-	T_COUNT,
-	T_NONE = T_COUNT,
-};
 
 enum conn_state {
 	CS_HEAD,    /* waiting for a request head */
@@ -77,12 +64,8 @@ struct idle_backend {
 };
 
 struct conn {
+	struct loop_entry le;
 	struct conn *all_prev, *all_next; /* every live connection */
-	struct conn *t_prev, *t_next;     /* timer queue */
-	struct conn *run_next;            /* ran out of rounds, resume soon */
-	enum timer_kind tkind;
-	uint64_t deadline;
-	bool runnable, dead;
 
 	int cfd, bfd;
 	uint32_t cev, bev; /* events registered with epoll */
@@ -152,23 +135,19 @@ struct conn {
 
 struct proxy {
 	const struct mdr_proxy_options *o;
-	int epfd;
+	struct mdr_loop loop;
 	int base_fd; /* local backend: O_PATH of DIR */
 	struct mdr_conn_caps caps;
 	struct mdr_rate_limiter rate;
 	struct mdr_cache cache;
 	struct mdr_buf_pool bufs; /* every connection buffer (MDR_BUF_SIZE) */
-	unsigned int timeout_ms[T_COUNT];
 	bool accepting;
 	uint64_t accept_resume_ms; /* after EMFILE and friends */
 	/* Held so that out of descriptors, one can still be freed to accept
 	 * a guest and tell it 503 rather than leave it in the queue. */
 	int spare_fd;
 	struct conn *all;
-	struct conn *t_head[T_COUNT], *t_tail[T_COUNT];
-	struct conn *runq, *dead;
 	struct endpoint listener;
-	uint64_t now_ms;
 	/* The last resumable TLS session with the backend: one connection
 	 * per request would otherwise pay a full handshake each time. */
 	struct ssl_session_st *tls_session;
@@ -178,6 +157,11 @@ struct proxy {
 	unsigned char idle_stack[MDR_POOL_MAX];
 	unsigned int n_idle;
 };
+
+static inline struct conn *conn_of(struct loop_entry *e)
+{
+	return loop_container(e, struct conn, le);
+}
 
 /* proxy.c */
 void conn_timer_set(struct proxy *p, struct conn *c, enum timer_kind kind);

@@ -1,14 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The event loop: one thread, one epoll set, and every guest connection a
- * small state machine (conn.h) driven until it can make no more progress.
- *
- * epoll is level-triggered. A connection often stops before a socket is
- * drained (a buffer is full, it used up its rounds for fairness, its peer
- * is slow), and level-triggering means the kernel simply reports the socket
- * again. Edge-triggered would make every one of those paths remember to come
- * back, which is where stalls hide. The price, an epoll_ctl when the wanted
- * events change, is paid only on change (cached per socket).
+ * The proxy: one thread, one epoll set (loop.c), and every guest
+ * connection a small state machine (conn.h) driven until it can make no
+ * more progress.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +10,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -42,82 +35,23 @@
 /* Connection buffers kept for reuse: 8 MiB at most. */
 #define SPARE_BUFS         256
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_ms_precise(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void timer_unlink(struct proxy *p, struct conn *c)
-{
-	enum timer_kind k = c->tkind;
-
-	if (k == T_NONE)
-		return;
-	if (c->t_prev)
-		c->t_prev->t_next = c->t_next;
-	else
-		p->t_head[k] = c->t_next;
-	if (c->t_next)
-		c->t_next->t_prev = c->t_prev;
-	else
-		p->t_tail[k] = c->t_prev;
-	c->t_prev = c->t_next = NULL;
-	c->tkind = T_NONE;
-}
-
 void conn_timer_set(struct proxy *p, struct conn *c, enum timer_kind kind)
 {
-	timer_unlink(p, c);
-	c->tkind = kind;
-	c->deadline = p->now_ms + p->timeout_ms[kind];
-	c->t_prev = p->t_tail[kind];
-	if (p->t_tail[kind])
-		p->t_tail[kind]->t_next = c;
-	else
-		p->t_head[kind] = c;
-	p->t_tail[kind] = c;
+	loop_timer_set(&p->loop, &c->le, kind);
 	c->progress = false;
 }
 
 void conn_set_events(struct proxy *p, struct conn *c, bool backend,
 		     uint32_t events)
 {
-	int fd = backend ? c->bfd : c->cfd;
-	uint32_t *cur = backend ? &c->bev : &c->cev;
-	struct epoll_event ev = {
-		.events = events,
-		.data.ptr = !backend ? &c->cep :
-			    c->b_slot >= 0 ? &p->idle[c->b_slot].ep : &c->bep,
-	};
-
-	int op;
-
-	if (fd < 0 || *cur == events)
-		return;
-	/*
-	 * epoll reports HUP and ERR whatever the mask says, so a socket we
-	 * do not want to hear from at all (say, a backend that finished and
-	 * closed while the guest is slow to read) leaves the set: registered
-	 * exactly while *cur is non-zero.
-	 */
-	op = !events ? EPOLL_CTL_DEL : !*cur ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-	if (!epoll_ctl(p->epfd, op, fd, &ev))
-		*cur = events;
+	if (backend)
+		loop_set_events(&p->loop, c->bfd, &c->bev,
+				c->b_slot >= 0 ? &p->idle[c->b_slot].ep :
+						 &c->bep,
+				events, "backend");
 	else
-		pr_warn("proxy: cannot watch the %s socket for events %#x "
-			"(epoll_ctl: %s); tried again at the next change",
-			backend ? "backend" : "guest", events, strerror(errno));
+		loop_set_events(&p->loop, c->cfd, &c->cev, &c->cep, events,
+				"guest");
 }
 
 /* Copies s for a quoted log field: no quotes, spaces or control bytes. */
@@ -157,7 +91,7 @@ static void log_request(struct proxy *p, struct conn *c)
 		.status = c->status,
 		.bytes_in = c->bytes_in,
 		.bytes_out = c->bytes_out,
-		.duration_ms = mono_ms_precise() - c->started_ms,
+		.duration_ms = loop_precise_ms() - c->started_ms,
 	};
 	bool ns = c->have_id && c->id.netns[0];
 
@@ -184,7 +118,7 @@ static void begin_request(struct conn *c, const struct mdr_http_head *h)
 	if (!h)
 		h = &none;
 	c->in_request = true;
-	c->started_ms = mono_ms_precise();
+	c->started_ms = loop_precise_ms();
 	c->status = 0;
 	c->note = NULL;
 	c->cache_hit = false;
@@ -263,7 +197,7 @@ static bool refused_over_rate(struct proxy *p, struct conn *c)
 	unsigned int wait;
 
 	wait = mdr_rate_check(&p->rate, c->id.attach_id, &c->peer_addr,
-			      p->now_ms);
+			      p->loop.now_ms);
 	if (!wait)
 		return false;
 	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
@@ -324,7 +258,7 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 	len = mdr_cache_key(&c->id, h->target.p, h->target.n, key, sizeof(key));
 	if (!len)
 		return false;
-	if (!mdr_cache_lookup(&p->cache, key, len, p->now_ms, &hit)) {
+	if (!mdr_cache_lookup(&p->cache, key, len, p->loop.now_ms, &hit)) {
 		mdr_cache_capture_begin(&c->cap, key, len);
 		return false;
 	}
@@ -555,7 +489,7 @@ static int conn_step(struct proxy *p, struct conn *c, bool *progress)
 
 static void conn_close(struct proxy *p, struct conn *c)
 {
-	if (c->dead)
+	if (c->le.dead)
 		return;
 	if (c->in_request) {
 		if (!c->note)
@@ -567,16 +501,13 @@ static void conn_close(struct proxy *p, struct conn *c)
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	close(c->cfd);
-	timer_unlink(p, c);
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
 	else
 		p->all = c->all_next;
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
-	c->all_next = p->dead;
-	p->dead = c;
-	c->dead = true;
+	loop_kill(&p->loop, &c->le);
 	mdr_caps_release(&p->caps, c->have_id, c->id.attach_id);
 }
 
@@ -595,7 +526,7 @@ static void conn_settle(struct proxy *p, struct conn *c)
 
 	/* The first byte of the next request ends the keep-alive wait and
 	 * starts the http-request one; neither restarts on progress. */
-	if (c->state == CS_HEAD && c->tkind == T_KEEPALIVE &&
+	if (c->state == CS_HEAD && c->le.tkind == T_KEEPALIVE &&
 	    mdr_buf_len(&c->cin))
 		conn_timer_set(p, c, T_REQUEST);
 	if (c->state == CS_RESPOND && c->progress)
@@ -611,7 +542,7 @@ static void conn_settle(struct proxy *p, struct conn *c)
 			     (!c->req_body.done && !c->bout_broken &&
 			      !mdr_buf_len(&c->bout));
 		kind = guest ? T_CLIENT : T_SERVER;
-		if (kind != c->tkind || c->progress)
+		if (kind != c->le.tkind || c->progress)
 			conn_timer_set(p, c, kind);
 	}
 }
@@ -631,11 +562,7 @@ static void conn_drive(struct proxy *p, struct conn *c)
 		}
 		c->progress = true;
 	}
-	if (!c->runnable) {
-		c->runnable = true;
-		c->run_next = p->runq;
-		p->runq = c;
-	}
+	loop_run_soon(&p->loop, &c->le);
 	conn_settle(p, c);
 }
 
@@ -644,7 +571,7 @@ static void conn_timeout(struct proxy *p, struct conn *c)
 	switch (c->state) {
 	case CS_HEAD:
 		/* Idle, whether kept alive or never used: just close. */
-		if (c->tkind == T_KEEPALIVE || !mdr_buf_len(&c->cin)) {
+		if (c->le.tkind == T_KEEPALIVE || !mdr_buf_len(&c->cin)) {
 			conn_close(p, c);
 			return;
 		}
@@ -652,7 +579,7 @@ static void conn_timeout(struct proxy *p, struct conn *c)
 		conn_respond(p, c, 408, "request not received in time", false);
 		break;
 	case CS_RELAY:
-		if (c->tkind != T_CLIENT && c->rs != RS_BODY) {
+		if (c->le.tkind != T_CLIENT && c->rs != RS_BODY) {
 			if (c->rs == RS_HANDSHAKE)
 				c->note = "TLS handshake with backend timed out";
 			conn_respond(p, c, 504, c->rs == RS_CONNECTING ?
@@ -728,7 +655,7 @@ static void conn_shed(struct proxy *p, struct conn *c, int fd, const char *why)
 	ssize_t r;
 
 	c->in_request = true;
-	c->started_ms = mono_ms_precise();
+	c->started_ms = loop_precise_ms();
 	c->note = why;
 	c->status = 503;
 	strcpy(c->method, "-");
@@ -758,10 +685,10 @@ static int conn_start(struct proxy *p, struct conn *c, int fd)
 	c->bfd = -1;
 	c->b_slot = -1;
 	c->file_fd = -1;
-	c->tkind = T_NONE;
+	c->le.tkind = T_NONE;
 	c->cep = (struct endpoint){ c, false, -1 };
 	c->bep = (struct endpoint){ c, true, -1 };
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+	if (epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		int err = errno;
 
 		pr_warn("proxy: cannot watch a new guest connection, closing "
@@ -822,7 +749,7 @@ static void set_accepting(struct proxy *p, bool on)
 
 	if (p->accepting == on)
 		return;
-	if (!epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->o->listen_fd, &ev))
+	if (!epoll_ctl(p->loop.epfd, EPOLL_CTL_MOD, p->o->listen_fd, &ev))
 		p->accepting = on;
 	else
 		pr_warn("proxy: cannot %s accepting guests (epoll_ctl: %s)",
@@ -879,7 +806,7 @@ static void accept_all(struct proxy *p)
 			continue;
 		/* Out of descriptors or memory: a level-triggered listener
 		 * would spin, so look away for a moment. */
-		p->accept_resume_ms = p->now_ms + ACCEPT_PAUSE_MS;
+		p->accept_resume_ms = p->loop.now_ms + ACCEPT_PAUSE_MS;
 		set_accepting(p, false);
 		return;
 	}
@@ -909,66 +836,49 @@ static void conn_event(struct proxy *p, struct conn *c, bool backend,
 	conn_drive(p, c);
 }
 
+/* How long to wait for events: until the next stop check, the listener's
+ * resumption or the next timer, whichever comes first. */
 static int next_wait_ms(const struct proxy *p)
 {
-	uint64_t wait = STOP_CHECK_MS;
+	uint64_t wait = STOP_CHECK_MS, now = p->loop.now_ms;
 
-	if (p->runq)
-		return 0;
 	/* A paused listener resumes on time, not at the next stop check
 	 * (the loop resumes it before waiting once the time has come). */
-	if (!p->accepting && p->accept_resume_ms > p->now_ms &&
-	    p->accept_resume_ms - p->now_ms < wait)
-		wait = p->accept_resume_ms - p->now_ms;
-	for (int k = 0; k < T_COUNT; k++) {
-		const struct conn *c = p->t_head[k];
-
-		if (c && c->deadline <= p->now_ms)
-			return 0;
-		if (c && c->deadline - p->now_ms < wait)
-			wait = c->deadline - p->now_ms;
-	}
-	return (int)wait;
+	if (!p->accepting && p->accept_resume_ms > now &&
+	    p->accept_resume_ms - now < wait)
+		wait = p->accept_resume_ms - now;
+	return loop_wait_ms(&p->loop, wait);
 }
 
+/* Runs what ran out of rounds last time; entries queued meanwhile wait
+ * for the next turn. */
 static void run_queue(struct proxy *p)
 {
-	struct conn *c = p->runq, *next;
+	struct loop_entry *e, *next;
 
-	p->runq = NULL;
-	for (; c; c = next) {
-		next = c->run_next;
-		c->runnable = false;
-		if (!c->dead)
-			conn_drive(p, c);
+	for (e = loop_run_take(&p->loop); e; e = next) {
+		next = loop_run_next(e);
+		if (!e->dead)
+			conn_drive(p, conn_of(e));
 	}
 }
 
 static void expire_timers(struct proxy *p)
 {
-	for (int k = 0; k < T_COUNT; k++) {
-		struct conn *c;
+	struct loop_entry *e;
 
-		/* A timeout re-arms at the tail with a later deadline, so
-		 * this ends. */
-		while ((c = p->t_head[k]) && c->deadline <= p->now_ms) {
-			timer_unlink(p, c);
-			conn_timeout(p, c);
-		}
-	}
+	while ((e = loop_next_expired(&p->loop)))
+		conn_timeout(p, conn_of(e));
 }
 
 /* Frees closed connections once no queued event can still name them. */
 static void reap(struct proxy *p)
 {
-	struct conn **pp = &p->dead, *c;
+	struct loop_entry *e;
 
-	while ((c = *pp)) {
-		if (c->runnable) { /* still on the run queue */
-			pp = &c->all_next;
-			continue;
-		}
-		*pp = c->all_next;
+	while ((e = loop_next_reaped(&p->loop))) {
+		struct conn *c = conn_of(e);
+
 		mdr_buf_put(&p->bufs, &c->cin);
 		mdr_buf_put(&p->bufs, &c->cout);
 		free(c);
@@ -982,12 +892,12 @@ static int init_timeouts(struct proxy *p, const struct mdr_proxy_options *o)
 	    !o->timeout_client_ms || !o->timeout_server_ms ||
 	    !o->timeout_connect_ms)
 		return -EINVAL;
-	p->timeout_ms[T_REQUEST] = o->timeout_http_request_ms;
-	p->timeout_ms[T_KEEPALIVE] = o->timeout_keepalive_ms;
-	p->timeout_ms[T_CLIENT] = o->timeout_client_ms;
-	p->timeout_ms[T_SERVER] = o->timeout_server_ms;
-	p->timeout_ms[T_CONNECT] = o->timeout_connect_ms;
-	p->timeout_ms[T_LINGER] = LINGER_MS;
+	p->loop.timeout_ms[T_REQUEST] = o->timeout_http_request_ms;
+	p->loop.timeout_ms[T_KEEPALIVE] = o->timeout_keepalive_ms;
+	p->loop.timeout_ms[T_CLIENT] = o->timeout_client_ms;
+	p->loop.timeout_ms[T_SERVER] = o->timeout_server_ms;
+	p->loop.timeout_ms[T_CONNECT] = o->timeout_connect_ms;
+	p->loop.timeout_ms[T_LINGER] = LINGER_MS;
 	return 0;
 }
 
@@ -1043,7 +953,8 @@ static void free_limits(struct proxy *p)
 
 int mdr_proxy_run(const struct mdr_proxy_options *o)
 {
-	struct proxy p = { .o = o, .epfd = -1, .base_fd = -1, .spare_fd = -1 };
+	struct proxy p = { .o = o, .loop.epfd = -1, .base_fd = -1,
+			   .spare_fd = -1 };
 	struct epoll_event evs[MAX_EVENTS];
 	struct epoll_event lev = { .events = EPOLLIN };
 	int ret = 0, n;
@@ -1066,13 +977,11 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 			goto out;
 		}
 	}
-	p.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (p.epfd < 0) {
-		ret = -errno;
+	ret = loop_init(&p.loop);
+	if (ret)
 		goto out;
-	}
 	lev.data.ptr = &p.listener;
-	if (epoll_ctl(p.epfd, EPOLL_CTL_ADD, o->listen_fd, &lev)) {
+	if (epoll_ctl(p.loop.epfd, EPOLL_CTL_ADD, o->listen_fd, &lev)) {
 		ret = -errno;
 		goto out;
 	}
@@ -1080,18 +989,18 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	relay_pool_init(&p);
 
 	while (!*o->stop) {
-		p.now_ms = mono_ms();
-		if (!p.accepting && p.now_ms >= p.accept_resume_ms)
+		loop_tick(&p.loop);
+		if (!p.accepting && p.loop.now_ms >= p.accept_resume_ms)
 			set_accepting(&p, true);
 		/* A line per request, one write per loop turn under load. */
 		if (o->access_log)
 			fflush(o->access_log);
-		n = epoll_wait(p.epfd, evs, MAX_EVENTS, next_wait_ms(&p));
+		n = epoll_wait(p.loop.epfd, evs, MAX_EVENTS, next_wait_ms(&p));
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
 		}
-		p.now_ms = mono_ms();
+		loop_tick(&p.loop);
 		for (int i = 0; i < n; i++) {
 			struct endpoint *ep = evs[i].data.ptr;
 
@@ -1099,7 +1008,7 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 				accept_all(&p);
 			else if (!ep->c)
 				relay_pool_event(&p, ep->slot);
-			else if (!ep->c->dead)
+			else if (!ep->c->le.dead)
 				conn_event(&p, ep->c, ep->backend, evs[i].events);
 		}
 		run_queue(&p);
@@ -1109,18 +1018,17 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	}
 	while (p.all)
 		conn_close(&p, p.all);
-	for (struct conn *c = p.runq; c; c = c->run_next)
-		c->runnable = false;
+	for (struct loop_entry *e = loop_run_take(&p.loop); e;)
+		e = loop_run_next(e);
 	reap(&p);
 	relay_pool_free(&p);
 	relay_forget_sessions(&p);
 	if (o->access_log)
 		fflush(o->access_log);
 out:
-	if (p.epfd >= 0) {
-		epoll_ctl(p.epfd, EPOLL_CTL_DEL, o->listen_fd, NULL);
-		close(p.epfd);
-	}
+	if (p.loop.epfd >= 0)
+		epoll_ctl(p.loop.epfd, EPOLL_CTL_DEL, o->listen_fd, NULL);
+	loop_free(&p.loop);
 	if (p.base_fd >= 0)
 		close(p.base_fd);
 	free_limits(&p);

@@ -140,7 +140,7 @@ void relay_pool_event(struct proxy *p, int slot)
 void relay_pool_expire(struct proxy *p)
 {
 	while (p->n_idle &&
-	       p->now_ms - p->idle[p->idle_stack[0]].since_ms >=
+	       p->loop.now_ms - p->idle[p->idle_stack[0]].since_ms >=
 		       MDR_POOL_IDLE_MS)
 		pool_drop_at(p, 0);
 }
@@ -158,7 +158,7 @@ static bool pool_take(struct proxy *p, struct conn *c)
 		int slot = p->idle_stack[top];
 		struct idle_backend *ib = &p->idle[slot];
 
-		if (p->now_ms - ib->since_ms >= MDR_POOL_IDLE_MS) {
+		if (p->loop.now_ms - ib->since_ms >= MDR_POOL_IDLE_MS) {
 			pool_drop_at(p, top);
 			continue;
 		}
@@ -197,7 +197,7 @@ static bool pool_put(struct proxy *p, struct conn *c)
 	}
 	ev.data.ptr = &ib->ep;
 	if ((c->b_slot < 0 || c->bev != ev.events) &&
-	    epoll_ctl(p->epfd, c->bev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->bfd,
+	    epoll_ctl(p->loop.epfd, c->bev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->bfd,
 		      &ev)) {
 		pr_warn("proxy: cannot keep an idle backend connection, "
 			"closing it (epoll_ctl: %s)", strerror(errno));
@@ -205,7 +205,7 @@ static bool pool_put(struct proxy *p, struct conn *c)
 	}
 	ib->fd = c->bfd;
 	ib->events = ev.events;
-	ib->since_ms = p->now_ms;
+	ib->since_ms = p->loop.now_ms;
 	ib->ep.c = NULL;
 	p->idle_stack[p->n_idle++] = ib->ep.slot;
 	c->bfd = -1;
@@ -376,7 +376,7 @@ static void backend_open(struct proxy *p, struct conn *c)
 	 * and EPOLLOUT asked for only if it does not all fit. */
 	ev.events = c->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN;
 	c->b_drained = false;
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, c->bfd, &ev)) {
+	if (epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, c->bfd, &ev)) {
 		fail(p, c, 503, "cannot watch backend socket", errno);
 		return;
 	}
@@ -745,7 +745,7 @@ static int response_body(struct proxy *p, struct conn *c, bool *progress)
 	}
 	mdr_buf_consume(&c->bin, used);
 	mdr_cache_capture_body(&p->cache, &c->cap, mdr_buf_end(&c->cout), n,
-			       c->resp_body.done && !c->note, p->now_ms);
+			       c->resp_body.done && !c->note, p->loop.now_ms);
 	c->cout.tail += n;
 	if (used || n)
 		*progress = true;
