@@ -2,25 +2,30 @@
 /*
  * The proxy: one thread, one epoll set (loop.c), and every guest
  * connection a small state machine (conn.h) driven until it can make no
- * more progress.
+ * more progress. The relay (relay.c) carries requests to the backend and
+ * reports an outcome; this file answers the guest.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
-#include "proxy/conn.h"
 #include "backends/kinds.h"
 #include "backends/local.h"
 #include "lib/log.h"
+#include "proxy/conn.h"
+#include "proxy/relay.h"
 
 #define LINGER_MS          2000
 #define STOP_CHECK_MS      200
@@ -35,24 +40,7 @@
 /* Connection buffers kept for reuse: 8 MiB at most. */
 #define SPARE_BUFS         256
 
-void conn_timer_set(struct proxy *p, struct conn *c, enum timer_kind kind)
-{
-	loop_timer_set(&p->loop, &c->le, kind);
-	c->progress = false;
-}
-
-void conn_set_events(struct proxy *p, struct conn *c, bool backend,
-		     uint32_t events)
-{
-	if (backend)
-		loop_set_events(&p->loop, c->bfd, &c->bev,
-				c->b_slot >= 0 ? &p->idle[c->b_slot].ep :
-						 &c->bep,
-				events, "backend");
-	else
-		loop_set_events(&p->loop, c->cfd, &c->cev, &c->cep, events,
-				"guest");
-}
+/* ---- the access log ---- */
 
 /* Copies s for a quoted log field: no quotes, spaces or control bytes. */
 static void log_copy(char *dst, size_t cap, struct mdr_str s)
@@ -81,70 +69,81 @@ static void log_copy(char *dst, size_t cap, struct mdr_str s)
 	dst[o] = '\0';
 }
 
-static void log_request(struct proxy *p, struct conn *c)
+static void access_log_begin(struct request_log *log, const struct mdr_http_head *h)
+{
+	log->in_request = true;
+	log->started_ms = loop_precise_ms();
+	log->cache_hit = false;
+	log->bytes_out = 0;
+	if (!h) {
+		strcpy(log->method, "-");
+		strcpy(log->path, "-");
+	} else {
+		log_copy(log->method, sizeof(log->method), h->method);
+		log_copy(log->path, sizeof(log->path), h->target);
+	}
+}
+
+static void access_log_end(struct proxy *p, struct conn *c)
 {
 	const struct mdr_proxy_options *o = p->o;
+	const struct guest *g = &c->g;
 	struct mdr_request_record rec = {
-		.id = c->have_id ? &c->id : NULL,
-		.method = c->method,
-		.path = c->path,
-		.status = c->status,
-		.bytes_in = c->bytes_in,
-		.bytes_out = c->bytes_out,
-		.duration_ms = loop_precise_ms() - c->started_ms,
+		.id = g->have_id ? &g->id : NULL,
+		.method = c->log.method,
+		.path = c->log.path,
+		.status = c->x.status,
+		.bytes_in = c->x.bytes_in,
+		.bytes_out = c->log.bytes_out,
+		.duration_ms = loop_precise_ms() - c->log.started_ms,
 	};
-	bool ns = c->have_id && c->id.netns[0];
+	bool ns = g->have_id && g->id.netns[0];
 
 	if (o->access_log) {
 		fprintf(o->access_log,
 			"mdredir: access attach=%s%s%s vm=%s \"%s %s\" %d bytes=%" PRIu64
 			" dur=%.1fms%s%s%s\n",
-			c->have_id && c->id.ifname[0] ? c->id.ifname : "-",
-			ns ? "@" : "", ns ? c->id.netns : "", c->peer, c->method,
-			c->path, c->status, c->bytes_out, rec.duration_ms,
-			c->cache_hit ? " cache=hit" : "",
-			c->note ? " error=" : "", c->note ? c->note : "");
+			g->have_id && g->id.ifname[0] ? g->id.ifname : "-",
+			ns ? "@" : "", ns ? g->id.netns : "", g->peer,
+			c->log.method, c->log.path, c->x.status,
+			c->log.bytes_out, rec.duration_ms,
+			c->log.cache_hit ? " cache=hit" : "",
+			c->x.note ? " error=" : "", c->x.note ? c->x.note : "");
 		/* Flushed once per loop turn, before waiting (mdr_proxy_run). */
 	}
 	if (o->on_request)
 		o->on_request(o->on_request_ctx, &rec);
-	c->in_request = false;
+	c->log.in_request = false;
+}
+
+/* ---- the guest session ---- */
+
+static void timer_set(struct proxy *p, struct conn *c, enum timer_kind kind)
+{
+	loop_timer_set(&p->loop, &c->le, kind);
+	c->progress = false;
 }
 
 static void begin_request(struct conn *c, const struct mdr_http_head *h)
 {
 	static const struct mdr_http_head none = { .minor = 1 };
+	struct exchange *x = &c->x;
 
+	access_log_begin(&c->log, h);
 	if (!h)
 		h = &none;
-	c->in_request = true;
-	c->started_ms = loop_precise_ms();
-	c->status = 0;
-	c->note = NULL;
-	c->cache_hit = false;
-	c->bytes_in = h->len;
-	c->bytes_out = 0;
-	c->minor = h->minor;
-	c->is_head = mdr_str_eq(h->method, "HEAD");
-	c->close_after = !mdr_http_wants_keep_alive(h);
-	mdr_body_init(&c->req_body, h, false);
-	if (h == &none) {
-		strcpy(c->method, "-");
-		strcpy(c->path, "-");
-	} else {
-		log_copy(c->method, sizeof(c->method), h->method);
-		log_copy(c->path, sizeof(c->path), h->target);
-	}
+	x->status = 0;
+	x->note = NULL;
+	x->bytes_in = h->len;
+	x->minor = h->minor;
+	x->is_head = mdr_str_eq(h->method, "HEAD");
+	x->close_after = !mdr_http_wants_keep_alive(h);
+	mdr_body_init(&x->req_body, h, false);
 }
 
-/*
- * Formats a complete response made by the proxy: text/plain, one line.
- * extra: more header lines ("Name: value\r\n"), or NULL. Returns its
- * length, or 0 if cap is too small (cannot happen: responses are tiny).
- */
-static size_t format_response(char *buf, size_t cap, const struct proxy *p,
-			      int status, const char *why, bool keep_alive,
-			      bool head, const char *extra)
+static size_t session_format_reply(char *buf, size_t cap, const struct proxy *p,
+			    int status, const char *why, bool keep_alive,
+			    bool head, const char *extra)
 {
 	const char *allow = mdr_backend_ops(p->o->backend)->allow;
 	int n;
@@ -163,27 +162,32 @@ static size_t format_response(char *buf, size_t cap, const struct proxy *p,
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* Queues a complete response made by the proxy (text/plain, one line). */
 static void respond(struct proxy *p, struct conn *c, int status,
 		    const char *why, bool keep_alive, const char *extra)
 {
+	struct exchange *x = &c->x;
 	size_t n;
 
-	relay_close(p, c);
+	relay_close(&p->relay, &c->r);
 	/* Unread request body bytes would be taken for the next request. */
-	keep_alive = keep_alive && !c->close_after && c->req_body.done;
-	n = format_response(mdr_buf_end(&c->cout), mdr_buf_room(&c->cout), p,
-			    status, why, keep_alive, c->is_head, extra);
-	c->cout.tail += n;
-	c->close_after = !keep_alive || !n;
-	c->status = status;
+	keep_alive = keep_alive && !x->close_after && x->req_body.done;
+	n = session_format_reply(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
+				 p, status, why, keep_alive, x->is_head, extra);
+	x->out.tail += n;
+	x->close_after = !keep_alive || !n;
+	x->status = status;
 	c->state = CS_RESPOND;
-	conn_timer_set(p, c, T_CLIENT);
+	timer_set(p, c, T_CLIENT);
 }
 
-void conn_respond(struct proxy *p, struct conn *c, int status,
-		  const char *why, bool keep_alive)
+/* The relay gave up: the guest gets its status, and the connection ends. */
+static void answer_outcome(struct proxy *p, struct conn *c)
 {
-	respond(p, c, status, why, keep_alive, NULL);
+	int status = c->r.outcome.status;
+
+	if (status)
+		respond(p, c, status, c->r.outcome.why, false, NULL);
 }
 
 /*
@@ -196,12 +200,12 @@ static bool refused_over_rate(struct proxy *p, struct conn *c)
 	char retry[40];
 	unsigned int wait;
 
-	wait = mdr_rate_check(&p->rate, c->id.attach_id, &c->peer_addr,
+	wait = mdr_rate_check(&p->rate, c->g.id.attach_id, &c->g.peer_addr,
 			      p->loop.now_ms);
 	if (!wait)
 		return false;
 	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
-	c->note = "rate limited";
+	c->x.note = "rate limited";
 	respond(p, c, 429, "too many requests, retry later", true, retry);
 	return true;
 }
@@ -209,45 +213,47 @@ static bool refused_over_rate(struct proxy *p, struct conn *c)
 static void serve_local(struct proxy *p, struct conn *c,
 			const struct mdr_http_head *h)
 {
+	struct exchange *x = &c->x;
 	struct mdr_local_reply r;
 	bool keep;
 	int n;
 
 	if (mdr_str_eq(h->method, "POST")) {
-		conn_respond(p, c, 405, "the local backend serves GET and HEAD only",
-			     true);
+		respond(p, c, 405, "the local backend serves GET and HEAD only",
+			true, NULL);
 		return;
 	}
-	if (mdr_local_lookup(p->base_fd, &c->id, h->target, &r) != 200) {
-		conn_respond(p, c, r.status, r.why, r.status < 500);
+	if (mdr_local_lookup(p->base_fd, &c->g.id, h->target, &r) != 200) {
+		respond(p, c, r.status, r.why, r.status < 500, NULL);
 		return;
 	}
-	keep = !c->close_after && c->req_body.done;
-	n = snprintf(mdr_buf_end(&c->cout), mdr_buf_room(&c->cout),
+	keep = !x->close_after && x->req_body.done;
+	n = snprintf(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
 		     "HTTP/1.1 200 OK\r\n"
 		     "Content-Type: %s\r\n"
 		     "Content-Length: %" PRIu64 "\r\n"
 		     "Connection: %s\r\n\r\n",
 		     r.content_type, r.size, keep ? "keep-alive" : "close");
-	c->cout.tail += n;
-	c->close_after = !keep;
-	c->file_fd = r.fd;
-	c->file_off = 0;
-	c->file_left = c->is_head ? 0 : r.size;
-	c->status = 200;
+	x->out.tail += n;
+	x->close_after = !keep;
+	c->file.fd = r.fd;
+	c->file.off = 0;
+	c->file.left = x->is_head ? 0 : r.size;
+	x->status = 200;
 	c->state = CS_RESPOND;
-	conn_timer_set(p, c, T_CLIENT);
+	timer_set(p, c, T_CLIENT);
 }
 
 /*
  * A GET the cache may answer: from the cache when it holds a fresh
- * response for exactly this identity and target (true); else the relay
- * keeps the response on its way for the cache (see cache.h) and false.
+ * response for exactly this identity and target (true). Otherwise false,
+ * with *key_len set when the relay is to keep the response for key.
  */
 static bool serve_cached(struct proxy *p, struct conn *c,
-			 const struct mdr_http_head *h)
+			 const struct mdr_http_head *h, char *key,
+			 size_t *key_len)
 {
-	char key[MDR_BUF_SIZE];
+	struct exchange *x = &c->x;
 	struct mdr_cache_hit hit;
 	size_t len, need;
 	bool keep;
@@ -255,114 +261,122 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 	if (!mdr_cache_enabled(&p->cache) || !mdr_str_eq(h->method, "GET") ||
 	    h->body != MDR_BODY_NONE)
 		return false;
-	len = mdr_cache_key(&c->id, h->target.p, h->target.n, key, sizeof(key));
+	len = mdr_cache_key(&c->g.id, h->target.p, h->target.n, key,
+			    MDR_BUF_SIZE);
 	if (!len)
 		return false;
 	if (!mdr_cache_lookup(&p->cache, key, len, p->loop.now_ms, &hit)) {
-		mdr_cache_capture_begin(&c->cap, key, len);
+		*key_len = len;
 		return false;
 	}
-	keep = !c->close_after;
+	keep = !x->close_after;
 	need = hit.head_len + sizeof("Connection: keep-alive\r\n\r\n");
-	c->file_fd = need <= mdr_buf_room(&c->cout) ?
+	c->file.fd = need <= mdr_buf_room(&x->out) ?
 			     fcntl(hit.body_fd, F_DUPFD_CLOEXEC, 0) : -1;
-	if (c->file_fd < 0)
+	if (c->file.fd < 0)
 		return false;	/* then the backend answers instead */
-	memcpy(mdr_buf_end(&c->cout), hit.head, hit.head_len);
-	c->cout.tail += hit.head_len;
-	c->cout.tail += snprintf(mdr_buf_end(&c->cout), mdr_buf_room(&c->cout),
-				 "Connection: %s\r\n\r\n",
-				 keep ? "keep-alive" : "close");
-	c->close_after = !keep;
-	c->file_off = 0;
-	c->file_left = hit.body_len;
-	c->status = 200;
-	c->cache_hit = true;
+	memcpy(mdr_buf_end(&x->out), hit.head, hit.head_len);
+	x->out.tail += hit.head_len;
+	x->out.tail += snprintf(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
+				"Connection: %s\r\n\r\n",
+				keep ? "keep-alive" : "close");
+	x->close_after = !keep;
+	c->file.off = 0;
+	c->file.left = hit.body_len;
+	x->status = 200;
+	c->log.cache_hit = true;
 	c->state = CS_RESPOND;
-	conn_timer_set(p, c, T_CLIENT);
+	timer_set(p, c, T_CLIENT);
 	return true;
 }
 
 /* Where an identified guest's request that is within its limits goes. */
-static int dispatch_request(struct proxy *p, struct conn *c,
-			    const struct mdr_http_head *h)
+static void dispatch_request(struct proxy *p, struct conn *c,
+			     const struct mdr_http_head *h)
 {
 	const struct mdr_backend_ops *ops = mdr_backend_ops(p->o->backend);
+	char key[MDR_BUF_SIZE];
+	size_t key_len = 0;
 
 	if (!mdr_str_eq(h->method, "GET") && !mdr_str_eq(h->method, "HEAD") &&
-	    !mdr_str_eq(h->method, "POST"))
-		conn_respond(p, c, 405, "method not allowed", true);
-	else if (ops->needs_instance && !c->id.instance_id[0])
+	    !mdr_str_eq(h->method, "POST")) {
+		respond(p, c, 405, "method not allowed", true, NULL);
+	} else if (ops->needs_instance && !c->g.id.instance_id[0]) {
 		/* Nova knows instances only; a network's tap needs neutron. */
-		conn_respond(p, c, 404,
-			     "no instance is associated with this interface",
-			     true);
-	else if (!ops->relayed)
+		respond(p, c, 404,
+			"no instance is associated with this interface", true,
+			NULL);
+	} else if (!ops->relayed) {
 		serve_local(p, c, h);
-	else if (!serve_cached(p, c, h))
-		return relay_start(p, c, h);
-	return 0;
+	} else if (!serve_cached(p, c, h, key, &key_len)) {
+		relay_start(&p->relay, &c->r, &c->x, &c->g.id, h,
+			    key_len ? key : NULL, key_len);
+		if (c->r.outcome.status)
+			answer_outcome(p, c);
+		else
+			c->state = CS_RELAY;
+	}
 }
 
-static int start_request(struct proxy *p, struct conn *c,
-			 const struct mdr_http_head *h)
+static void start_request(struct proxy *p, struct conn *c,
+			  const struct mdr_http_head *h)
 {
-	int ret = 0;
-
 	begin_request(c, h);
-	if (!c->have_id)
-		conn_respond(p, c, 404, "no metadata service for this address",
-			     false);
+	if (!c->g.have_id)
+		respond(p, c, 404, "no metadata service for this address",
+			false, NULL);
 	else if (!refused_over_rate(p, c))
-		ret = dispatch_request(p, c, h);
-	/* The body, if any, stays in cin for the relay (or is never read). */
-	mdr_buf_consume(&c->cin, h->len);
-	return ret;
+		dispatch_request(p, c, h);
+	/* The body, if any, stays in x.in for the relay (or is never read). */
+	mdr_buf_consume(&c->x.in, h->len);
 }
 
 static int handle_head(struct proxy *p, struct conn *c, bool *progress)
 {
+	struct exchange *x = &c->x;
 	struct mdr_http_head h;
 	int ret;
 
-	if (!mdr_buf_len(&c->cin))
-		return c->cin_eof ? -ENOTCONN : 0;
-	ret = mdr_http_parse_request(&c->req_parser, mdr_buf_data(&c->cin),
-				     mdr_buf_len(&c->cin), &h);
+	if (!mdr_buf_len(&x->in))
+		return x->in_eof ? -ENOTCONN : 0;
+	ret = mdr_http_parse_request(&c->g.req_parser, mdr_buf_data(&x->in),
+				     mdr_buf_len(&x->in), &h);
 	if (ret == 0)
-		return c->cin_eof ? -ENOTCONN : 0; /* gave up mid-head */
+		return x->in_eof ? -ENOTCONN : 0; /* gave up mid-head */
 	*progress = true;
-	memset(&c->req_parser, 0, sizeof(c->req_parser));
+	memset(&c->g.req_parser, 0, sizeof(c->g.req_parser));
 	if (ret < 0) {
 		begin_request(c, NULL);
-		conn_respond(p, c, h.error_status, h.error, false);
+		respond(p, c, h.error_status, h.error, false, NULL);
 		return 0;
 	}
-	return start_request(p, c, &h);
+	start_request(p, c, &h);
+	return 0;
 }
 
 static int client_read(struct conn *c, bool *progress)
 {
+	struct exchange *x = &c->x;
 	size_t room;
 	ssize_t n;
 
-	if (c->cin_eof || c->cin_drained)
+	if (x->in_eof || c->g.in_drained)
 		return 0;
-	room = mdr_buf_room(&c->cin);
+	room = mdr_buf_room(&x->in);
 	if (!room)
 		return 0;
-	n = recv(c->cfd, mdr_buf_end(&c->cin), room, 0);
+	n = recv(c->g.fd, mdr_buf_end(&x->in), room, 0);
 	if (n < 0) {
-		c->cin_drained = errno == EAGAIN;
+		c->g.in_drained = errno == EAGAIN;
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	}
-	c->cin_drained = n > 0 && (size_t)n < room;
+	c->g.in_drained = n > 0 && (size_t)n < room;
 	*progress = true;
 	if (n == 0)
-		c->cin_eof = true;
-	c->cin.tail += n;
+		x->in_eof = true;
+	x->in.tail += n;
 	if (c->state == CS_LINGER)
-		mdr_buf_reset(&c->cin);
+		mdr_buf_reset(&x->in);
 	return 0;
 }
 
@@ -370,52 +384,53 @@ static int client_read(struct conn *c, bool *progress)
 static bool response_complete(const struct conn *c)
 {
 	return c->state == CS_RESPOND ||
-	       (c->state == CS_RELAY && c->rs == RS_DONE);
+	       (c->state == CS_RELAY && c->r.rs == RS_DONE);
 }
 
 /* The connection ends with this response, all of it queued or in a file. */
 static bool closing_response(const struct conn *c)
 {
-	return c->close_after && response_complete(c);
+	return c->x.close_after && response_complete(c);
 }
 
 static int client_write(struct conn *c, bool *progress)
 {
+	struct exchange *x = &c->x;
 	ssize_t n;
 
-	if (mdr_buf_len(&c->cout)) {
+	if (mdr_buf_len(&x->out)) {
 		/*
 		 * The last bytes before we close wait for the FIN that
 		 * request_done() sends at once, and leave in one segment with
 		 * it: a guest that saw them alone would close first.
 		 */
-		n = send(c->cfd, mdr_buf_data(&c->cout), mdr_buf_len(&c->cout),
-			 MSG_NOSIGNAL | (closing_response(c) && !c->file_left ?
+		n = send(c->g.fd, mdr_buf_data(&x->out), mdr_buf_len(&x->out),
+			 MSG_NOSIGNAL | (closing_response(c) && !c->file.left ?
 						 MSG_MORE : 0));
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		mdr_buf_consume(&c->cout, n);
-		c->bytes_out += n;
+		mdr_buf_consume(&x->out, n);
+		c->log.bytes_out += n;
 		*progress = true;
 	}
-	if (!mdr_buf_len(&c->cout) && c->file_left) {
-		size_t chunk = c->file_left < SENDFILE_CHUNK ? c->file_left :
+	if (!mdr_buf_len(&x->out) && c->file.left) {
+		size_t chunk = c->file.left < SENDFILE_CHUNK ? c->file.left :
 							       SENDFILE_CHUNK;
 		int one = 1;
 
 		/* sendfile() has no MSG_MORE: cork its last chunk instead. */
-		if (closing_response(c) && chunk == c->file_left)
-			setsockopt(c->cfd, IPPROTO_TCP, TCP_CORK, &one,
+		if (closing_response(c) && chunk == c->file.left)
+			setsockopt(c->g.fd, IPPROTO_TCP, TCP_CORK, &one,
 				   sizeof(one));
-		n = sendfile(c->cfd, c->file_fd, &c->file_off, chunk);
+		n = sendfile(c->g.fd, c->file.fd, &c->file.off, chunk);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		if (n == 0) {
-			c->note = "file shrank while being sent";
+			x->note = "file shrank while being sent";
 			return -EIO;
 		}
-		c->file_left -= n;
-		c->bytes_out += n;
+		c->file.left -= n;
+		c->log.bytes_out += n;
 		*progress = true;
 	}
 	return 0;
@@ -433,26 +448,25 @@ static int request_done(struct proxy *p, struct conn *c)
 	 * until it closes, so our last response is not destroyed by a reset
 	 * for unread request bytes.
 	 */
-	bool shut = c->close_after && !c->cin_eof &&
-		    shutdown(c->cfd, SHUT_WR) == 0;
+	bool shut = c->x.close_after && !c->x.in_eof &&
+		    shutdown(c->g.fd, SHUT_WR) == 0;
 
-	log_request(p, c);
-	mdr_cache_capture_end(&c->cap);
-	if (c->file_fd >= 0) {
-		close(c->file_fd);
-		c->file_fd = -1;
+	access_log_end(p, c);
+	if (c->file.fd >= 0) {
+		close(c->file.fd);
+		c->file.fd = -1;
 	}
-	if (!c->close_after) {
+	if (!c->x.close_after) {
 		c->state = CS_HEAD;
-		conn_timer_set(p, c, mdr_buf_len(&c->cin) ? T_REQUEST :
-							    T_KEEPALIVE);
+		timer_set(p, c, mdr_buf_len(&c->x.in) ? T_REQUEST :
+							T_KEEPALIVE);
 		return 0;
 	}
 	if (!shut)
 		return -ENOTCONN;
-	mdr_buf_reset(&c->cin);
+	mdr_buf_reset(&c->x.in);
 	c->state = CS_LINGER;
-	conn_timer_set(p, c, T_LINGER);
+	timer_set(p, c, T_LINGER);
 	return 0;
 }
 
@@ -468,39 +482,40 @@ static int conn_step(struct proxy *p, struct conn *c, bool *progress)
 		ret = handle_head(p, c, progress);
 		break;
 	case CS_RELAY:
-		ret = relay_step(p, c, progress);
+		ret = relay_step(&p->relay, &c->r, &c->x, progress);
+		if (!ret)
+			answer_outcome(p, c);
 		break;
 	case CS_RESPOND:
 		break;
 	case CS_LINGER:
-		return c->cin_eof ? -ENOTCONN : 0;
+		return c->x.in_eof ? -ENOTCONN : 0;
 	}
 	if (ret)
 		return ret;
 	ret = client_write(c, progress);
 	if (ret)
 		return ret;
-	if (response_complete(c) && !mdr_buf_len(&c->cout) && !c->file_left) {
+	if (response_complete(c) && !mdr_buf_len(&c->x.out) && !c->file.left) {
 		*progress = true;
 		return request_done(p, c);
 	}
 	return 0;
 }
 
-static void conn_close(struct proxy *p, struct conn *c)
+static void session_close(struct proxy *p, struct conn *c)
 {
 	if (c->le.dead)
 		return;
-	if (c->in_request) {
-		if (!c->note)
-			c->note = "aborted";
-		log_request(p, c);
+	if (c->log.in_request) {
+		if (!c->x.note)
+			c->x.note = "aborted";
+		access_log_end(p, c);
 	}
-	relay_close(p, c);
-	mdr_cache_capture_end(&c->cap);
-	if (c->file_fd >= 0)
-		close(c->file_fd);
-	close(c->cfd);
+	relay_close(&p->relay, &c->r);
+	if (c->file.fd >= 0)
+		close(c->file.fd);
+	close(c->g.fd);
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
 	else
@@ -508,52 +523,56 @@ static void conn_close(struct proxy *p, struct conn *c)
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	loop_kill(&p->loop, &c->le);
-	mdr_caps_release(&p->caps, c->have_id, c->id.attach_id);
+	mdr_caps_release(&p->caps, c->g.have_id, c->g.id.attach_id);
 }
 
 /* Registers what each socket should wake us for, and restarts the stall
  * timers when bytes moved. */
 static void conn_settle(struct proxy *p, struct conn *c)
 {
+	struct exchange *x = &c->x;
 	uint32_t ev = 0;
 	enum timer_kind kind;
 
-	if (!c->cin_eof && mdr_buf_len(&c->cin) < c->cin.cap)
+	if (!x->in_eof && mdr_buf_len(&x->in) < x->in.cap)
 		ev |= EPOLLIN;
-	if (mdr_buf_len(&c->cout) || c->file_left)
+	if (mdr_buf_len(&x->out) || c->file.left)
 		ev |= EPOLLOUT;
-	conn_set_events(p, c, false, ev);
+	loop_set_events(&p->loop, c->g.fd, &c->g.ev, &c->g.ep, ev, "guest");
 
 	/* The first byte of the next request ends the keep-alive wait and
 	 * starts the http-request one; neither restarts on progress. */
 	if (c->state == CS_HEAD && c->le.tkind == T_KEEPALIVE &&
-	    mdr_buf_len(&c->cin))
-		conn_timer_set(p, c, T_REQUEST);
+	    mdr_buf_len(&x->in))
+		timer_set(p, c, T_REQUEST);
 	if (c->state == CS_RESPOND && c->progress)
-		conn_timer_set(p, c, T_CLIENT);
-	/* Connect and handshake share the connect deadline. */
-	if (c->state == CS_RELAY && c->rs == RS_HANDSHAKE)
-		relay_update_events(p, c);
-	if (c->state == CS_RELAY && c->rs != RS_CONNECTING &&
-	    c->rs != RS_HANDSHAKE) {
-		relay_update_events(p, c);
-		/* Blame whoever we are waiting for. */
-		bool guest = mdr_buf_len(&c->cout) ||
-			     (!c->req_body.done && !c->bout_broken &&
-			      !mdr_buf_len(&c->bout));
-		kind = guest ? T_CLIENT : T_SERVER;
-		if (kind != c->le.tkind || c->progress)
-			conn_timer_set(p, c, kind);
+		timer_set(p, c, T_CLIENT);
+	if (c->state != CS_RELAY)
+		return;
+	if (c->r.rs == RS_CONNECTING || c->r.rs == RS_HANDSHAKE) {
+		/* Connect and handshake share the connect deadline, armed
+		 * when the connection was opened. */
+		if (c->le.tkind != T_CONNECT)
+			timer_set(p, c, T_CONNECT);
+		if (c->r.rs == RS_HANDSHAKE)
+			relay_update_events(&p->relay, &c->r);
+		return;
 	}
+	relay_update_events(&p->relay, &c->r);
+	/* Blame whoever we are waiting for. */
+	kind = mdr_buf_len(&x->out) || relay_waits_for_guest(&c->r, x) ?
+		       T_CLIENT : T_SERVER;
+	if (kind != c->le.tkind || c->progress)
+		timer_set(p, c, kind);
 }
 
-static void conn_drive(struct proxy *p, struct conn *c)
+static void session_drive(struct proxy *p, struct conn *c)
 {
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		bool progress = false;
 
 		if (conn_step(p, c, &progress) < 0) {
-			conn_close(p, c);
+			session_close(p, c);
 			return;
 		}
 		if (!progress) {
@@ -566,37 +585,84 @@ static void conn_drive(struct proxy *p, struct conn *c)
 	conn_settle(p, c);
 }
 
-static void conn_timeout(struct proxy *p, struct conn *c)
+static void session_timeout(struct proxy *p, struct conn *c)
 {
 	switch (c->state) {
 	case CS_HEAD:
 		/* Idle, whether kept alive or never used: just close. */
-		if (c->le.tkind == T_KEEPALIVE || !mdr_buf_len(&c->cin)) {
-			conn_close(p, c);
+		if (c->le.tkind == T_KEEPALIVE || !mdr_buf_len(&c->x.in)) {
+			session_close(p, c);
 			return;
 		}
 		begin_request(c, NULL);
-		conn_respond(p, c, 408, "request not received in time", false);
+		respond(p, c, 408, "request not received in time", false, NULL);
 		break;
 	case CS_RELAY:
-		if (c->le.tkind != T_CLIENT && c->rs != RS_BODY) {
-			if (c->rs == RS_HANDSHAKE)
-				c->note = "TLS handshake with backend timed out";
-			conn_respond(p, c, 504, c->rs == RS_CONNECTING ?
-				     "backend connect timed out" :
-				     c->rs == RS_HANDSHAKE ?
-				     "backend TLS handshake timed out" :
-				     "backend did not answer in time", false);
+		if (c->le.tkind != T_CLIENT && c->r.rs != RS_BODY) {
+			if (c->r.rs == RS_HANDSHAKE)
+				c->x.note = "TLS handshake with backend timed out";
+			respond(p, c, 504, c->r.rs == RS_CONNECTING ?
+				"backend connect timed out" :
+				c->r.rs == RS_HANDSHAKE ?
+				"backend TLS handshake timed out" :
+				"backend did not answer in time", false, NULL);
 			break;
 		}
 		/* fall through */
 	default:
-		c->note = "timeout";
-		conn_close(p, c);
+		c->x.note = "timeout";
+		session_close(p, c);
 		return;
 	}
-	conn_drive(p, c);
+	session_drive(p, c);
 }
+
+static int session_open(struct proxy *p, struct conn *c, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->g.ep };
+
+	if (mdr_buf_get(&p->bufs, &c->x.in) || mdr_buf_get(&p->bufs, &c->x.out))
+		return -ENOMEM;
+	c->g.fd = fd;
+	c->file.fd = -1;
+	loop_entry_init(&c->le);
+	c->g.ep = (struct endpoint){ c, false, -1 };
+	relay_init(&c->r, c);
+	if (epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		int err = errno;
+
+		pr_warn("proxy: cannot watch a new guest connection, closing "
+			"it (epoll_ctl: %s)", strerror(err));
+		return -err;
+	}
+	c->g.ev = EPOLLIN;
+	c->state = CS_HEAD;
+	c->all_next = p->all;
+	if (p->all)
+		p->all->all_prev = c;
+	p->all = c;
+	timer_set(p, c, T_REQUEST);
+	return 0;
+}
+
+static void session_event(struct proxy *p, struct conn *c, bool backend,
+		   uint32_t events)
+{
+	if (backend) {
+		if (!relay_event(&p->relay, &c->r, &c->x))
+			return;
+		answer_outcome(p, c);
+	} else if (events & (EPOLLERR | EPOLLHUP)) {
+		/* Both directions are down: nothing we send can arrive. */
+		session_close(p, c);
+		return;
+	} else {
+		c->g.in_drained = false;
+	}
+	session_drive(p, c);
+}
+
+/* ---- accepting guests ---- */
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf,
 			size_t len)
@@ -617,8 +683,8 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf,
 /* Where the connection comes from (peer, from accept) and which
  * attachment it reached. 0, or -1 when the socket cannot say. A guest
  * that already reset is found out at its first read. */
-static int conn_identify(struct proxy *p, struct conn *c, int fd,
-			 const struct sockaddr_storage *peer)
+static int identify(struct proxy *p, struct guest *g, int fd,
+		    const struct sockaddr_storage *peer)
 {
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
@@ -628,16 +694,16 @@ static int conn_identify(struct proxy *p, struct conn *c, int fd,
 
 	if (getsockname(fd, (struct sockaddr *)&local, &llen))
 		return -1;
-	format_addr(peer, c->peer, sizeof(c->peer));
+	format_addr(peer, g->peer, sizeof(g->peer));
 	if (peer->ss_family == AF_INET6) {
-		c->peer_addr = s6->sin6_addr;
+		g->peer_addr = s6->sin6_addr;
 	} else if (peer->ss_family == AF_INET) {
-		c->peer_addr.s6_addr[10] = c->peer_addr.s6_addr[11] = 0xff;
-		memcpy(&c->peer_addr.s6_addr[12], &s4->sin_addr, 4);
+		g->peer_addr.s6_addr[10] = g->peer_addr.s6_addr[11] = 0xff;
+		memcpy(&g->peer_addr.s6_addr[12], &s4->sin_addr, 4);
 	}
-	c->have_id = o->identify &&
+	g->have_id = o->identify &&
 		     !o->identify(o->identify_ctx, (struct sockaddr *)&local,
-				  (const struct sockaddr *)peer, &c->id);
+				  (const struct sockaddr *)peer, &g->id);
 	return 0;
 }
 
@@ -647,78 +713,45 @@ static int conn_identify(struct proxy *p, struct conn *c, int fd,
  * rather than a reset that could destroy it. No state is kept: a guest
  * flooding us costs one accept each, and never a slot.
  */
-static void conn_shed(struct proxy *p, struct conn *c, int fd, const char *why)
+static void shed(struct proxy *p, struct conn *c, int fd, const char *why)
 {
 	static char scratch[16384];
 	char resp[256];
 	size_t n;
 	ssize_t r;
 
-	c->in_request = true;
-	c->started_ms = loop_precise_ms();
-	c->note = why;
-	c->status = 503;
-	strcpy(c->method, "-");
-	strcpy(c->path, "-");
+	access_log_begin(&c->log, NULL);
+	c->x.note = why;
+	c->x.status = 503;
 	for (int i = 0; i < 4; i++) {
 		r = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
 		if (r <= 0)
 			break;
-		c->bytes_in += r;
+		c->x.bytes_in += r;
 	}
-	n = format_response(resp, sizeof(resp), p, 503, why, false, false,
-			    "Retry-After: 1\r\n");
+	n = session_format_reply(resp, sizeof(resp), p, 503, why, false, false,
+				 "Retry-After: 1\r\n");
 	r = send(fd, resp, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	c->bytes_out = r > 0 ? (uint64_t)r : 0;
+	c->log.bytes_out = r > 0 ? (uint64_t)r : 0;
 	close(fd);
-	log_request(p, c);
+	access_log_end(p, c);
 }
 
-/* Makes a connection of a socket admitted under the caps. 0 or -ENOMEM. */
-static int conn_start(struct proxy *p, struct conn *c, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->cep };
-
-	if (mdr_buf_get(&p->bufs, &c->cin) || mdr_buf_get(&p->bufs, &c->cout))
-		return -ENOMEM;
-	c->cfd = fd;
-	c->bfd = -1;
-	c->b_slot = -1;
-	c->file_fd = -1;
-	c->le.tkind = T_NONE;
-	c->cep = (struct endpoint){ c, false, -1 };
-	c->bep = (struct endpoint){ c, true, -1 };
-	if (epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		int err = errno;
-
-		pr_warn("proxy: cannot watch a new guest connection, closing "
-			"it (epoll_ctl: %s)", strerror(err));
-		return -err;
-	}
-	c->cev = EPOLLIN;
-	c->state = CS_HEAD;
-	c->all_next = p->all;
-	if (p->all)
-		p->all->all_prev = c;
-	p->all = c;
-	conn_timer_set(p, c, T_REQUEST);
-	return 0;
-}
-
-static void conn_accept(struct proxy *p, int fd,
-			const struct sockaddr_storage *peer, const char *shed_why)
+static void admit(struct proxy *p, int fd, const struct sockaddr_storage *peer,
+		  const char *shed_why)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
-	if (!c || conn_identify(p, c, fd, peer))
+	if (!c || identify(p, &c->g, fd, peer))
 		goto fail;
 	if (!shed_why) {
-		switch (mdr_caps_admit(&p->caps, c->have_id, c->id.attach_id)) {
+		switch (mdr_caps_admit(&p->caps, c->g.have_id,
+				       c->g.id.attach_id)) {
 		case MDR_ADMIT_OK:
-			if (!conn_start(p, c, fd))
+			if (!session_open(p, c, fd))
 				return;
-			mdr_caps_release(&p->caps, c->have_id,
-					 c->id.attach_id);
+			mdr_caps_release(&p->caps, c->g.have_id,
+					 c->g.id.attach_id);
 			goto fail;
 		case MDR_ADMIT_FULL:
 			shed_why = "too many connections";
@@ -728,19 +761,19 @@ static void conn_accept(struct proxy *p, int fd,
 			break;
 		}
 	}
-	conn_shed(p, c, fd, shed_why);
+	shed(p, c, fd, shed_why);
 	free(c);
 	return;
 fail:
 	if (c) {
-		mdr_buf_put(&p->bufs, &c->cin);
-		mdr_buf_put(&p->bufs, &c->cout);
+		mdr_buf_put(&p->bufs, &c->x.in);
+		mdr_buf_put(&p->bufs, &c->x.out);
 		free(c);
 	}
 	close(fd);
 }
 
-static void set_accepting(struct proxy *p, bool on)
+static void listener_set_accepting(struct proxy *p, bool on)
 {
 	struct epoll_event ev = {
 		.events = on ? EPOLLIN : 0,
@@ -779,14 +812,14 @@ static bool shed_with_spare(struct proxy *p)
 	close(p->spare_fd);
 	fd = accept_guest(p, &peer);
 	if (fd >= 0)
-		conn_accept(p, fd, &peer, "out of file descriptors");
+		admit(p, fd, &peer, "out of file descriptors");
 	else if (errno == EAGAIN || errno == EWOULDBLOCK)
 		fd = 0; /* the queue is empty: nobody waits */
 	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return fd >= 0;
 }
 
-static void accept_all(struct proxy *p)
+static void listener_accept(struct proxy *p)
 {
 	/* Bounded, so a burst of connections cannot hold up guests already
 	 * served: the listener is level-triggered and comes back. */
@@ -795,7 +828,7 @@ static void accept_all(struct proxy *p)
 		int fd = accept_guest(p, &peer);
 
 		if (fd >= 0) {
-			conn_accept(p, fd, &peer, NULL);
+			admit(p, fd, &peer, NULL);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -807,33 +840,46 @@ static void accept_all(struct proxy *p)
 		/* Out of descriptors or memory: a level-triggered listener
 		 * would spin, so look away for a moment. */
 		p->accept_resume_ms = p->loop.now_ms + ACCEPT_PAUSE_MS;
-		set_accepting(p, false);
+		listener_set_accepting(p, false);
 		return;
 	}
 }
 
-static void conn_event(struct proxy *p, struct conn *c, bool backend,
-		       uint32_t events)
+/* ---- the loop ---- */
+
+/* Runs what ran out of rounds last time; entries queued meanwhile wait
+ * for the next turn. */
+static void run_queue(struct proxy *p)
 {
-	if (backend) {
-		if (c->bfd < 0)
-			return; /* stale: that backend socket is gone */
-		c->b_drained = false;
-		/*
-		 * Otherwise HUP and ERR need nothing special: what the backend
-		 * sent before hanging up is still queued, and recv() reports
-		 * the end after it.
-		 */
-		if (c->rs == RS_CONNECTING)
-			relay_connected(p, c);
-	} else if (events & (EPOLLERR | EPOLLHUP)) {
-		/* Both directions are down: nothing we send can arrive. */
-		conn_close(p, c);
-		return;
-	} else {
-		c->cin_drained = false;
+	struct loop_entry *e, *next;
+
+	for (e = loop_run_take(&p->loop); e; e = next) {
+		next = loop_run_next(e);
+		if (!e->dead)
+			session_drive(p, conn_of(e));
 	}
-	conn_drive(p, c);
+}
+
+static void expire_timers(struct proxy *p)
+{
+	struct loop_entry *e;
+
+	while ((e = loop_next_expired(&p->loop)))
+		session_timeout(p, conn_of(e));
+}
+
+/* Frees closed connections once no queued event can still name them. */
+static void reap(struct proxy *p)
+{
+	struct loop_entry *e;
+
+	while ((e = loop_next_reaped(&p->loop))) {
+		struct conn *c = conn_of(e);
+
+		mdr_buf_put(&p->bufs, &c->x.in);
+		mdr_buf_put(&p->bufs, &c->x.out);
+		free(c);
+	}
 }
 
 /* How long to wait for events: until the next stop check, the listener's
@@ -848,41 +894,6 @@ static int next_wait_ms(const struct proxy *p)
 	    p->accept_resume_ms - now < wait)
 		wait = p->accept_resume_ms - now;
 	return loop_wait_ms(&p->loop, wait);
-}
-
-/* Runs what ran out of rounds last time; entries queued meanwhile wait
- * for the next turn. */
-static void run_queue(struct proxy *p)
-{
-	struct loop_entry *e, *next;
-
-	for (e = loop_run_take(&p->loop); e; e = next) {
-		next = loop_run_next(e);
-		if (!e->dead)
-			conn_drive(p, conn_of(e));
-	}
-}
-
-static void expire_timers(struct proxy *p)
-{
-	struct loop_entry *e;
-
-	while ((e = loop_next_expired(&p->loop)))
-		conn_timeout(p, conn_of(e));
-}
-
-/* Frees closed connections once no queued event can still name them. */
-static void reap(struct proxy *p)
-{
-	struct loop_entry *e;
-
-	while ((e = loop_next_reaped(&p->loop))) {
-		struct conn *c = conn_of(e);
-
-		mdr_buf_put(&p->bufs, &c->cin);
-		mdr_buf_put(&p->bufs, &c->cout);
-		free(c);
-	}
 }
 
 /* The options come complete (see proxy.h): no defaults of our own here. */
@@ -986,12 +997,13 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 		goto out;
 	}
 	p.accepting = true;
-	relay_pool_init(&p);
+	relay_env_init(&p.relay, &p.loop, o->backend, &p.bufs, &p.cache,
+		       o->backend_keepalive);
 
 	while (!*o->stop) {
 		loop_tick(&p.loop);
 		if (!p.accepting && p.loop.now_ms >= p.accept_resume_ms)
-			set_accepting(&p, true);
+			listener_set_accepting(&p, true);
 		/* A line per request, one write per loop turn under load. */
 		if (o->access_log)
 			fflush(o->access_log);
@@ -1005,24 +1017,24 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 			struct endpoint *ep = evs[i].data.ptr;
 
 			if (ep == &p.listener)
-				accept_all(&p);
+				listener_accept(&p);
 			else if (!ep->c)
-				relay_pool_event(&p, ep->slot);
+				relay_pool_event(&p.relay, ep->slot);
 			else if (!ep->c->le.dead)
-				conn_event(&p, ep->c, ep->backend, evs[i].events);
+				session_event(&p, ep->c, ep->backend,
+					      evs[i].events);
 		}
 		run_queue(&p);
 		expire_timers(&p);
-		relay_pool_expire(&p);
+		relay_pool_expire(&p.relay);
 		reap(&p);
 	}
 	while (p.all)
-		conn_close(&p, p.all);
+		session_close(&p, p.all);
 	for (struct loop_entry *e = loop_run_take(&p.loop); e;)
 		e = loop_run_next(e);
 	reap(&p);
-	relay_pool_free(&p);
-	relay_forget_sessions(&p);
+	relay_env_free(&p.relay);
 	if (o->access_log)
 		fflush(o->access_log);
 out:

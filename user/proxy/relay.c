@@ -34,80 +34,100 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-#include "proxy/conn.h"
 #include "backends/kinds.h"
 #include "http/rewrite.h"
 #include "lib/log.h"
+#include "proxy/relay.h"
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-static void tls_free(struct conn *c)
+static void tls_free(struct relay *r)
 {
-	if (c->ssl) {
+	if (r->tls.ssl) {
 		/* The socket BIO leaves the fd to us. */
-		SSL_free(c->ssl);
-		c->ssl = NULL;
+		SSL_free(r->tls.ssl);
+		r->tls.ssl = NULL;
 	}
 }
 
-/* Closes c's backend connection, if any, and frees the pool slot it was
+/* Closes r's backend connection, if any, and frees the pool slot it was
  * lent from. */
-static void backend_close(struct proxy *p, struct conn *c)
+static void backend_close(struct relay_env *re, struct relay *r)
 {
-	if (c->bfd < 0)
+	if (r->fd < 0)
 		return;
-	close(c->bfd); /* also leaves the epoll set */
-	if (c->b_slot >= 0) {
-		p->idle[c->b_slot].fd = -1;
-		p->idle[c->b_slot].ep.c = NULL;
-		c->b_slot = -1;
+	close(r->fd); /* also leaves the epoll set */
+	if (r->pool.slot >= 0) {
+		re->idle[r->pool.slot].fd = -1;
+		re->idle[r->pool.slot].ep.c = NULL;
+		r->pool.slot = -1;
 	}
-	c->bfd = -1;
-	c->bev = 0;
+	r->fd = -1;
+	r->ev = 0;
 }
 
-void relay_close(struct proxy *p, struct conn *c)
+void relay_close(struct relay_env *re, struct relay *r)
 {
-	tls_free(c);
-	backend_close(p, c);
-	mdr_buf_put(&p->bufs, &c->bin);
-	mdr_buf_put(&p->bufs, &c->bout);
+	tls_free(r);
+	backend_close(re, r);
+	mdr_buf_put(re->bufs, &r->in);
+	mdr_buf_put(re->bufs, &r->out);
+	mdr_cache_capture_end(&r->cap);
+	r->outcome.status = 0;
+}
+
+void relay_init(struct relay *r, struct conn *owner)
+{
+	r->fd = -1;
+	r->pool.slot = -1;
+	r->ep = (struct endpoint){ owner, true, -1 };
 }
 
 /* ---- the idle pool ---- */
 
-static void pool_unstack(struct proxy *p, unsigned int i)
+static void pool_unstack(struct relay_env *re, unsigned int i)
 {
-	memmove(&p->idle_stack[i], &p->idle_stack[i + 1], p->n_idle - i - 1);
-	p->n_idle--;
+	memmove(&re->idle_stack[i], &re->idle_stack[i + 1],
+		re->n_idle - i - 1);
+	re->n_idle--;
 }
 
-static void pool_drop_at(struct proxy *p, unsigned int i)
+static void pool_drop_at(struct relay_env *re, unsigned int i)
 {
-	struct idle_backend *ib = &p->idle[p->idle_stack[i]];
+	struct idle_backend *ib = &re->idle[re->idle_stack[i]];
 
 	close(ib->fd); /* also leaves the epoll set */
 	ib->fd = -1;
-	pool_unstack(p, i);
+	pool_unstack(re, i);
 }
 
-void relay_pool_init(struct proxy *p)
+void relay_env_init(struct relay_env *re, struct mdr_loop *loop,
+		    const struct mdr_backend *be, struct mdr_buf_pool *bufs,
+		    struct mdr_cache *cache, bool keepalive)
 {
-	const struct mdr_backend *be = p->o->backend;
-
-	p->pool_on = p->o->backend_keepalive && !be->tls &&
-		     mdr_backend_ops(be)->relayed;
-	p->n_idle = 0;
+	re->loop = loop;
+	re->be = be;
+	re->bufs = bufs;
+	re->cache = cache;
+	re->pool_on = keepalive && !be->tls && mdr_backend_ops(be)->relayed;
+	re->n_idle = 0;
 	for (int i = 0; i < MDR_POOL_MAX; i++) {
-		p->idle[i].fd = -1;
-		p->idle[i].ep = (struct endpoint){ NULL, true, i };
+		re->idle[i].fd = -1;
+		re->idle[i].ep = (struct endpoint){ NULL, true, i };
 	}
 }
 
-void relay_pool_free(struct proxy *p)
+static void forget_tls_session(struct relay_env *re)
 {
-	while (p->n_idle)
-		pool_drop_at(p, p->n_idle - 1);
+	SSL_SESSION_free(re->tls_session);
+	re->tls_session = NULL;
+}
+
+void relay_env_free(struct relay_env *re)
+{
+	while (re->n_idle)
+		pool_drop_at(re, re->n_idle - 1);
+	forget_tls_session(re);
 }
 
 /* An idle backend socket must have nothing to say: EOF, an error or stray
@@ -122,14 +142,14 @@ static bool idle_usable(int fd)
 
 /* epoll woke an idle slot (a lent one wakes its conn instead): the
  * backend closed it, or said something unasked. Either way it is done. */
-void relay_pool_event(struct proxy *p, int slot)
+void relay_pool_event(struct relay_env *re, int slot)
 {
-	if (slot < 0 || slot >= MDR_POOL_MAX || p->idle[slot].fd < 0 ||
-	    idle_usable(p->idle[slot].fd))
+	if (slot < 0 || slot >= MDR_POOL_MAX || re->idle[slot].fd < 0 ||
+	    idle_usable(re->idle[slot].fd))
 		return; /* stale: the slot was emptied or refilled */
-	for (unsigned int i = 0; i < p->n_idle; i++) {
-		if (p->idle_stack[i] == slot) {
-			pool_drop_at(p, i);
+	for (unsigned int i = 0; i < re->n_idle; i++) {
+		if (re->idle_stack[i] == slot) {
+			pool_drop_at(re, i);
 			return;
 		}
 	}
@@ -137,108 +157,109 @@ void relay_pool_event(struct proxy *p, int slot)
 
 /* The stack is in parking order, so the oldest are at the bottom. Checked
  * every loop turn, which is at least every 200 ms. */
-void relay_pool_expire(struct proxy *p)
+void relay_pool_expire(struct relay_env *re)
 {
-	while (p->n_idle &&
-	       p->loop.now_ms - p->idle[p->idle_stack[0]].since_ms >=
+	while (re->n_idle &&
+	       re->loop->now_ms - re->idle[re->idle_stack[0]].since_ms >=
 		       MDR_POOL_IDLE_MS)
-		pool_drop_at(p, 0);
+		pool_drop_at(re, 0);
 }
 
 /*
- * Lends c the most recently parked backend connection. Not probed first:
+ * Lends r the most recently parked backend connection. Not probed first:
  * one the backend closed meanwhile (its event not yet seen) fails the
  * request before any answer, and the request, a bodiless GET or HEAD, is
  * sent again on a fresh connection (retry_fresh()).
  */
-static bool pool_take(struct proxy *p, struct conn *c)
+static bool pool_take(struct relay_env *re, struct relay *r)
 {
-	while (p->n_idle) {
-		unsigned int top = p->n_idle - 1;
-		int slot = p->idle_stack[top];
-		struct idle_backend *ib = &p->idle[slot];
+	while (re->n_idle) {
+		unsigned int top = re->n_idle - 1;
+		int slot = re->idle_stack[top];
+		struct idle_backend *ib = &re->idle[slot];
 
-		if (p->loop.now_ms - ib->since_ms >= MDR_POOL_IDLE_MS) {
-			pool_drop_at(p, top);
+		if (re->loop->now_ms - ib->since_ms >= MDR_POOL_IDLE_MS) {
+			pool_drop_at(re, top);
 			continue;
 		}
-		pool_unstack(p, top);
-		ib->ep.c = c;
-		c->bfd = ib->fd;
-		c->bev = ib->events;
-		c->b_slot = slot;
+		pool_unstack(re, top);
+		ib->ep.c = r->ep.c;
+		r->fd = ib->fd;
+		r->ev = ib->events;
+		r->pool.slot = slot;
 		return true;
 	}
 	return false;
 }
 
-/* Parks c's backend connection after a clean exchange (see the top): in
+/* Parks r's backend connection after a clean exchange (see the top): in
  * the slot it was lent from, or in a free one. */
-static bool pool_put(struct proxy *p, struct conn *c)
+static bool pool_put(struct relay_env *re, struct relay *r,
+		     const struct exchange *x)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct idle_backend *ib = NULL;
 
-	if (!p->pool_on || c->ssl || c->bfd < 0 || c->b_close || c->bin_eof ||
-	    c->bout_broken || mdr_buf_len(&c->bin) || mdr_buf_len(&c->bout) ||
-	    !c->req_body.done || !c->resp_body.done || c->note ||
-	    c->resp_body.kind == MDR_BODY_CLOSE)
+	if (!re->pool_on || r->tls.ssl || r->fd < 0 || r->close ||
+	    r->in_eof || r->out_broken || mdr_buf_len(&r->in) ||
+	    mdr_buf_len(&r->out) || !x->req_body.done || !r->body.done ||
+	    x->note || r->body.kind == MDR_BODY_CLOSE)
 		return false;
-	if (c->b_slot >= 0) {
-		ib = &p->idle[c->b_slot];
+	if (r->pool.slot >= 0) {
+		ib = &re->idle[r->pool.slot];
 	} else {
-		if (p->n_idle == MDR_POOL_MAX)
-			pool_drop_at(p, 0); /* the oldest makes room */
+		if (re->n_idle == MDR_POOL_MAX)
+			pool_drop_at(re, 0); /* the oldest makes room */
 		for (int i = 0; i < MDR_POOL_MAX && !ib; i++)
-			if (p->idle[i].fd < 0)
-				ib = &p->idle[i];
+			if (re->idle[i].fd < 0)
+				ib = &re->idle[i];
 		if (!ib)
 			return false; /* every slot is lent out */
 	}
 	ev.data.ptr = &ib->ep;
-	if ((c->b_slot < 0 || c->bev != ev.events) &&
-	    epoll_ctl(p->loop.epfd, c->bev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->bfd,
-		      &ev)) {
+	if ((r->pool.slot < 0 || r->ev != ev.events) &&
+	    epoll_ctl(re->loop->epfd, r->ev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+		      r->fd, &ev)) {
 		pr_warn("proxy: cannot keep an idle backend connection, "
 			"closing it (epoll_ctl: %s)", strerror(errno));
 		return false;
 	}
-	ib->fd = c->bfd;
+	ib->fd = r->fd;
 	ib->events = ev.events;
-	ib->since_ms = p->loop.now_ms;
+	ib->since_ms = re->loop->now_ms;
 	ib->ep.c = NULL;
-	p->idle_stack[p->n_idle++] = ib->ep.slot;
-	c->bfd = -1;
-	c->bev = 0;
-	c->b_slot = -1;
+	re->idle_stack[re->n_idle++] = ib->ep.slot;
+	r->fd = -1;
+	r->ev = 0;
+	r->pool.slot = -1;
 	return true;
 }
 
-static void fail(struct proxy *p, struct conn *c, int status,
-		 const char *what, int err)
+/* Gives up on the exchange: the session answers the guest with status. */
+static void fail(struct relay *r, int status, const char *what, int err)
 {
-	char why[160];
-
 	if (err)
-		snprintf(why, sizeof(why), "%s: %s", what, strerror(err));
+		snprintf(r->outcome.why, sizeof(r->outcome.why), "%s: %s",
+			 what, strerror(err));
 	else
-		snprintf(why, sizeof(why), "%s", what);
-	conn_respond(p, c, status, why, false);
+		snprintf(r->outcome.why, sizeof(r->outcome.why), "%s", what);
+	r->outcome.status = status;
 }
 
 /*
- * Puts why a TLS call failed into c->note for the access log, in OpenSSL's
+ * Puts why a TLS call failed into x->note for the access log, in OpenSSL's
  * words, with the certificate check's verdict when that was the cause.
  * The first failure of a request is the one kept.
  */
-static void tls_note(struct conn *c, const char *what, int ssl_err)
+static void tls_note(struct relay *r, struct exchange *x, const char *what,
+		     int ssl_err)
 {
-	long vr = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	long vr = r->tls.ssl ? SSL_get_verify_result(r->tls.ssl) : X509_V_OK;
 	unsigned long e = ERR_peek_error();
 	const char *reason = e ? ERR_reason_error_string(e) : NULL;
 	char buf[120];
 
-	if (c->note)
+	if (x->note)
 		return;
 	if (!reason && e) {
 		ERR_error_string_n(e, buf, sizeof(buf));
@@ -249,48 +270,48 @@ static void tls_note(struct conn *c, const char *what, int ssl_err)
 		reason = "connection closed by the backend";
 	}
 	if (vr != X509_V_OK)
-		snprintf(c->why, sizeof(c->why), "%s: %s (%s)", what, reason,
+		snprintf(r->why, sizeof(r->why), "%s: %s (%s)", what, reason,
 			 X509_verify_cert_error_string(vr));
 	else
-		snprintf(c->why, sizeof(c->why), "%s: %s", what, reason);
-	c->note = c->why;
+		snprintf(r->why, sizeof(r->why), "%s: %s", what, reason);
+	x->note = r->why;
 	ERR_clear_error();
 }
 
 /* TCP is up: plain backends are ready, https ones start the handshake. */
-static void backend_connected(struct proxy *p, struct conn *c)
+static void backend_connected(struct relay_env *re, struct relay *r,
+			      struct exchange *x)
 {
-	const struct mdr_backend *be = p->o->backend;
+	const struct mdr_backend *be = re->be;
 	SSL *ssl;
 
 	if (!be->tls) {
-		c->rs = RS_HEAD;
-		conn_timer_set(p, c, T_SERVER);
+		r->rs = RS_HEAD;
 		return;
 	}
 	ERR_clear_error();
 	ssl = SSL_new(be->ssl_ctx);
-	if (!ssl || SSL_set_fd(ssl, c->bfd) != 1 ||
+	if (!ssl || SSL_set_fd(ssl, r->fd) != 1 ||
 	    (!be->host_is_ip && SSL_set_tlsext_host_name(ssl, be->host) != 1) ||
 	    (!be->insecure &&
 	     (be->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(
 				       SSL_get0_param(ssl), be->host) != 1 :
 			       SSL_set1_host(ssl, be->host) != 1))) {
 		SSL_free(ssl);
-		tls_note(c, "cannot start TLS with backend", SSL_ERROR_SSL);
-		fail(p, c, 502, "cannot start TLS with the backend", 0);
+		tls_note(r, x, "cannot start TLS with backend", SSL_ERROR_SSL);
+		fail(r, 502, "cannot start TLS with the backend", 0);
 		return;
 	}
 	/* Resumption skips the certificate check, which is sound only
 	 * because every session here was verified for this same backend. */
-	if (p->tls_session)
-		SSL_set_session(ssl, p->tls_session);
+	if (re->tls_session)
+		SSL_set_session(ssl, re->tls_session);
 	SSL_set_connect_state(ssl);
-	c->ssl = ssl;
-	c->rs = RS_HANDSHAKE;
-	c->tls_hs_ev = EPOLLOUT;
-	c->tls_rd_ev = EPOLLIN;
-	c->tls_wr_ev = EPOLLOUT;
+	r->tls.ssl = ssl;
+	r->rs = RS_HANDSHAKE;
+	r->tls.hs_ev = EPOLLOUT;
+	r->tls.rd_ev = EPOLLIN;
+	r->tls.wr_ev = EPOLLOUT;
 	/* The connect timer keeps running: it covers the handshake too. */
 }
 
@@ -299,288 +320,297 @@ static void backend_connected(struct proxy *p, struct conn *c)
  * have arrived: says goodbye (OpenSSL marks a session freed without
  * close_notify as not resumable) and keeps the session for the next one.
  */
-static void tls_keep_session(struct proxy *p, struct conn *c)
+static void tls_keep_session(struct relay_env *re, struct relay *r)
 {
 	SSL_SESSION *s;
 
 	ERR_clear_error();
-	SSL_shutdown(c->ssl); /* one alert, not waiting for the reply */
+	SSL_shutdown(r->tls.ssl); /* one alert, not waiting for the reply */
 	ERR_clear_error();
-	s = SSL_get1_session(c->ssl);
+	s = SSL_get1_session(r->tls.ssl);
 	if (!s)
 		return;
-	if (s == p->tls_session || !SSL_SESSION_is_resumable(s)) {
+	if (s == re->tls_session || !SSL_SESSION_is_resumable(s)) {
 		SSL_SESSION_free(s);
 		return;
 	}
-	SSL_SESSION_free(p->tls_session);
-	p->tls_session = s;
+	SSL_SESSION_free(re->tls_session);
+	re->tls_session = s;
 }
 
-void relay_forget_sessions(struct proxy *p)
-{
-	SSL_SESSION_free(p->tls_session);
-	p->tls_session = NULL;
-}
-
-static void tls_handshake(struct proxy *p, struct conn *c, bool *progress)
+static void tls_handshake(struct relay_env *re, struct relay *r,
+			  struct exchange *x, bool *progress)
 {
 	int ret, e;
 
 	ERR_clear_error();
-	ret = SSL_do_handshake(c->ssl);
+	ret = SSL_do_handshake(r->tls.ssl);
 	if (ret == 1) {
-		c->rs = RS_HEAD;
-		conn_timer_set(p, c, T_SERVER);
+		r->rs = RS_HEAD;
 		*progress = true;
 		return;
 	}
-	e = SSL_get_error(c->ssl, ret);
+	e = SSL_get_error(r->tls.ssl, ret);
 	if (e == SSL_ERROR_WANT_READ) {
-		c->tls_hs_ev = EPOLLIN;
+		r->tls.hs_ev = EPOLLIN;
 	} else if (e == SSL_ERROR_WANT_WRITE) {
-		c->tls_hs_ev = EPOLLOUT;
+		r->tls.hs_ev = EPOLLOUT;
 	} else {
-		tls_note(c, "TLS handshake with backend failed", e);
-		relay_forget_sessions(p); /* start over with a full one */
-		fail(p, c, 502, "TLS handshake with the backend failed", 0);
+		tls_note(r, x, "TLS handshake with backend failed", e);
+		forget_tls_session(re); /* start over with a full one */
+		fail(r, 502, "TLS handshake with the backend failed", 0);
 	}
 }
 
-/* Opens a fresh backend connection for c; on failure a reply is queued. */
-static void backend_open(struct proxy *p, struct conn *c)
+/* Opens a fresh backend connection for r; on failure, the outcome says. */
+static void backend_open(struct relay_env *re, struct relay *r,
+			 struct exchange *x)
 {
-	const struct mdr_backend *be = p->o->backend;
-	struct epoll_event ev = { .data.ptr = &c->bep };
+	const struct mdr_backend *be = re->be;
+	struct epoll_event ev = { .data.ptr = &r->ep };
 
-	c->bfd = socket(be->addr.ss_family,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->bfd < 0) {
-		fail(p, c, 503, "cannot create backend socket", errno);
+	r->fd = socket(be->addr.ss_family,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->fd < 0) {
+		fail(r, 503, "cannot create backend socket", errno);
 		return;
 	}
-	if (!connect(c->bfd, (const struct sockaddr *)&be->addr, be->addrlen)) {
-		c->rs = RS_HEAD; /* for now: see backend_connected() below */
+	if (!connect(r->fd, (const struct sockaddr *)&be->addr, be->addrlen)) {
+		r->rs = RS_HEAD; /* for now: see backend_connected() below */
 	} else if (errno == EINPROGRESS) {
-		c->rs = RS_CONNECTING;
+		r->rs = RS_CONNECTING;
 	} else if (errno == EAGAIN) {
 		/* A unix socket whose listen queue is full. */
-		fail(p, c, 503, "backend busy (listen queue full)", 0);
+		fail(r, 503, "backend busy (listen queue full)", 0);
 		return;
 	} else {
 		/* Unix sockets fail here at once: ENOENT, ECONNREFUSED. */
-		fail(p, c, 503, "backend unreachable", errno);
+		fail(r, 503, "backend unreachable", errno);
 		return;
 	}
 	/* Connected already (a unix socket): the request is written at once,
 	 * and EPOLLOUT asked for only if it does not all fit. */
-	ev.events = c->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN;
-	c->b_drained = false;
-	if (epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, c->bfd, &ev)) {
-		fail(p, c, 503, "cannot watch backend socket", errno);
+	ev.events = r->rs == RS_CONNECTING ? EPOLLOUT : EPOLLIN;
+	r->drained = false;
+	if (epoll_ctl(re->loop->epfd, EPOLL_CTL_ADD, r->fd, &ev)) {
+		fail(r, 503, "cannot watch backend socket", errno);
 		return;
 	}
-	c->bev = ev.events;
-	c->state = CS_RELAY;
-	conn_timer_set(p, c, T_CONNECT);
-	if (c->rs == RS_HEAD)
-		backend_connected(p, c);
+	r->ev = ev.events;
+	if (r->rs == RS_HEAD)
+		backend_connected(re, r, x);
 }
 
 /*
- * A pooled connection the backend had closed meanwhile failed c's request
+ * A pooled connection the backend had closed meanwhile failed the request
  * before any answer: resends it, once, on a fresh connection. Only bodiless
  * GET and HEAD take pooled connections, so the request is its head alone,
- * still at the start of bout (nothing else is ever written there).
+ * still at the start of out (nothing else is ever written there).
  */
-static bool retry_fresh(struct proxy *p, struct conn *c)
+static bool retry_fresh(struct relay_env *re, struct relay *r,
+			struct exchange *x)
 {
-	if (!c->b_reused || c->b_retried || !c->b_retryable || c->b_got_bytes)
+	if (!r->pool.reused || r->pool.retried || !r->pool.retryable ||
+	    r->pool.got_bytes)
 		return false;
-	backend_close(p, c);
-	c->b_reused = false;
-	c->b_retried = true;
-	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
-	mdr_buf_reset(&c->bin);
-	c->bin_eof = c->bout_broken = false;
-	c->backend_err = 0;
-	c->close_after = c->b_close_after;
-	c->bout.head = 0;
-	c->bout.tail = c->b_head_len;
-	backend_open(p, c);
+	backend_close(re, r);
+	r->pool.reused = false;
+	r->pool.retried = true;
+	memset(&r->parser, 0, sizeof(r->parser));
+	mdr_buf_reset(&r->in);
+	r->in_eof = r->out_broken = false;
+	r->err = 0;
+	x->close_after = r->pool.close_after;
+	r->out.head = 0;
+	r->out.tail = r->pool.head_len;
+	backend_open(re, r, x);
 	return true;
 }
 
-int relay_start(struct proxy *p, struct conn *c,
-		const struct mdr_http_head *req)
+void relay_start(struct relay_env *re, struct relay *r, struct exchange *x,
+		 const struct mdr_identity *id, const struct mdr_http_head *req,
+		 const char *cache_key, size_t key_len)
 {
-	const struct mdr_backend *be = p->o->backend;
 	int n;
 
-	if (mdr_buf_get(&p->bufs, &c->bin) || mdr_buf_get(&p->bufs, &c->bout)) {
-		fail(p, c, 503, "proxy out of memory", 0);
-		return 0;
+	r->outcome.status = 0;
+	if (cache_key)
+		mdr_cache_capture_begin(&r->cap, cache_key, key_len);
+	if (mdr_buf_get(re->bufs, &r->in) || mdr_buf_get(re->bufs, &r->out)) {
+		fail(r, 503, "proxy out of memory", 0);
+		return;
 	}
-	memset(&c->resp_parser, 0, sizeof(c->resp_parser));
-	c->bin_eof = c->bout_broken = c->tls_write_failed = false;
-	c->b_drained = false;
-	c->backend_err = 0;
-	c->b_reused = c->b_got_bytes = c->b_retried = c->b_close = false;
-	c->b_close_after = c->close_after;
+	memset(&r->parser, 0, sizeof(r->parser));
+	r->in_eof = r->out_broken = r->tls.write_failed = false;
+	r->drained = false;
+	r->err = 0;
+	r->pool.reused = r->pool.got_bytes = r->pool.retried = r->close = false;
+	r->pool.close_after = x->close_after;
 	/* Done already: no body at all, or Content-Length: 0. */
-	c->b_retryable = (mdr_str_eq(req->method, "GET") || c->is_head) &&
-			 c->req_body.done;
+	r->pool.retryable = (mdr_str_eq(req->method, "GET") || x->is_head) &&
+			    x->req_body.done;
 
-	n = mdr_rewrite_request_conn(req, &c->id, be, p->pool_on, c->bout.p,
-				     c->bout.cap);
+	n = mdr_rewrite_request_conn(req, id, re->be, re->pool_on, r->out.p,
+				     r->out.cap);
 	if (n < 0) {
 		if (n == -EIO)
-			c->note = "cannot sign the request for nova";
-		fail(p, c, n == -EIO ? 500 : 431, n == -EIO ?
+			x->note = "cannot sign the request for nova";
+		fail(r, n == -EIO ? 500 : 431, n == -EIO ?
 		     "cannot sign the request" :
 		     "request head too large to forward", 0);
-		return 0;
+		return;
 	}
-	c->bout.tail = n;
-	c->b_head_len = n;
+	r->out.tail = n;
+	r->pool.head_len = n;
 
 	/* POST and the like always get a fresh connection: their body could
 	 * not be sent again if a pooled one turned out to be closed. */
-	if (p->pool_on && c->b_retryable && pool_take(p, c)) {
-		c->b_reused = true;
-		c->state = CS_RELAY;
-		backend_connected(p, c); /* plain: waits for the response */
+	if (re->pool_on && r->pool.retryable && pool_take(re, r)) {
+		r->pool.reused = true;
+		backend_connected(re, r, x); /* plain: waits for the response */
 	} else {
-		backend_open(p, c);
+		backend_open(re, r, x);
 	}
-	if (c->state != CS_RELAY)
-		return 0; /* no backend, or TLS could not start: reply queued */
+	if (r->outcome.status)
+		return; /* no backend, or TLS could not start */
 
 	/* The backend never sees Expect (see rewrite.c): we invite the body
 	 * ourselves, since we will read it whatever the backend says. */
-	if (req->expect_continue && c->minor >= 1 && !c->req_body.done) {
-		memcpy(mdr_buf_end(&c->cout), continue_100,
+	if (req->expect_continue && x->minor >= 1 && !x->req_body.done) {
+		memcpy(mdr_buf_end(&x->out), continue_100,
 		       sizeof(continue_100) - 1);
-		c->cout.tail += sizeof(continue_100) - 1;
+		x->out.tail += sizeof(continue_100) - 1;
 	}
-	return 0;
 }
 
-void relay_connected(struct proxy *p, struct conn *c)
+bool relay_event(struct relay_env *re, struct relay *r, struct exchange *x)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(int), slen = sizeof(ss);
 	int err = 0;
 
-	if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len))
+	if (r->fd < 0)
+		return false; /* stale: that backend socket is gone */
+	r->drained = false;
+	/*
+	 * Otherwise HUP and ERR need nothing special: what the backend sent
+	 * before hanging up is still queued, and recv() reports the end
+	 * after it.
+	 */
+	if (r->rs != RS_CONNECTING)
+		return true;
+	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
-	if (!err && getpeername(c->bfd, (struct sockaddr *)&ss, &slen)) {
+	if (!err && getpeername(r->fd, (struct sockaddr *)&ss, &slen)) {
 		if (errno == ENOTCONN)
-			return; /* not yet: a stale wakeup */
+			return true; /* not yet: a stale wakeup */
 		err = errno;
 	}
 	if (err) {
-		fail(p, c, 503, "backend unreachable", err);
-		return;
+		fail(r, 503, "backend unreachable", err);
+		return true;
 	}
-	backend_connected(p, c);
+	backend_connected(re, r, x);
+	return true;
 }
 
-/* The backend is gone for good; whatever it sent is still in bin. */
-static void backend_gone(struct proxy *p, struct conn *c, int err)
+/* The backend is gone for good; whatever it sent is still in r->in. */
+static void backend_gone(struct relay_env *re, struct relay *r,
+			 struct exchange *x, int err)
 {
-	tls_free(c);
-	backend_close(p, c);
-	c->bin_eof = true;
-	c->backend_err = err;
-	c->bout_broken = true;
-	mdr_buf_reset(&c->bout);
-	if (!c->req_body.done)
-		c->close_after = true; /* rest of the body unread */
+	tls_free(r);
+	backend_close(re, r);
+	r->in_eof = true;
+	r->err = err;
+	r->out_broken = true;
+	mdr_buf_reset(&r->out);
+	if (!x->req_body.done)
+		x->close_after = true; /* rest of the body unread */
 }
 
-/* Request body: guest -> bout, as far as its framing goes. */
-static int pump_request(struct proxy *p, struct conn *c, bool *progress)
+/* Request body: guest -> r->out, as far as its framing goes. */
+static int pump_request(struct relay *r, struct exchange *x, bool *progress)
 {
 	size_t used;
 	ssize_t n;
 
-	if (c->req_body.done || c->bout_broken)
+	if (x->req_body.done || r->out_broken)
 		return 0;
-	n = mdr_body_copy(&c->req_body, mdr_buf_data(&c->cin),
-			  mdr_buf_len(&c->cin), mdr_buf_end(&c->bout),
-			  mdr_buf_room(&c->bout), &used);
+	n = mdr_body_copy(&x->req_body, mdr_buf_data(&x->in),
+			  mdr_buf_len(&x->in), mdr_buf_end(&r->out),
+			  mdr_buf_room(&r->out), &used);
 	if (n < 0) {
-		if (c->rs == RS_BODY)
+		if (r->rs == RS_BODY)
 			return -EBADMSG; /* a response is already underway */
-		fail(p, c, 400, "malformed chunked request body", 0);
+		fail(r, 400, "malformed chunked request body", 0);
 		return 0;
 	}
-	mdr_buf_consume(&c->cin, used);
-	c->bout.tail += n;
-	c->bytes_in += used;
+	mdr_buf_consume(&x->in, used);
+	r->out.tail += n;
+	x->bytes_in += used;
 	if (used || n)
 		*progress = true;
-	if (!c->req_body.done && c->cin_eof && !mdr_buf_len(&c->cin)) {
-		c->note = "guest closed mid-body";
+	if (!x->req_body.done && x->in_eof && !mdr_buf_len(&x->in)) {
+		x->note = "guest closed mid-body";
 		return -ECONNRESET;
 	}
 	return 0;
 }
 
-static void backend_write_tls(struct conn *c, bool *progress)
+static void backend_write_tls(struct relay *r, struct exchange *x,
+			      bool *progress)
 {
 	int n, e;
 
 	ERR_clear_error();
-	n = SSL_write(c->ssl, mdr_buf_data(&c->bout), mdr_buf_len(&c->bout));
+	n = SSL_write(r->tls.ssl, mdr_buf_data(&r->out), mdr_buf_len(&r->out));
 	if (n > 0) {
-		mdr_buf_consume(&c->bout, n);
-		c->tls_wr_ev = EPOLLOUT;
+		mdr_buf_consume(&r->out, n);
+		r->tls.wr_ev = EPOLLOUT;
 		*progress = true;
 		return;
 	}
-	e = SSL_get_error(c->ssl, n);
+	e = SSL_get_error(r->tls.ssl, n);
 	if (e == SSL_ERROR_WANT_WRITE) {
-		c->tls_wr_ev = EPOLLOUT;
+		r->tls.wr_ev = EPOLLOUT;
 	} else if (e == SSL_ERROR_WANT_READ) {
-		c->tls_wr_ev = EPOLLIN;
+		r->tls.wr_ev = EPOLLIN;
 	} else {
 		/* Kept only if reading says nothing better: a server that
 		 * refuses us after the handshake (TLS 1.3 checks the client
 		 * certificate then) may have sent its alert before the reset
 		 * that failed this write. */
-		tls_note(c, "TLS write to backend failed", e);
-		c->tls_write_failed = true;
-		c->bout_broken = true;
-		mdr_buf_reset(&c->bout);
-		c->close_after = true;
+		tls_note(r, x, "TLS write to backend failed", e);
+		r->tls.write_failed = true;
+		r->out_broken = true;
+		mdr_buf_reset(&r->out);
+		x->close_after = true;
 		*progress = true;
 	}
 }
 
-static void backend_write(struct conn *c, bool *progress)
+static void backend_write(struct relay *r, struct exchange *x, bool *progress)
 {
 	ssize_t n;
 
-	if (c->bfd < 0 || c->bout_broken || !mdr_buf_len(&c->bout))
+	if (r->fd < 0 || r->out_broken || !mdr_buf_len(&r->out))
 		return;
-	if (c->ssl) {
-		backend_write_tls(c, progress);
+	if (r->tls.ssl) {
+		backend_write_tls(r, x, progress);
 		return;
 	}
-	n = send(c->bfd, mdr_buf_data(&c->bout), mdr_buf_len(&c->bout),
+	n = send(r->fd, mdr_buf_data(&r->out), mdr_buf_len(&r->out),
 		 MSG_NOSIGNAL);
 	if (n > 0) {
-		mdr_buf_consume(&c->bout, n);
+		mdr_buf_consume(&r->out, n);
 		/* Any answer to it comes after this: epoll will say. */
-		c->b_drained = true;
+		r->drained = true;
 		*progress = true;
 	} else if (errno != EAGAIN && errno != EINTR) {
 		/* It may still have answered (say, 413): keep reading. */
-		c->bout_broken = true;
-		mdr_buf_reset(&c->bout);
-		c->close_after = true;
+		r->out_broken = true;
+		mdr_buf_reset(&r->out);
+		x->close_after = true;
 		*progress = true;
 	}
 }
@@ -590,78 +620,81 @@ static void backend_write(struct conn *c, bool *progress)
  * before the backend's close is noticed. But more while OpenSSL still
  * holds bytes it has taken off the socket: those would never wake epoll.
  */
-static void backend_read_tls(struct proxy *p, struct conn *c, bool *progress)
+static void backend_read_tls(struct relay_env *re, struct relay *r,
+			     struct exchange *x, bool *progress)
 {
 	size_t room;
 	int n, e;
 
-	while ((room = mdr_buf_room(&c->bin))) {
+	while ((room = mdr_buf_room(&r->in))) {
 		ERR_clear_error();
-		n = SSL_read(c->ssl, mdr_buf_end(&c->bin),
+		n = SSL_read(r->tls.ssl, mdr_buf_end(&r->in),
 			     room > INT32_MAX ? INT32_MAX : (int)room);
 		if (n > 0) {
-			c->bin.tail += n;
-			c->tls_rd_ev = EPOLLIN;
+			r->in.tail += n;
+			r->tls.rd_ev = EPOLLIN;
 			*progress = true;
-			if (SSL_has_pending(c->ssl))
+			if (SSL_has_pending(r->tls.ssl))
 				continue;
 			return;
 		}
-		e = SSL_get_error(c->ssl, n);
+		e = SSL_get_error(r->tls.ssl, n);
 		if (e == SSL_ERROR_WANT_READ) {
-			c->tls_rd_ev = EPOLLIN;
+			r->tls.rd_ev = EPOLLIN;
 			return;
 		}
 		if (e == SSL_ERROR_WANT_WRITE) {
-			c->tls_rd_ev = EPOLLOUT;
+			r->tls.rd_ev = EPOLLOUT;
 			return;
 		}
 		*progress = true;
 		if (e == SSL_ERROR_ZERO_RETURN) {
-			backend_gone(p, c, 0);
+			backend_gone(re, r, x, 0);
 		} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
-			backend_gone(p, c, errno);
+			backend_gone(re, r, x, errno);
 		} else {
-			if (c->tls_write_failed && c->note == c->why)
-				c->note = NULL;
-			tls_note(c, "TLS error from backend", e);
-			backend_gone(p, c, EPROTO);
+			if (r->tls.write_failed && x->note == r->why)
+				x->note = NULL;
+			tls_note(r, x, "TLS error from backend", e);
+			backend_gone(re, r, x, EPROTO);
 		}
 		return;
 	}
 }
 
-static void backend_read(struct proxy *p, struct conn *c, bool *progress)
+static void backend_read(struct relay_env *re, struct relay *r,
+			 struct exchange *x, bool *progress)
 {
 	size_t room;
 	ssize_t n;
 
-	if (c->bfd < 0 || c->bin_eof)
+	if (r->fd < 0 || r->in_eof)
 		return;
-	if (c->ssl) {
-		backend_read_tls(p, c, progress);
+	if (r->tls.ssl) {
+		backend_read_tls(re, r, x, progress);
 		return;
 	}
-	room = mdr_buf_room(&c->bin);
-	if (!room || c->b_drained)
+	room = mdr_buf_room(&r->in);
+	if (!room || r->drained)
 		return;
-	n = recv(c->bfd, mdr_buf_end(&c->bin), room, 0);
+	n = recv(r->fd, mdr_buf_end(&r->in), room, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		c->b_drained = errno == EAGAIN;
+		r->drained = errno == EAGAIN;
 		return;
 	}
 	*progress = true;
 	if (n > 0) {
-		c->bin.tail += n;
-		c->b_drained = (size_t)n < room;
-		c->b_got_bytes = true;
+		r->in.tail += n;
+		r->drained = (size_t)n < room;
+		r->pool.got_bytes = true;
 	} else {
-		backend_gone(p, c, n < 0 ? errno : 0);
+		backend_gone(re, r, x, n < 0 ? errno : 0);
 	}
 }
 
-/* Parses the response head; 0 means wait, or that a reply was queued. */
-static int response_head(struct proxy *p, struct conn *c, bool *progress)
+/* Parses the response head; 0 means wait, or that the outcome is set. */
+static int response_head(struct relay_env *re, struct relay *r,
+			 struct exchange *x, bool *progress)
 {
 	struct mdr_http_head h;
 	bool keep, dechunk;
@@ -669,146 +702,152 @@ static int response_head(struct proxy *p, struct conn *c, bool *progress)
 	int ret;
 
 	for (;;) {
-		ret = mdr_http_parse_response(&c->resp_parser,
-					      mdr_buf_data(&c->bin),
-					      mdr_buf_len(&c->bin), c->is_head,
+		ret = mdr_http_parse_response(&r->parser, mdr_buf_data(&r->in),
+					      mdr_buf_len(&r->in), x->is_head,
 					      &h);
-		if (ret == 0 && !c->bin_eof)
+		if (ret == 0 && !r->in_eof)
 			return 0;
 		if (ret == 0) {
-			if (retry_fresh(p, c)) {
+			if (retry_fresh(re, r, x)) {
 				*progress = true;
 				return 0;
 			}
-			fail(p, c, 502, mdr_buf_len(&c->bin) ?
+			fail(r, 502, mdr_buf_len(&r->in) ?
 				     "backend closed the connection mid-head" :
 				     "backend closed the connection without answering",
-			     c->backend_err);
+			     r->err);
 			return 0;
 		}
 		if (ret < 0) {
 			snprintf(why, sizeof(why),
 				 "backend sent an invalid response (%s)", h.error);
-			fail(p, c, 502, why, 0);
+			fail(r, 502, why, 0);
 			return 0;
 		}
 		if (h.status >= 200)
 			break;
 		if (h.status == 101) {
-			fail(p, c, 502, "backend switched protocols", 0);
+			fail(r, 502, "backend switched protocols", 0);
 			return 0;
 		}
 		/* Interim 1xx: the guest already had our 100 Continue. */
-		mdr_buf_consume(&c->bin, h.len);
-		memset(&c->resp_parser, 0, sizeof(c->resp_parser));
+		mdr_buf_consume(&r->in, h.len);
+		memset(&r->parser, 0, sizeof(r->parser));
 		*progress = true;
 	}
 
 	/* HTTP/1.0 guests cannot take chunked framing: strip it and end the
 	 * body by closing instead. */
-	dechunk = h.body == MDR_BODY_CHUNKED && c->minor == 0;
-	keep = !c->close_after && c->req_body.done && !c->bout_broken &&
+	dechunk = h.body == MDR_BODY_CHUNKED && x->minor == 0;
+	keep = !x->close_after && x->req_body.done && !r->out_broken &&
 	       h.body != MDR_BODY_CLOSE && !dechunk;
-	ret = mdr_rewrite_response(&h, keep, dechunk, mdr_buf_end(&c->cout),
-				   mdr_buf_room(&c->cout));
+	ret = mdr_rewrite_response(&h, keep, dechunk, mdr_buf_end(&x->out),
+				   mdr_buf_room(&x->out));
 	if (ret < 0) {
-		fail(p, c, 502, "backend response head too large", 0);
+		fail(r, 502, "backend response head too large", 0);
 		return 0;
 	}
-	c->cout.tail += ret;
-	c->status = h.status;
-	c->close_after = !keep;
-	c->b_close = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
-	mdr_body_init(&c->resp_body, &h, dechunk);
+	x->out.tail += ret;
+	x->status = h.status;
+	x->close_after = !keep;
+	r->close = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
+	mdr_body_init(&r->body, &h, dechunk);
 	/* The head just queued is the one the cache keeps (less Connection). */
-	mdr_cache_capture_head(&p->cache, &c->cap, &h, dechunk,
-			       c->resp_body.left, mdr_buf_end(&c->cout) - ret,
-			       ret, keep);
-	mdr_buf_consume(&c->bin, h.len);
-	c->rs = RS_BODY;
+	mdr_cache_capture_head(re->cache, &r->cap, &h, dechunk, r->body.left,
+			       mdr_buf_end(&x->out) - ret, ret, keep);
+	mdr_buf_consume(&r->in, h.len);
+	r->rs = RS_BODY;
 	*progress = true;
 	return 0;
 }
 
-static int response_body(struct proxy *p, struct conn *c, bool *progress)
+static int response_body(struct relay_env *re, struct relay *r,
+			 struct exchange *x, bool *progress)
 {
 	size_t used;
 	ssize_t n;
 
-	n = mdr_body_copy(&c->resp_body, mdr_buf_data(&c->bin),
-			  mdr_buf_len(&c->bin), mdr_buf_end(&c->cout),
-			  mdr_buf_room(&c->cout), &used);
+	n = mdr_body_copy(&r->body, mdr_buf_data(&r->in), mdr_buf_len(&r->in),
+			  mdr_buf_end(&x->out), mdr_buf_room(&x->out), &used);
 	if (n < 0) {
 		/* Half a response is out: closing is the only honest end. */
-		c->note = "backend sent broken chunked framing";
+		x->note = "backend sent broken chunked framing";
 		return -EBADMSG;
 	}
-	mdr_buf_consume(&c->bin, used);
-	mdr_cache_capture_body(&p->cache, &c->cap, mdr_buf_end(&c->cout), n,
-			       c->resp_body.done && !c->note, p->loop.now_ms);
-	c->cout.tail += n;
+	mdr_buf_consume(&r->in, used);
+	mdr_cache_capture_body(re->cache, &r->cap, mdr_buf_end(&x->out), n,
+			       r->body.done && !x->note, re->loop->now_ms);
+	x->out.tail += n;
 	if (used || n)
 		*progress = true;
-	if (c->bin_eof && !mdr_buf_len(&c->bin) && !c->resp_body.done) {
-		if (c->resp_body.kind != MDR_BODY_CLOSE) {
+	if (r->in_eof && !mdr_buf_len(&r->in) && !r->body.done) {
+		if (r->body.kind != MDR_BODY_CLOSE) {
 			/* Short body: the guest sees the close and can tell. */
-			c->note = "backend response truncated";
-			c->close_after = true;
+			x->note = "backend response truncated";
+			x->close_after = true;
 		}
-		c->resp_body.done = true;
+		r->body.done = true;
 	}
-	if (c->resp_body.done) {
-		if (c->ssl)
-			tls_keep_session(p, c);
-		pool_put(p, c); /* or relay_close() closes it */
-		relay_close(p, c);
-		c->rs = RS_DONE;
+	if (r->body.done) {
+		if (r->tls.ssl)
+			tls_keep_session(re, r);
+		pool_put(re, r, x); /* or relay_close() closes it */
+		relay_close(re, r);
+		r->rs = RS_DONE;
 		*progress = true;
 	}
 	return 0;
 }
 
-int relay_step(struct proxy *p, struct conn *c, bool *progress)
+int relay_step(struct relay_env *re, struct relay *r, struct exchange *x,
+	       bool *progress)
 {
 	int ret;
 
-	if (c->rs == RS_CONNECTING || c->rs == RS_DONE)
+	if (r->rs == RS_CONNECTING || r->rs == RS_DONE)
 		return 0;
-	if (c->rs == RS_HANDSHAKE) {
-		tls_handshake(p, c, progress);
-		if (c->state != CS_RELAY || c->rs == RS_HANDSHAKE)
+	if (r->rs == RS_HANDSHAKE) {
+		tls_handshake(re, r, x, progress);
+		if (r->outcome.status || r->rs == RS_HANDSHAKE)
 			return 0;
 	}
-	ret = pump_request(p, c, progress);
-	if (ret || c->state != CS_RELAY)
+	ret = pump_request(r, x, progress);
+	if (ret || r->outcome.status)
 		return ret;
-	backend_write(c, progress);
-	backend_read(p, c, progress);
-	if (c->rs == RS_HEAD) {
-		ret = response_head(p, c, progress);
-		if (ret || c->state != CS_RELAY)
+	backend_write(r, x, progress);
+	backend_read(re, r, x, progress);
+	if (r->rs == RS_HEAD) {
+		ret = response_head(re, r, x, progress);
+		if (ret || r->outcome.status)
 			return ret;
 	}
-	if (c->rs == RS_BODY)
-		return response_body(p, c, progress);
+	if (r->rs == RS_BODY)
+		return response_body(re, r, x, progress);
 	return 0;
 }
 
-void relay_update_events(struct proxy *p, struct conn *c)
+void relay_update_events(struct relay_env *re, struct relay *r)
 {
 	uint32_t ev = 0;
 
-	if (c->bfd < 0)
+	if (r->fd < 0)
 		return;
-	if (c->rs == RS_CONNECTING)
+	if (r->rs == RS_CONNECTING)
 		ev = EPOLLOUT;
-	if (c->rs == RS_HANDSHAKE)
-		ev = c->tls_hs_ev;
-	if (c->rs == RS_HEAD || c->rs == RS_BODY) {
-		if (!c->bin_eof && mdr_buf_len(&c->bin) < c->bin.cap)
-			ev |= c->ssl ? c->tls_rd_ev : EPOLLIN;
-		if (!c->bout_broken && mdr_buf_len(&c->bout))
-			ev |= c->ssl ? c->tls_wr_ev : EPOLLOUT;
+	if (r->rs == RS_HANDSHAKE)
+		ev = r->tls.hs_ev;
+	if (r->rs == RS_HEAD || r->rs == RS_BODY) {
+		if (!r->in_eof && mdr_buf_len(&r->in) < r->in.cap)
+			ev |= r->tls.ssl ? r->tls.rd_ev : EPOLLIN;
+		if (!r->out_broken && mdr_buf_len(&r->out))
+			ev |= r->tls.ssl ? r->tls.wr_ev : EPOLLOUT;
 	}
-	conn_set_events(p, c, true, ev);
+	loop_set_events(re->loop, r->fd, &r->ev,
+			r->pool.slot >= 0 ? &re->idle[r->pool.slot].ep : &r->ep,
+			ev, "backend");
+}
+
+bool relay_waits_for_guest(const struct relay *r, const struct exchange *x)
+{
+	return !x->req_body.done && !r->out_broken && !mdr_buf_len(&r->out);
 }
