@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy/access_log.h"
+
+/* Copies s for a quoted log field: no quotes, spaces or control bytes. */
+static void log_copy(char *dst, size_t cap, struct mdr_str s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < s.n; i++) {
+		unsigned char c = s.p[i];
+		bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+
+		if (o + (plain ? 1 : 4) + 4 > cap) {
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (plain) {
+			dst[o++] = c;
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+}
+
+void access_log_begin(struct request_log *log, const struct mdr_http_head *h)
+{
+	log->in_request = true;
+	log->started_ms = loop_precise_ms();
+	log->cache_hit = false;
+	log->bytes_out = 0;
+	if (!h) {
+		strcpy(log->method, "-");
+		strcpy(log->path, "-");
+	} else {
+		log_copy(log->method, sizeof(log->method), h->method);
+		log_copy(log->path, sizeof(log->path), h->target);
+	}
+}
+
+void access_log_end(struct proxy *p, struct conn *c)
+{
+	const struct mdr_proxy_options *o = p->o;
+	const struct guest *g = &c->g;
+	struct mdr_request_record rec = {
+		.id = g->have_id ? &g->id : NULL,
+		.method = c->log.method,
+		.path = c->log.path,
+		.status = c->x.status,
+		.bytes_in = c->x.bytes_in,
+		.bytes_out = c->log.bytes_out,
+		.duration_ms = loop_precise_ms() - c->log.started_ms,
+	};
+	bool ns = g->have_id && g->id.netns[0];
+
+	if (o->access_log) {
+		fprintf(o->access_log,
+			"mdredir: access attach=%s%s%s vm=%s \"%s %s\" %d bytes=%" PRIu64
+			" dur=%.1fms%s%s%s\n",
+			g->have_id && g->id.ifname[0] ? g->id.ifname : "-",
+			ns ? "@" : "", ns ? g->id.netns : "", g->peer,
+			c->log.method, c->log.path, c->x.status,
+			c->log.bytes_out, rec.duration_ms,
+			c->log.cache_hit ? " cache=hit" : "",
+			c->x.note ? " error=" : "", c->x.note ? c->x.note : "");
+		/* Flushed once per loop turn, before waiting (mdr_proxy_run). */
+	}
+	if (o->on_request)
+		o->on_request(o->on_request_ctx, &rec);
+	c->log.in_request = false;
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "lib/log.h"
+#include "proxy/access_log.h"
+#include "proxy/listener.h"
+#include "proxy/session.h"
+
+#define ACCEPT_PAUSE_MS    100
+#define MAX_ACCEPTS        128 /* per wakeup */
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf,
+			size_t len)
+{
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const struct sockaddr_in *s4 = (const void *)ss;
+
+	snprintf(buf, len, "-");
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &s4->sin_addr, buf, len);
+	else if (ss->ss_family == AF_INET6 &&
+		 IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, len);
+}
+
+/* Where the connection comes from (peer, from accept) and which
+ * attachment it reached. 0, or -1 when the socket cannot say. A guest
+ * that already reset is found out at its first read. */
+static int identify(struct proxy *p, struct guest *g, int fd,
+		    const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	const struct mdr_proxy_options *o = p->o;
+	const struct sockaddr_in *s4 = (const void *)peer;
+	const struct sockaddr_in6 *s6 = (const void *)peer;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen))
+		return -1;
+	format_addr(peer, g->peer, sizeof(g->peer));
+	if (peer->ss_family == AF_INET6) {
+		g->peer_addr = s6->sin6_addr;
+	} else if (peer->ss_family == AF_INET) {
+		g->peer_addr.s6_addr[10] = g->peer_addr.s6_addr[11] = 0xff;
+		memcpy(&g->peer_addr.s6_addr[12], &s4->sin_addr, 4);
+	}
+	g->have_id = o->identify &&
+		     !o->identify(o->identify_ctx, (struct sockaddr *)&local,
+				  (const struct sockaddr *)peer, &g->id);
+	return 0;
+}
+
+/*
+ * Refuses a connection over a cap at once: 503, then close. What the guest
+ * already sent is read first, so that the close is a FIN after our answer
+ * rather than a reset that could destroy it. No state is kept: a guest
+ * flooding us costs one accept each, and never a slot.
+ */
+static void shed(struct proxy *p, struct conn *c, int fd, const char *why)
+{
+	static char scratch[16384];
+	char resp[256];
+	size_t n;
+	ssize_t r;
+
+	access_log_begin(&c->log, NULL);
+	c->x.note = why;
+	c->x.status = 503;
+	for (int i = 0; i < 4; i++) {
+		r = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		c->x.bytes_in += r;
+	}
+	n = session_format_reply(resp, sizeof(resp), p, 503, why, false, false,
+				 "Retry-After: 1\r\n");
+	r = send(fd, resp, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	c->log.bytes_out = r > 0 ? (uint64_t)r : 0;
+	close(fd);
+	access_log_end(p, c);
+}
+
+static void admit(struct proxy *p, int fd, const struct sockaddr_storage *peer,
+		  const char *shed_why)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c || identify(p, &c->g, fd, peer))
+		goto fail;
+	if (!shed_why) {
+		switch (mdr_caps_admit(&p->caps, c->g.have_id,
+				       c->g.id.attach_id)) {
+		case MDR_ADMIT_OK:
+			if (!session_open(p, c, fd))
+				return;
+			mdr_caps_release(&p->caps, c->g.have_id,
+					 c->g.id.attach_id);
+			goto fail;
+		case MDR_ADMIT_FULL:
+			shed_why = "too many connections";
+			break;
+		case MDR_ADMIT_ATTACH_FULL:
+			shed_why = "too many connections from this attachment";
+			break;
+		}
+	}
+	shed(p, c, fd, shed_why);
+	free(c);
+	return;
+fail:
+	if (c) {
+		mdr_buf_put(&p->bufs, &c->x.in);
+		mdr_buf_put(&p->bufs, &c->x.out);
+		free(c);
+	}
+	close(fd);
+}
+
+void listener_set_accepting(struct proxy *p, bool on)
+{
+	struct epoll_event ev = {
+		.events = on ? EPOLLIN : 0,
+		.data.ptr = &p->listener,
+	};
+
+	if (p->accepting == on)
+		return;
+	if (!epoll_ctl(p->loop.epfd, EPOLL_CTL_MOD, p->o->listen_fd, &ev))
+		p->accepting = on;
+	else
+		pr_warn("proxy: cannot %s accepting guests (epoll_ctl: %s)",
+			on ? "resume" : "pause", strerror(errno));
+}
+
+static int accept_guest(struct proxy *p, struct sockaddr_storage *peer)
+{
+	socklen_t len = sizeof(*peer);
+
+	return accept4(p->o->listen_fd, (struct sockaddr *)peer, &len,
+		       SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+/*
+ * Out of descriptors: gives up the spare one for long enough to accept a
+ * guest and tell it 503, so load is shed rather than queued. Returns
+ * whether the queue was served (a guest taken off it, or none waiting).
+ */
+static bool shed_with_spare(struct proxy *p)
+{
+	struct sockaddr_storage peer;
+	int fd;
+
+	if (p->spare_fd < 0)
+		return false;
+	close(p->spare_fd);
+	fd = accept_guest(p, &peer);
+	if (fd >= 0)
+		admit(p, fd, &peer, "out of file descriptors");
+	else if (errno == EAGAIN || errno == EWOULDBLOCK)
+		fd = 0; /* the queue is empty: nobody waits */
+	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+void listener_accept(struct proxy *p)
+{
+	/* Bounded, so a burst of connections cannot hold up guests already
+	 * served: the listener is level-triggered and comes back. */
+	for (int i = 0; i < MAX_ACCEPTS; i++) {
+		struct sockaddr_storage peer;
+		int fd = accept_guest(p, &peer);
+
+		if (fd >= 0) {
+			admit(p, fd, &peer, NULL);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if ((errno == EMFILE || errno == ENFILE) && shed_with_spare(p))
+			continue;
+		/* Out of descriptors or memory: a level-triggered listener
+		 * would spin, so look away for a moment. */
+		p->accept_resume_ms = p->loop.now_ms + ACCEPT_PAUSE_MS;
+		listener_set_accepting(p, false);
+		return;
+	}
+}
