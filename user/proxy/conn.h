@@ -17,7 +17,7 @@
 #include "proxy/buf.h"
 #include "proxy/cache.h"
 #include "proxy/loop.h"
-#include "proxy/proxy.h"
+#include "proxy/options.h"
 #include "proxy/relay.h"
 
 #define MDR_BUF_SIZE 32768 /* holds the largest head we accept (24 KiB) */
