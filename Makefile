@@ -129,7 +129,7 @@ deps:
 
 # test and demo install what is missing first, then build, then run.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all fuzz
+	$(Q)$(MAKE) --no-print-directory all fuzz tree-check
 	$(Q)OUT=$(OUT) tests/run.sh
 
 demo: deps
