@@ -80,6 +80,12 @@ struct mdr_cache_capture {
 	size_t key_len, head_len, len;
 };
 
+/* Whether a response is being kept (callers skip the calls when not). */
+static inline bool mdr_cache_capturing(const struct mdr_cache_capture *cap)
+{
+	return cap->key != NULL;
+}
+
 /* Keeps a copy of key (nothing is kept out of memory). */
 void mdr_cache_capture_begin(struct mdr_cache_capture *cap, const char *key,
 			     size_t key_len);

@@ -37,14 +37,12 @@ double loop_precise_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-void loop_set_events(struct mdr_loop *l, int fd, uint32_t *cur, void *ptr,
-		     uint32_t events, const char *what)
+void loop_update_events(struct mdr_loop *l, int fd, uint32_t *cur, void *ptr,
+			uint32_t events, const char *what)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = ptr };
 	int op;
 
-	if (fd < 0 || *cur == events)
-		return;
 	/*
 	 * epoll reports HUP and ERR whatever the mask says, so a socket we
 	 * do not want to hear from at all (say, a backend that finished and
@@ -60,82 +58,6 @@ void loop_set_events(struct mdr_loop *l, int fd, uint32_t *cur, void *ptr,
 			what, events, strerror(errno));
 }
 
-void loop_entry_init(struct loop_entry *e)
-{
-	e->tkind = T_NONE;
-}
-
-void loop_timer_cancel(struct mdr_loop *l, struct loop_entry *e)
-{
-	enum timer_kind k = e->tkind;
-
-	if (k == T_NONE)
-		return;
-	if (e->t_prev)
-		e->t_prev->t_next = e->t_next;
-	else
-		l->t_head[k] = e->t_next;
-	if (e->t_next)
-		e->t_next->t_prev = e->t_prev;
-	else
-		l->t_tail[k] = e->t_prev;
-	e->t_prev = e->t_next = NULL;
-	e->tkind = T_NONE;
-}
-
-void loop_timer_set(struct mdr_loop *l, struct loop_entry *e,
-		    enum timer_kind kind)
-{
-	loop_timer_cancel(l, e);
-	e->tkind = kind;
-	e->deadline = l->now_ms + l->timeout_ms[kind];
-	e->t_prev = l->t_tail[kind];
-	if (l->t_tail[kind])
-		l->t_tail[kind]->t_next = e;
-	else
-		l->t_head[kind] = e;
-	l->t_tail[kind] = e;
-}
-
-struct loop_entry *loop_next_expired(struct mdr_loop *l)
-{
-	/* A timeout re-arms at the tail with a later deadline, so a caller
-	 * looping until NULL ends. */
-	for (int k = 0; k < T_COUNT; k++) {
-		struct loop_entry *e = l->t_head[k];
-
-		if (e && e->deadline <= l->now_ms) {
-			loop_timer_cancel(l, e);
-			return e;
-		}
-	}
-	return NULL;
-}
-
-int loop_wait_ms(const struct mdr_loop *l, uint64_t wait)
-{
-	if (l->runq)
-		return 0;
-	for (int k = 0; k < T_COUNT; k++) {
-		const struct loop_entry *e = l->t_head[k];
-
-		if (e && e->deadline <= l->now_ms)
-			return 0;
-		if (e && e->deadline - l->now_ms < wait)
-			wait = e->deadline - l->now_ms;
-	}
-	return (int)wait;
-}
-
-void loop_run_soon(struct mdr_loop *l, struct loop_entry *e)
-{
-	if (e->runnable)
-		return;
-	e->runnable = true;
-	e->run_next = l->runq;
-	l->runq = e;
-}
-
 struct loop_entry *loop_run_take(struct mdr_loop *l)
 {
 	struct loop_entry *e = l->runq;
@@ -148,14 +70,6 @@ struct loop_entry *loop_run_next(struct loop_entry *e)
 {
 	e->runnable = false;
 	return e->run_next;
-}
-
-void loop_kill(struct mdr_loop *l, struct loop_entry *e)
-{
-	loop_timer_cancel(l, e);
-	e->dead_next = l->dead;
-	l->dead = e;
-	e->dead = true;
 }
 
 struct loop_entry *loop_next_reaped(struct mdr_loop *l)

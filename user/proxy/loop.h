@@ -61,27 +61,102 @@ void loop_free(struct mdr_loop *l);
 void loop_tick(struct mdr_loop *l);
 double loop_precise_ms(void); /* for durations in the access log */
 
+/* The epoll_ctl behind loop_set_events(), when the events change. */
+void loop_update_events(struct mdr_loop *l, int fd, uint32_t *cur, void *ptr,
+			uint32_t events, const char *what);
+
 /*
  * Registers fd for events, ptr naming it in what epoll reports; *cur is
  * what is registered now (0: not in the set), and an unchanged set costs
  * nothing. A failure is logged and tried again at the next change.
  */
-void loop_set_events(struct mdr_loop *l, int fd, uint32_t *cur, void *ptr,
-		     uint32_t events, const char *what);
+static inline void loop_set_events(struct mdr_loop *l, int fd, uint32_t *cur,
+				   void *ptr, uint32_t events,
+				   const char *what)
+{
+	if (fd >= 0 && *cur != events)
+		loop_update_events(l, fd, cur, ptr, events, what);
+}
 
-void loop_entry_init(struct loop_entry *e);
+static inline void loop_entry_init(struct loop_entry *e)
+{
+	e->tkind = T_NONE;
+}
+
+static inline void loop_timer_cancel(struct mdr_loop *l, struct loop_entry *e)
+{
+	enum timer_kind k = e->tkind;
+
+	if (k == T_NONE)
+		return;
+	if (e->t_prev)
+		e->t_prev->t_next = e->t_next;
+	else
+		l->t_head[k] = e->t_next;
+	if (e->t_next)
+		e->t_next->t_prev = e->t_prev;
+	else
+		l->t_tail[k] = e->t_prev;
+	e->t_prev = e->t_next = NULL;
+	e->tkind = T_NONE;
+}
+
 /* (Re-)arms e's timer of that kind, from now. */
-void loop_timer_set(struct mdr_loop *l, struct loop_entry *e,
-		    enum timer_kind kind);
-void loop_timer_cancel(struct mdr_loop *l, struct loop_entry *e);
-/* The next entry whose timer has expired, disarmed; NULL when none. */
-struct loop_entry *loop_next_expired(struct mdr_loop *l);
+static inline void loop_timer_set(struct mdr_loop *l, struct loop_entry *e,
+				  enum timer_kind kind)
+{
+	loop_timer_cancel(l, e);
+	e->tkind = kind;
+	e->deadline = l->now_ms + l->timeout_ms[kind];
+	e->t_prev = l->t_tail[kind];
+	if (l->t_tail[kind])
+		l->t_tail[kind]->t_next = e;
+	else
+		l->t_head[kind] = e;
+	l->t_tail[kind] = e;
+}
 
-/* How long epoll may wait: at most max_ms, 0 with work queued. */
-int loop_wait_ms(const struct mdr_loop *l, uint64_t max_ms);
+/* The next entry whose timer has expired, disarmed; NULL when none. A
+ * timeout re-arms at the tail with a later deadline, so a caller looping
+ * until NULL ends. */
+static inline struct loop_entry *loop_next_expired(struct mdr_loop *l)
+{
+	for (int k = 0; k < T_COUNT; k++) {
+		struct loop_entry *e = l->t_head[k];
+
+		if (e && e->deadline <= l->now_ms) {
+			loop_timer_cancel(l, e);
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* How long epoll may wait: at most wait ms, 0 with work queued. */
+static inline int loop_wait_ms(const struct mdr_loop *l, uint64_t wait)
+{
+	if (l->runq)
+		return 0;
+	for (int k = 0; k < T_COUNT; k++) {
+		const struct loop_entry *e = l->t_head[k];
+
+		if (e && e->deadline <= l->now_ms)
+			return 0;
+		if (e && e->deadline - l->now_ms < wait)
+			wait = e->deadline - l->now_ms;
+	}
+	return (int)wait;
+}
 
 /* Puts e on the run queue (once), to resume at the end of this turn. */
-void loop_run_soon(struct mdr_loop *l, struct loop_entry *e);
+static inline void loop_run_soon(struct mdr_loop *l, struct loop_entry *e)
+{
+	if (e->runnable)
+		return;
+	e->runnable = true;
+	e->run_next = l->runq;
+	l->runq = e;
+}
 /* Takes the run queue whole: entries added meanwhile wait for the next
  * turn. Walk it with loop_run_next(). */
 struct loop_entry *loop_run_take(struct mdr_loop *l);
@@ -90,7 +165,13 @@ struct loop_entry *loop_run_next(struct loop_entry *e);
 
 /* Marks e closed: it is freed by loop_next_reaped() once no queued event
  * or run queue can still name it. Disarms its timer. */
-void loop_kill(struct mdr_loop *l, struct loop_entry *e);
+static inline void loop_kill(struct mdr_loop *l, struct loop_entry *e)
+{
+	loop_timer_cancel(l, e);
+	e->dead_next = l->dead;
+	l->dead = e;
+	e->dead = true;
+}
 /* The next closed entry that may be freed now; NULL when none. */
 struct loop_entry *loop_next_reaped(struct mdr_loop *l);
 

@@ -72,7 +72,8 @@ void relay_close(struct relay_env *re, struct relay *r)
 	backend_close(re, r);
 	mdr_buf_put(re->bufs, &r->in);
 	mdr_buf_put(re->bufs, &r->out);
-	mdr_cache_capture_end(&r->cap);
+	if (mdr_cache_capturing(&r->cap))
+		mdr_cache_capture_end(&r->cap);
 	r->outcome.status = 0;
 }
 
@@ -753,8 +754,10 @@ static int response_head(struct relay_env *re, struct relay *r,
 	r->close = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
 	mdr_body_init(&r->body, &h, dechunk);
 	/* The head just queued is the one the cache keeps (less Connection). */
-	mdr_cache_capture_head(re->cache, &r->cap, &h, dechunk, r->body.left,
-			       mdr_buf_end(&x->out) - ret, ret, keep);
+	if (mdr_cache_capturing(&r->cap))
+		mdr_cache_capture_head(re->cache, &r->cap, &h, dechunk,
+				       r->body.left, mdr_buf_end(&x->out) - ret,
+				       ret, keep);
 	mdr_buf_consume(&r->in, h.len);
 	r->rs = RS_BODY;
 	*progress = true;
@@ -775,8 +778,10 @@ static int response_body(struct relay_env *re, struct relay *r,
 		return -EBADMSG;
 	}
 	mdr_buf_consume(&r->in, used);
-	mdr_cache_capture_body(re->cache, &r->cap, mdr_buf_end(&x->out), n,
-			       r->body.done && !x->note, re->loop->now_ms);
+	if (mdr_cache_capturing(&r->cap))
+		mdr_cache_capture_body(re->cache, &r->cap, mdr_buf_end(&x->out),
+				       n, r->body.done && !x->note,
+				       re->loop->now_ms);
 	x->out.tail += n;
 	if (used || n)
 		*progress = true;
