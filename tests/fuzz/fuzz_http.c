@@ -21,7 +21,7 @@
 
 #include "backends/spec.h"
 #include "http/parser.h"
-#include "proxy/proxy.h"
+#include "lib/identity.h"
 #include "http/rewrite.h"
 
 #define OUT_CAP     32768 /* the proxy's buffer toward the backend */

@@ -27,7 +27,7 @@
 #include "datapath/links.h"
 #include "datapath/netns.h"
 #include "daemon/settings.h"
-#include "proxy/proxy.h"
+#include "proxy/options.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define WHY_LEN 192

@@ -19,7 +19,7 @@
 #include "check.h"
 #include "lib/log.h"
 #include "daemon/settings.h"
-#include "proxy/proxy.h"
+#include "proxy/options.h"
 
 
 /* ---- temporary files and captured stderr ---- */
