@@ -28,7 +28,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps fuzz tree-check
+.PHONY: all clean test demo deps fuzz tree-check format format-check
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -119,6 +119,17 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(FUZZ_LIBS) -o $@ -lssl -lcrypto
+
+# Every C file of the tree, formatted as .clang-format says.
+FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null || \
+		 find bpf include user tests -name '*.[ch]')
+CLANG_FORMAT ?= clang-format
+
+format-check:
+	$(Q)$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_SRCS)
+
+format:
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
 
 # The layering rules (tools/check-tree.py says which).
 tree-check: $(USER_OBJS)

@@ -32,8 +32,8 @@ reply_attachment(struct __sk_buff *skb, __u32 id)
 	return att;
 }
 
-static __always_inline struct mdr_neigh *
-guest_of(__u32 id, __u32 family, const void *addr, __u32 len)
+static __always_inline struct mdr_neigh *guest_of(__u32 id, __u32 family,
+						  const void *addr, __u32 len)
 {
 	struct mdr_neigh_key key = { .attach_id = id, .family = family };
 	struct mdr_neigh *guest;
@@ -86,7 +86,7 @@ static __always_inline int reply_ip4(struct __sk_buff *skb,
 	 * With a reply TTL of 1, a container or nested guest routed through
 	 * the VM never sees the answer: the VM's forwarding drops it.
 	 */
-	service = p.ip->saddr;	/* the helpers below invalidate p */
+	service = p.ip->saddr; /* the helpers below invalidate p */
 	if ((cfg->reply_ttl &&
 	     mdr_tc_set_ttl(skb, p.ip_off, p.ip, cfg->reply_ttl)) ||
 	    mdr_tc_set_ip4_addr(skb, p.ip_off, p.tcp_off,

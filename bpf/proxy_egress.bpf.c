@@ -44,8 +44,8 @@ int mdr_proxy_egress(struct __sk_buff *skb)
 	__u32 id;
 
 	cfg = mdr_get_config();
-	if (!cfg || mdr_tc_pull(skb, sizeof(struct ethhdr) +
-					     sizeof(struct ipv6hdr)))
+	if (!cfg ||
+	    mdr_tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr)))
 		goto not_ours;
 	id = source_id(skb, cfg);
 	if (!id)

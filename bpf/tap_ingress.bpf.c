@@ -88,20 +88,15 @@ int mdr_tap_ingress(struct __sk_buff *skb)
 	mdr_tap_decide((void *)(long)skb->data, (void *)(long)skb->data_end,
 		       cfg, &v);
 	switch (v.action) {
-	case MDR_TAP_PASS:
-		return TC_ACT_OK;
-	case MDR_TAP_DROP:
-		return drop(v.id, v.reason);
+	case MDR_TAP_PASS: return TC_ACT_OK;
+	case MDR_TAP_DROP: return drop(v.id, v.reason);
 	case MDR_TAP_ARP_REPLY:
 		mdr_arp_make_reply(v.eth, v.arp, v.att->mac);
 		mdr_count(v.id, MDR_PKT_ARP_REPLIED);
 		return bpf_redirect(skb->ifindex, 0);
-	case MDR_TAP_NA_REPLY:
-		return answer_ns(skb, &v);
-	case MDR_TAP_TO_PROXY4:
-		return to_proxy4(skb, &v);
-	case MDR_TAP_TO_PROXY6:
-		return to_proxy6(skb, &v);
+	case MDR_TAP_NA_REPLY: return answer_ns(skb, &v);
+	case MDR_TAP_TO_PROXY4: return to_proxy4(skb, &v);
+	case MDR_TAP_TO_PROXY6: return to_proxy6(skb, &v);
 	}
 	return TC_ACT_OK;
 }

@@ -86,23 +86,18 @@ int mdr_tap_xdp(struct xdp_md *ctx)
 				     .ifindex = ctx->ingress_ifindex };
 
 	if (!cfg || ctx->data_end - ctx->data > MDR_XDP_MAX_FRAME)
-		return XDP_PASS;	/* TC's, see above */
+		return XDP_PASS; /* TC's, see above */
 	mdr_tap_decide((void *)(long)ctx->data, data_end, cfg, &v);
 	switch (v.action) {
-	case MDR_TAP_PASS:
-		return XDP_PASS;
-	case MDR_TAP_DROP:
-		return drop(v.id, v.reason);
+	case MDR_TAP_PASS: return XDP_PASS;
+	case MDR_TAP_DROP: return drop(v.id, v.reason);
 	case MDR_TAP_ARP_REPLY:
 		mdr_arp_make_reply(v.eth, v.arp, v.att->mac);
 		mdr_count(v.id, MDR_PKT_ARP_REPLIED);
 		return XDP_TX;
-	case MDR_TAP_NA_REPLY:
-		return answer_ns(ctx, &v);
-	case MDR_TAP_TO_PROXY4:
-		return to_proxy4(&v);
-	case MDR_TAP_TO_PROXY6:
-		return to_proxy6(&v);
+	case MDR_TAP_NA_REPLY: return answer_ns(ctx, &v);
+	case MDR_TAP_TO_PROXY4: return to_proxy4(&v);
+	case MDR_TAP_TO_PROXY6: return to_proxy6(&v);
 	}
 	return XDP_PASS;
 }

@@ -77,8 +77,7 @@ MDR_CODEC __u32 mdr_service_id4(const struct mdr_config *cfg, __be32 addr)
 }
 
 /* The same for the IPv6 pool: its first 96 bits, then the id. */
-MDR_CODEC __u32 mdr_service_id6(const struct mdr_config *cfg,
-				const __u8 *addr)
+MDR_CODEC __u32 mdr_service_id6(const struct mdr_config *cfg, const __u8 *addr)
 {
 	__u32 id;
 

@@ -38,7 +38,8 @@ static __always_inline int mdr_is_fixed_ip(const struct mdr_attachment *att,
 	for (int i = 0; i < MDR_MAX_FIXED_IPS; i++) {
 		const struct mdr_fixed_ip *ip = &att->fixed_ips[i];
 
-		if (ip->family == family && mdr_bytes_equal(ip->addr, addr, len))
+		if (ip->family == family &&
+		    mdr_bytes_equal(ip->addr, addr, len))
 			return 1;
 	}
 	return 0;

@@ -17,9 +17,9 @@
 #include <bpf/bpf_endian.h>
 
 /* linux/if_arp.h pulls in glibc headers; these are the few bits we need. */
-#define MDR_ARPHRD_ETHER	1
-#define MDR_ARPOP_REQUEST	1
-#define MDR_ARPOP_REPLY		2
+#define MDR_ARPHRD_ETHER  1
+#define MDR_ARPOP_REQUEST 1
+#define MDR_ARPOP_REPLY	  2
 
 struct mdr_arp_ipv4 {
 	__be16 hrd;
@@ -28,12 +28,12 @@ struct mdr_arp_ipv4 {
 	__u8 pln;
 	__be16 op;
 	__u8 sha[ETH_ALEN];
-	__u8 spa[4];	/* unaligned in the frame: bytes, not __be32 */
+	__u8 spa[4]; /* unaligned in the frame: bytes, not __be32 */
 	__u8 tha[ETH_ALEN];
 	__u8 tpa[4];
 } __attribute__((packed));
 
-#define MDR_IP_FRAG_MASK	0x3fff	/* MF flag and fragment offset */
+#define MDR_IP_FRAG_MASK 0x3fff /* MF flag and fragment offset */
 
 /* Where the headers of an Ethernet/IPv4/TCP packet start. */
 struct mdr_ip4_tcp {
@@ -129,7 +129,7 @@ struct mdr_ip6_tcp {
 };
 
 #define MDR_IP6_OFF	sizeof(struct ethhdr)
-#define MDR_IP6_TCP_OFF	(sizeof(struct ethhdr) + sizeof(struct ipv6hdr))
+#define MDR_IP6_TCP_OFF (sizeof(struct ethhdr) + sizeof(struct ipv6hdr))
 
 /*
  * An IPv6 TCP segment whose TCP header follows the fixed header directly.
@@ -163,17 +163,17 @@ struct mdr_ns {
 	__u8 target[16];
 };
 
-#define MDR_NDISC_NS		135
-#define MDR_NDISC_NA		136
-#define MDR_ND_OPT_TLLA		2	/* target link-layer address */
+#define MDR_NDISC_NS	135
+#define MDR_NDISC_NA	136
+#define MDR_ND_OPT_TLLA 2 /* target link-layer address */
 
 /*
  * A valid Neighbor Solicitation (RFC 4861 7.1.1: hop limit 255, code 0,
  * ICMPv6 length 24 or more) for @target from a guest with a unicast
  * address. DAD probes (source ::) pass.
  */
-static __always_inline struct ipv6hdr *
-mdr_parse_ns(void *data, void *data_end, const __u8 *target)
+static __always_inline struct ipv6hdr *mdr_parse_ns(void *data, void *data_end,
+						    const __u8 *target)
 {
 	struct ethhdr *eth = data;
 	struct ipv6hdr *ip6;

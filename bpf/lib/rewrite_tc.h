@@ -46,7 +46,8 @@ static __always_inline int mdr_tc_set_ip4_addr(struct __sk_buff *skb,
  * daddr): IPv6 has no header checksum, only TCP's pseudo-header changes.
  */
 static __always_inline int mdr_tc_set_ip6_addr(struct __sk_buff *skb,
-					       __u32 field, const __u8 *old_addr,
+					       __u32 field,
+					       const __u8 *old_addr,
 					       const __u8 *new_addr)
 {
 	__u8 from[16], to[16];
@@ -62,12 +63,12 @@ static __always_inline int mdr_tc_set_ip6_addr(struct __sk_buff *skb,
 	 * keeps CHECKSUM_COMPLETE packets right (6.13+); older kernels
 	 * refuse the flag, and then the plain update is the best there is.
 	 */
-	if (bpf_l4_csum_replace(skb, MDR_IP6_TCP_OFF +
-				offsetof(struct tcphdr, check), 0, diff,
-				BPF_F_PSEUDO_HDR | MDR_BPF_F_IPV6) &&
-	    bpf_l4_csum_replace(skb, MDR_IP6_TCP_OFF +
-				offsetof(struct tcphdr, check), 0, diff,
-				BPF_F_PSEUDO_HDR))
+	if (bpf_l4_csum_replace(
+		    skb, MDR_IP6_TCP_OFF + offsetof(struct tcphdr, check), 0,
+		    diff, BPF_F_PSEUDO_HDR | MDR_BPF_F_IPV6) &&
+	    bpf_l4_csum_replace(
+		    skb, MDR_IP6_TCP_OFF + offsetof(struct tcphdr, check), 0,
+		    diff, BPF_F_PSEUDO_HDR))
 		return -1;
 	if (bpf_skb_store_bytes(skb, MDR_IP6_OFF + field, to, 16, 0))
 		return -1;
@@ -85,15 +86,19 @@ static __always_inline int mdr_tc_set_ttl(struct __sk_buff *skb, __u32 ip_off,
 				old_word, new_word, 2))
 		return -1;
 	return bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, ttl),
-				   &ttl, 1, 0) ? -1 : 0;
+				   &ttl, 1, 0)
+		       ? -1
+		       : 0;
 }
 
 static __always_inline int mdr_tc_set_hop_limit(struct __sk_buff *skb,
 						__u8 hop_limit)
 {
-	return bpf_skb_store_bytes(skb, MDR_IP6_OFF +
-				   offsetof(struct ipv6hdr, hop_limit),
-				   &hop_limit, 1, 0) ? -1 : 0;
+	return bpf_skb_store_bytes(
+		       skb, MDR_IP6_OFF + offsetof(struct ipv6hdr, hop_limit),
+		       &hop_limit, 1, 0)
+		       ? -1
+		       : 0;
 }
 
 static __always_inline int mdr_tc_set_macs(struct __sk_buff *skb,

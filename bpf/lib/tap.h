@@ -18,18 +18,18 @@
 #include "lib/parse.h"
 
 enum mdr_tap_action {
-	MDR_TAP_PASS,		/* not ours: untouched */
-	MDR_TAP_DROP,		/* ours, refused: count v->reason */
-	MDR_TAP_ARP_REPLY,	/* v->arp is a request to answer */
-	MDR_TAP_NA_REPLY,	/* v->ip6 heads a solicitation to answer */
-	MDR_TAP_TO_PROXY4,	/* v->ip4 goes to the proxy */
-	MDR_TAP_TO_PROXY6,	/* v->ip6tcp goes to the proxy */
+	MDR_TAP_PASS,	   /* not ours: untouched */
+	MDR_TAP_DROP,	   /* ours, refused: count v->reason */
+	MDR_TAP_ARP_REPLY, /* v->arp is a request to answer */
+	MDR_TAP_NA_REPLY,  /* v->ip6 heads a solicitation to answer */
+	MDR_TAP_TO_PROXY4, /* v->ip4 goes to the proxy */
+	MDR_TAP_TO_PROXY6, /* v->ip6tcp goes to the proxy */
 };
 
 struct mdr_tap_verdict {
 	enum mdr_tap_action action;
-	__u64 netns;		/* cookie of the receiving device's namespace */
-	__u32 ifindex;		/* and the device */
+	__u64 netns;   /* cookie of the receiving device's namespace */
+	__u32 ifindex; /* and the device */
 	__u32 id;
 	__u32 reason;
 	struct mdr_attachment *att;
@@ -77,14 +77,13 @@ static __always_inline void mdr_learn_guest(__u32 id, __u32 family,
  * a new connection) within its rate? Sets the verdict to DROP if not.
  */
 static __always_inline int mdr_tap_admit(struct mdr_tap_verdict *v,
-					 __u32 family,
-					 const __u8 *saddr,
+					 __u32 family, const __u8 *saddr,
 					 const struct mdr_config *cfg,
 					 const struct tcphdr *tcp)
 {
 	v->att = mdr_tap_attachment(v->netns, v->ifindex, &v->id);
 	if (!v->att)
-		return 0;	/* not attached (any more): not ours */
+		return 0; /* not attached (any more): not ours */
 	v->reason = mdr_check_guest(v->att, v->eth->h_source, family, saddr);
 	if (!v->reason && tcp && !mdr_syn_allowed(cfg, v->id, tcp))
 		v->reason = MDR_DROP_SYN_RATE;
@@ -110,8 +109,8 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 
 	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
 		v->arp = mdr_parse_arp_request(data, data_end, metadata_ip);
-		if (v->arp && mdr_tap_admit(v, MDR_AF_INET,
-					    v->arp->spa, cfg, NULL))
+		if (v->arp &&
+		    mdr_tap_admit(v, MDR_AF_INET, v->arp->spa, cfg, NULL))
 			v->action = MDR_TAP_ARP_REPLY;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct mdr_ip4_tcp *p = &v->ip4;
@@ -120,8 +119,8 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 		    p->ip->daddr != metadata_ip ||
 		    p->tcp->dest != bpf_htons(MDR_METADATA_PORT))
 			return;
-		if (!mdr_tap_admit(v, MDR_AF_INET,
-				   (const __u8 *)&p->ip->saddr, cfg, p->tcp))
+		if (!mdr_tap_admit(v, MDR_AF_INET, (const __u8 *)&p->ip->saddr,
+				   cfg, p->tcp))
 			return;
 		mdr_learn_guest(v->id, MDR_AF_INET, &p->ip->saddr, 4,
 				eth->h_source);
@@ -130,7 +129,8 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 		struct mdr_ip6_tcp *p = &v->ip6tcp;
 
 		if (!mdr_parse_ip6_tcp(data, data_end, p)) {
-			if (!mdr_bytes_equal(&p->ip6->daddr, metadata_ip6, 16) ||
+			if (!mdr_bytes_equal(&p->ip6->daddr, metadata_ip6,
+					     16) ||
 			    p->tcp->dest != bpf_htons(MDR_METADATA_PORT))
 				return;
 			if (!mdr_tap_admit(v, MDR_AF_INET6,
@@ -143,9 +143,9 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 			return;
 		}
 		v->ip6 = mdr_parse_ns(data, data_end, metadata_ip6);
-		if (v->ip6 && mdr_tap_admit(v, MDR_AF_INET6,
-					    (const __u8 *)&v->ip6->saddr, cfg,
-					    NULL))
+		if (v->ip6 &&
+		    mdr_tap_admit(v, MDR_AF_INET6, (const __u8 *)&v->ip6->saddr,
+				  cfg, NULL))
 			v->action = MDR_TAP_NA_REPLY;
 	}
 }
@@ -173,12 +173,13 @@ struct mdr_neigh_advert {
 	struct icmp6hdr icmp;
 	__u8 target[16];
 	__u8 opt_type;
-	__u8 opt_len;		/* in units of 8 bytes */
+	__u8 opt_len; /* in units of 8 bytes */
 	__u8 opt_mac[ETH_ALEN];
 } __attribute__((packed));
 
-#define MDR_NA_ICMP_LEN (sizeof(struct mdr_neigh_advert) - \
-			 sizeof(struct ethhdr) - sizeof(struct ipv6hdr))
+#define MDR_NA_ICMP_LEN                                            \
+	(sizeof(struct mdr_neigh_advert) - sizeof(struct ethhdr) - \
+	 sizeof(struct ipv6hdr))
 
 static __always_inline __u16 mdr_fold(__s64 sum64)
 {

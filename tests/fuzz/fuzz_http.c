@@ -24,8 +24,8 @@
 #include "lib/identity.h"
 #include "http/rewrite.h"
 
-#define OUT_CAP     32768 /* the proxy's buffer toward the backend */
-#define MAX_REQS    8     /* pipelined requests followed per input */
+#define OUT_CAP	 32768 /* the proxy's buffer toward the backend */
+#define MAX_REQS 8     /* pipelined requests followed per input */
 
 static struct mdr_backend neutron, nova;
 static struct mdr_identity ident = {
@@ -36,13 +36,13 @@ static struct mdr_identity ident = {
 	.vm_ip = "10.0.0.5",
 };
 
-#define ASSERT(cond)                                                         \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define ASSERT(cond)                                                     \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
+				__FILE__, __LINE__, #cond);              \
+			abort();                                         \
+		}                                                        \
 	} while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -230,7 +230,8 @@ static int parse_split(const char *buf, size_t len, uint8_t salt,
 {
 	static struct mdr_http_head whole;
 	struct mdr_http_parser p = { 0 }, q = { 0 };
-	size_t cut1 = len * (salt & 15) / 16, cut2 = len - len * (salt >> 4) / 32;
+	size_t cut1 = len * (salt & 15) / 16,
+	       cut2 = len - len * (salt >> 4) / 32;
 	int ref, ret = 0;
 
 	ref = mdr_http_parse_request(&q, buf, len, &whole);
@@ -269,7 +270,8 @@ static ssize_t consume_body(const struct mdr_http_head *h, const char *buf,
 	while (!b.done) {
 		size_t avail = len - off < 97 ? len - off : 97;
 
-		n = mdr_body_copy(&b, buf + off, avail, out, sizeof(out), &used);
+		n = mdr_body_copy(&b, buf + off, avail, out, sizeof(out),
+				  &used);
 		if (n < 0)
 			return -1;
 		/* Relayed raw: what goes out is exactly what came in. */

@@ -21,13 +21,13 @@
 
 #define OUT_CAP 32768
 
-#define ASSERT(cond)                                                         \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define ASSERT(cond)                                                     \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
+				__FILE__, __LINE__, #cond);              \
+			abort();                                         \
+		}                                                        \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -138,10 +138,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n > 0)
 			check_head(head, (size_t)n, dechunk);
 	}
-	nraw = relay_body(&h, false, buf + h.len, len - h.len, raw,
-			  sizeof(raw), 1 + (data[0] >> 2) % 61);
-	ndec = relay_body(&h, true, buf + h.len, len - h.len, dec,
-			  sizeof(dec), 97);
+	nraw = relay_body(&h, false, buf + h.len, len - h.len, raw, sizeof(raw),
+			  1 + (data[0] >> 2) % 61);
+	ndec = relay_body(&h, true, buf + h.len, len - h.len, dec, sizeof(dec),
+			  97);
 	/* Both read the same framing: broken for one is broken for both. */
 	if (h.body != MDR_BODY_CHUNKED || (size_t)nraw >= sizeof(raw) ||
 	    (size_t)ndec >= sizeof(dec))

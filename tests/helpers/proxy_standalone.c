@@ -38,9 +38,10 @@ static int identify(void *ctx, const struct sockaddr *local,
 	if (f->unknown)
 		return -ENOENT;
 	*id = f->id;
-	if (getnameinfo(peer, peer->sa_family == AF_INET6 ?
-				      sizeof(struct sockaddr_in6) :
-				      sizeof(struct sockaddr_in),
+	if (getnameinfo(peer,
+			peer->sa_family == AF_INET6
+				? sizeof(struct sockaddr_in6)
+				: sizeof(struct sockaddr_in),
 			id->vm_ip, sizeof(id->vm_ip), NULL, 0, NI_NUMERICHOST))
 		return -EINVAL;
 	return 0;
@@ -68,8 +69,10 @@ static int listen_on(const char *spec)
 	}
 	if (getaddrinfo(h, port, &hints, &res))
 		return -EINVAL;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 128) ||
 	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
 		perror("listen");
@@ -200,7 +203,10 @@ int main(int argc, char **argv)
 		case 'r': set_id(fid.id.router_id, optarg); break;
 		case 'i': set_id(fid.id.instance_id, optarg); break;
 		case 'p': set_id(fid.id.project_id, optarg); break;
-		case 'f': snprintf(fid.id.ifname, sizeof(fid.id.ifname), "%s", optarg); break;
+		case 'f':
+			snprintf(fid.id.ifname, sizeof(fid.id.ifname), "%s",
+				 optarg);
+			break;
 		case 's': set_id(fid.id.netns, optarg); break;
 		case 'u': fid.unknown = true; break;
 		case 'C': po.timeout_client_ms = atoi(optarg); break;
@@ -209,7 +215,9 @@ int main(int argc, char **argv)
 		case 'R': po.timeout_http_request_ms = atoi(optarg); break;
 		case 'K': po.timeout_keepalive_ms = atoi(optarg); break;
 		case 'M': po.max_connections = atoi(optarg); break;
-		case 'A': po.max_connections_per_attachment = atoi(optarg); break;
+		case 'A':
+			po.max_connections_per_attachment = atoi(optarg);
+			break;
 		case 'L':
 			if (parse_rate(optarg, &po.rate_limit))
 				usage();
@@ -232,9 +240,9 @@ int main(int argc, char **argv)
 	 * TLS, finish. */
 	ret = mdr_backend_parse(backend_spec, &be, err, sizeof(err));
 	if (!ret && mdr_backend_needs_endpoint(&be) && nova_host)
-		ret = mdr_backend_set_nova_endpoint(&be, nova_host, nova_port,
-						    !strcmp(nova_proto, "https"),
-						    err, sizeof(err));
+		ret = mdr_backend_set_nova_endpoint(
+			&be, nova_host, nova_port, !strcmp(nova_proto, "https"),
+			err, sizeof(err));
 	if (!ret && secret_file) {
 		ret = read_secret(secret_file, secret, sizeof(secret),
 				  &secret_len);
@@ -262,7 +270,8 @@ int main(int argc, char **argv)
 	po.backend = &be;
 	po.listen_fd = listen_on(listen_spec);
 	if (po.listen_fd < 0) {
-		fprintf(stderr, "proxy_standalone: cannot listen on %s\n", listen_spec);
+		fprintf(stderr, "proxy_standalone: cannot listen on %s\n",
+			listen_spec);
 		return 1;
 	}
 	signal(SIGINT, on_signal);

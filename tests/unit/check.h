@@ -16,28 +16,28 @@ extern int check_passed, check_failed;
 void check_report(int ok, const char *file, int line, const char *func,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-#define CHECK(cond)                                                            \
+#define CHECK(cond) \
 	check_report(!!(cond), __FILE__, __LINE__, __func__, "CHECK(%s)", #cond)
 
-#define CHECK_INT(a, b)                                                        \
-	do {                                                                   \
-		long long _a = (a), _b = (b);                                  \
-		check_report(_a == _b, __FILE__, __LINE__, __func__,           \
-			     "%s == %lld, want %lld", #a, _a, _b);             \
+#define CHECK_INT(a, b)                                              \
+	do {                                                         \
+		long long _a = (a), _b = (b);                        \
+		check_report(_a == _b, __FILE__, __LINE__, __func__, \
+			     "%s == %lld, want %lld", #a, _a, _b);   \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                        \
-	do {                                                                   \
-		const char *_a = (a), *_b = (b);                               \
-		check_report(!strcmp(_a, _b), __FILE__, __LINE__, __func__,    \
-			     "%s == \"%s\", want \"%s\"", #a, _a, _b);         \
+#define CHECK_STR(a, b)                                                     \
+	do {                                                                \
+		const char *_a = (a), *_b = (b);                            \
+		check_report(!strcmp(_a, _b), __FILE__, __LINE__, __func__, \
+			     "%s == \"%s\", want \"%s\"", #a, _a, _b);      \
 	} while (0)
 
-#define CHECK_HAS(hay, needle)                                                 \
-	do {                                                                   \
-		const char *_h = (hay), *_n = (needle);                        \
-		check_report(strstr(_h, _n) != NULL, __FILE__, __LINE__,       \
-			     __func__, "\"%s\" lacks \"%s\"", _h, _n);         \
+#define CHECK_HAS(hay, needle)                                           \
+	do {                                                             \
+		const char *_h = (hay), *_n = (needle);                  \
+		check_report(strstr(_h, _n) != NULL, __FILE__, __LINE__, \
+			     __func__, "\"%s\" lacks \"%s\"", _h, _n);   \
 	} while (0)
 
 /* Prints the summary line; the exit status for main(). */

@@ -54,7 +54,8 @@ static int append_url_path(char *rel, size_t cap, struct mdr_str target,
 
 		c = end ? '/' : target.p[i];
 		if (c == '%') {
-			int hi = i + 2 < target.n ? hexval(target.p[i + 1]) : -1;
+			int hi = i + 2 < target.n ? hexval(target.p[i + 1])
+						  : -1;
 			int lo = hi >= 0 ? hexval(target.p[i + 2]) : -1;
 
 			if (lo < 0) {
@@ -146,8 +147,9 @@ static int render_listing(int dir_fd, uint64_t *size)
 		    !fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			is_dir = S_ISDIR(st.st_mode);
 		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? cap * 2 : 64) *
-						      sizeof(*names));
+			char **grown =
+				realloc(names, (cap = cap ? cap * 2 : 64) *
+						       sizeof(*names));
 			if (!grown)
 				goto oom;
 			names = grown;
@@ -211,16 +213,21 @@ int mdr_local_lookup(int base_fd, const struct mdr_identity *id,
 
 	if (id->instance_id[0]) {
 		if (!safe_component(id->instance_id))
-			return answer(r, 404, "instance id is not a usable name");
+			return answer(r, 404,
+				      "instance id is not a usable name");
 		snprintf(rel, sizeof(rel), "%s/", id->instance_id);
 	} else if (id->network_id[0] || id->router_id[0]) {
-		const char *net = id->network_id[0] ? id->network_id : id->router_id;
+		const char *net = id->network_id[0] ? id->network_id
+						    : id->router_id;
 
 		if (!safe_component(net) || !safe_component(id->vm_ip))
-			return answer(r, 404, "network id is not a usable name");
+			return answer(r, 404,
+				      "network id is not a usable name");
 		snprintf(rel, sizeof(rel), "%s/%s/", net, id->vm_ip);
 	} else {
-		return answer(r, 404, "no instance, network or router id for this interface");
+		return answer(
+			r, 404,
+			"no instance, network or router id for this interface");
 	}
 	status = append_url_path(rel, sizeof(rel), target, &why);
 	if (status)
@@ -230,18 +237,19 @@ int mdr_local_lookup(int base_fd, const struct mdr_identity *id,
 	if (fd < 0) {
 		switch (errno) {
 		case ENOENT:
-		case ENOTDIR:
-			return answer(r, 404, "no such metadata");
+		case ENOTDIR: return answer(r, 404, "no such metadata");
 		case EXDEV:
 		case ELOOP:
-			return answer(r, 403, "path leads outside the metadata directory");
+			return answer(
+				r, 403,
+				"path leads outside the metadata directory");
 		case EACCES:
-		case EPERM:
-			return answer(r, 403, "metadata not readable");
+		case EPERM: return answer(r, 403, "metadata not readable");
 		case ENOSYS:
-			return answer(r, 500, "kernel lacks openat2 (needs Linux 5.6+)");
-		default:
-			return answer(r, 500, "cannot open metadata");
+			return answer(
+				r, 500,
+				"kernel lacks openat2 (needs Linux 5.6+)");
+		default: return answer(r, 500, "cannot open metadata");
 		}
 	}
 	if (fstat(fd, &st)) {

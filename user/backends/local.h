@@ -13,10 +13,10 @@
 #include "lib/identity.h"
 
 struct mdr_local_reply {
-	int status;               /* 200, or the error to answer */
-	const char *why;          /* one line for the error body */
-	int fd;                   /* 200: where the body comes from; else -1 */
-	uint64_t size;            /* 200: body length */
+	int status;		  /* 200, or the error to answer */
+	const char *why;	  /* one line for the error body */
+	int fd;			  /* 200: where the body comes from; else -1 */
+	uint64_t size;		  /* 200: body length */
 	const char *content_type; /* 200: application/json or text/plain */
 };
 

@@ -45,8 +45,8 @@ static int parse_local(const char *spec, const char *dir,
 			    "backend '%s': directory path too long", spec);
 	if (stat(dir, &st))
 		return fail(err, errlen, -errno,
-			    "backend '%s': cannot use directory '%s': %s",
-			    spec, dir, strerror(errno));
+			    "backend '%s': cannot use directory '%s': %s", spec,
+			    dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return fail(err, errlen, -ENOTDIR,
 			    "backend '%s': '%s' is not a directory", spec, dir);
@@ -61,9 +61,10 @@ static int parse_unix(const char *spec, const char *path,
 	struct sockaddr_un *sun = (struct sockaddr_un *)&out->addr;
 
 	if (!*path)
-		return fail(err, errlen, -EINVAL,
-			    "backend '%s': missing socket path (neutron:unix:PATH)",
-			    spec);
+		return fail(
+			err, errlen, -EINVAL,
+			"backend '%s': missing socket path (neutron:unix:PATH)",
+			spec);
 	/* The socket itself may not exist yet: the agent can start later. */
 	if (strlen(path) >= sizeof(sun->sun_path))
 		return fail(err, errlen, -ENAMETOOLONG,
@@ -94,13 +95,14 @@ static int parse_http(const char *spec, const char *hostport,
 
 	snprintf(port, sizeof(port), "%u", default_port);
 	if (end > hostport && end[-1] == '/')
-		end--; /* tolerate "http://host:port/" */
+		end--;		/* tolerate "http://host:port/" */
 	if (*hostport == '[') { /* [v6]:port */
 		p = memchr(hostport, ']', end - hostport);
 		if (!p)
-			return fail(err, errlen, -EINVAL,
-				    "backend '%s': unterminated '[' in IPv6 address",
-				    spec);
+			return fail(
+				err, errlen, -EINVAL,
+				"backend '%s': unterminated '[' in IPv6 address",
+				spec);
 		hlen = p - hostport - 1;
 		memcpy(host, hostport + 1, hlen < sizeof(host) ? hlen : 0);
 		hints.ai_flags = AI_NUMERICHOST;
@@ -115,12 +117,14 @@ static int parse_http(const char *spec, const char *hostport,
 	}
 	if (hlen == 0 || hlen >= sizeof(host))
 		return fail(err, errlen, -EINVAL,
-			    "backend '%s': missing or overlong host name", spec);
+			    "backend '%s': missing or overlong host name",
+			    spec);
 	host[hlen] = '\0';
 	if (memchr(host, '/', hlen))
-		return fail(err, errlen, -EINVAL,
-			    "backend '%s': a path is not allowed after the host",
-			    spec);
+		return fail(
+			err, errlen, -EINVAL,
+			"backend '%s': a path is not allowed after the host",
+			spec);
 
 	if (p < end) {
 		size_t plen = end - p - 1;
@@ -128,9 +132,10 @@ static int parse_http(const char *spec, const char *hostport,
 		long n;
 
 		if (*p != ':' || plen == 0 || plen >= sizeof(port))
-			return fail(err, errlen, -EINVAL,
-				    "backend '%s': expected ':PORT' after the host",
-				    spec);
+			return fail(
+				err, errlen, -EINVAL,
+				"backend '%s': expected ':PORT' after the host",
+				spec);
 		memcpy(port, p + 1, plen);
 		port[plen] = '\0';
 		errno = 0;
@@ -138,15 +143,15 @@ static int parse_http(const char *spec, const char *hostport,
 		if (*num_end || port[0] < '0' || port[0] > '9' || n < 1 ||
 		    n > 65535)
 			return fail(err, errlen, -EINVAL,
-				    "backend '%s': port '%s' is not 1-65535", spec,
-				    port);
+				    "backend '%s': port '%s' is not 1-65535",
+				    spec, port);
 	}
 
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc)
 		return fail(err, errlen, -ENOENT,
-			    "backend '%s': cannot resolve '%s': %s", spec,
-			    host, gai_strerror(rc));
+			    "backend '%s': cannot resolve '%s': %s", spec, host,
+			    gai_strerror(rc));
 	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
 	out->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -170,16 +175,17 @@ static int parse_nova(const char *spec, const char *rest,
 	if (!*rest)
 		return 0; /* bare "nova": the configuration names the endpoint */
 	if (!strncmp(rest, ":http://", 8)) {
-		ret = parse_http(spec, rest + 8, MDR_NOVA_DEFAULT_PORT, out, err,
-				 errlen);
+		ret = parse_http(spec, rest + 8, MDR_NOVA_DEFAULT_PORT, out,
+				 err, errlen);
 	} else if (!strncmp(rest, ":https://", 9)) {
 		out->tls = true;
-		ret = parse_http(spec, rest + 9, MDR_NOVA_DEFAULT_PORT, out, err,
-				 errlen);
+		ret = parse_http(spec, rest + 9, MDR_NOVA_DEFAULT_PORT, out,
+				 err, errlen);
 	} else {
-		return fail(err, errlen, -EINVAL,
-			    "unknown backend '%s'; valid forms: " MDR_BACKEND_FORMS,
-			    spec);
+		return fail(
+			err, errlen, -EINVAL,
+			"unknown backend '%s'; valid forms: " MDR_BACKEND_FORMS,
+			spec);
 	}
 	if (ret)
 		memset(out, 0, sizeof(*out)); /* nothing half-set survives */
@@ -226,9 +232,10 @@ int mdr_backend_set_nova_endpoint(struct mdr_backend *be, const char *host,
 	int ret;
 
 	if (!mdr_backend_needs_endpoint(be))
-		return fail(err, errlen, -EINVAL,
-			    "the nova endpoint comes from the configuration only "
-			    "when the backend is a bare 'nova'");
+		return fail(
+			err, errlen, -EINVAL,
+			"the nova endpoint comes from the configuration only "
+			"when the backend is a bare 'nova'");
 	if (!host || !*host)
 		return fail(err, errlen, -EINVAL,
 			    "nova_metadata_host is empty");
@@ -266,7 +273,8 @@ int mdr_backend_set_secret(struct mdr_backend *be, const char *secret,
 	if (len > sizeof(be->key)) {
 		/* RFC 2104: a key longer than the block is hashed first, and
 		 * shorter keys are zero-padded, so the digest is the key. */
-		if (!EVP_Digest(secret, len, be->key, &dlen, EVP_sha256(), NULL))
+		if (!EVP_Digest(secret, len, be->key, &dlen, EVP_sha256(),
+				NULL))
 			return -EIO;
 		be->key_len = dlen;
 	} else {
@@ -367,26 +375,29 @@ static int tls_load(SSL_CTX *ctx, const char *ca_file, const char *cert,
 					     errlen);
 			if (ret)
 				return ret;
-			ret = !stat(ca_file, &st) && S_ISDIR(st.st_mode) ?
-				      SSL_CTX_load_verify_locations(ctx, NULL,
-								    ca_file) :
-				      SSL_CTX_load_verify_locations(ctx, ca_file,
-								    NULL);
+			ret = !stat(ca_file, &st) && S_ISDIR(st.st_mode)
+				      ? SSL_CTX_load_verify_locations(ctx, NULL,
+								      ca_file)
+				      : SSL_CTX_load_verify_locations(
+						ctx, ca_file, NULL);
 			if (ret != 1)
-				return fail(err, errlen, -EINVAL,
-					    "CA file '%s' holds no usable certificate: %s",
-					    ca_file, ssl_reason(why, sizeof(why)));
+				return fail(
+					err, errlen, -EINVAL,
+					"CA file '%s' holds no usable certificate: %s",
+					ca_file, ssl_reason(why, sizeof(why)));
 		} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-			return fail(err, errlen, -EINVAL,
-				    "cannot load the system's CA certificates: %s",
-				    ssl_reason(why, sizeof(why)));
+			return fail(
+				err, errlen, -EINVAL,
+				"cannot load the system's CA certificates: %s",
+				ssl_reason(why, sizeof(why)));
 		}
 	}
 
 	if (!cert && key)
-		return fail(err, errlen, -EINVAL,
-			    "client key '%s' given without a client certificate",
-			    key);
+		return fail(
+			err, errlen, -EINVAL,
+			"client key '%s' given without a client certificate",
+			key);
 	if (!cert)
 		return 0;
 	if (!key)
@@ -398,26 +409,29 @@ static int tls_load(SSL_CTX *ctx, const char *ca_file, const char *cert,
 	if (ret)
 		return ret;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-		return fail(err, errlen, -EINVAL,
-			    "client certificate '%s' is not a valid PEM certificate: %s",
-			    cert, ssl_reason(why, sizeof(why)));
+		return fail(
+			err, errlen, -EINVAL,
+			"client certificate '%s' is not a valid PEM certificate: %s",
+			cert, ssl_reason(why, sizeof(why)));
 	ERR_clear_error();
 	ret = SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM);
 	/* OpenSSL checks the pair right here, in its own words. */
 	if (ret != 1 &&
 	    ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
-		return fail(err, errlen, -EINVAL,
-			    "client key '%s' does not match client certificate '%s'",
-			    key, cert);
+		return fail(
+			err, errlen, -EINVAL,
+			"client key '%s' does not match client certificate '%s'",
+			key, cert);
 	if (ret != 1)
 		return fail(err, errlen, -EINVAL,
 			    "client key '%s' is not a usable PEM private key "
 			    "(encrypted keys are not supported): %s",
 			    key, ssl_reason(why, sizeof(why)));
 	if (SSL_CTX_check_private_key(ctx) != 1)
-		return fail(err, errlen, -EINVAL,
-			    "client key '%s' does not match client certificate '%s': %s",
-			    key, cert, ssl_reason(why, sizeof(why)));
+		return fail(
+			err, errlen, -EINVAL,
+			"client key '%s' does not match client certificate '%s': %s",
+			key, cert, ssl_reason(why, sizeof(why)));
 	return 0;
 }
 

@@ -20,21 +20,21 @@ enum mdr_backend_kind {
 	MDR_BACKEND_NOVA,    /* nova, nova:http://HOST:PORT, nova:https://... */
 };
 
-#define MDR_NOVA_DEFAULT_PORT 8775
+#define MDR_NOVA_DEFAULT_PORT  8775
 #define MDR_NOVA_SIGNATURE_LEN 64 /* hex HMAC-SHA256 */
-#define MDR_HMAC_BLOCK 64         /* SHA-256's block size */
+#define MDR_HMAC_BLOCK	       64 /* SHA-256's block size */
 
 struct mdr_backend {
 	enum mdr_backend_kind kind;
-	char dir[PATH_MAX];           /* local: the base directory, as given */
+	char dir[PATH_MAX];	      /* local: the base directory, as given */
 	struct sockaddr_storage addr; /* neutron, nova: where to connect */
 	socklen_t addrlen;
 
 	/* nova (and neutron:http, for describing it) */
-	bool endpoint_set;  /* false for a bare "nova" until configured */
-	bool tls;           /* https */
-	bool host_is_ip;    /* verify an IP SAN, send no SNI */
-	char host[256];     /* as in the URL, without [] */
+	bool endpoint_set; /* false for a bare "nova" until configured */
+	bool tls;	   /* https */
+	bool host_is_ip;   /* verify an IP SAN, send no SNI */
+	char host[256];	   /* as in the URL, without [] */
 	unsigned int port;
 	char authority[272]; /* Host header value: host[:port], [v6] bracketed */
 
@@ -49,9 +49,9 @@ struct mdr_backend {
 	bool insecure;
 };
 
-#define MDR_BACKEND_FORMS                                                    \
-	"local:DIR, neutron:unix:PATH, neutron:http://HOST[:PORT], "          \
-	"nova:http://HOST[:PORT], nova:https://HOST[:PORT] (port 8775 by "    \
+#define MDR_BACKEND_FORMS                                                  \
+	"local:DIR, neutron:unix:PATH, neutron:http://HOST[:PORT], "       \
+	"nova:http://HOST[:PORT], nova:https://HOST[:PORT] (port 8775 by " \
 	"default), or nova (endpoint from the configuration)"
 
 /*
@@ -133,7 +133,6 @@ int mdr_nova_sign(const struct mdr_backend *be, const char *instance_id,
 		  char out[MDR_NOVA_SIGNATURE_LEN + 1]);
 
 /* Writes a short description ("neutron:unix:/run/x") for logs. */
-void mdr_backend_describe(const struct mdr_backend *be, char *buf,
-			  size_t len);
+void mdr_backend_describe(const struct mdr_backend *be, char *buf, size_t len);
 
 #endif

@@ -13,7 +13,7 @@
 struct mdr_batch_line {
 	unsigned int lineno;
 	int argc;
-	char **argv;		/* argv[0] is a label, "FILE:LINE" */
+	char **argv; /* argv[0] is a label, "FILE:LINE" */
 };
 
 struct mdr_batch {

@@ -40,8 +40,8 @@ static const struct cli_option daemon_options[] = {
 	  "INI settings; Neutron's metadata_agent.ini works as is\n"
 	  "(see tools/mdredir.ini.sample); flags override it",
 	  cli_set_string, offsetof(struct mdr_daemon_options, config) },
-	{ "proxy-netns", 0, "NAME", "namespace of the listener (default "
-	  MDR_DEFAULT_PROXY_NETNS ")",
+	{ "proxy-netns", 0, "NAME",
+	  "namespace of the listener (default " MDR_DEFAULT_PROXY_NETNS ")",
 	  cli_set_string, offsetof(struct mdr_daemon_options, proxy_netns) },
 	{ "reply-ttl", 0, "N",
 	  "TTL / hop limit of metadata replies (1: nothing\n"
@@ -64,7 +64,7 @@ static int cmd_daemon(const struct cli_command *cmd, int argc, char **argv)
 struct attach_args {
 	struct mdr_attach_request req;
 	const char *batch;
-	unsigned int n_flags;	/* --batch takes no other */
+	unsigned int n_flags; /* --batch takes no other */
 };
 
 static int set_attach_string(const struct cli_command *cmd,
@@ -97,8 +97,8 @@ static int set_ip(const struct cli_command *cmd, const struct cli_option *opt,
 	(void)opt;
 	((struct attach_args *)out)->n_flags++;
 	if (req->n_fixed_ips == MDR_MAX_FIXED_IPS)
-		return cli_usage_error(cmd, where, "too many --ip (at most 8)%s",
-				       "");
+		return cli_usage_error(cmd, where,
+				       "too many --ip (at most 8)%s", "");
 	if (mdr_parse_fixed_ip(value, &req->fixed_ips[req->n_fixed_ips++]))
 		return cli_usage_error(cmd, where, "invalid IP address '%s'",
 				       value);
@@ -119,8 +119,9 @@ static int set_mode(const struct cli_command *cmd, const struct cli_option *opt,
 	return 0;
 }
 
-static int set_batch(const struct cli_command *cmd, const struct cli_option *opt,
-		     const char *where, void *out, const char *value)
+static int set_batch(const struct cli_command *cmd,
+		     const struct cli_option *opt, const char *where, void *out,
+		     const char *value)
 {
 	struct attach_args *a = out;
 
@@ -136,22 +137,25 @@ static int set_batch(const struct cli_command *cmd, const struct cli_option *opt
 #define ATTACH_ID(field) offsetof(struct attach_args, req.field)
 
 static const struct cli_option attach_options[] = {
-	{ "netns", 0, "NS", "IFNAME is in namespace NS (/run/netns/NS); default host",
+	{ "netns", 0, "NS",
+	  "IFNAME is in namespace NS (/run/netns/NS); default host",
 	  set_attach_string, ATTACH_ID(netns) },
-	{ "network-id", 0, "ID", "the network IFNAME serves (qdhcp/ovnmeta tap)",
-	  set_attach_string, ATTACH_ID(network_id) },
+	{ "network-id", 0, "ID",
+	  "the network IFNAME serves (qdhcp/ovnmeta tap)", set_attach_string,
+	  ATTACH_ID(network_id) },
 	{ "router-id", 0, "ID", "the router IFNAME serves (qrouter tap)",
 	  set_attach_string, ATTACH_ID(router_id) },
 	{ "instance-id", 0, "ID", "the instance behind IFNAME (a VM's own tap)",
 	  set_attach_string, ATTACH_ID(instance_id) },
-	{ "project-id", 0, "ID", "the instance's project",
-	  set_attach_string, ATTACH_ID(project_id) },
+	{ "project-id", 0, "ID", "the instance's project", set_attach_string,
+	  ATTACH_ID(project_id) },
 	{ "mac", 0, "MAC", "the guest's MAC address", set_mac, 0 },
 	{ "ip", 0, "ADDR", "a fixed IP of the guest (repeatable, up to 8)",
 	  set_ip, 0 },
 	{ "mode", 0, "MODE",
 	  "tc (default) or xdp: native XDP where the driver has\n"
-	  "it, else generic XDP (said so when it happens)", set_mode, 0 },
+	  "it, else generic XDP (said so when it happens)",
+	  set_mode, 0 },
 	{ "batch", 0, "FILE",
 	  "attach many at once: one attach's arguments per\n"
 	  "line (IFNAME and options as above), '-' for stdin;\n"
@@ -167,8 +171,8 @@ static int check_id(const char *where, const char *flag, const char *value)
 		return 0;
 	fprintf(stderr,
 		"mdredir: %s%sinvalid %s '%s': use 1-%d letters, digits, '-', "
-		"'_', '.' or ':'\n", where ?: "", where ? ": " : "", flag, value,
-		MDR_ID_LEN - 1);
+		"'_', '.' or ':'\n",
+		where ?: "", where ? ": " : "", flag, value, MDR_ID_LEN - 1);
 	return EXIT_USAGE;
 }
 
@@ -185,16 +189,21 @@ static int parse_attach(const struct cli_command *cmd, int argc, char **argv,
 	int rc;
 
 	*a = (struct attach_args){ .req = {
-		.netns = "", .network_id = "", .router_id = "",
-		.instance_id = "", .project_id = "",
-	} };
+					   .netns = "",
+					   .network_id = "",
+					   .router_id = "",
+					   .instance_id = "",
+					   .project_id = "",
+				   } };
 	rc = cli_parse(cmd, argc, argv, where, a);
 	if (rc >= 0)
 		return rc;
 	if (a->batch) {
 		if (a->n_flags || optind < argc)
-			return cli_usage_error(cmd, where, "--batch takes no "
-					       "other arguments%s", "");
+			return cli_usage_error(cmd, where,
+					       "--batch takes no "
+					       "other arguments%s",
+					       "");
 		return -1;
 	}
 	if (optind >= argc)
@@ -205,14 +214,16 @@ static int parse_attach(const struct cli_command *cmd, int argc, char **argv,
 		return rc;
 	if (!req->ifname[0] || strlen(req->ifname) >= MDR_IFNAME_LEN ||
 	    strchr(req->ifname, '/'))
-		return cli_usage_error(cmd, where, "invalid interface name '%s'",
-				       req->ifname);
+		return cli_usage_error(
+			cmd, where, "invalid interface name '%s'", req->ifname);
 	if (req->netns[0] && mdr_netns_valid_name(req->netns))
-		return cli_usage_error(cmd, where, "invalid namespace name '%s'",
-				       req->netns);
+		return cli_usage_error(
+			cmd, where, "invalid namespace name '%s'", req->netns);
 	if (req->network_id[0] && req->router_id[0])
-		return cli_usage_error(cmd, where, "--network-id and --router-id "
-				       "exclude each other%s", "");
+		return cli_usage_error(cmd, where,
+				       "--network-id and --router-id "
+				       "exclude each other%s",
+				       "");
 	rc = check_id(where, "--network-id", req->network_id);
 	rc = rc ?: check_id(where, "--router-id", req->router_id);
 	rc = rc ?: check_id(where, "--instance-id", req->instance_id);
@@ -375,17 +386,15 @@ static const struct cli_command commands[] = {
 	  "Usage: mdredir detach IFNAME [--netns NS]\n",
 	  "Stops redirecting on IFNAME and restores it as it was.\n",
 	  detach_options, NULL, cmd_detach },
-	{ "list", "show attached interfaces",
-	  "Usage: mdredir list [--json]\n",
-	  "Shows attached interfaces and their identities.\n",
-	  show_options, NULL, cmd_list },
+	{ "list", "show attached interfaces", "Usage: mdredir list [--json]\n",
+	  "Shows attached interfaces and their identities.\n", show_options,
+	  NULL, cmd_list },
 	{ "stats", "show per-attachment counters",
 	  "Usage: mdredir stats [--json]\n",
 	  "Shows per-attachment counters: requests, responses by status class,\n"
 	  "bytes, and packets passed and dropped by reason.\n",
 	  show_options, NULL, cmd_stats },
-	{ "unload", "remove everything mdredir made",
-	  "Usage: mdredir unload\n",
+	{ "unload", "remove everything mdredir made", "Usage: mdredir unload\n",
 	  "Stops the daemon and removes every program, map, pin, veth and\n"
 	  "namespace mdredir made.\n",
 	  NULL, NULL, cmd_unload },
@@ -400,9 +409,11 @@ static void print_main_usage(FILE *f)
 	      "Redirects guests' metadata traffic (169.254.169.254:80) with BPF to one\n"
 	      "local proxy that adds their identity and forwards to a backend.\n"
 	      "\n"
-	      "Commands:\n", f);
+	      "Commands:\n",
+	      f);
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-8s %s\n", commands[i].name,
+			commands[i].summary);
 	fputs("\n"
 	      "Options:\n"
 	      "  -v, --verbose  debug messages (libbpf's too)\n"

@@ -116,7 +116,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	for (size_t i = 0; i < n; i++) {
 		longopts[i] = (struct option){
 			rows[i]->name,
-			rows[i]->arg ? required_argument : no_argument, NULL,
+			rows[i]->arg ? required_argument : no_argument,
+			NULL,
 			rows[i]->short_name ?: 256 + (int)i,
 		};
 		if (rows[i]->short_name) {
@@ -125,7 +126,7 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 				*s++ = ':';
 		}
 	}
-	optind = 0;	/* a fresh scan, for every batch line too */
+	optind = 0; /* a fresh scan, for every batch line too */
 	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
 		const struct cli_option *o = NULL;
 
@@ -134,8 +135,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 				o = rows[i];
 		if (o == &help_option) {
 			if (where)
-				return cli_usage_error(cmd, where,
-						       "--help in a batch%s", "");
+				return cli_usage_error(
+					cmd, where, "--help in a batch%s", "");
 			cli_print_usage(cmd, stdout);
 			return EXIT_OK;
 		}

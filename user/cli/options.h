@@ -26,21 +26,21 @@ typedef int (*cli_set_fn)(const struct cli_command *cmd,
 			  void *out, const char *value);
 
 struct cli_option {
-	const char *name;	/* --NAME; NULL ends a table */
-	char short_name;	/* -X too, or 0 */
-	const char *arg;	/* the argument's name; NULL: takes none */
-	const char *help;	/* '\n' starts a line under the first */
+	const char *name; /* --NAME; NULL ends a table */
+	char short_name;  /* -X too, or 0 */
+	const char *arg;  /* the argument's name; NULL: takes none */
+	const char *help; /* '\n' starts a line under the first */
 	cli_set_fn set;
-	size_t offset;		/* where in @out the generic setters store */
+	size_t offset; /* where in @out the generic setters store */
 };
 
 struct cli_command {
 	const char *name;
-	const char *summary;	/* one line, for `mdredir --help` */
-	const char *synopsis;	/* the Usage: lines */
-	const char *about;	/* what the command does */
-	const struct cli_option *options;	/* --help is implicit */
-	const char *notes;	/* after the options, may be NULL */
+	const char *summary;		  /* one line, for `mdredir --help` */
+	const char *synopsis;		  /* the Usage: lines */
+	const char *about;		  /* what the command does */
+	const struct cli_option *options; /* --help is implicit */
+	const char *notes;		  /* after the options, may be NULL */
 	int (*run)(const struct cli_command *cmd, int argc, char **argv);
 };
 

@@ -53,7 +53,8 @@ static int list_one_json(__u32 id, const struct mdr_attachment *att,
 	mdr_json_str_or_null(stdout, att->instance_id);
 	printf(", \"project_id\": ");
 	mdr_json_str_or_null(stdout, att->project_id);
-	printf(", \"service_addr\": \"%s\", \"ifindex\": %u", svc, att->ifindex);
+	printf(", \"service_addr\": \"%s\", \"ifindex\": %u", svc,
+	       att->ifindex);
 	mdr_format_mac(att->mac, mac);
 	printf(", \"mac\": \"%s\", \"vm_mac\": ", mac);
 	if (att->flags & MDR_F_HAS_VM_MAC) {
@@ -63,7 +64,8 @@ static int list_one_json(__u32 id, const struct mdr_attachment *att,
 		printf("null");
 	}
 	printf(", \"fixed_ips\": [");
-	for (int i = 0; i < MDR_MAX_FIXED_IPS && att->fixed_ips[i].family; i++) {
+	for (int i = 0; i < MDR_MAX_FIXED_IPS && att->fixed_ips[i].family;
+	     i++) {
 		mdr_format_fixed_ip(&att->fixed_ips[i], ip, sizeof(ip));
 		printf("%s\"%s\"", i ? ", " : "", ip);
 	}
@@ -92,8 +94,8 @@ static int list_one(__u32 id, const struct mdr_attachment *att, void *data)
 		printf("%-4u %-15s %-12s %-11s %-15s %-36s %-36s %s\n", id,
 		       att->ifname, att->netns[0] ? att->netns : "(host)",
 		       mode_name(att->mode), svc,
-		       att->network_id[0] ? att->network_id :
-					    or_dash(att->router_id),
+		       att->network_id[0] ? att->network_id
+					  : or_dash(att->router_id),
 		       or_dash(att->instance_id), or_dash(att->project_id));
 	}
 	ctx->count++;
@@ -146,7 +148,8 @@ static void print_pkt_kind_json(const struct mdr_pkt_stats *p,
 		if (mdr_pkt_counter_kind(i) != kind)
 			continue;
 		printf("%s\"%s\": %llu", first ? "" : ", ",
-		       mdr_pkt_counter_name(i), (unsigned long long)p->count[i]);
+		       mdr_pkt_counter_name(i),
+		       (unsigned long long)p->count[i]);
 		first = false;
 	}
 }
@@ -172,8 +175,8 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
 	mdr_state_get_pkt_stats(ctx->st, id, &p);
 	service_str(att, svc);
 	if (ctx->json) {
-		printf("%s\n    {\"id\": %u, \"ifname\": ", ctx->count ? "," : "",
-		       id);
+		printf("%s\n    {\"id\": %u, \"ifname\": ",
+		       ctx->count ? "," : "", id);
 		mdr_json_str(stdout, att->ifname);
 		printf(", \"netns\": ");
 		mdr_json_str_or_null(stdout, att->netns);
@@ -206,8 +209,9 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
 		printf(" ");
 		for (unsigned int i = 0; i < MDR_PKT_COUNTER_MAX; i++)
 			printf(" %s%s %llu",
-			       mdr_pkt_counter_kind(i) == MDR_COUNT_DROP ?
-			       "drop_" : "",
+			       mdr_pkt_counter_kind(i) == MDR_COUNT_DROP
+				       ? "drop_"
+				       : "",
 			       mdr_pkt_counter_name(i),
 			       (unsigned long long)p.count[i]);
 		printf("\n");

@@ -36,7 +36,8 @@ int mdr_parse_mac(const char *s, uint8_t mac[6])
 		mac[i] = b[i];
 	}
 	/* A guest never sends from a multicast or all-zero address. */
-	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+	if ((mac[0] & 1) ||
+	    !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
 		return -EINVAL;
 	return 0;
 }
@@ -61,8 +62,7 @@ void mdr_format_mac(const uint8_t mac[6], char buf[18])
 		 mac[2], mac[3], mac[4], mac[5]);
 }
 
-void mdr_format_fixed_ip(const struct mdr_fixed_ip *ip, char *buf,
-			 unsigned len)
+void mdr_format_fixed_ip(const struct mdr_fixed_ip *ip, char *buf, unsigned len)
 {
 	if (!inet_ntop(ip->family, ip->addr, buf, len))
 		snprintf(buf, len, "?");

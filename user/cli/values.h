@@ -11,6 +11,7 @@ int mdr_parse_id(const char *s);
 int mdr_parse_mac(const char *s, uint8_t mac[6]);
 int mdr_parse_fixed_ip(const char *s, struct mdr_fixed_ip *ip);
 void mdr_format_mac(const uint8_t mac[6], char buf[18]);
-void mdr_format_fixed_ip(const struct mdr_fixed_ip *ip, char *buf, unsigned len);
+void mdr_format_fixed_ip(const struct mdr_fixed_ip *ip, char *buf,
+			 unsigned len);
 
 #endif

@@ -31,8 +31,8 @@ struct attach_batch {
 	struct mdr_idset link_ids;
 };
 
-static int attach_ids(const struct mdr_state *st,
-		      const struct mdr_config *cfg, struct mdr_idset *ids)
+static int attach_ids(const struct mdr_state *st, const struct mdr_config *cfg,
+		      struct mdr_idset *ids)
 {
 	uint32_t *in_use, limit;
 	int n, err;
@@ -90,7 +90,8 @@ static void fill_attachment(struct mdr_attachment *att,
 	att->link_id = link->link_id;
 	snprintf(att->ifname, sizeof(att->ifname), "%s", req->ifname);
 	snprintf(att->netns, sizeof(att->netns), "%s", req->netns);
-	snprintf(att->network_id, sizeof(att->network_id), "%s", req->network_id);
+	snprintf(att->network_id, sizeof(att->network_id), "%s",
+		 req->network_id);
 	snprintf(att->router_id, sizeof(att->router_id), "%s", req->router_id);
 	snprintf(att->instance_id, sizeof(att->instance_id), "%s",
 		 req->instance_id);
@@ -116,7 +117,8 @@ static __u32 xdp_mode_for(const struct mdr_attach_request *req)
 		return MDR_MODE_XDP;
 	pr_warn("'%s' in %s is a veth: native XDP could not send answers out "
 		"of it (that needs an XDP program on its peer); using generic "
-		"XDP", req->ifname, ns_label(req->netns));
+		"XDP",
+		req->ifname, ns_label(req->netns));
 	return MDR_MODE_XDP_GENERIC;
 }
 
@@ -154,16 +156,16 @@ static int hook(const struct mdr_state *st, struct mdr_attachment *att,
 	err = mdr_xdp_attach(att->ifindex, st->xdp_prog_fd, att->mode);
 	if (err == -EOPNOTSUPP || err == -EINVAL) {
 		pr_warn("'%s' in %s cannot run native XDP (%s); using generic "
-			"XDP, which runs after the skb is built", req->ifname,
-			ns_label(req->netns), strerror(-err));
+			"XDP, which runs after the skb is built",
+			req->ifname, ns_label(req->netns), strerror(-err));
 		att->mode = MDR_MODE_XDP_GENERIC;
 		err = mdr_xdp_attach(att->ifindex, st->xdp_prog_fd, att->mode);
 	}
 	if (err)
 		pr_err("cannot attach the XDP program to '%s' in %s: %s",
 		       req->ifname, ns_label(req->netns),
-		       err == -EBUSY ? "another XDP program is attached" :
-				       strerror(-err));
+		       err == -EBUSY ? "another XDP program is attached"
+				     : strerror(-err));
 	return err;
 }
 
@@ -205,7 +207,8 @@ static int attach_here(struct attach_batch *b,
 		err = mdr_idset_take(&b->attach_ids, &id);
 		if (err) {
 			pr_err("no free service address: %u attachments is "
-			       "the limit", MDR_MAX_ATTACH);
+			       "the limit",
+			       MDR_MAX_ATTACH);
 			goto err_link;
 		}
 	} else if (!mdr_state_get_attachment(st, id, &old)) {
@@ -282,9 +285,9 @@ static int check_interface(const struct mdr_attach_request *req)
 		if (err)
 			pr_err("cannot attach '%s' in %s: %s", req->ifname,
 			       ns_label(req->netns),
-			       err == -EPROTONOSUPPORT ?
-				       "not an Ethernet interface" :
-				       strerror(-err));
+			       err == -EPROTONOSUPPORT
+				       ? "not an Ethernet interface"
+				       : strerror(-err));
 	}
 	mdr_netns_leave(&saved);
 	return err;
@@ -340,7 +343,7 @@ int mdr_attach_many(const struct mdr_attach_request *reqs, size_t n,
 		err = err ?: e;
 	}
 	if (err || !n)
-		return err;	/* nothing done; each problem was reported */
+		return err; /* nothing done; each problem was reported */
 	lock = mdr_lock();
 	if (lock < 0)
 		return lock;
@@ -349,7 +352,7 @@ int mdr_attach_many(const struct mdr_attach_request *reqs, size_t n,
 		/* Each attach is whole: one failing leaves the rest to go on. */
 		e = attach_one(&b, &reqs[i], &ids[i]);
 		if (e == -ENOSPC || e == -ENOMEM)
-			err = e;	/* the rest would fail alike */
+			err = e; /* the rest would fail alike */
 		first = first ?: e;
 	}
 	batch_close(&b);
@@ -364,11 +367,11 @@ int mdr_attach(const struct mdr_attach_request *req, uint32_t *id)
 
 /* Which attachments a detach is about: by name, or everything vanished. */
 struct find_ctx {
-	const char *ifname;	/* by name: ifname in netns */
+	const char *ifname; /* by name: ifname in netns */
 	const char *netns;
-	__u64 cookie;		/* else by namespace cookie... */
-	int ifindex;		/* ...and ifindex, or 0 for all of it */
-	uint32_t *ids;		/* what matched: MDR_MAX_ATTACH of each */
+	__u64 cookie;  /* else by namespace cookie... */
+	int ifindex;   /* ...and ifindex, or 0 for all of it */
+	uint32_t *ids; /* what matched: MDR_MAX_ATTACH of each */
 	struct mdr_attachment *atts;
 	size_t n;
 };
@@ -437,8 +440,7 @@ struct rehook_ctx {
 	unsigned int moved;
 };
 
-static int rehook_one(__u32 id, const struct mdr_attachment *att,
-		      void *data)
+static int rehook_one(__u32 id, const struct mdr_attachment *att, void *data)
 {
 	struct rehook_ctx *ctx = data;
 	const struct mdr_state *st = ctx->st;

@@ -11,12 +11,12 @@ struct mdr_state;
 
 struct mdr_attach_request {
 	const char *ifname;
-	const char *netns;		/* "" for the host namespace */
-	const char *network_id;		/* each "" when not given */
+	const char *netns;	/* "" for the host namespace */
+	const char *network_id; /* each "" when not given */
 	const char *router_id;
 	const char *instance_id;
 	const char *project_id;
-	bool xdp;			/* --mode xdp: XDP, native if it can */
+	bool xdp; /* --mode xdp: XDP, native if it can */
 	bool has_vm_mac;
 	uint8_t vm_mac[6];
 	unsigned int n_fixed_ips;

@@ -3,8 +3,8 @@
 #ifndef MDR_LOCK_H
 #define MDR_LOCK_H
 
-#define MDR_RUN_DIR	"/run/mdredir"
-#define MDR_PID_FILE	MDR_RUN_DIR "/daemon.pid"
+#define MDR_RUN_DIR  "/run/mdredir"
+#define MDR_PID_FILE MDR_RUN_DIR "/daemon.pid"
 
 /* Returns a lock fd to pass to mdr_unlock(), or -errno. */
 int mdr_lock(void);

@@ -18,16 +18,18 @@
 #include "control/pinned_state.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
-#define BPF_FS_ROOT "/sys/fs/bpf"
+#define BPF_FS_ROOT  "/sys/fs/bpf"
 
 static const char *const map_names[] = {
-	"mdr_config", "mdr_iface", "mdr_attach", "mdr_link",
-	"mdr_neigh", "mdr_pkt_stats", "mdr_http_stats", "mdr_syn_rate",
+	"mdr_config", "mdr_iface",     "mdr_attach",	 "mdr_link",
+	"mdr_neigh",  "mdr_pkt_stats", "mdr_http_stats", "mdr_syn_rate",
 };
 
 /* One instance of each serves every namespace. */
 static const char *const prog_names[] = {
-	"mdr_tap_ingress", "mdr_tap_xdp", "mdr_link_ingress",
+	"mdr_tap_ingress",
+	"mdr_tap_xdp",
+	"mdr_link_ingress",
 	"mdr_proxy_egress",
 };
 
@@ -35,21 +37,21 @@ static const char *const prog_names[] = {
 static int *map_slot(struct mdr_state *st, size_t i)
 {
 	int *slots[] = {
-		&st->config_fd, &st->iface_fd, &st->attach_fd, &st->link_fd,
-		&st->neigh_fd, &st->pkt_stats_fd, &st->http_stats_fd,
-		&st->syn_rate_fd,
+		&st->config_fd,	    &st->iface_fd,    &st->attach_fd,
+		&st->link_fd,	    &st->neigh_fd,    &st->pkt_stats_fd,
+		&st->http_stats_fd, &st->syn_rate_fd,
 	};
 	return slots[i];
 }
 
 static int *prog_slot(struct mdr_state *st, size_t i)
 {
-	int *slots[] = { &st->tap_prog_fd, &st->xdp_prog_fd,
-			 &st->link_prog_fd, &st->egress_prog_fd };
+	int *slots[] = { &st->tap_prog_fd, &st->xdp_prog_fd, &st->link_prog_fd,
+			 &st->egress_prog_fd };
 	return slots[i];
 }
 
-#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
+#define N_MAPS	(sizeof(map_names) / sizeof(map_names[0]))
 #define N_PROGS (sizeof(prog_names) / sizeof(prog_names[0]))
 
 static void pin_path(char *buf, size_t len, const char *name)
@@ -122,9 +124,10 @@ static struct mdredir_bpf *open_skeleton(void)
 		pr_err("cannot open the BPF object: %s", strerror(errno));
 		return NULL;
 	}
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		if (bpf_map__is_internal(map))
-			continue;	/* .rodata belongs to one load */
+			continue; /* .rodata belongs to one load */
 		pin_path(path, sizeof(path), bpf_map__name(map));
 		bpf_map__set_pin_path(map, path);
 	}
@@ -138,7 +141,8 @@ static int pin_programs(struct mdredir_bpf *skel)
 	char path[256];
 	int err;
 
-	bpf_object__for_each_program(prog, skel->obj) {
+	bpf_object__for_each_program(prog, skel->obj)
+	{
 		pin_path(path, sizeof(path), bpf_program__name(prog));
 		unlink(path);
 		err = bpf_program__pin(prog, path);
@@ -167,7 +171,8 @@ static int load_and_pin(void)
 	if (err) {
 		pr_err("cannot load the BPF programs: %s (does this kernel "
 		       "support BPF? if maps from an older mdredir are "
-		       "pinned, run `mdredir unload`)", strerror(-err));
+		       "pinned, run `mdredir unload`)",
+		       strerror(-err));
 		goto out;
 	}
 	err = pin_programs(skel);
@@ -264,8 +269,8 @@ int mdr_state_renew_programs(struct mdr_state *st)
 
 		prog = bpf_object__find_program_by_name(skel->obj,
 							prog_names[i]);
-		fd = prog ? fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 0) :
-			    -1;
+		fd = prog ? fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 0)
+			  : -1;
 		if (fd < 0) {
 			err = prog ? -errno : -ENOENT;
 			goto out;
@@ -326,8 +331,8 @@ int mdr_state_set_config(const struct mdr_state *st,
 {
 	__u32 zero = 0;
 
-	return bpf_map_update_elem(st->config_fd, &zero, cfg, BPF_ANY) ?
-		       -errno : 0;
+	return bpf_map_update_elem(st->config_fd, &zero, cfg, BPF_ANY) ? -errno
+								       : 0;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -337,8 +342,7 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int mdr_state_attachment_ids(const struct mdr_state *st, __u32 *ids,
-			     size_t max)
+int mdr_state_attachment_ids(const struct mdr_state *st, __u32 *ids, size_t max)
 {
 	__u32 key, *prev = NULL;
 	size_t n = 0;
@@ -371,7 +375,7 @@ int mdr_state_for_each_attachment(const struct mdr_state *st,
 	n = mdr_state_attachment_ids(st, ids, MDR_MAX_ATTACH);
 	for (int i = 0; i < n && !err; i++) {
 		if (mdr_state_get_attachment(st, ids[i], &att))
-			continue;	/* detached meanwhile */
+			continue; /* detached meanwhile */
 		err = fn(ids[i], &att, ctx);
 	}
 	free(ids);
@@ -512,8 +516,8 @@ int mdr_state_get_link(const struct mdr_state *st, __u64 cookie,
 int mdr_state_put_link(const struct mdr_state *st, __u64 cookie,
 		       const struct mdr_link *link)
 {
-	return bpf_map_update_elem(st->link_fd, &cookie, link, BPF_ANY) ?
-		       -errno : 0;
+	return bpf_map_update_elem(st->link_fd, &cookie, link, BPF_ANY) ? -errno
+									: 0;
 }
 
 void mdr_state_delete_link(const struct mdr_state *st, __u64 cookie)
@@ -542,7 +546,7 @@ int mdr_state_for_each_link(const struct mdr_state *st,
 	}
 	for (size_t i = 0; i < n && !err; i++) {
 		if (mdr_state_get_link(st, cookies[i], &link))
-			continue;	/* released meanwhile */
+			continue; /* released meanwhile */
 		err = fn(cookies[i], &link, ctx);
 	}
 	free(cookies);

@@ -24,16 +24,16 @@ struct mdr_state {
 	int pkt_stats_fd;
 	int http_stats_fd;
 	int syn_rate_fd;
-	int tap_prog_fd;	/* programs: -1 unless opened with */
-	int xdp_prog_fd;	/* MDR_STATE_LOAD */
+	int tap_prog_fd; /* programs: -1 unless opened with */
+	int xdp_prog_fd; /* MDR_STATE_LOAD */
 	int link_prog_fd;
 	int egress_prog_fd;
-	bool loaded;		/* the programs were loaded by this open */
+	bool loaded; /* the programs were loaded by this open */
 };
 
 enum mdr_state_mode {
-	MDR_STATE_READ,		/* existing maps only; -ENOENT if none */
-	MDR_STATE_LOAD,		/* create maps and programs as needed */
+	MDR_STATE_READ, /* existing maps only; -ENOENT if none */
+	MDR_STATE_LOAD, /* create maps and programs as needed */
 };
 
 /* Marks every fd unused, so mdr_state_close() is always safe. */

@@ -31,7 +31,7 @@ static pid_t running_daemon(void)
 	if (fd < 0)
 		return 0;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		close(fd);	/* nobody holds it: stale file */
+		close(fd); /* nobody holds it: stale file */
 		return 0;
 	}
 	if (read(fd, buf, sizeof(buf) - 1) > 0)

@@ -26,25 +26,25 @@
 #include "control/pinned_state.h"
 #include "control/watch.h"
 
-#define RESCAN_MS 1000
+#define RESCAN_MS	1000
 /* Link events of every attached namespace arrive here: room for bursts. */
 #define EVENT_BUF_BYTES (4 << 20)
 
 struct watched {
 	__u64 cookie;
-	char netns[MDR_NETNS_LEN];	/* "" for the host */
-	ino_t ino;			/* of /run/netns/NAME when watched */
-	int nsid;			/* its id in the proxy namespace */
-	bool seen;			/* still in mdr_link at the last scan */
-	bool fresh;			/* watched since the last sweep */
+	char netns[MDR_NETNS_LEN]; /* "" for the host */
+	ino_t ino;		   /* of /run/netns/NAME when watched */
+	int nsid;		   /* its id in the proxy namespace */
+	bool seen;		   /* still in mdr_link at the last scan */
+	bool fresh;		   /* watched since the last sweep */
 };
 
 struct watcher {
 	struct mdr_watch *w;
 	struct mdr_state st;
-	int fd;				/* the one event socket, or -1 */
-	bool resync;			/* events were lost: check everything */
-	bool sweep;			/* a rescan found a namespace to sweep */
+	int fd;	     /* the one event socket, or -1 */
+	bool resync; /* events were lost: check everything */
+	bool sweep;  /* a rescan found a namespace to sweep */
 	struct watched ns[MDR_MAX_LINKS];
 	size_t n;
 };
@@ -175,10 +175,12 @@ static int rescan_link(__u64 cookie, const struct mdr_link *link, void *data)
 		return 0;
 	}
 	if (nsid < 0)
-		return 0;	/* try again at the next scan */
+		return 0; /* try again at the next scan */
 	ns = &wt->ns[wt->n++];
-	*ns = (struct watched){ .cookie = cookie, .nsid = nsid,
-				.seen = true, .fresh = true,
+	*ns = (struct watched){ .cookie = cookie,
+				.nsid = nsid,
+				.seen = true,
+				.fresh = true,
 				.ino = netns_ino(link->netns) };
 	snprintf(ns->netns, sizeof(ns->netns), "%s", link->netns);
 	wt->sweep = true;
@@ -266,7 +268,7 @@ static void read_events(struct watcher *wt)
 		}
 	}
 	if (n < 0 && errno == ENOBUFS)
-		wt->resync = true;	/* events lost: check everything */
+		wt->resync = true; /* events lost: check everything */
 }
 
 static void *watch_main(void *arg)
@@ -278,7 +280,8 @@ static void *watch_main(void *arg)
 	wt.fd = -1;
 	mdr_state_init(&wt.st);
 	while (!*wt.w->stop) {
-		if (wt.st.link_fd < 0 && mdr_state_open(&wt.st, MDR_STATE_READ)) {
+		if (wt.st.link_fd < 0 &&
+		    mdr_state_open(&wt.st, MDR_STATE_READ)) {
 			usleep(RESCAN_MS * 1000);
 			continue;
 		}

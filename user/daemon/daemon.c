@@ -43,7 +43,7 @@ struct daemon {
 	struct mdr_state st;
 	struct mdr_config cfg;
 	struct mdr_backend backend;
-	struct mdr_http_stats *http_stats;	/* mmapped mdr_http_stats */
+	struct mdr_http_stats *http_stats; /* mmapped mdr_http_stats */
 	size_t http_stats_len;
 	int listen_fd;
 	int pid_fd;
@@ -98,8 +98,7 @@ static int identify(void *data, const struct sockaddr *local,
 	if (local->sa_family != AF_INET6 || peer->sa_family != AF_INET6)
 		return -ENOENT;
 	attach_id = service_id(&d->cfg, l6);
-	if (!attach_id ||
-	    mdr_state_get_attachment(&d->st, attach_id, &att) ||
+	if (!attach_id || mdr_state_get_attachment(&d->st, attach_id, &att) ||
 	    !owns_address(&att, l6))
 		return -ENOENT;
 
@@ -218,7 +217,8 @@ static void renew_programs(struct mdr_state *st)
 	if (err < 0) {
 		pr_warn("cannot tell whether the BPF programs pinned in %s are "
 			"this build's (%s): `mdredir unload` and attaching "
-			"again would make sure", MDR_PIN_DIR, strerror(-err));
+			"again would make sure",
+			MDR_PIN_DIR, strerror(-err));
 		return;
 	}
 	if (!err)
@@ -243,7 +243,7 @@ static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 
 	if (mdr_settings_pool4(set, &wish.pool, &wish.pool_prefix) ||
 	    mdr_settings_pool6(set, &wish.pool6, &wish.pool6_prefix))
-		return -EINVAL;	/* mdr_settings_finish() vetted them */
+		return -EINVAL; /* mdr_settings_finish() vetted them */
 	lock = mdr_lock();
 	if (lock < 0)
 		return lock;
@@ -305,10 +305,13 @@ static int setup_backend(struct mdr_backend *be, const struct mdr_settings *set)
 				strlen(set->metadata_proxy_shared_secret));
 		if (!err)
 			err = mdr_backend_set_tls(
-				be, set->auth_ca_cert[0] ? set->auth_ca_cert : NULL,
-				set->nova_client_cert[0] ? set->nova_client_cert : NULL,
-				set->nova_client_priv_key[0] ?
-					set->nova_client_priv_key : NULL,
+				be,
+				set->auth_ca_cert[0] ? set->auth_ca_cert : NULL,
+				set->nova_client_cert[0] ? set->nova_client_cert
+							 : NULL,
+				set->nova_client_priv_key[0]
+					? set->nova_client_priv_key
+					: NULL,
 				set->nova_metadata_insecure, errbuf,
 				sizeof(errbuf));
 	}
@@ -354,7 +357,7 @@ static void daemon_cleanup(struct daemon *d)
 
 int mdr_daemon_run(const struct mdr_daemon_options *opts)
 {
-	static struct mdr_settings set;	/* large: not on the stack */
+	static struct mdr_settings set; /* large: not on the stack */
 	struct daemon d = { .listen_fd = -1, .pid_fd = -1 };
 	struct mdr_proxy_options popts = {};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -402,11 +405,12 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	mdr_settings_proxy_options(&set, &popts);
 	err = mdr_watch_start(&watch, d.cfg.proxy_netns, &stop_requested);
 	if (err) {
-		pr_err("cannot start the interface watcher: %s", strerror(-err));
+		pr_err("cannot start the interface watcher: %s",
+		       strerror(-err));
 		goto out;
 	}
 	err = mdr_proxy_run(&popts);
-	stop_requested = 1;	/* the watcher too, whatever stopped the proxy */
+	stop_requested = 1; /* the watcher too, whatever stopped the proxy */
 	if (err)
 		pr_err("the proxy stopped: %s", strerror(-err));
 	else

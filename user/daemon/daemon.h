@@ -4,10 +4,10 @@
 
 /* Command-line flags; each NULL when not given. */
 struct mdr_daemon_options {
-	const char *backend;		/* overrides [mdredir] backend */
-	const char *config;		/* an INI file (metadata_agent.ini style) */
-	const char *proxy_netns;	/* overrides [mdredir] proxy_netns */
-	const char *reply_ttl;		/* overrides [mdredir] reply_ttl */
+	const char *backend;	 /* overrides [mdredir] backend */
+	const char *config;	 /* an INI file (metadata_agent.ini style) */
+	const char *proxy_netns; /* overrides [mdredir] proxy_netns */
+	const char *reply_ttl;	 /* overrides [mdredir] reply_ttl */
 };
 
 /* Runs in the foreground until SIGINT/SIGTERM; 0 on a clean stop. */

@@ -30,44 +30,44 @@
 #include "proxy/options.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define WHY_LEN 192
+#define WHY_LEN	      192
 /* Service pool prefixes: at least 2 addresses, at most what is sensible. */
-#define POOL4_MIN 8
-#define POOL4_MAX 30
-#define POOL6_MIN 64
-#define POOL6_MAX 96	/* ids live in the low 32 bits */
+#define POOL4_MIN     8
+#define POOL4_MAX     30
+#define POOL6_MIN     64
+#define POOL6_MAX     96 /* ids live in the low 32 bits */
 
 enum opt_type {
-	OPT_STRING,	/* free text, no control characters */
-	OPT_SECRET,	/* a string never echoed in messages */
-	OPT_HOST,	/* IP address or DNS name, like oslo's HostAddressOpt */
+	OPT_STRING, /* free text, no control characters */
+	OPT_SECRET, /* a string never echoed in messages */
+	OPT_HOST,   /* IP address or DNS name, like oslo's HostAddressOpt */
 	OPT_BOOL,
-	OPT_UINT,	/* decimal, within [min, max] */
-	OPT_PROTOCOL,	/* "http" | "https", stored as bool "is https" */
-	OPT_NETNS,	/* a name under /run/netns */
+	OPT_UINT,     /* decimal, within [min, max] */
+	OPT_PROTOCOL, /* "http" | "https", stored as bool "is https" */
+	OPT_NETNS,    /* a name under /run/netns */
 	OPT_CIDR4,
 	OPT_CIDR6,
-	OPT_IP_VERSIONS,	/* oslo ListOpt of "4" and "6", as bits */
+	OPT_IP_VERSIONS, /* oslo ListOpt of "4" and "6", as bits */
 };
 
 struct option {
 	const char *section;
 	const char *name;
 	enum opt_type type;
-	const char *def;	/* the default, as it would be written in the file */
+	const char *def; /* the default, as it would be written in the file */
 	size_t offset;
 	size_t size;
 	unsigned int min, max;
-	bool neutron;	/* Neutron's option with Neutron's meaning, else ours */
+	bool neutron; /* Neutron's option with Neutron's meaning, else ours */
 };
 
 #define FIELD(f) \
 	offsetof(struct mdr_settings, f), sizeof(((struct mdr_settings *)0)->f)
 #define NEUTRON true
-#define OURS false
+#define OURS	false
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR_(x)	      #x
+#define STR(x)	      STR_(x)
 /* The data path's own defaults, for attach on a fresh host without us. */
 #define DEFAULT_POOL4 MDR_DEFAULT_POOL "/" STR(MDR_DEFAULT_POOL_PREFIX)
 #define DEFAULT_POOL6 MDR_DEFAULT_POOL6 "/" STR(MDR_DEFAULT_POOL6_PREFIX)
@@ -80,6 +80,7 @@ struct option {
  * tools/mdredir.ini.sample repeats them for operators; test_settings holds
  * the two to each other.
  */
+/* clang-format off: a row per option reads best as the table it is */
 static const struct option options[] = {
 	{ "DEFAULT", "nova_metadata_host", OPT_HOST, "127.0.0.1",
 	  FIELD(nova_metadata_host), 0, 0, NEUTRON },
@@ -89,8 +90,8 @@ static const struct option options[] = {
 	  FIELD(nova_metadata_https), 0, 0, NEUTRON },
 	{ "DEFAULT", "nova_metadata_insecure", OPT_BOOL, "false",
 	  FIELD(nova_metadata_insecure), 0, 0, NEUTRON },
-	{ "DEFAULT", "auth_ca_cert", OPT_STRING, "",
-	  FIELD(auth_ca_cert), 0, 0, NEUTRON },
+	{ "DEFAULT", "auth_ca_cert", OPT_STRING, "", FIELD(auth_ca_cert), 0, 0,
+	  NEUTRON },
 	{ "DEFAULT", "nova_client_cert", OPT_STRING, "",
 	  FIELD(nova_client_cert), 0, 0, NEUTRON },
 	{ "DEFAULT", "nova_client_priv_key", OPT_STRING, "",
@@ -108,8 +109,7 @@ static const struct option options[] = {
 	{ "metadata_haproxy", "timeout_http_keep_alive", OPT_UINT, "30",
 	  FIELD(timeout_http_keep_alive), 1, 86400, OURS },
 	/* Empty: MDR_SETTINGS_DEFAULT_BACKEND, at mdr_settings_finish(). */
-	{ "mdredir", "backend", OPT_STRING, "",
-	  FIELD(backend), 0, 0, OURS },
+	{ "mdredir", "backend", OPT_STRING, "", FIELD(backend), 0, 0, OURS },
 	{ "mdredir", "proxy_netns", OPT_NETNS, MDR_DEFAULT_PROXY_NETNS,
 	  FIELD(proxy_netns), 0, 0, OURS },
 	{ "mdredir", "service_pool", OPT_CIDR4, DEFAULT_POOL4,
@@ -130,12 +130,12 @@ static const struct option options[] = {
 	  FIELD(new_connection_rate), 0, 10000000, OURS },
 	{ "mdredir", "new_connection_burst", OPT_UINT, "20000",
 	  FIELD(new_connection_burst), 1, 10000000, OURS },
-	{ "mdredir", "reply_ttl", OPT_UINT, "0",
-	  FIELD(reply_ttl), 0, 255, OURS },
-	{ "mdredir", "cache_ttl", OPT_UINT, "0",
-	  FIELD(cache_ttl), 0, 3600, OURS },
-	{ "mdredir", "cache_size_mb", OPT_UINT, "64",
-	  FIELD(cache_size_mb), 1, 65536, OURS },
+	{ "mdredir", "reply_ttl", OPT_UINT, "0", FIELD(reply_ttl), 0, 255,
+	  OURS },
+	{ "mdredir", "cache_ttl", OPT_UINT, "0", FIELD(cache_ttl), 0, 3600,
+	  OURS },
+	{ "mdredir", "cache_size_mb", OPT_UINT, "64", FIELD(cache_size_mb), 1,
+	  65536, OURS },
 	{ "mdredir", "backend_keepalive", OPT_BOOL, "true",
 	  FIELD(backend_keepalive), 0, 0, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL, "false",
@@ -151,6 +151,7 @@ static const struct option options[] = {
 	{ "metadata_rate_limiting", "burst_query_rate_limit", OPT_UINT, "10",
 	  FIELD(burst_query_rate_limit), 1, 1000000, NEUTRON },
 };
+/* clang-format on */
 
 _Static_assert(ARRAY_SIZE(options) <= MDR_SETTINGS_MAX_OPTIONS,
 	       "raise MDR_SETTINGS_MAX_OPTIONS");
@@ -160,6 +161,7 @@ _Static_assert(ARRAY_SIZE(options) <= MDR_SETTINGS_MAX_OPTIONS,
  * (neutron.metadata.agent and oslo.log in [DEFAULT], and whole sections),
  * so pointing us at that file does not bury real typos in warnings.
  */
+/* clang-format off */
 static const char *const neutron_unused_default[] = {
 	"metadata_proxy_socket", "metadata_proxy_user", "metadata_proxy_group",
 	"metadata_proxy_socket_mode", "metadata_workers", "metadata_backlog",
@@ -175,16 +177,21 @@ static const char *const neutron_unused_default[] = {
 	"instance_format", "instance_uuid_format", "rate_limit_interval",
 	"rate_limit_burst", "rate_limit_except_level", "fatal_deprecations",
 };
+/* clang-format on */
 
 static const char *const neutron_unused_sections[] = {
-	"agent", "cache", "ovs", "ovn",
+	"agent",
+	"cache",
+	"ovs",
+	"ovn",
 };
 
 /* Old Neutron names, ignored by current Neutron too: say what replaced them. */
 static const struct {
 	const char *name, *hint;
 } neutron_removed[] = {
-	{ "nova_metadata_ip", "Neutron's old name for nova_metadata_host, "
+	{ "nova_metadata_ip",
+	  "Neutron's old name for nova_metadata_host, "
 	  "ignored by current Neutron and by mdredir; set nova_metadata_host" },
 };
 
@@ -300,20 +307,24 @@ static int parse_uint(const char *v, unsigned int min, unsigned int max,
 	const char *p;
 
 	if (!*v) {
-		snprintf(why, WHY_LEN, "empty; write a number from %u to %u, "
-			 "or remove the line for the default", min, max);
+		snprintf(why, WHY_LEN,
+			 "empty; write a number from %u to %u, "
+			 "or remove the line for the default",
+			 min, max);
 		return -EINVAL;
 	}
 	for (p = v; *p; p++) {
 		if (*p < '0' || *p > '9') {
-			snprintf(why, WHY_LEN, "'%.32s' is not a decimal integer", v);
+			snprintf(why, WHY_LEN,
+				 "'%.32s' is not a decimal integer", v);
 			return -EINVAL;
 		}
 		if (n <= max)
 			n = n * 10 + (unsigned int)(*p - '0');
 	}
 	if (n < min || n > max) {
-		snprintf(why, WHY_LEN, "'%.32s' is out of range %u..%u", v, min, max);
+		snprintf(why, WHY_LEN, "'%.32s' is out of range %u..%u", v, min,
+			 max);
 		return -ERANGE;
 	}
 	*out = (unsigned int)n;
@@ -382,9 +393,8 @@ static bool valid_host(const char *h)
 }
 
 /* "ADDR/PREFIX", prefix within [min, max], no host bits set. */
-static int parse_cidr(int af, const char *v, unsigned int min,
-		      unsigned int max, void *addr, unsigned int *prefix,
-		      char *why)
+static int parse_cidr(int af, const char *v, unsigned int min, unsigned int max,
+		      void *addr, unsigned int *prefix, char *why)
 {
 	const char *slash = strchr(v, '/');
 	unsigned int bits = af == AF_INET ? 32 : 128;
@@ -403,14 +413,18 @@ static int parse_cidr(int af, const char *v, unsigned int min,
 		return -EINVAL;
 	}
 	if (parse_uint(slash + 1, min, max, prefix, why)) {
-		snprintf(why, WHY_LEN, "prefix of '%.64s' must be %u..%u, so "
-			 "that the pool has room for attachments", v, min, max);
+		snprintf(why, WHY_LEN,
+			 "prefix of '%.64s' must be %u..%u, so "
+			 "that the pool has room for attachments",
+			 v, min, max);
 		return -EINVAL;
 	}
 	for (unsigned int i = *prefix; i < bits; i++) {
 		if (b[i / 8] & (0x80 >> (i % 8))) {
-			snprintf(why, WHY_LEN, "'%.64s' has bits set after the "
-				 "prefix; write the network address", v);
+			snprintf(why, WHY_LEN,
+				 "'%.64s' has bits set after the "
+				 "prefix; write the network address",
+				 v);
 			return -EINVAL;
 		}
 	}
@@ -450,7 +464,8 @@ static int parse_ip_versions(const char *v, unsigned int *out)
 static int check_string(const struct option *o, const char *v, char *why)
 {
 	if (strlen(v) >= o->size) {
-		snprintf(why, WHY_LEN, "longer than %zu characters", o->size - 1);
+		snprintf(why, WHY_LEN, "longer than %zu characters",
+			 o->size - 1);
 		return -ENAMETOOLONG;
 	}
 	if (has_control(v)) {
@@ -460,16 +475,17 @@ static int check_string(const struct option *o, const char *v, char *why)
 	switch (o->type) {
 	case OPT_HOST:
 		if (!valid_host(v))
-			return bad(o, v, why, "is neither an IP address nor a host name");
+			return bad(o, v, why,
+				   "is neither an IP address nor a host name");
 		break;
 	case OPT_NETNS:
 		if (mdr_netns_valid_name(v))
-			return bad(o, v, why, "is not a namespace name (1-63 "
+			return bad(o, v, why,
+				   "is not a namespace name (1-63 "
 				   "characters, no '/', spaces or control "
 				   "characters, not '.' or '..')");
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -483,11 +499,11 @@ static int parse_value(const struct option *o, const char *v, void *field,
 	int err;
 
 	switch (o->type) {
-	case OPT_UINT:
-		return parse_uint(v, o->min, o->max, field, why);
+	case OPT_UINT: return parse_uint(v, o->min, o->max, field, why);
 	case OPT_BOOL:
 		if (parse_bool(v, field))
-			return bad(o, v, why, "is not a boolean (true/false, "
+			return bad(o, v, why,
+				   "is not a boolean (true/false, "
 				   "yes/no, on/off, 1/0)");
 		return 0;
 	case OPT_PROTOCOL:
@@ -497,7 +513,8 @@ static int parse_value(const struct option *o, const char *v, void *field,
 		return 0;
 	case OPT_IP_VERSIONS:
 		if (parse_ip_versions(v, field))
-			return bad(o, v, why, "must be a comma-separated list "
+			return bad(o, v, why,
+				   "must be a comma-separated list "
 				   "of 4 and 6");
 		return 0;
 	case OPT_CIDR4:
@@ -507,8 +524,7 @@ static int parse_value(const struct option *o, const char *v, void *field,
 		if (err)
 			return err;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	err = check_string(o, v, why);
 	if (err)
@@ -538,7 +554,8 @@ static int format_value(const struct mdr_settings *s, const struct option *o,
 	case OPT_IP_VERSIONS:
 		u = *(const unsigned int *)f;
 		snprintf(buf, len, "%s%s%s", u & MDR_SETTINGS_IPV4 ? "4" : "",
-			 u == (MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6) ? "," : "",
+			 u == (MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6) ? ","
+								      : "",
 			 u & MDR_SETTINGS_IPV6 ? "6" : "");
 		if (!u || (u & ~(MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6)))
 			snprintf(buf, len, "0x%x", u);
@@ -557,9 +574,9 @@ static const struct option *find_option(const char *section, const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct option *o = &options[i];
-		bool in = !strcmp(o->section, "DEFAULT") ?
-			  !strcmp(section, "DEFAULT") :
-			  !strcasecmp(section, o->section);
+		bool in = !strcmp(o->section, "DEFAULT")
+				  ? !strcmp(section, "DEFAULT")
+				  : !strcasecmp(section, o->section);
 
 		if (in && !strcmp(name, o->name))
 			return o;
@@ -610,7 +627,8 @@ static int unescape_dollars(char *v, char *why)
 	for (; *v; v++) {
 		if (*v == '$') {
 			if (v[1] != '$') {
-				snprintf(why, WHY_LEN, "'$' would start an "
+				snprintf(why, WHY_LEN,
+					 "'$' would start an "
 					 "oslo.config substitution, which "
 					 "mdredir does not do; write '$$' for "
 					 "a literal '$'");
@@ -634,7 +652,7 @@ static int set_value(struct mdr_settings *s, const struct option *o, char *v,
 
 	org->source = (unsigned short)source;
 	org->line = line;
-	if (has_control(v)) {	/* not echoed: it would reach the terminal */
+	if (has_control(v)) { /* not echoed: it would reach the terminal */
 		snprintf(why, WHY_LEN, "value contains a control character");
 		err = -EINVAL;
 	}
@@ -723,14 +741,17 @@ static int apply(struct ini_parser *p)
 		return set_value(p->s, o, p->value, p->source, p->key_line,
 				 true);
 	if (has_control(p->value)) {
-		parse_error(p, p->key_line, "[%s] %s: value contains a control "
-			    "character", p->section, p->key);
+		parse_error(p, p->key_line,
+			    "[%s] %s: value contains a control "
+			    "character",
+			    p->section, p->key);
 		return -EINVAL;
 	}
 	hint = neutron_unused(p->section, p->key);
 	if (hint && !*hint)
 		pr_debug("%s:%u: [%s] %s is Neutron's, not used by mdredir "
-			 "(ignored)", p->file, p->key_line, p->section, p->key);
+			 "(ignored)",
+			 p->file, p->key_line, p->section, p->key);
 	else if (hint)
 		pr_warn("%s:%u: [%s] %s: %s", p->file, p->key_line, p->section,
 			p->key, hint);
@@ -753,12 +774,14 @@ static int section_line(struct ini_parser *p, char *line)
 	size_t len = strlen(line);
 
 	if (line[len - 1] != ']' || len <= 2) {
-		parse_error(p, p->lineno, "malformed section header; write "
+		parse_error(p, p->lineno,
+			    "malformed section header; write "
 			    "[NAME]");
 		return -EINVAL;
 	}
 	if (len - 2 >= sizeof(p->section) || has_control(line)) {
-		parse_error(p, p->lineno, "section name too long or with "
+		parse_error(p, p->lineno,
+			    "section name too long or with "
 			    "control characters");
 		return -EINVAL;
 	}
@@ -774,7 +797,8 @@ static int assignment_line(struct ini_parser *p, char *line)
 	char *key, *value;
 
 	if (!line[sep]) {
-		parse_error(p, p->lineno, "expected 'name = value', '[section]' "
+		parse_error(p, p->lineno,
+			    "expected 'name = value', '[section]' "
 			    "or a comment");
 		return -EINVAL;
 	}
@@ -782,13 +806,16 @@ static int assignment_line(struct ini_parser *p, char *line)
 	key = trim(line);
 	value = trim(line + sep + 1);
 	if (!*key || strlen(key) >= sizeof(p->key) || has_control(key)) {
-		parse_error(p, p->lineno, "option name missing, too long or "
+		parse_error(p, p->lineno,
+			    "option name missing, too long or "
 			    "with control characters before '='");
 		return -EINVAL;
 	}
 	if (!p->in_section) {
-		parse_error(p, p->lineno, "option %s is outside any section; "
-			    "add [DEFAULT] above it", key);
+		parse_error(p, p->lineno,
+			    "option %s is outside any section; "
+			    "add [DEFAULT] above it",
+			    key);
 		return -EINVAL;
 	}
 	len = strlen(value);
@@ -798,7 +825,7 @@ static int assignment_line(struct ini_parser *p, char *line)
 		value++;
 	}
 	strcpy(p->key, key);
-	strcpy(p->value, value);	/* a line fits: both are LINE_MAX */
+	strcpy(p->value, value); /* a line fits: both are LINE_MAX */
 	p->key_line = p->lineno;
 	p->pending = true;
 	return 0;
@@ -812,7 +839,8 @@ static int continuation_line(struct ini_parser *p, char *text)
 		/* oslo rejects even an indented comment here; we do not. */
 		if (*text == '#' || *text == ';')
 			return 0;
-		parse_error(p, p->lineno, "indented line continues no option; "
+		parse_error(p, p->lineno,
+			    "indented line continues no option; "
 			    "remove the leading whitespace");
 		return -EINVAL;
 	}
@@ -857,7 +885,7 @@ static int next_line(struct ini_parser *p, const char **pos, const char *end,
 	size_t len = (nl ? nl : end) - *pos;
 
 	p->lineno++;
-	if (len && (*pos)[len - 1] == '\r')	/* CRLF, as Python reads it */
+	if (len && (*pos)[len - 1] == '\r') /* CRLF, as Python reads it */
 		len--;
 	if (len > MDR_SETTINGS_LINE_MAX) {
 		parse_error(p, p->lineno, "line longer than %d bytes",
@@ -880,7 +908,7 @@ static int parse_buffer(struct ini_parser *p, const char *buf, size_t size)
 	char line[MDR_SETTINGS_LINE_MAX + 1];
 	int err;
 
-	if (size >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))	/* UTF-8 BOM */
+	if (size >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) /* UTF-8 BOM */
 		pos += 3;
 	while (pos < end) {
 		err = next_line(p, &pos, end, line);
@@ -1060,11 +1088,12 @@ static int finish_secret(struct mdr_settings *s)
 	    strcmp(s->metadata_proxy_shared_secret, secret)) {
 		where(s, fo, at, sizeof(at));
 		where(s, so, sat, sizeof(sat));
-		if (strlen(sat) >= 2)	/* "FILE:LINE: " -> "FILE:LINE" */
+		if (strlen(sat) >= 2) /* "FILE:LINE: " -> "FILE:LINE" */
 			sat[strlen(sat) - 2] = '\0';
 		pr_err("%s[mdredir] shared_secret_file: the secret in %s differs "
 		       "from [DEFAULT] metadata_proxy_shared_secret (%s); keep "
-		       "only one of them", at, s->shared_secret_file,
+		       "only one of them",
+		       at, s->shared_secret_file,
 		       sat[0] ? sat : "set directly");
 		return -EINVAL;
 	}
@@ -1098,7 +1127,9 @@ int mdr_settings_pool4(const struct mdr_settings *s, struct in_addr *addr,
 	char why[WHY_LEN];
 
 	return parse_cidr(AF_INET, s->service_pool, POOL4_MIN, POOL4_MAX, addr,
-			  prefix, why) ? -EINVAL : 0;
+			  prefix, why)
+		       ? -EINVAL
+		       : 0;
 }
 
 int mdr_settings_pool6(const struct mdr_settings *s, struct in6_addr *addr,
@@ -1107,7 +1138,9 @@ int mdr_settings_pool6(const struct mdr_settings *s, struct in6_addr *addr,
 	char why[WHY_LEN];
 
 	return parse_cidr(AF_INET6, s->service_pool6, POOL6_MIN, POOL6_MAX,
-			  addr, prefix, why) ? -EINVAL : 0;
+			  addr, prefix, why)
+		       ? -EINVAL
+		       : 0;
 }
 
 void mdr_settings_proxy_options(const struct mdr_settings *s,
@@ -1117,10 +1150,10 @@ void mdr_settings_proxy_options(const struct mdr_settings *s,
 	o->max_connections_per_attachment = s->max_connections_per_attachment;
 	o->rate_limit.enabled = s->rate_limit_enabled;
 	o->rate_limit.ip_versions =
-		(s->rate_limit_ip_versions & MDR_SETTINGS_IPV4 ? MDR_RATE_IPV4 :
-								 0) |
-		(s->rate_limit_ip_versions & MDR_SETTINGS_IPV6 ? MDR_RATE_IPV6 :
-								 0);
+		(s->rate_limit_ip_versions & MDR_SETTINGS_IPV4 ? MDR_RATE_IPV4
+							       : 0) |
+		(s->rate_limit_ip_versions & MDR_SETTINGS_IPV6 ? MDR_RATE_IPV6
+							       : 0);
 	o->rate_limit.base_window_ms = s->base_window_duration * 1000;
 	o->rate_limit.base_limit = s->base_query_rate_limit;
 	o->rate_limit.burst_window_ms = s->burst_window_duration * 1000;

@@ -20,21 +20,21 @@
 
 struct mdr_proxy_options;
 
-#define MDR_SETTINGS_DEFAULT_BACKEND	"local:/var/lib/mdredir/metadata"
-#define MDR_SETTINGS_FILE_MAX		(1024 * 1024)	/* bytes per file */
-#define MDR_SETTINGS_LINE_MAX		8192		/* bytes per line or value */
-#define MDR_SETTINGS_MAX_OPTIONS	32
-#define MDR_SETTINGS_MAX_SOURCES	16
-#define MDR_SETTINGS_SOURCE_LEN		256
+#define MDR_SETTINGS_DEFAULT_BACKEND "local:/var/lib/mdredir/metadata"
+#define MDR_SETTINGS_FILE_MAX	     (1024 * 1024) /* bytes per file */
+#define MDR_SETTINGS_LINE_MAX	     8192	   /* bytes per line or value */
+#define MDR_SETTINGS_MAX_OPTIONS     32
+#define MDR_SETTINGS_MAX_SOURCES     16
+#define MDR_SETTINGS_SOURCE_LEN	     256
 
 /* Bits of rate_limit_ip_versions. */
-#define MDR_SETTINGS_IPV4		(1u << 0)
-#define MDR_SETTINGS_IPV6		(1u << 1)
+#define MDR_SETTINGS_IPV4 (1u << 0)
+#define MDR_SETTINGS_IPV6 (1u << 1)
 
 /* Where one option's value came from. */
 struct mdr_settings_origin {
-	unsigned short source;	/* 0: built-in default; else sources[source - 1] */
-	unsigned int line;	/* 0: not a file line (a command-line flag) */
+	unsigned short source; /* 0: built-in default; else sources[source - 1] */
+	unsigned int line;     /* 0: not a file line (a command-line flag) */
 };
 
 /*
@@ -45,9 +45,9 @@ struct mdr_settings {
 	/* [DEFAULT]: Neutron's metadata_agent.ini names and defaults */
 	char nova_metadata_host[256];
 	unsigned int nova_metadata_port;
-	bool nova_metadata_https;		/* nova_metadata_protocol: "http" | "https" */
+	bool nova_metadata_https; /* nova_metadata_protocol: "http" | "https" */
 	bool nova_metadata_insecure;
-	char auth_ca_cert[PATH_MAX];		/* "": the system's CA store */
+	char auth_ca_cert[PATH_MAX]; /* "": the system's CA store */
 	char nova_client_cert[PATH_MAX];
 	char nova_client_priv_key[PATH_MAX];
 	char metadata_proxy_shared_secret[1024];
@@ -58,25 +58,28 @@ struct mdr_settings {
 	unsigned int timeout_http_request;
 	unsigned int timeout_http_keep_alive;
 	/* [mdredir]: ours */
-	char backend[4096];			/* "": MDR_SETTINGS_DEFAULT_BACKEND */
+	char backend[4096]; /* "": MDR_SETTINGS_DEFAULT_BACKEND */
 	char proxy_netns[64];
-	char service_pool[64];			/* IPv4 CIDR */
-	char service_pool6[64];			/* IPv6 CIDR */
+	char service_pool[64];	/* IPv4 CIDR */
+	char service_pool6[64]; /* IPv6 CIDR */
 	unsigned int max_connections;
-	char shared_secret_file[PATH_MAX];	/* "" or a file whose content (trailing newline stripped) is the secret */
+	char shared_secret_file
+		[PATH_MAX]; /* "" or a file whose content (trailing newline stripped) is the secret */
 	unsigned int max_connections_per_attachment;
-	unsigned int new_connection_rate;	/* per second and attachment, in BPF; 0: none */
+	unsigned int
+		new_connection_rate; /* per second and attachment, in BPF; 0: none */
 	unsigned int new_connection_burst;
-	unsigned int reply_ttl;			/* 0: replies keep their TTL / hop limit */
-	unsigned int cache_ttl;			/* seconds; 0: no response cache */
+	unsigned int reply_ttl; /* 0: replies keep their TTL / hop limit */
+	unsigned int cache_ttl; /* seconds; 0: no response cache */
 	unsigned int cache_size_mb;
-	bool backend_keepalive;			/* pool backend connections (plain HTTP, unix) */
+	bool backend_keepalive; /* pool backend connections (plain HTTP, unix) */
 	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admission.h) */
 	bool rate_limit_enabled;
-	unsigned int rate_limit_ip_versions;	/* ip_versions: MDR_SETTINGS_IPV4/6 bits */
-	unsigned int base_window_duration;	/* seconds */
+	unsigned int
+		rate_limit_ip_versions; /* ip_versions: MDR_SETTINGS_IPV4/6 bits */
+	unsigned int base_window_duration; /* seconds */
 	unsigned int base_query_rate_limit;
-	unsigned int burst_window_duration;	/* seconds */
+	unsigned int burst_window_duration; /* seconds */
 	unsigned int burst_query_rate_limit;
 	/* where each value came from, for messages: file:line, or "" for defaults */
 	struct mdr_settings_origin origin[MDR_SETTINGS_MAX_OPTIONS];

@@ -38,7 +38,8 @@ int mdr_tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd,
 static bool clsact_is_empty(int ifindex)
 {
 	return mdr_nl_tc_filter_count(ifindex, TC_H_MAKE(TC_H_CLSACT,
-							 TC_H_MIN_INGRESS)) == 0 &&
+							 TC_H_MIN_INGRESS)) ==
+		       0 &&
 	       mdr_nl_tc_filter_count(ifindex, TC_H_MAKE(TC_H_CLSACT,
 							 TC_H_MIN_EGRESS)) == 0;
 }
@@ -54,7 +55,7 @@ int mdr_tc_detach(int ifindex, enum bpf_tc_attach_point where,
 
 	err = bpf_tc_detach(&hook, &opts);
 	if (err == -ENOENT || err == -EINVAL)
-		err = 0;	/* already gone */
+		err = 0; /* already gone */
 	/*
 	 * Destroying clsact takes every filter with it, so even a qdisc we
 	 * created goes only once nobody else has put a filter there since.
@@ -84,8 +85,8 @@ bool mdr_prog_is_ours(uint32_t prog_id)
 
 static __u32 xdp_flags(__u32 mode)
 {
-	return mode == MDR_MODE_XDP_GENERIC ? XDP_FLAGS_SKB_MODE :
-					      XDP_FLAGS_DRV_MODE;
+	return mode == MDR_MODE_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
+					    : XDP_FLAGS_DRV_MODE;
 }
 
 int mdr_xdp_attach(int ifindex, int prog_fd, __u32 mode)
@@ -103,8 +104,8 @@ int mdr_xdp_attach(int ifindex, int prog_fd, __u32 mode)
 	}
 	err = bpf_xdp_attach(ifindex, prog_fd,
 			     xdp_flags(mode) |
-				     (cur ? XDP_FLAGS_REPLACE :
-					    XDP_FLAGS_UPDATE_IF_NOEXIST),
+				     (cur ? XDP_FLAGS_REPLACE
+					  : XDP_FLAGS_UPDATE_IF_NOEXIST),
 			     &opts);
 	if (old_fd >= 0)
 		close(old_fd);
@@ -126,8 +127,8 @@ uint32_t mdr_xdp_prog_id(int ifindex, __u32 *mode)
 
 	if (bpf_xdp_query(ifindex, 0, &q))
 		return 0;
-	*mode = q.attach_mode == XDP_ATTACHED_SKB ? MDR_MODE_XDP_GENERIC :
-						    MDR_MODE_XDP;
+	*mode = q.attach_mode == XDP_ATTACHED_SKB ? MDR_MODE_XDP_GENERIC
+						  : MDR_MODE_XDP;
 	return q.prog_id;
 }
 

@@ -21,8 +21,7 @@ static int proxy_fail(int err, const char *what)
 	return err;
 }
 
-static int proxy_netns_setup(const struct mdr_state *st,
-			     struct mdr_config *cfg)
+static int proxy_netns_setup(const struct mdr_state *st, struct mdr_config *cfg)
 {
 	struct in_addr pool = { cfg->pool_addr }, gw;
 	uint8_t peer_mac[6];
@@ -45,15 +44,16 @@ static int proxy_netns_setup(const struct mdr_state *st,
 	/* AnyIP: every pool address is local, one socket takes them all. */
 	err = mdr_nl_route_local(AF_INET, &pool, cfg->pool_prefix, lo);
 	if (err)
-		return proxy_fail(err, "add the local route of the service pool");
+		return proxy_fail(err,
+				  "add the local route of the service pool");
 	err = mdr_nl_route_local(AF_INET6, cfg->pool6_addr, cfg->pool6_prefix,
 				 lo);
 	if (err)
 		return proxy_fail(err, "add the local route of the IPv6 pool");
 
 	if (!if_nametoindex(MDR_OUT_IFNAME)) {
-		err = mdr_nl_veth_create(MDR_OUT_IFNAME, MDR_OUT_PEER_IFNAME, -1,
-					 0);
+		err = mdr_nl_veth_create(MDR_OUT_IFNAME, MDR_OUT_PEER_IFNAME,
+					 -1, 0);
 		if (err && err != -EEXIST)
 			return proxy_fail(err, "create " MDR_OUT_IFNAME);
 	}
@@ -78,8 +78,8 @@ static int proxy_netns_setup(const struct mdr_state *st,
 		return proxy_fail(err, "set up the reply route");
 	err = mdr_tc_attach(out, BPF_TC_EGRESS, st->egress_prog_fd, NULL);
 	if (err)
-		return proxy_fail(err, "attach the egress program to "
-				       MDR_OUT_IFNAME);
+		return proxy_fail(
+			err, "attach the egress program to " MDR_OUT_IFNAME);
 	cfg->out_ifindex = out;
 	return mdr_netns_cookie(&cfg->proxy_netns_cookie);
 }
@@ -112,9 +112,9 @@ static void wanted_config(const struct mdr_proxy_wish *wish,
 		cfg->pool6_prefix = MDR_DEFAULT_POOL6_PREFIX;
 	}
 	snprintf(cfg->proxy_netns, sizeof(cfg->proxy_netns), "%s",
-		 wish && wish->proxy_netns ? wish->proxy_netns :
-		 !fresh			   ? cur->proxy_netns :
-					     MDR_DEFAULT_PROXY_NETNS);
+		 wish && wish->proxy_netns ? wish->proxy_netns
+		 : !fresh		   ? cur->proxy_netns
+					   : MDR_DEFAULT_PROXY_NETNS);
 	if (!wish) {
 		/* attach: keep what the daemon set */
 		cfg->syn_interval_ns = cur->syn_interval_ns;
@@ -132,7 +132,8 @@ static void wanted_config(const struct mdr_proxy_wish *wish,
 
 static bool same_layout(const struct mdr_config *a, const struct mdr_config *b)
 {
-	return a->pool_addr == b->pool_addr && a->pool_prefix == b->pool_prefix &&
+	return a->pool_addr == b->pool_addr &&
+	       a->pool_prefix == b->pool_prefix &&
 	       !memcmp(a->pool6_addr, b->pool6_addr, 16) &&
 	       a->pool6_prefix == b->pool6_prefix &&
 	       !strcmp(a->proxy_netns, b->proxy_netns);
@@ -257,8 +258,8 @@ static int setup_proxy_end(const struct mdr_config *cfg, const char *name,
 	 * in on (the kernel binds such connections to it), so this end needs
 	 * a route to fe80::/64 and no NDP, which nobody would answer.
 	 */
-	err = ifindex ? mdr_nl_link_set_flags(ifindex, IFF_UP | IFF_NOARP) :
-			-ENODEV;
+	err = ifindex ? mdr_nl_link_set_flags(ifindex, IFF_UP | IFF_NOARP)
+		      : -ENODEV;
 	err = err ?: mdr_nl_route_dev(AF_INET6, &link_local, 64, ifindex);
 	err = err ?: mdr_link_ether_mac(name, proxy_mac);
 	mdr_netns_leave(&saved);
@@ -270,9 +271,9 @@ static void proxy_end_name(char name[IF_NAMESIZE], uint32_t link_id)
 	snprintf(name, IF_NAMESIZE, "mdr-l%u", link_id);
 }
 
-int mdr_dp_ensure_link(const struct mdr_state *st,
-		       const struct mdr_config *cfg, struct mdr_idset *link_ids,
-		       const char *netns, __u64 cookie, struct mdr_link *link,
+int mdr_dp_ensure_link(const struct mdr_state *st, const struct mdr_config *cfg,
+		       struct mdr_idset *link_ids, const char *netns,
+		       __u64 cookie, struct mdr_link *link,
 		       uint8_t proxy_mac[6])
 {
 	char proxy_name[IF_NAMESIZE];
@@ -302,9 +303,9 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 	if (stale)
 		mdr_nl_link_del(stale);
 	proxy_fd = mdr_netns_open(cfg->proxy_netns);
-	err = proxy_fd < 0 ? proxy_fd :
-	      mdr_nl_veth_create(MDR_LINK_IFNAME, proxy_name, proxy_fd,
-				 MDR_LINK_GROUP);
+	err = proxy_fd < 0 ? proxy_fd
+			   : mdr_nl_veth_create(MDR_LINK_IFNAME, proxy_name,
+						proxy_fd, MDR_LINK_GROUP);
 	if (proxy_fd >= 0)
 		close(proxy_fd);
 	if (err) {
@@ -319,8 +320,9 @@ int mdr_dp_ensure_link(const struct mdr_state *st,
 	err = err ?: mdr_nl_link_no_ipv6_addrs(link->link_ifindex);
 	err = err ?: mdr_nl_link_up(link->link_ifindex);
 	err = err ?: setup_proxy_end(cfg, proxy_name, link, proxy_mac);
-	err = err ?: mdr_tc_attach(link->link_ifindex, BPF_TC_INGRESS,
-				   st->link_prog_fd, NULL);
+	err = err
+		      ?: mdr_tc_attach(link->link_ifindex, BPF_TC_INGRESS,
+				       st->link_prog_fd, NULL);
 	if (err) {
 		pr_err("cannot set up link veth %s: %s", MDR_LINK_IFNAME,
 		       strerror(-err));
@@ -352,16 +354,17 @@ static int rehook_link(__u64 cookie, const struct mdr_link *link, void *data)
 	(void)cookie;
 	if (mdr_netns_enter(link->netns, &saved))
 		return 0;
-	err = link_is_alive(link) ?
-		      mdr_tc_attach(link->link_ifindex, BPF_TC_INGRESS,
-				    ctx->st->link_prog_fd, NULL) :
-		      -ENODEV;
+	err = link_is_alive(link)
+		      ? mdr_tc_attach(link->link_ifindex, BPF_TC_INGRESS,
+				      ctx->st->link_prog_fd, NULL)
+		      : -ENODEV;
 	mdr_netns_leave(&saved);
 	if (!err)
 		ctx->moved++;
 	else if (err != -ENODEV)
 		pr_warn("cannot move the link veth in '%s' to the new "
-			"program: %s", link->netns, strerror(-err));
+			"program: %s",
+			link->netns, strerror(-err));
 	return 0;
 }
 

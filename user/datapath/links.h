@@ -16,18 +16,18 @@
 #include "lib/idset.h"
 #include "control/pinned_state.h"
 
-#define MDR_DEFAULT_PROXY_NETNS	"mdredir"
-#define MDR_DEFAULT_POOL	"100.100.0.0"
-#define MDR_DEFAULT_POOL_PREFIX	16
-#define MDR_DEFAULT_POOL6	"fd6d:6472:6972::"
+#define MDR_DEFAULT_PROXY_NETNS	 "mdredir"
+#define MDR_DEFAULT_POOL	 "100.100.0.0"
+#define MDR_DEFAULT_POOL_PREFIX	 16
+#define MDR_DEFAULT_POOL6	 "fd6d:6472:6972::"
 #define MDR_DEFAULT_POOL6_PREFIX 64
-#define MDR_LINK_IFNAME		"mdr-link"	/* beside attached interfaces */
+#define MDR_LINK_IFNAME		 "mdr-link" /* beside attached interfaces */
 /* The device group of both ends of every link veth: unload deletes them at once. */
-#define MDR_LINK_GROUP		0x6d64
-#define MDR_OUT_IFNAME		"mdr-out"	/* reply device, proxy netns */
-#define MDR_OUT_PEER_IFNAME	"mdr-out-peer"
+#define MDR_LINK_GROUP		 0x6d64
+#define MDR_OUT_IFNAME		 "mdr-out" /* reply device, proxy netns */
+#define MDR_OUT_PEER_IFNAME	 "mdr-out-peer"
 /* The reply route's next hop: never resolved, the egress program redirects. */
-#define MDR_REPLY_GATEWAY	"169.254.0.1"
+#define MDR_REPLY_GATEWAY	 "169.254.0.1"
 
 /* What the daemon's settings ask for; NULL/zero pools: keep. */
 struct mdr_proxy_wish {
@@ -36,9 +36,9 @@ struct mdr_proxy_wish {
 	unsigned int pool_prefix;
 	struct in6_addr pool6;
 	unsigned int pool6_prefix;
-	unsigned int syn_rate;		/* new connections/s per attachment; 0: any */
+	unsigned int syn_rate; /* new connections/s per attachment; 0: any */
 	unsigned int syn_burst;
-	unsigned int reply_ttl;		/* 0: leave replies alone */
+	unsigned int reply_ttl; /* 0: leave replies alone */
 };
 
 /*
@@ -57,9 +57,9 @@ int mdr_dp_link_ids(const struct mdr_state *st, struct mdr_idset *ids);
  * @link and @proxy_mac. @netns names that namespace ("" for the host); a
  * new link takes its id from @link_ids.
  */
-int mdr_dp_ensure_link(const struct mdr_state *st,
-		       const struct mdr_config *cfg, struct mdr_idset *link_ids,
-		       const char *netns, __u64 cookie, struct mdr_link *link,
+int mdr_dp_ensure_link(const struct mdr_state *st, const struct mdr_config *cfg,
+		       struct mdr_idset *link_ids, const char *netns,
+		       __u64 cookie, struct mdr_link *link,
 		       uint8_t proxy_mac[6]);
 /* Points every link veth's ingress filter at st->link_prog_fd (after an
  * upgrade replaced the programs); how many were moved. */

@@ -222,8 +222,8 @@ static struct nlmsghdr *route_msg(char *buf, int family, unsigned char table,
 
 static size_t addr_len(int family)
 {
-	return family == AF_INET6 ? sizeof(struct in6_addr) :
-				    sizeof(struct in_addr);
+	return family == AF_INET6 ? sizeof(struct in6_addr)
+				  : sizeof(struct in_addr);
 }
 
 int mdr_nl_route_local(int family, const void *addr, int prefix, int ifindex)

@@ -135,7 +135,7 @@ const char *mdr_http_reason(int status)
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
-	default:  return "Unknown";
+	default: return "Unknown";
 	}
 }
 
@@ -164,7 +164,8 @@ static int scan_head(struct mdr_http_parser *p, const char *buf, size_t len,
 			if (i + 1 == len)
 				break; /* the next byte decides */
 			if (buf[i + 1] != '\n')
-				return reject(h, 400, "bare CR in the message head");
+				return reject(h, 400,
+					      "bare CR in the message head");
 			continue;
 		}
 		if (c != '\n')
@@ -175,11 +176,14 @@ static int scan_head(struct mdr_http_parser *p, const char *buf, size_t len,
 		line_len = i - 1 - p->line_start;
 		if (p->lines == 0) {
 			if (line_len == 0)
-				return reject(h, 400, "empty line before the start line");
+				return reject(
+					h, 400,
+					"empty line before the start line");
 			if (line_len > MDR_HTTP_MAX_START_LINE)
 				return reject(h, 414, "start line too long");
 			p->start_line_len = i + 1;
-		} else if (i + 1 - p->start_line_len > MDR_HTTP_MAX_HEADER_BLOCK) {
+		} else if (i + 1 - p->start_line_len >
+			   MDR_HTTP_MAX_HEADER_BLOCK) {
 			return reject(h, 431, "header block too large");
 		} else if (line_len == 0) {
 			p->scanned = i + 1;
@@ -231,10 +235,12 @@ static int parse_request_line(struct mdr_http_head *h, const char *line,
 		unsigned char c = h->target.p[i];
 
 		if (c <= 0x20 || c >= 0x7f)
-			return reject(h, 400, "invalid character in request target");
+			return reject(h, 400,
+				      "invalid character in request target");
 	}
 	if (h->target.p[0] != '/')
-		return reject(h, 400, "request target must be a path (origin-form)");
+		return reject(h, 400,
+			      "request target must be a path (origin-form)");
 	return parse_version(h, sp2 + 1, end - sp2 - 1);
 }
 
@@ -260,7 +266,8 @@ static int parse_status_line(struct mdr_http_head *h, const char *line,
 	h->reason = (struct mdr_str){ line + 13, n > 13 ? n - 13 : 0 };
 	for (size_t i = 0; i < h->reason.n; i++)
 		if (!is_field_char(h->reason.p[i]))
-			return reject(h, 400, "invalid character in reason phrase");
+			return reject(h, 400,
+				      "invalid character in reason phrase");
 	return 0;
 }
 
@@ -295,14 +302,16 @@ static int note_field(struct mdr_http_head *h, struct framing *f,
 		if (!parse_length(hd->value, &len))
 			return reject(h, 400, "invalid Content-Length");
 		if (f->cl && len != h->content_length)
-			return reject(h, 400, "conflicting Content-Length values");
+			return reject(h, 400,
+				      "conflicting Content-Length values");
 		f->cl = true;
 		h->content_length = len;
 	} else if (mdr_str_ieq(hd->name, "transfer-encoding")) {
 		if (f->te)
 			return reject(h, 400, "repeated Transfer-Encoding");
 		if (!mdr_str_ieq(hd->value, "chunked"))
-			return reject(h, 400, "Transfer-Encoding other than chunked");
+			return reject(h, 400,
+				      "Transfer-Encoding other than chunked");
 		f->te = true;
 	} else if (mdr_str_ieq(hd->name, "connection")) {
 		h->conn_close |= mdr_http_list_has(hd->value, close);
@@ -332,16 +341,20 @@ static int parse_fields(struct mdr_http_head *h, const char *buf, size_t pos,
 		while (c < eol && is_tchar(*c))
 			c++;
 		if (c == line)
-			return reject(h, 400, "empty or invalid header field name");
+			return reject(h, 400,
+				      "empty or invalid header field name");
 		if (c == eol || *c != ':')
-			return reject(h, 400, "invalid character in header field name");
+			return reject(h, 400,
+				      "invalid character in header field name");
 		for (v = c + 1; v < eol && is_ows(*v); v++)
 			;
 		for (ve = eol; ve > v && is_ows(ve[-1]); ve--)
 			;
 		for (const char *q = v; q < ve; q++)
 			if (!is_field_char(*q))
-				return reject(h, 400, "invalid character in header field value");
+				return reject(
+					h, 400,
+					"invalid character in header field value");
 		hd->name = (struct mdr_str){ line, c - line };
 		hd->value = (struct mdr_str){ v, ve - v };
 		h->nheaders++;
@@ -351,7 +364,8 @@ static int parse_fields(struct mdr_http_head *h, const char *buf, size_t pos,
 		pos = eol + 2 - buf;
 	}
 	if (f->cl && f->te)
-		return reject(h, 400, "both Content-Length and Transfer-Encoding");
+		return reject(h, 400,
+			      "both Content-Length and Transfer-Encoding");
 	return 0;
 }
 
@@ -396,10 +410,13 @@ int mdr_http_parse_request(struct mdr_http_parser *p, const char *buf,
 	if (ret <= 0)
 		return ret;
 	if (f.te && h->minor == 0)
-		return reject(h, 400, "Transfer-Encoding in an HTTP/1.0 request");
+		return reject(h, 400,
+			      "Transfer-Encoding in an HTTP/1.0 request");
 	if (h->minor == 1 && !h->has_host)
 		return reject(h, 400, "HTTP/1.1 request without Host");
-	h->body = f.te ? MDR_BODY_CHUNKED : f.cl ? MDR_BODY_LENGTH : MDR_BODY_NONE;
+	h->body = f.te	 ? MDR_BODY_CHUNKED
+		  : f.cl ? MDR_BODY_LENGTH
+			 : MDR_BODY_NONE;
 	return 1;
 }
 
@@ -417,8 +434,9 @@ int mdr_http_parse_response(struct mdr_http_parser *p, const char *buf,
 	    h->status == 304)
 		h->body = MDR_BODY_NONE;
 	else
-		h->body = f.te ? MDR_BODY_CHUNKED :
-			  f.cl ? MDR_BODY_LENGTH : MDR_BODY_CLOSE;
+		h->body = f.te	 ? MDR_BODY_CHUNKED
+			  : f.cl ? MDR_BODY_LENGTH
+				 : MDR_BODY_CLOSE;
 	return 1;
 }
 
@@ -543,15 +561,13 @@ void mdr_body_init(struct mdr_body *b, const struct mdr_http_head *h,
 		  (b->kind == MDR_BODY_LENGTH && !b->left);
 }
 
-ssize_t mdr_body_copy(struct mdr_body *b, const char *src, size_t n,
-		      char *dst, size_t room, size_t *used)
+ssize_t mdr_body_copy(struct mdr_body *b, const char *src, size_t n, char *dst,
+		      size_t room, size_t *used)
 {
 	size_t in = 0, out = 0, k;
 
 	switch (b->done ? MDR_BODY_NONE : b->kind) {
-	case MDR_BODY_NONE:
-		b->done = true;
-		break;
+	case MDR_BODY_NONE: b->done = true; break;
 	case MDR_BODY_LENGTH:
 		k = n < room ? n : room;
 		k = k < b->left ? k : b->left;

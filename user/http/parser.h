@@ -12,11 +12,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MDR_HTTP_MAX_START_LINE   8192  /* request or status line */
+#define MDR_HTTP_MAX_START_LINE	  8192	/* request or status line */
 #define MDR_HTTP_MAX_HEADER_BLOCK 16384 /* every field line + blank line */
-#define MDR_HTTP_MAX_HEADERS      100
+#define MDR_HTTP_MAX_HEADERS	  100
 /* Room for the largest head we accept, with its line endings. */
-#define MDR_HTTP_MAX_HEAD (MDR_HTTP_MAX_START_LINE + 2 + MDR_HTTP_MAX_HEADER_BLOCK)
+#define MDR_HTTP_MAX_HEAD \
+	(MDR_HTTP_MAX_START_LINE + 2 + MDR_HTTP_MAX_HEADER_BLOCK)
 
 struct mdr_str {
 	const char *p;
@@ -28,18 +29,18 @@ struct mdr_http_header {
 };
 
 enum mdr_body_kind {
-	MDR_BODY_NONE,    /* no body at all */
+	MDR_BODY_NONE,	  /* no body at all */
 	MDR_BODY_LENGTH,  /* Content-Length bytes */
 	MDR_BODY_CHUNKED, /* Transfer-Encoding: chunked */
-	MDR_BODY_CLOSE,   /* responses only: until the server closes */
+	MDR_BODY_CLOSE,	  /* responses only: until the server closes */
 };
 
 struct mdr_http_head {
 	struct mdr_str method, target; /* requests */
-	int status;                    /* responses */
-	struct mdr_str reason;         /* responses */
-	int minor;                     /* HTTP/1.<minor> */
-	size_t len;                    /* whole head, blank line included */
+	int status;		       /* responses */
+	struct mdr_str reason;	       /* responses */
+	int minor;		       /* HTTP/1.<minor> */
+	size_t len;		       /* whole head, blank line included */
 	unsigned int nheaders;
 	struct mdr_http_header headers[MDR_HTTP_MAX_HEADERS];
 
@@ -84,9 +85,11 @@ int mdr_http_parse_response(struct mdr_http_parser *p, const char *buf,
 /* Whether the client asked to keep the connection open after this request. */
 bool mdr_http_wants_keep_alive(const struct mdr_http_head *h);
 
-bool mdr_str_eq(struct mdr_str s, const char *lit);      /* exact */
-bool mdr_str_ieq(struct mdr_str s, const char *lit);     /* ASCII case-insensitive */
-bool mdr_str_iprefix(struct mdr_str s, const char *lit); /* case-insensitive prefix */
+bool mdr_str_eq(struct mdr_str s, const char *lit); /* exact */
+bool mdr_str_ieq(struct mdr_str s,
+		 const char *lit); /* ASCII case-insensitive */
+bool mdr_str_iprefix(struct mdr_str s,
+		     const char *lit); /* case-insensitive prefix */
 /* Whether a comma-separated token list (a Connection value) holds tok. */
 bool mdr_http_list_has(struct mdr_str list, struct mdr_str tok);
 const char *mdr_http_reason(int status);
@@ -99,10 +102,10 @@ const char *mdr_http_reason(int status);
  */
 struct mdr_chunked {
 	uint8_t state;
-	uint8_t digits;    /* hex digits in the current size */
+	uint8_t digits;	   /* hex digits in the current size */
 	uint32_t line_len; /* bytes in the current extension or trailer line */
 	uint32_t trailer_len;
-	uint64_t left;     /* chunk data still to come */
+	uint64_t left; /* chunk data still to come */
 };
 
 /* Returns the run length (0 only when len is 0 or the body is complete) or
@@ -114,9 +117,9 @@ bool mdr_chunked_done(const struct mdr_chunked *c);
 /* A body being relayed from one buffer to another according to its framing. */
 struct mdr_body {
 	enum mdr_body_kind kind;
-	uint64_t left;         /* MDR_BODY_LENGTH */
+	uint64_t left;	       /* MDR_BODY_LENGTH */
 	struct mdr_chunked ch; /* MDR_BODY_CHUNKED */
-	bool dechunk;          /* drop chunk framing, keep only the data */
+	bool dechunk;	       /* drop chunk framing, keep only the data */
 	bool done;
 };
 
@@ -128,7 +131,7 @@ void mdr_body_init(struct mdr_body *b, const struct mdr_http_head *h,
  * Returns the bytes written to dst, or -EBADMSG for broken chunk framing.
  * MDR_BODY_CLOSE bodies never end here: the caller ends them at EOF.
  */
-ssize_t mdr_body_copy(struct mdr_body *b, const char *src, size_t n,
-		      char *dst, size_t room, size_t *used);
+ssize_t mdr_body_copy(struct mdr_body *b, const char *src, size_t n, char *dst,
+		      size_t room, size_t *used);
 
 #endif

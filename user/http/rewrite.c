@@ -166,7 +166,8 @@ int mdr_rewrite_request_conn(const struct mdr_http_head *req,
 	}
 	if (ops->neutron_headers) {
 		if (id->network_id[0])
-			putf(&o, "X-Neutron-Network-ID: %s\r\n", id->network_id);
+			putf(&o, "X-Neutron-Network-ID: %s\r\n",
+			     id->network_id);
 		else if (id->router_id[0])
 			putf(&o, "X-Neutron-Router-ID: %s\r\n", id->router_id);
 	}
@@ -200,7 +201,8 @@ int mdr_rewrite_response(const struct mdr_http_head *resp, bool keep_alive,
 			continue;
 		put_header(&o, hd);
 	}
-	put(&o, keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n",
+	put(&o,
+	    keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n",
 	    keep_alive ? 24 : 19);
 	return finish(&o);
 }

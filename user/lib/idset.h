@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 struct mdr_idset {
-	uint32_t first, last;	/* the ids that may be handed out */
-	uint32_t next;		/* every id below it is taken */
-	uint8_t *used;		/* indexed by id, last + 1 entries */
+	uint32_t first, last; /* the ids that may be handed out */
+	uint32_t next;	      /* every id below it is taken */
+	uint8_t *used;	      /* indexed by id, last + 1 entries */
 };
 
 /* An empty set of ids first..last; -ENOMEM. */

@@ -37,7 +37,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		return 0;
 	/* We create clsact hooks optimistically; EEXIST is expected. */
 	if (strstr(fmt, "Exclusivity flag on") ||
-	    (level == LIBBPF_WARN && !strcmp(fmt, "libbpf: Kernel error message: %s\n")))
+	    (level == LIBBPF_WARN &&
+	     !strcmp(fmt, "libbpf: Kernel error message: %s\n")))
 		return 0;
 	fputs("mdredir: ", stderr);
 	return vfprintf(stderr, fmt, ap);

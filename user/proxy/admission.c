@@ -18,7 +18,7 @@
 #include "proxy/admission.h"
 #include "mdredir.h"
 
-#define NIL UINT32_MAX
+#define NIL	       UINT32_MAX
 /* Expired entries given back per check: enough to keep up with the one
  * entry a check can take, without making any check long. */
 #define REAP_PER_CHECK 2
@@ -66,8 +66,8 @@ int mdr_rate_init(struct mdr_rate_limiter *rl,
 	rl->free_head = rl->lru_head = rl->lru_tail = NIL;
 	if (!cfg->enabled)
 		return 0;
-	if (!cfg->base_window_ms || !cfg->base_limit ||
-	    !cfg->burst_window_ms || !cfg->burst_limit)
+	if (!cfg->base_window_ms || !cfg->base_limit || !cfg->burst_window_ms ||
+	    !cfg->burst_limit)
 		return -EINVAL;
 	if (!rl->cfg.max_guests)
 		rl->cfg.max_guests = MDR_RATE_DEFAULT_GUESTS;
@@ -81,8 +81,9 @@ int mdr_rate_init(struct mdr_rate_limiter *rl,
 		return -ENOMEM;
 	}
 	memset(rl->bucket, 0xff, n * sizeof(*rl->bucket)); /* all NIL */
-	longest = cfg->base_window_ms > cfg->burst_window_ms ?
-			  cfg->base_window_ms : cfg->burst_window_ms;
+	longest = cfg->base_window_ms > cfg->burst_window_ms
+			  ? cfg->base_window_ms
+			  : cfg->burst_window_ms;
 	rl->idle_ms = 2 * longest;
 	rl->seed = random_seed();
 	return 0;
@@ -234,9 +235,8 @@ static bool window_over(const struct mdr_rate_window *w, uint64_t now_ms,
  * alone is too high, it has to wait for the next window, where curr becomes
  * the fading prev. Rounding errs toward waiting longer.
  */
-static uint64_t window_wait_ms(const struct mdr_rate_window *w,
-			       uint64_t now_ms, uint64_t period,
-			       uint64_t limit)
+static uint64_t window_wait_ms(const struct mdr_rate_window *w, uint64_t now_ms,
+			       uint64_t period, uint64_t limit)
 {
 	uint64_t elapsed = now_ms - w->start_ms, room = limit - 1, need;
 
@@ -254,8 +254,8 @@ static uint64_t window_wait_ms(const struct mdr_rate_window *w,
 static bool limited_family(const struct mdr_rate_limiter *rl,
 			   const struct in6_addr *addr)
 {
-	unsigned int bit = IN6_IS_ADDR_V4MAPPED(addr) ? MDR_RATE_IPV4 :
-							MDR_RATE_IPV6;
+	unsigned int bit = IN6_IS_ADDR_V4MAPPED(addr) ? MDR_RATE_IPV4
+						      : MDR_RATE_IPV6;
 
 	return rl->cfg.ip_versions & bit;
 }
@@ -324,8 +324,8 @@ void mdr_caps_free(struct mdr_conn_caps *caps)
 static uint32_t *slot_of(struct mdr_conn_caps *caps, bool have_id,
 			 uint32_t attach_id)
 {
-	return &caps->per_attach[have_id && attach_id < caps->slots ?
-					 attach_id : 0];
+	return &caps->per_attach[have_id && attach_id < caps->slots ? attach_id
+								    : 0];
 }
 
 enum mdr_admit mdr_caps_admit(struct mdr_conn_caps *caps, bool have_id,

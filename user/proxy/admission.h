@@ -43,8 +43,8 @@ struct mdr_rate_window {
 
 struct mdr_rate_entry {
 	uint32_t attach_id;
-	struct in6_addr addr;        /* IPv4 guests v4-mapped */
-	uint32_t hnext;              /* hash chain */
+	struct in6_addr addr;	     /* IPv4 guests v4-mapped */
+	uint32_t hnext;		     /* hash chain */
 	uint32_t lru_prev, lru_next; /* most recently seen first */
 	uint64_t last_ms;
 	struct mdr_rate_window base, burst;
@@ -55,12 +55,12 @@ struct mdr_rate_limiter {
 	struct mdr_rate_entry *e; /* cfg.max_guests of them */
 	uint32_t *bucket;
 	uint32_t nbuckets;  /* a power of two */
-	uint32_t used;      /* entries ever handed out, from the front */
+	uint32_t used;	    /* entries ever handed out, from the front */
 	uint32_t free_head; /* entries given back */
 	uint32_t lru_head, lru_tail;
 	uint32_t live;
 	uint64_t idle_ms; /* unseen that long, a guest has nothing counted */
-	uint64_t seed;    /* guests must not be able to aim at one chain */
+	uint64_t seed;	  /* guests must not be able to aim at one chain */
 };
 
 /* 0, -EINVAL for a bad config (enabled with a zero window or limit), or
@@ -100,7 +100,7 @@ struct mdr_conn_caps {
 
 enum mdr_admit {
 	MDR_ADMIT_OK,
-	MDR_ADMIT_FULL,        /* max_total reached */
+	MDR_ADMIT_FULL,	       /* max_total reached */
 	MDR_ADMIT_ATTACH_FULL, /* this attachment's cap reached */
 };
 

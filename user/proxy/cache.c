@@ -9,7 +9,7 @@
 
 #include "proxy/cache.h"
 
-#define NBUCKETS 4096
+#define NBUCKETS       4096
 /* What an entry costs beyond its bytes: the struct and the memfd. */
 #define ENTRY_OVERHEAD 512
 
@@ -276,8 +276,9 @@ void mdr_cache_capture_head(struct mdr_cache *c, struct mdr_cache_capture *cap,
 			    bool keep_alive)
 {
 	/* What mdr_rewrite_response() ended the head with, for this guest. */
-	size_t own = (keep_alive ? strlen("Connection: keep-alive\r\n") :
-				   strlen("Connection: close\r\n")) + 2;
+	size_t own = (keep_alive ? strlen("Connection: keep-alive\r\n")
+				 : strlen("Connection: close\r\n")) +
+		     2;
 
 	if (!cap->key)
 		return;

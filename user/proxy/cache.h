@@ -22,21 +22,21 @@
 struct mdr_cache_entry;
 
 struct mdr_cache {
-	uint64_t ttl_ms;		/* 0: the cache is off */
-	size_t max_bytes;		/* everything held, keys and heads too */
-	size_t max_body;		/* larger responses are not kept */
+	uint64_t ttl_ms;  /* 0: the cache is off */
+	size_t max_bytes; /* everything held, keys and heads too */
+	size_t max_body;  /* larger responses are not kept */
 	size_t used;
 	struct mdr_cache_entry **bucket;
-	uint32_t nbuckets;		/* a power of two */
+	uint32_t nbuckets;			     /* a power of two */
 	struct mdr_cache_entry *lru_head, *lru_tail; /* most recent first */
 	uint64_t hits, stores;
 };
 
 /* What a hit hands out; valid until the next call into the cache. */
 struct mdr_cache_hit {
-	const char *head;	/* status line and headers, no Connection */
+	const char *head; /* status line and headers, no Connection */
 	size_t head_len;
-	int body_fd;		/* a memfd: send with an explicit offset */
+	int body_fd; /* a memfd: send with an explicit offset */
 	uint64_t body_len;
 };
 

@@ -54,7 +54,7 @@ struct request_log {
 	bool in_request;
 	bool cache_hit; /* this response came from the cache */
 	char method[16];
-	char path[256]; /* escaped and possibly cut */
+	char path[256];	    /* escaped and possibly cut */
 	uint64_t bytes_out; /* response bytes written to the guest */
 	double started_ms;
 };

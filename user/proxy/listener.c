@@ -15,8 +15,8 @@
 #include "proxy/listener.h"
 #include "proxy/session.h"
 
-#define ACCEPT_PAUSE_MS    100
-#define MAX_ACCEPTS        128 /* per wakeup */
+#define ACCEPT_PAUSE_MS 100
+#define MAX_ACCEPTS	128 /* per wakeup */
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf,
 			size_t len)
@@ -107,9 +107,7 @@ static void admit(struct proxy *p, int fd, const struct sockaddr_storage *peer,
 			mdr_caps_release(&p->caps, c->g.have_id,
 					 c->g.id.attach_id);
 			goto fail;
-		case MDR_ADMIT_FULL:
-			shed_why = "too many connections";
-			break;
+		case MDR_ADMIT_FULL: shed_why = "too many connections"; break;
 		case MDR_ADMIT_ATTACH_FULL:
 			shed_why = "too many connections from this attachment";
 			break;

@@ -23,12 +23,12 @@
  * of its kind's queue keeps every queue sorted by deadline: arming,
  * re-arming and expiring are all O(1), with no heap or wheel needed. */
 enum timer_kind {
-	T_REQUEST, /* waiting for a complete request head */
+	T_REQUEST,   /* waiting for a complete request head */
 	T_KEEPALIVE, /* idle between requests */
-	T_CLIENT,  /* waiting for the guest: request body, or to read */
-	T_CONNECT, /* backend connect */
-	T_SERVER,  /* waiting for the backend */
-	T_LINGER,  /* draining the guest after our final response */
+	T_CLIENT,    /* waiting for the guest: request body, or to read */
+	T_CONNECT,   /* backend connect */
+	T_SERVER,    /* waiting for the backend */
+	T_LINGER,    /* draining the guest after our final response */
 	T_COUNT,
 	T_NONE = T_COUNT,
 };
@@ -36,8 +36,8 @@ enum timer_kind {
 /* What the loop knows of a connection. */
 struct loop_entry {
 	struct loop_entry *t_prev, *t_next; /* timer queue */
-	struct loop_entry *run_next;        /* ran out of rounds, resume soon */
-	struct loop_entry *dead_next;       /* closed, waiting to be freed */
+	struct loop_entry *run_next;	    /* ran out of rounds, resume soon */
+	struct loop_entry *dead_next;	    /* closed, waiting to be freed */
 	enum timer_kind tkind;
 	uint64_t deadline;
 	bool runnable, dead;
@@ -52,7 +52,7 @@ struct mdr_loop {
 };
 
 #define loop_container(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* 0 or -errno (epoll_create1). */
 int loop_init(struct mdr_loop *l);
@@ -71,8 +71,7 @@ void loop_update_events(struct mdr_loop *l, int fd, uint32_t *cur, void *ptr,
  * nothing. A failure is logged and tried again at the next change.
  */
 static inline void loop_set_events(struct mdr_loop *l, int fd, uint32_t *cur,
-				   void *ptr, uint32_t events,
-				   const char *what)
+				   void *ptr, uint32_t events, const char *what)
 {
 	if (fd >= 0 && *cur != events)
 		loop_update_events(l, fd, cur, ptr, events, what);

@@ -47,7 +47,7 @@ struct mdr_proxy_options {
 	/* Called once per finished request (may be NULL). */
 	void (*on_request)(void *ctx, const struct mdr_request_record *rec);
 	void *on_request_ctx;
-	FILE *access_log; /* one line per request; NULL for none */
+	FILE *access_log;	     /* one line per request; NULL for none */
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
 	/*
 	 * Every field below is required: the proxy has no defaults of its own

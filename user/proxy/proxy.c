@@ -21,14 +21,14 @@
 #include "proxy/relay.h"
 #include "proxy/session.h"
 
-#define LINGER_MS          2000
-#define STOP_CHECK_MS      200
-#define MAX_EVENTS         64
+#define LINGER_MS     2000
+#define STOP_CHECK_MS 200
+#define MAX_EVENTS    64
 /* Descriptors a connection can hold at once: guest, backend, local file. */
-#define FDS_PER_CONN       3
-#define FDS_SPARE          64
+#define FDS_PER_CONN  3
+#define FDS_SPARE     64
 /* Connection buffers kept for reuse: 8 MiB at most. */
-#define SPARE_BUFS         256
+#define SPARE_BUFS    256
 
 /* Runs what ran out of rounds last time; entries queued meanwhile wait
  * for the next turn. */
@@ -99,14 +99,15 @@ static int init_timeouts(struct proxy *p, const struct mdr_proxy_options *o)
  * hard limit lets us: past it guests are shed (see shed_with_spare()). */
 static void raise_fd_limit(unsigned int max_conns)
 {
-	rlim_t want = (rlim_t)max_conns * FDS_PER_CONN + FDS_SPARE +
-		      MDR_POOL_MAX;
+	rlim_t want =
+		(rlim_t)max_conns * FDS_PER_CONN + FDS_SPARE + MDR_POOL_MAX;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
 		return;
-	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
-			      rl.rlim_max : want;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want
+			      ? rl.rlim_max
+			      : want;
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
@@ -147,8 +148,9 @@ static void free_limits(struct proxy *p)
 
 int mdr_proxy_run(const struct mdr_proxy_options *o)
 {
-	struct proxy p = { .o = o, .loop.epfd = -1, .base_fd = -1,
-			   .spare_fd = -1 };
+	struct proxy p = {
+		.o = o, .loop.epfd = -1, .base_fd = -1, .spare_fd = -1
+	};
 	struct epoll_event evs[MAX_EVENTS];
 	struct epoll_event lev = { .events = EPOLLIN };
 	int ret = 0, n;
@@ -165,7 +167,8 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	if (ret)
 		goto out;
 	if (!mdr_backend_ops(o->backend)->relayed) {
-		p.base_fd = open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		p.base_fd =
+			open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (p.base_fd < 0) {
 			ret = -errno;
 			goto out;

@@ -88,8 +88,7 @@ void relay_init(struct relay *r, struct conn *owner)
 
 static void pool_unstack(struct relay_env *re, unsigned int i)
 {
-	memmove(&re->idle_stack[i], &re->idle_stack[i + 1],
-		re->n_idle - i - 1);
+	memmove(&re->idle_stack[i], &re->idle_stack[i + 1], re->n_idle - i - 1);
 	re->n_idle--;
 }
 
@@ -201,10 +200,10 @@ static bool pool_put(struct relay_env *re, struct relay *r,
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct idle_backend *ib = NULL;
 
-	if (!re->pool_on || r->tls.ssl || r->fd < 0 || r->close ||
-	    r->in_eof || r->out_broken || mdr_buf_len(&r->in) ||
-	    mdr_buf_len(&r->out) || !x->req_body.done || !r->body.done ||
-	    x->note || r->body.kind == MDR_BODY_CLOSE)
+	if (!re->pool_on || r->tls.ssl || r->fd < 0 || r->close || r->in_eof ||
+	    r->out_broken || mdr_buf_len(&r->in) || mdr_buf_len(&r->out) ||
+	    !x->req_body.done || !r->body.done || x->note ||
+	    r->body.kind == MDR_BODY_CLOSE)
 		return false;
 	if (r->pool.slot >= 0) {
 		ib = &re->idle[r->pool.slot];
@@ -222,7 +221,8 @@ static bool pool_put(struct relay_env *re, struct relay *r,
 	    epoll_ctl(re->loop->epfd, r->ev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
 		      r->fd, &ev)) {
 		pr_warn("proxy: cannot keep an idle backend connection, "
-			"closing it (epoll_ctl: %s)", strerror(errno));
+			"closing it (epoll_ctl: %s)",
+			strerror(errno));
 		return false;
 	}
 	ib->fd = r->fd;
@@ -240,8 +240,8 @@ static bool pool_put(struct relay_env *re, struct relay *r,
 static void fail(struct relay *r, int status, const char *what, int err)
 {
 	if (err)
-		snprintf(r->outcome.why, sizeof(r->outcome.why), "%s: %s",
-			 what, strerror(err));
+		snprintf(r->outcome.why, sizeof(r->outcome.why), "%s: %s", what,
+			 strerror(err));
 	else
 		snprintf(r->outcome.why, sizeof(r->outcome.why), "%s", what);
 	r->outcome.status = status;
@@ -296,8 +296,8 @@ static void backend_connected(struct relay_env *re, struct relay *r,
 	    (!be->host_is_ip && SSL_set_tlsext_host_name(ssl, be->host) != 1) ||
 	    (!be->insecure &&
 	     (be->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(
-				       SSL_get0_param(ssl), be->host) != 1 :
-			       SSL_set1_host(ssl, be->host) != 1))) {
+				       SSL_get0_param(ssl), be->host) != 1
+			     : SSL_set1_host(ssl, be->host) != 1))) {
 		SSL_free(ssl);
 		tls_note(r, x, "cannot start TLS with backend", SSL_ERROR_SSL);
 		fail(r, 502, "cannot start TLS with the backend", 0);
@@ -456,9 +456,10 @@ void relay_start(struct relay_env *re, struct relay *r, struct exchange *x,
 	if (n < 0) {
 		if (n == -EIO)
 			x->note = "cannot sign the request for nova";
-		fail(r, n == -EIO ? 500 : 431, n == -EIO ?
-		     "cannot sign the request" :
-		     "request head too large to forward", 0);
+		fail(r, n == -EIO ? 500 : 431,
+		     n == -EIO ? "cannot sign the request"
+			       : "request head too large to forward",
+		     0);
 		return;
 	}
 	r->out.tail = n;
@@ -713,15 +714,17 @@ static int response_head(struct relay_env *re, struct relay *r,
 				*progress = true;
 				return 0;
 			}
-			fail(r, 502, mdr_buf_len(&r->in) ?
-				     "backend closed the connection mid-head" :
-				     "backend closed the connection without answering",
+			fail(r, 502,
+			     mdr_buf_len(&r->in)
+				     ? "backend closed the connection mid-head"
+				     : "backend closed the connection without answering",
 			     r->err);
 			return 0;
 		}
 		if (ret < 0) {
 			snprintf(why, sizeof(why),
-				 "backend sent an invalid response (%s)", h.error);
+				 "backend sent an invalid response (%s)",
+				 h.error);
 			fail(r, 502, why, 0);
 			return 0;
 		}

@@ -29,7 +29,7 @@ struct conn;
 struct endpoint {
 	struct conn *c; /* NULL: the listener, or an idle backend socket */
 	bool backend;
-	int slot;       /* pooled backend sockets: index in relay_env.idle[] */
+	int slot; /* pooled backend sockets: index in relay_env.idle[] */
 };
 
 /*
@@ -40,20 +40,20 @@ struct endpoint {
  */
 struct exchange {
 	struct mdr_buf in, out; /* guest -> proxy, proxy -> guest */
-	bool in_eof;            /* the guest finished sending */
-	bool close_after;       /* no keep-alive after this response */
+	bool in_eof;		/* the guest finished sending */
+	bool close_after;	/* no keep-alive after this response */
 	bool is_head;
-	int minor;              /* the guest's HTTP/1.x */
-	int status;             /* of the response, for the log */
-	const char *note;       /* why the request ended badly, for the log */
-	uint64_t bytes_in;      /* request bytes read from the guest */
+	int minor;		  /* the guest's HTTP/1.x */
+	int status;		  /* of the response, for the log */
+	const char *note;	  /* why the request ended badly, for the log */
+	uint64_t bytes_in;	  /* request bytes read from the guest */
 	struct mdr_body req_body; /* guest -> backend */
 };
 
 enum relay_state {
 	RS_CONNECTING,
 	RS_HANDSHAKE, /* TCP connected, TLS handshake under way */
-	RS_HEAD, /* connected, waiting for the response head */
+	RS_HEAD,      /* connected, waiting for the response head */
 	RS_BODY,
 	RS_DONE, /* response complete (or given up); backend closed */
 };
@@ -67,11 +67,11 @@ struct relay_outcome {
 
 /* A backend connection's part in the idle pool (see relay.c). */
 struct relay_pool_use {
-	bool reused;      /* the connection came from the idle pool */
-	int slot;         /* the pool slot it is lent from, or -1 */
-	bool got_bytes;   /* the backend sent something for this request */
-	bool retryable;   /* bodiless GET/HEAD: may be resent once */
-	bool retried;     /* already resent on a fresh connection */
+	bool reused;	  /* the connection came from the idle pool */
+	int slot;	  /* the pool slot it is lent from, or -1 */
+	bool got_bytes;	  /* the backend sent something for this request */
+	bool retryable;	  /* bodiless GET/HEAD: may be resent once */
+	bool retried;	  /* already resent on a fresh connection */
 	bool close_after; /* the exchange's close_after when the relay began */
 	size_t head_len;  /* the rewritten request head, at out.p */
 };
@@ -87,23 +87,23 @@ struct relay_tls {
 /* One connection's exchange with the backend. */
 struct relay {
 	enum relay_state rs;
-	int fd;                /* -1: no backend connection */
-	uint32_t ev;           /* events registered with epoll */
+	int fd;	     /* -1: no backend connection */
+	uint32_t ev; /* events registered with epoll */
 	struct endpoint ep;
 	struct mdr_buf in, out; /* backend -> proxy, proxy -> backend */
 	/* The last read left the socket empty: no recv() until epoll
 	 * reports it again (see the guest's in_drained). Plain only. */
 	bool drained;
-	bool in_eof;           /* backend finished sending */
-	bool out_broken;       /* backend stopped taking the request */
-	bool close;            /* the backend's response said no keep-alive */
-	int err;               /* errno that ended the backend connection */
+	bool in_eof;	 /* backend finished sending */
+	bool out_broken; /* backend stopped taking the request */
+	bool close;	 /* the backend's response said no keep-alive */
+	int err;	 /* errno that ended the backend connection */
 	struct mdr_http_parser parser;
-	struct mdr_body body;  /* backend -> guest */
+	struct mdr_body body; /* backend -> guest */
 	struct relay_pool_use pool;
 	struct relay_tls tls;
 	struct mdr_cache_capture cap; /* the response, kept for the cache */
-	char why[200];         /* the exchange's note, when it is composed */
+	char why[200]; /* the exchange's note, when it is composed */
 	struct relay_outcome outcome;
 };
 
@@ -119,11 +119,12 @@ struct relay {
  * others time out.
  */
 #define MDR_POOL_MAX 64
-#define MDR_POOL_IDLE_MS 2000 /* well under backends' keep-alive timeouts
+#define MDR_POOL_IDLE_MS \
+	2000 /* well under backends' keep-alive timeouts
 			       * (Apache httpd: 5 s; eventlet, nginx: longer) */
 
 struct idle_backend {
-	int fd;            /* -1: slot free */
+	int fd;		   /* -1: slot free */
 	uint32_t events;   /* registered with epoll */
 	uint64_t since_ms; /* parked at */
 	struct endpoint ep;
@@ -177,6 +178,6 @@ bool relay_waits_for_guest(const struct relay *r, const struct exchange *x);
 void relay_close(struct relay_env *re, struct relay *r);
 
 void relay_pool_event(struct relay_env *re, int slot); /* idle socket woke */
-void relay_pool_expire(struct relay_env *re); /* drops the long idle */
+void relay_pool_expire(struct relay_env *re);	       /* drops the long idle */
 
 #endif

@@ -16,8 +16,8 @@
 #include "proxy/access_log.h"
 #include "proxy/session.h"
 
-#define MAX_ROUNDS         16 /* per wakeup, then let others run */
-#define SENDFILE_CHUNK     (256 * 1024)
+#define MAX_ROUNDS     16 /* per wakeup, then let others run */
+#define SENDFILE_CHUNK (256 * 1024)
 
 static void timer_set(struct proxy *p, struct conn *c, enum timer_kind kind)
 {
@@ -58,8 +58,8 @@ size_t session_format_reply(char *buf, size_t cap, const struct proxy *p,
 		     status, mdr_http_reason(status), strlen(why) + 1,
 		     status == 405 ? "Allow: " : "", status == 405 ? allow : "",
 		     status == 405 ? "\r\n" : "", extra ? extra : "",
-		     keep_alive ? "keep-alive" : "close",
-		     head ? "" : why, head ? "" : "\n");
+		     keep_alive ? "keep-alive" : "close", head ? "" : why,
+		     head ? "" : "\n");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -73,8 +73,8 @@ static void respond(struct proxy *p, struct conn *c, int status,
 	relay_close(&p->relay, &c->r);
 	/* Unread request body bytes would be taken for the next request. */
 	keep_alive = keep_alive && !x->close_after && x->req_body.done;
-	n = session_format_reply(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
-				 p, status, why, keep_alive, x->is_head, extra);
+	n = session_format_reply(mdr_buf_end(&x->out), mdr_buf_room(&x->out), p,
+				 status, why, keep_alive, x->is_head, extra);
 	x->out.tail += n;
 	x->close_after = !keep_alive || !n;
 	x->status = status;
@@ -172,10 +172,11 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 	}
 	keep = !x->close_after;
 	need = hit.head_len + sizeof("Connection: keep-alive\r\n\r\n");
-	c->file.fd = need <= mdr_buf_room(&x->out) ?
-			     fcntl(hit.body_fd, F_DUPFD_CLOEXEC, 0) : -1;
+	c->file.fd = need <= mdr_buf_room(&x->out)
+			     ? fcntl(hit.body_fd, F_DUPFD_CLOEXEC, 0)
+			     : -1;
 	if (c->file.fd < 0)
-		return false;	/* then the backend answers instead */
+		return false; /* then the backend answers instead */
 	memcpy(mdr_buf_end(&x->out), hit.head, hit.head_len);
 	x->out.tail += hit.head_len;
 	x->out.tail += snprintf(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
@@ -306,8 +307,9 @@ static int client_write(struct conn *c, bool *progress)
 		 * it: a guest that saw them alone would close first.
 		 */
 		n = send(c->g.fd, mdr_buf_data(&x->out), mdr_buf_len(&x->out),
-			 MSG_NOSIGNAL | (closing_response(c) && !c->file.left ?
-						 MSG_MORE : 0));
+			 MSG_NOSIGNAL | (closing_response(c) && !c->file.left
+						 ? MSG_MORE
+						 : 0));
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		mdr_buf_consume(&x->out, n);
@@ -315,8 +317,8 @@ static int client_write(struct conn *c, bool *progress)
 		*progress = true;
 	}
 	if (!mdr_buf_len(&x->out) && c->file.left) {
-		size_t chunk = c->file.left < SENDFILE_CHUNK ? c->file.left :
-							       SENDFILE_CHUNK;
+		size_t chunk = c->file.left < SENDFILE_CHUNK ? c->file.left
+							     : SENDFILE_CHUNK;
 		int one = 1;
 
 		/* sendfile() has no MSG_MORE: cork its last chunk instead. */
@@ -359,8 +361,8 @@ static int request_done(struct proxy *p, struct conn *c)
 	}
 	if (!c->x.close_after) {
 		c->state = CS_HEAD;
-		timer_set(p, c, mdr_buf_len(&c->x.in) ? T_REQUEST :
-							T_KEEPALIVE);
+		timer_set(p, c,
+			  mdr_buf_len(&c->x.in) ? T_REQUEST : T_KEEPALIVE);
 		return 0;
 	}
 	if (!shut)
@@ -379,18 +381,14 @@ static int conn_step(struct proxy *p, struct conn *c, bool *progress)
 	if (ret)
 		return ret;
 	switch (c->state) {
-	case CS_HEAD:
-		ret = handle_head(p, c, progress);
-		break;
+	case CS_HEAD: ret = handle_head(p, c, progress); break;
 	case CS_RELAY:
 		ret = relay_step(&p->relay, &c->r, &c->x, progress);
 		if (!ret)
 			answer_outcome(p, c);
 		break;
-	case CS_RESPOND:
-		break;
-	case CS_LINGER:
-		return c->x.in_eof ? -ENOTCONN : 0;
+	case CS_RESPOND: break;
+	case CS_LINGER: return c->x.in_eof ? -ENOTCONN : 0;
 	}
 	if (ret)
 		return ret;
@@ -461,8 +459,9 @@ static void conn_settle(struct proxy *p, struct conn *c)
 	}
 	relay_update_events(&p->relay, &c->r);
 	/* Blame whoever we are waiting for. */
-	kind = mdr_buf_len(&x->out) || relay_waits_for_guest(&c->r, x) ?
-		       T_CLIENT : T_SERVER;
+	kind = mdr_buf_len(&x->out) || relay_waits_for_guest(&c->r, x)
+		       ? T_CLIENT
+		       : T_SERVER;
 	if (kind != c->le.tkind || c->progress)
 		timer_set(p, c, kind);
 }
@@ -501,12 +500,15 @@ void session_timeout(struct proxy *p, struct conn *c)
 	case CS_RELAY:
 		if (c->le.tkind != T_CLIENT && c->r.rs != RS_BODY) {
 			if (c->r.rs == RS_HANDSHAKE)
-				c->x.note = "TLS handshake with backend timed out";
-			respond(p, c, 504, c->r.rs == RS_CONNECTING ?
-				"backend connect timed out" :
-				c->r.rs == RS_HANDSHAKE ?
-				"backend TLS handshake timed out" :
-				"backend did not answer in time", false, NULL);
+				c->x.note =
+					"TLS handshake with backend timed out";
+			respond(p, c, 504,
+				c->r.rs == RS_CONNECTING
+					? "backend connect timed out"
+				: c->r.rs == RS_HANDSHAKE
+					? "backend TLS handshake timed out"
+					: "backend did not answer in time",
+				false, NULL);
 			break;
 		}
 		/* fall through */
@@ -533,7 +535,8 @@ int session_open(struct proxy *p, struct conn *c, int fd)
 		int err = errno;
 
 		pr_warn("proxy: cannot watch a new guest connection, closing "
-			"it (epoll_ctl: %s)", strerror(err));
+			"it (epoll_ctl: %s)",
+			strerror(err));
 		return -err;
 	}
 	c->g.ev = EPOLLIN;

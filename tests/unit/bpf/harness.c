@@ -78,9 +78,12 @@ static int reset_state(void)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_syn_rate),
 					&i, &no_rate, 0))
 			return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_config), &zero, &cfg, 0) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id, 0) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att, 0))
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_config), &zero, &cfg,
+				0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id,
+				0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att,
+				0))
 		return -errno;
 	return 0;
 }
@@ -101,8 +104,10 @@ int set_neigh(int family, const char *vm_ip, const uint8_t *mac)
 	struct mdr_neigh val = {};
 
 	memcpy(val.mac, mac, 6);
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_neigh), &key, &val, 0)
-		? -errno : 0;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_neigh), &key,
+				   &val, 0)
+		       ? -errno
+		       : 0;
 }
 
 /* Sums one attachment's per-CPU counters. */
@@ -114,7 +119,8 @@ static int read_counters(__u32 id, __u64 out[MDR_PKT_COUNTER_MAX])
 	if (!per_cpu)
 		return -ENOMEM;
 	memset(out, 0, sizeof(__u64) * MDR_PKT_COUNTER_MAX);
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mdr_pkt_stats), &id, per_cpu)) {
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mdr_pkt_stats), &id,
+				per_cpu)) {
 		err = -errno;
 		goto out;
 	}
@@ -131,14 +137,10 @@ out:
 static struct bpf_program *prog_of(enum prog_id id)
 {
 	switch (id) {
-	case TAP:
-		return skel->progs.mdr_tap_ingress;
-	case TAP_XDP:
-		return skel->progs.mdr_tap_xdp;
-	case LINK:
-		return skel->progs.mdr_link_ingress;
-	case PROXY:
-		return skel->progs.mdr_proxy_egress;
+	case TAP: return skel->progs.mdr_tap_ingress;
+	case TAP_XDP: return skel->progs.mdr_tap_xdp;
+	case LINK: return skel->progs.mdr_link_ingress;
+	case PROXY: return skel->progs.mdr_proxy_egress;
 	}
 	return NULL;
 }
@@ -153,18 +155,19 @@ static int test_run(enum prog_id prog, const struct pkt *in, uint8_t *out,
 	struct __sk_buff skb = { .ifindex = lo_ifindex }, skb_out = {};
 	/* XDP wants data_end = the frame's length, the rest zero. */
 	struct xdp_md xdp = { .data_end = (__u32)in->len,
-			      .ingress_ifindex = lo_ifindex }, xdp_out = {};
+			      .ingress_ifindex = lo_ifindex },
+		      xdp_out = {};
 	bool is_xdp = prog == TAP_XDP;
 	__u32 ifindex;
 
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in->b, .data_size_in = (__u32)in->len,
-		.data_out = out, .data_size_out = *out_len,
-		.ctx_in = is_xdp ? (void *)&xdp : (void *)&skb,
-		.ctx_size_in = is_xdp ? sizeof(xdp) : sizeof(skb),
-		.ctx_out = is_xdp ? (void *)&xdp_out : (void *)&skb_out,
-		.ctx_size_out = is_xdp ? sizeof(xdp_out) : sizeof(skb_out),
-		.repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b,
+		    .data_size_in = (__u32)in->len, .data_out = out,
+		    .data_size_out = *out_len,
+		    .ctx_in = is_xdp ? (void *)&xdp : (void *)&skb,
+		    .ctx_size_in = is_xdp ? sizeof(xdp) : sizeof(skb),
+		    .ctx_out = is_xdp ? (void *)&xdp_out : (void *)&skb_out,
+		    .ctx_size_out = is_xdp ? sizeof(xdp_out) : sizeof(skb_out),
+		    .repeat = 1);
 	if (bpf_prog_test_run_opts(bpf_program__fd(prog_of(prog)), &opts)) {
 		int err = -errno;
 
@@ -190,10 +193,8 @@ static enum prog_id tap_hook = TAP;
 int xdp_verdict(int tc_verdict, int counter)
 {
 	switch (tc_verdict) {
-	case TC_ACT_OK:
-		return XDP_PASS;
-	case TC_ACT_SHOT:
-		return XDP_DROP;
+	case TC_ACT_OK: return XDP_PASS;
+	case TC_ACT_SHOT: return XDP_DROP;
 	case TC_ACT_REDIRECT:
 		/* TC answers with bpf_redirect() to the tap; XDP bounces. */
 		if (counter == MDR_PKT_ARP_REPLIED ||
@@ -235,14 +236,14 @@ static void describe_diff(const struct pkt *want, const uint8_t *got,
 	size_t i;
 
 	if (got_len != want->len) {
-		snprintf(why, n, "output is %zu bytes, expected %zu",
-			 got_len, want->len);
+		snprintf(why, n, "output is %zu bytes, expected %zu", got_len,
+			 want->len);
 		return;
 	}
 	for (i = 0; i < got_len && got[i] == want->b[i]; i++)
 		;
-	snprintf(why, n, "output byte %zu is %#04x, expected %#04x", i,
-		 got[i], want->b[i]);
+	snprintf(why, n, "output byte %zu is %#04x, expected %#04x", i, got[i],
+		 want->b[i]);
 }
 
 /* Failures name a counter as the BPF code does: MDR_DROP_NO_NEIGH. */
@@ -264,16 +265,17 @@ static bool counters_ok(const struct fixture *f,
 			return false;
 		}
 		for (int c = 0; c < MDR_PKT_COUNTER_MAX; c++) {
-			__u64 want = before[id][c] +
-				(f->counted && f->count_id == id &&
-				 f->counter == c);
+			__u64 want = before[id][c] + (f->counted &&
+						      f->count_id == id &&
+						      f->counter == c);
 
 			if (after[c] != want) {
-				snprintf(why, n,
-					 "%s of id %u moved by %lld, expected %lld",
-					 counter_names[c], id,
-					 (long long)(after[c] - before[id][c]),
-					 (long long)(want - before[id][c]));
+				snprintf(
+					why, n,
+					"%s of id %u moved by %lld, expected %lld",
+					counter_names[c], id,
+					(long long)(after[c] - before[id][c]),
+					(long long)(want - before[id][c]));
 				return false;
 			}
 		}

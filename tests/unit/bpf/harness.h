@@ -30,7 +30,7 @@
 /* The attachment; its service address is pool + 1. */
 #define TEST_ATTACH_ID	1
 /* A second one, only where a fixture adds it (its own SYN budget). */
-#define TEST_ATTACH2_ID	2
+#define TEST_ATTACH2_ID 2
 /* Counters are compared for ids 0 (unowned) and both attachments. */
 #define N_CHECKED_IDS	3
 
@@ -43,8 +43,8 @@ struct fixture {
 	enum prog_id prog;
 	struct pkt_spec in;
 	int verdict;
-	const struct pkt_spec *out;	/* NULL: output equals input */
-	bool counted;			/* else no counter may move */
+	const struct pkt_spec *out; /* NULL: output equals input */
+	bool counted;		    /* else no counter may move */
 	__u32 count_id;
 	int counter;
 	int (*setup)(void);
@@ -60,14 +60,14 @@ struct fixture {
 /* What XDP expects instead, whole: verdict, output, counter, check. */
 struct xdp_differs {
 	int verdict;
-	const struct pkt_spec *out;	/* NULL: output equals input */
+	const struct pkt_spec *out; /* NULL: output equals input */
 	bool counted;
 	__u32 count_id;
 	int counter;
 	bool (*check)(char *why, size_t n);
 };
 
-#define COUNTS(id, c)	.counted = true, .count_id = (id), .counter = (c)
+#define COUNTS(id, c) .counted = true, .count_id = (id), .counter = (c)
 
 /* The fixtures, one table per program (and per theme), each file's own. */
 struct fixture_table {
@@ -75,9 +75,10 @@ struct fixture_table {
 	size_t len;
 };
 
-#define FIXTURE_TABLE(name, array)                                             \
-	const struct fixture_table name = {                                    \
-		array, sizeof(array) / sizeof((array)[0]) }
+#define FIXTURE_TABLE(name, array)                        \
+	const struct fixture_table name = {               \
+		array, sizeof(array) / sizeof((array)[0]) \
+	}
 
 extern const struct fixture_table tap_fixtures, tap_guard_fixtures,
 	tap_xdp_fixtures, link_fixtures, proxy_fixtures;

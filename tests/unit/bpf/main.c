@@ -20,7 +20,7 @@ bool harness_ipv6_self_test(char *why, size_t n);
 int main(void)
 {
 	const struct fixture_table *tables[] = {
-		&tap_fixtures, &link_fixtures, &proxy_fixtures,
+		&tap_fixtures,	     &link_fixtures,	&proxy_fixtures,
 		&tap_guard_fixtures, &tap_xdp_fixtures,
 	};
 	const char *what = NULL;

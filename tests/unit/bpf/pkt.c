@@ -123,12 +123,12 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *l4,
 		hlen = TCP_HDR_LEN;
 		put16(l4, s->sport);
 		put16(l4 + 2, s->dport);
-		memcpy(l4 + 4, "\x6d\x64\x00\x01", 4);		/* seq */
+		memcpy(l4 + 4, "\x6d\x64\x00\x01", 4); /* seq */
 		if (s->tcp_flags & TCP_ACK)
-			memcpy(l4 + 8, "\x00\x00\x10\x01", 4);	/* ack */
+			memcpy(l4 + 8, "\x00\x00\x10\x01", 4); /* ack */
 		l4[12] = (TCP_HDR_LEN / 4) << 4;
 		l4[13] = s->tcp_flags;
-		put16(l4 + 14, 64240);				/* window */
+		put16(l4 + 14, 64240); /* window */
 		break;
 	case IPPROTO_UDP:
 		hlen = UDP_HDR_LEN;
@@ -138,30 +138,28 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *l4,
 		break;
 	case IPPROTO_ICMP:
 		hlen = ICMP_HDR_LEN;
-		l4[0] = 8;					/* echo */
-		put16(l4 + 4, 0x6d64);				/* id */
-		put16(l4 + 6, 1);				/* seq */
+		l4[0] = 8;	       /* echo */
+		put16(l4 + 4, 0x6d64); /* id */
+		put16(l4 + 6, 1);      /* seq */
 		break;
-	case IPPROTO_ICMPV6:
-		hlen = build_nd(s, l4);
-		break;
-	default:
-		return 0;
+	case IPPROTO_ICMPV6: hlen = build_nd(s, l4); break;
+	default: return 0;
 	}
 	memcpy(l4 + hlen, s->payload ? s->payload : "", text);
 	memset(l4 + hlen + text, 'x', s->fill);
 	len = hlen + plen;
 
 	/* ICMPv4 has no pseudo-header; TCP, UDP and ICMPv6 do. */
-	sum = s->proto == IPPROTO_ICMP ? 0 :
-		pseudo_sum(saddr, daddr, alen, s->proto, len);
+	sum = s->proto == IPPROTO_ICMP
+		      ? 0
+		      : pseudo_sum(saddr, daddr, alen, s->proto, len);
 	put16(l4 + l4_csum_offset(s->proto), csum_fold(csum_add(sum, l4, len)));
 	return len;
 }
 
 static size_t build_arp(const struct pkt_spec *s, uint8_t *arp)
 {
-	put16(arp, 1);					/* Ethernet */
+	put16(arp, 1); /* Ethernet */
 	put16(arp + 2, ETH_P_IP);
 	arp[4] = 6;
 	arp[5] = 4;
@@ -179,9 +177,9 @@ static size_t build_ip4(const struct pkt_spec *s, uint8_t *ip)
 
 	memset(ip, 0, ihl);
 	ip[0] = 0x40 | (uint8_t)(ihl / 4);
-	put16(ip + 4, 0x1234);				/* id */
+	put16(ip + 4, 0x1234); /* id */
 	put16(ip + 6, s->frag);
-	ip[8] = s->hop_limit ? s->hop_limit : 64;	/* ttl */
+	ip[8] = s->hop_limit ? s->hop_limit : 64; /* ttl */
 	ip[9] = s->proto;
 	put_addr(ip + 12, AF_INET, s->saddr);
 	put_addr(ip + 16, AF_INET, s->daddr);
@@ -255,12 +253,8 @@ void build(const struct pkt_spec *s, struct pkt *p)
 	len += 2;
 	l3 = p->b + len;
 	switch (s->ethertype) {
-	case ETH_P_ARP:
-		len += build_arp(s, l3);
-		break;
-	case ETH_P_IP:
-		len += build_ip4(s, l3);
-		break;
+	case ETH_P_ARP: len += build_arp(s, l3); break;
+	case ETH_P_IP: len += build_ip4(s, l3); break;
 	case ETH_P_IPV6:
 		len += build_ip6(s, l3);
 		/* 33:33 and the group's low 32 bits (RFC 2464 7). */
@@ -343,11 +337,12 @@ static bool csums6_ok(const uint8_t *b, size_t len, char *why, size_t n)
 	    l4len < l4_csum_offset(nh) + 2 ||
 	    (nh == IPPROTO_TCP && l4len < TCP_HDR_LEN))
 		return true;
-	if (csum_fold(csum_add(pseudo_sum(ip6 + 8, ip6 + 24, 16, nh, l4len),
-			       l4, l4len)) != 0) {
+	if (csum_fold(csum_add(pseudo_sum(ip6 + 8, ip6 + 24, 16, nh, l4len), l4,
+			       l4len)) != 0) {
 		snprintf(why, n, "bad %s checksum %#06x",
-			 nh == IPPROTO_TCP ? "TCP" :
-			 nh == IPPROTO_UDP ? "UDP" : "ICMPv6",
+			 nh == IPPROTO_TCP   ? "TCP"
+			 : nh == IPPROTO_UDP ? "UDP"
+					     : "ICMPv6",
 			 get16(l4 + l4_csum_offset(nh)));
 		return false;
 	}
@@ -359,10 +354,8 @@ bool csums_ok(const uint8_t *b, size_t len, char *why, size_t n)
 	if (len < ETH_HDR_LEN)
 		return true;
 	switch (get16(b + 12)) {
-	case ETH_P_IP:
-		return csums4_ok(b, len, why, n);
-	case ETH_P_IPV6:
-		return csums6_ok(b, len, why, n);
+	case ETH_P_IP: return csums4_ok(b, len, why, n);
+	case ETH_P_IPV6: return csums6_ok(b, len, why, n);
 	}
 	return true;
 }

@@ -12,18 +12,21 @@ static const struct fixture fixtures[] = {
 	/* -- mdr_proxy_egress: picking the link by service address -- */
 	{
 		.name = "proxy: reply from 100.100.0.1 is redirected unchanged",
-		.prog = PROXY, .in = { REPLY_FROM_SERVICE },
+		.prog = PROXY,
+		.in = { REPLY_FROM_SERVICE },
 		.verdict = TC_ACT_REDIRECT,
 	},
 	{
 		.name = "proxy: reply from 100.100.0.7 is dropped (no attachment)",
-		.prog = PROXY, .in = { REPLY_FROM_SERVICE, .saddr = "100.100.0.7" },
+		.prog = PROXY,
+		.in = { REPLY_FROM_SERVICE, .saddr = "100.100.0.7" },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(0, MDR_DROP_NO_ATTACH),
 	},
 	{
 		.name = "proxy: packet from 10.1.1.1 is dropped as not ours",
-		.prog = PROXY, .in = { REPLY_FROM_SERVICE, .saddr = "10.1.1.1" },
+		.prog = PROXY,
+		.in = { REPLY_FROM_SERVICE, .saddr = "10.1.1.1" },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
@@ -37,13 +40,15 @@ static const struct fixture fixtures[] = {
 	},
 	{
 		.name = "proxy: ARP is dropped as not ours",
-		.prog = PROXY, .in = { ARP_WHO_HAS_METADATA },
+		.prog = PROXY,
+		.in = { ARP_WHO_HAS_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
 	{
 		.name = "proxy: reply from fd6d:6472:6972::1 is redirected unchanged",
-		.prog = PROXY, .in = { REPLY6_FROM_SERVICE },
+		.prog = PROXY,
+		.in = { REPLY6_FROM_SERVICE },
 		.verdict = TC_ACT_REDIRECT,
 	},
 	{
@@ -62,13 +67,15 @@ static const struct fixture fixtures[] = {
 	},
 	{
 		.name = "proxy: IPv6 from 2001:db8::1 is dropped as not ours",
-		.prog = PROXY, .in = { REPLY6_FROM_SERVICE, .saddr = "2001:db8::1" },
+		.prog = PROXY,
+		.in = { REPLY6_FROM_SERVICE, .saddr = "2001:db8::1" },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
 	{
 		.name = "proxy: IPv6 from the pool base fd6d:6472:6972:: is dropped as not ours",
-		.prog = PROXY, .in = { REPLY6_FROM_SERVICE, .saddr = POOL6 },
+		.prog = PROXY,
+		.in = { REPLY6_FROM_SERVICE, .saddr = POOL6 },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(0, MDR_DROP_NOT_OURS),
 	},
@@ -83,7 +90,8 @@ static const struct fixture fixtures[] = {
 	/* -- mdr_proxy_egress: reply TTL / hop limit (set by mdr_link_ingress) -- */
 	{
 		.name = "ttl: reply_ttl 1: proxy egress redirects a reply unchanged",
-		.prog = PROXY, .in = { REPLY_FROM_SERVICE },
+		.prog = PROXY,
+		.in = { REPLY_FROM_SERVICE },
 		.verdict = TC_ACT_REDIRECT,
 		.setup = ttl1,
 	},

@@ -27,10 +27,16 @@ bool harness_self_test(char *why, size_t n)
 		0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
 	};
 	struct pkt_spec spec = {
-		.eth_dst = GW_MAC, .eth_src = GUEST_MAC, .ethertype = ETH_P_IP,
-		.saddr = "10.0.0.5", .daddr = "169.254.169.254",
-		.proto = IPPROTO_TCP, .sport = 40000, .dport = 80,
-		.tcp_flags = TCP_SYN, .payload = "odd",
+		.eth_dst = GW_MAC,
+		.eth_src = GUEST_MAC,
+		.ethertype = ETH_P_IP,
+		.saddr = "10.0.0.5",
+		.daddr = "169.254.169.254",
+		.proto = IPPROTO_TCP,
+		.sport = 40000,
+		.dport = 80,
+		.tcp_flags = TCP_SYN,
+		.payload = "odd",
 	};
 	char ignored[128];
 	struct pkt p;
@@ -42,13 +48,13 @@ bool harness_self_test(char *why, size_t n)
 	build(&spec, &p);
 	if (!csums_ok(p.b, p.len, why, n))
 		return false;
-	p.b[p.len - 1] ^= 0x01;		/* last payload byte: TCP only */
+	p.b[p.len - 1] ^= 0x01; /* last payload byte: TCP only */
 	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
 		snprintf(why, n, "a corrupted TCP payload passed the checker");
 		return false;
 	}
 	p.b[p.len - 1] ^= 0x01;
-	p.b[ETH_HDR_LEN + 8] ^= 0x01;	/* TTL: IP header only */
+	p.b[ETH_HDR_LEN + 8] ^= 0x01; /* TTL: IP header only */
 	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
 		snprintf(why, n, "a corrupted IPv4 header passed the checker");
 		return false;
@@ -79,8 +85,11 @@ static bool eui64_is(const uint8_t *mac, const char *text)
 
 bool harness_ipv6_self_test(char *why, size_t n)
 {
-	static const uint8_t group_mac[6] = { 0x33, 0x33, 0xff, 0xfe, 0xa9, 0xfe };
-	const struct pkt_spec ns = { NS_FOR_METADATA }, na = { NA_FROM_METADATA };
+	static const uint8_t group_mac[6] = {
+		0x33, 0x33, 0xff, 0xfe, 0xa9, 0xfe
+	};
+	const struct pkt_spec ns = { NS_FOR_METADATA },
+			      na = { NA_FROM_METADATA };
 	const struct pkt_spec syn = { SYN6_TO_METADATA, .payload = "odd" };
 	const size_t icmp_off = ETH_HDR_LEN + IP6_HDR_LEN;
 	uint8_t group[16];
@@ -91,7 +100,9 @@ bool harness_ipv6_self_test(char *why, size_t n)
 	build(&ns, &p);
 	if (memcmp(p.b + ETH_HDR_LEN + 24, group, 16) ||
 	    memcmp(p.b, group_mac, 6)) {
-		snprintf(why, n, "NS not sent to ff02::1:fffe:a9fe / 33:33:ff:fe:a9:fe");
+		snprintf(
+			why, n,
+			"NS not sent to ff02::1:fffe:a9fe / 33:33:ff:fe:a9:fe");
 		return false;
 	}
 	if (get16(p.b + icmp_off + 2) != 0x4586) {
@@ -101,7 +112,7 @@ bool harness_ipv6_self_test(char *why, size_t n)
 	}
 	if (!csums_ok(p.b, p.len, why, n))
 		return false;
-	p.b[icmp_off + ND_HDR_LEN] ^= 0x01;	/* the target */
+	p.b[icmp_off + ND_HDR_LEN] ^= 0x01; /* the target */
 	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
 		snprintf(why, n, "a corrupted ICMPv6 body passed the checker");
 		return false;
@@ -114,15 +125,17 @@ bool harness_ipv6_self_test(char *why, size_t n)
 	build(&syn, &p);
 	if (!csums_ok(p.b, p.len, why, n))
 		return false;
-	p.b[ETH_HDR_LEN + 8 + 15] ^= 0x01;	/* source: pseudo-header only */
+	p.b[ETH_HDR_LEN + 8 + 15] ^= 0x01; /* source: pseudo-header only */
 	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
-		snprintf(why, n, "a corrupted IPv6 source passed the TCP checker");
+		snprintf(why, n,
+			 "a corrupted IPv6 source passed the TCP checker");
 		return false;
 	}
 	p.b[ETH_HDR_LEN + 8 + 15] ^= 0x01;
-	p.b[p.len - 1] ^= 0x01;			/* last payload byte */
+	p.b[p.len - 1] ^= 0x01; /* last payload byte */
 	if (csums_ok(p.b, p.len, ignored, sizeof(ignored))) {
-		snprintf(why, n, "a corrupted IPv6 TCP payload passed the checker");
+		snprintf(why, n,
+			 "a corrupted IPv6 TCP payload passed the checker");
 		return false;
 	}
 	if (!eui64_is(GUEST_MAC, GUEST6_EUI64) ||

@@ -43,7 +43,9 @@ int forget_iface(void)
 {
 	struct mdr_iface_key ik = { test_netns, lo_ifindex, 0 };
 
-	return bpf_map_delete_elem(bpf_map__fd(skel->maps.mdr_iface), &ik) ? -errno : 0;
+	return bpf_map_delete_elem(bpf_map__fd(skel->maps.mdr_iface), &ik)
+		       ? -errno
+		       : 0;
 }
 
 /*
@@ -58,8 +60,10 @@ int iface_in_other_netns(void)
 
 	if (err)
 		return err;
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &other, &id, 0)
-		? -errno : 0;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &other,
+				   &id, 0)
+		       ? -errno
+		       : 0;
 }
 
 /* A reply for attachment 1 arriving on some other link veth. */
@@ -152,8 +156,11 @@ bool nothing_learnt(char *why, size_t n)
 {
 	struct mdr_neigh_key key;
 
-	if (bpf_map_get_next_key(bpf_map__fd(skel->maps.mdr_neigh), NULL, &key) == 0) {
-		snprintf(why, n, "mdr_neigh learnt a guest from a packet it left alone");
+	if (bpf_map_get_next_key(bpf_map__fd(skel->maps.mdr_neigh), NULL,
+				 &key) == 0) {
+		snprintf(
+			why, n,
+			"mdr_neigh learnt a guest from a packet it left alone");
 		return false;
 	}
 	return true;
@@ -194,4 +201,3 @@ int ttl1(void)
 {
 	return set_config(0, 0, 1);
 }
-

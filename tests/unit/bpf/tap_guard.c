@@ -20,15 +20,14 @@
 /* Base packets with a field or two overridden: see frames.h. */
 #pragma GCC diagnostic ignored "-Woverride-init"
 
-#define NSEC_PER_SEC	1000000000ULL
+#define NSEC_PER_SEC	  1000000000ULL
 /*
  * The SYN rate the fixtures use: one SYN per 10 s, bursts up to two
  * intervals ahead, so three SYNs in a row pass and the fourth does not.
  * Long enough that the time test_run takes can never flip a result.
  */
-#define TEST_SYN_INTERVAL	(10 * NSEC_PER_SEC)
-#define TEST_SYN_BURST		(2 * TEST_SYN_INTERVAL)
-
+#define TEST_SYN_INTERVAL (10 * NSEC_PER_SEC)
+#define TEST_SYN_BURST	  (2 * TEST_SYN_INTERVAL)
 
 /*
  * Attachment 1 with --mac @vm_mac (NULL: none) and --ip for each of the
@@ -51,12 +50,14 @@ static int guard(const uint8_t *vm_mac, const char *const *ips)
 			exit(2);
 		}
 		att.flags |= MDR_F_HAS_FIXED_IP;
-		att.fixed_ips[i].family =
-			family == AF_INET6 ? MDR_AF_INET6 : MDR_AF_INET;
+		att.fixed_ips[i].family = family == AF_INET6 ? MDR_AF_INET6
+							     : MDR_AF_INET;
 		put_addr(att.fixed_ips[i].addr, family, ips[i]);
 	}
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id,
-				   &att, 0) ? -errno : 0;
+				   &att, 0)
+		       ? -errno
+		       : 0;
 }
 
 static const char *const GUEST_IPS[] = { GUEST_IP, GUEST6_GLOBAL_IP, NULL };
@@ -88,8 +89,9 @@ static int guard_mac_ip4(void)
 static int guard_full_table(void)
 {
 	static const char *const ips[] = {
-		"10.0.0.101", "2001:db8::101", "10.0.0.102", "2001:db8::102",
-		"10.0.0.103", "2001:db8::103", GUEST6_GLOBAL_IP, GUEST_IP, NULL,
+		"10.0.0.101",	  "2001:db8::101", "10.0.0.102",
+		"2001:db8::102",  "10.0.0.103",	   "2001:db8::103",
+		GUEST6_GLOBAL_IP, GUEST_IP,	   NULL,
 	};
 
 	return guard(GUEST_MAC, ips);
@@ -152,8 +154,8 @@ static int note_schedule(void)
 
 static int rate_on(void)
 {
-	return set_config(TEST_SYN_INTERVAL, TEST_SYN_BURST, 0) ?:
-		note_schedule();
+	return set_config(TEST_SYN_INTERVAL, TEST_SYN_BURST, 0)
+		       ?: note_schedule();
 }
 
 /* No burst at all: one SYN per interval, the second too soon. */
@@ -219,7 +221,8 @@ static int switch_to_attach2(void)
 	att.service_addr = inet_addr(SERVICE2_IP);
 	put_addr(att.service_addr6, AF_INET6, SERVICE2_IP6);
 	memcpy(att.ifname, "tap-test2", sizeof("tap-test2"));
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att, 0) ||
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att,
+				0) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id, 0))
 		return -errno;
 	return 0;
@@ -242,7 +245,8 @@ static bool schedule_moved(__u32 id, __u64 by, char *why, size_t n)
 	__u64 tat = syn_tat(id);
 
 	if (tat != tat_before[id] + by) {
-		snprintf(why, n, "mdr_syn_rate[%u].tat moved by %lld ns, expected %llu",
+		snprintf(why, n,
+			 "mdr_syn_rate[%u].tat moved by %lld ns, expected %llu",
 			 id, (long long)(tat - tat_before[id]),
 			 (unsigned long long)by);
 		return false;
@@ -280,8 +284,10 @@ static bool schedule_started(__u32 id, char *why, size_t n)
 	if (tat_before[id] != 0 ||
 	    tat < clock_before + TEST_SYN_INTERVAL - slack ||
 	    tat > now + TEST_SYN_INTERVAL + slack) {
-		snprintf(why, n, "mdr_syn_rate[%u].tat is %llu, expected now + 10 s (now %llu)",
-			 id, (unsigned long long)tat, (unsigned long long)now);
+		snprintf(
+			why, n,
+			"mdr_syn_rate[%u].tat is %llu, expected now + 10 s (now %llu)",
+			id, (unsigned long long)tat, (unsigned long long)now);
 		return false;
 	}
 	return true;
@@ -291,8 +297,9 @@ static bool nothing_scheduled(char *why, size_t n)
 {
 	for (__u32 id = 0; id < N_CHECKED_IDS; id++)
 		if (syn_tat(id) != 0) {
-			snprintf(why, n, "mdr_syn_rate[%u].tat is %llu, expected 0",
-				 id, (unsigned long long)syn_tat(id));
+			snprintf(why, n,
+				 "mdr_syn_rate[%u].tat is %llu, expected 0", id,
+				 (unsigned long long)syn_tat(id));
 			return false;
 		}
 	return true;
@@ -340,8 +347,10 @@ static bool guest_learnt_nothing_scheduled(char *why, size_t n)
  */
 static bool both_learnt(char *why, size_t n)
 {
-	return has_neigh(TEST_ATTACH_ID, AF_INET, GUEST_IP, GUEST_MAC, why, n) &&
-	       has_neigh(TEST_ATTACH2_ID, AF_INET, GUEST_IP, GUEST_MAC, why, n) &&
+	return has_neigh(TEST_ATTACH_ID, AF_INET, GUEST_IP, GUEST_MAC, why,
+			 n) &&
+	       has_neigh(TEST_ATTACH2_ID, AF_INET, GUEST_IP, GUEST_MAC, why,
+			 n) &&
 	       neigh_count(2, why, n);
 }
 
@@ -387,37 +396,45 @@ static const struct fixture fixtures[] = {
 	/* -- mdr_tap_ingress: anti-spoofing against --mac and --ip -- */
 	{
 		.name = "guard: SYN from the attachment's MAC and IPv4 goes to the proxy",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_mac_ip, .check = guest_learnt,
+		.setup = guard_mac_ip,
+		.check = guest_learnt,
 	},
 	{
 		.name = "guard: ARP from the attachment's MAC and IPv4 is answered",
-		.prog = TAP, .in = { ARP_WHO_HAS_METADATA },
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ ARP_METADATA_IS_AT },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_ARP_REPLIED),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: IPv6 SYN from the attachment's MAC and IPv6 goes to the proxy",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = GUEST6_GLOBAL_IP },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST6_GLOBAL_IP },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
-			.saddr = GUEST6_GLOBAL_IP },
+					   .saddr = GUEST6_GLOBAL_IP },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_mac_ip, .check = global_guest6_learnt,
+		.setup = guard_mac_ip,
+		.check = global_guest6_learnt,
 	},
 	{
 		.name = "guard: NS from the attachment's MAC and IPv6 is answered",
-		.prog = TAP, .in = { NS_FOR_METADATA, .saddr = GUEST6_GLOBAL_IP },
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .saddr = GUEST6_GLOBAL_IP },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ NA_FROM_METADATA,
-			.daddr = GUEST6_GLOBAL_IP },
+					   .daddr = GUEST6_GLOBAL_IP },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: request with a body from the right MAC and IP goes to the proxy",
@@ -425,18 +442,23 @@ static const struct fixture fixtures[] = {
 		.in = { SYN_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK,
 			.payload = "GET /latest/meta-data/ HTTP/1.1\r\n\r\n" },
 		.verdict = TC_ACT_REDIRECT,
-		.out = &(struct pkt_spec){ SYN_TO_SERVICE,
-			.tcp_flags = TCP_PSH | TCP_ACK,
-			.payload = "GET /latest/meta-data/ HTTP/1.1\r\n\r\n" },
+		.out =
+			&(struct pkt_spec){
+				SYN_TO_SERVICE, .tcp_flags = TCP_PSH | TCP_ACK,
+				.payload =
+					"GET /latest/meta-data/ HTTP/1.1\r\n\r\n" },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_mac_ip, .check = guest_learnt,
+		.setup = guard_mac_ip,
+		.check = guest_learnt,
 	},
 	{
 		.name = "guard: SYN from another MAC is dropped (spoofed MAC)",
-		.prog = TAP, .in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* An established connection's data, not only its SYN. */
@@ -447,7 +469,8 @@ static const struct fixture fixtures[] = {
 			.payload = "GET /latest/meta-data/ HTTP/1.1\r\n\r\n" },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: ARP from another MAC is dropped (spoofed MAC)",
@@ -456,15 +479,18 @@ static const struct fixture fixtures[] = {
 			.arp_sha = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* The frame's source is what is checked, not the ARP body. */
 		.name = "guard: ARP from another MAC claiming the right sender MAC is dropped",
-		.prog = TAP, .in = { ARP_WHO_HAS_METADATA, .eth_src = GUEST2_MAC },
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_METADATA, .eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: IPv6 SYN from another MAC is dropped (spoofed MAC)",
@@ -473,7 +499,8 @@ static const struct fixture fixtures[] = {
 			.eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: NS from another MAC is dropped (spoofed MAC)",
@@ -482,116 +509,145 @@ static const struct fixture fixtures[] = {
 			.eth_src = GUEST2_MAC, .nd_ll_mac = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* Both wrong: the MAC is checked first, one counter moves. */
 		.name = "guard: SYN from another MAC and IP counts as a spoofed MAC only",
 		.prog = TAP,
-		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC, .saddr = OTHER_IP },
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC,
+			.saddr = OTHER_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: SYN from another IPv4 is dropped (spoofed IP)",
-		.prog = TAP, .in = { SYN_TO_METADATA, .saddr = OTHER_IP },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .saddr = OTHER_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* Unused slots are family 0, address zero: they match nothing. */
 		.name = "guard: SYN from 0.0.0.0 is dropped (spoofed IP)",
-		.prog = TAP, .in = { SYN_TO_METADATA, .saddr = "0.0.0.0" },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .saddr = "0.0.0.0" },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: ARP whose sender IP is another is dropped (spoofed IP)",
-		.prog = TAP, .in = { ARP_WHO_HAS_METADATA, .arp_spa = OTHER_IP },
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_METADATA, .arp_spa = OTHER_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: IPv6 SYN from another global IPv6 is dropped (spoofed IP)",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = OTHER6_GLOBAL_IP },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = OTHER6_GLOBAL_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: NS from another global IPv6 is dropped (spoofed IP)",
-		.prog = TAP, .in = { NS_FOR_METADATA, .saddr = OTHER6_GLOBAL_IP },
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .saddr = OTHER6_GLOBAL_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* fe80::1 is link-local, but not the EUI-64 of the --mac. */
 		.name = "guard: IPv6 SYN from a link-local IPv6 not derived from the MAC is dropped",
-		.prog = TAP, .in = { SYN6_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: NS from a link-local IPv6 not derived from the MAC is dropped",
-		.prog = TAP, .in = { NS_FOR_METADATA },
+		.prog = TAP,
+		.in = { NS_FOR_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: IPv6 SYN from the MAC's EUI-64 link-local goes to the proxy",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = GUEST6_EUI64 },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST6_EUI64 },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
-			.saddr = GUEST6_EUI64 },
+					   .saddr = GUEST6_EUI64 },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_mac_ip, .check = eui64_guest6_learnt,
+		.setup = guard_mac_ip,
+		.check = eui64_guest6_learnt,
 	},
 	{
 		.name = "guard: NS from the MAC's EUI-64 link-local is answered",
-		.prog = TAP, .in = { NS_FOR_METADATA, .saddr = GUEST6_EUI64 },
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .saddr = GUEST6_EUI64 },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ NA_FROM_METADATA,
-			.daddr = GUEST6_EUI64 },
+					   .daddr = GUEST6_EUI64 },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* Without any IPv6 --ip, the EUI-64 address is all there is. */
 		.name = "guard: --mac and IPv4 --ip only: EUI-64 link-local SYN goes to the proxy",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = GUEST6_EUI64 },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST6_EUI64 },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
-			.saddr = GUEST6_EUI64 },
+					   .saddr = GUEST6_EUI64 },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_mac_ip4, .check = eui64_guest6_learnt,
+		.setup = guard_mac_ip4,
+		.check = eui64_guest6_learnt,
 	},
 	{
 		.name = "guard: --mac and IPv4 --ip only: IPv6 SYN from a global IPv6 is dropped",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = GUEST6_GLOBAL_IP },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST6_GLOBAL_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip4, .check = nothing_learnt,
+		.setup = guard_mac_ip4,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: IPv6 SYN from another MAC's EUI-64 link-local is dropped",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = GUEST2_6_EUI64 },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST2_6_EUI64 },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: NS from another MAC's EUI-64 link-local is dropped",
-		.prog = TAP, .in = { NS_FOR_METADATA, .saddr = GUEST2_6_EUI64 },
+		.prog = TAP,
+		.in = { NS_FOR_METADATA, .saddr = GUEST2_6_EUI64 },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* ...even sent from that other MAC: then the MAC is wrong. */
@@ -601,94 +657,117 @@ static const struct fixture fixtures[] = {
 			.eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: eight --ip: the IPv4 in the last slot goes to the proxy",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_full_table, .check = guest_learnt,
+		.setup = guard_full_table,
+		.check = guest_learnt,
 	},
 	{
 		.name = "guard: eight --ip: the IPv6 in the seventh slot goes to the proxy",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = GUEST6_GLOBAL_IP },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST6_GLOBAL_IP },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
-			.saddr = GUEST6_GLOBAL_IP },
+					   .saddr = GUEST6_GLOBAL_IP },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_full_table, .check = global_guest6_learnt,
+		.setup = guard_full_table,
+		.check = global_guest6_learnt,
 	},
 	{
 		.name = "guard: eight --ip: an IPv4 in none of them is dropped",
-		.prog = TAP, .in = { SYN_TO_METADATA, .saddr = OTHER_IP },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .saddr = OTHER_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_full_table, .check = nothing_learnt,
+		.setup = guard_full_table,
+		.check = nothing_learnt,
 	},
 	{
 		/* The family is compared, not only the first 4 bytes. */
 		.name = "guard: IPv4 --ip 10.0.0.5 does not let a00:5:: through",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = LOOKALIKE6_IP },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = LOOKALIKE6_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: IPv6 --ip a00:5:: does not let 10.0.0.5 through",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_lookalike6, .check = nothing_learnt,
+		.setup = guard_lookalike6,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: --mac only: SYN from any IPv4 goes to the proxy",
-		.prog = TAP, .in = { SYN_TO_METADATA, .saddr = OTHER_IP },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .saddr = OTHER_IP },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE, .saddr = OTHER_IP },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_mac_only, .check = any_guest_learnt,
+		.setup = guard_mac_only,
+		.check = any_guest_learnt,
 	},
 	{
 		.name = "guard: --mac only: ARP from any IPv4 is answered",
-		.prog = TAP, .in = { ARP_WHO_HAS_METADATA, .arp_spa = OTHER_IP },
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_METADATA, .arp_spa = OTHER_IP },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ ARP_METADATA_IS_AT,
-			.arp_tpa = OTHER_IP },
+					   .arp_tpa = OTHER_IP },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_ARP_REPLIED),
-		.setup = guard_mac_only, .check = nothing_learnt,
+		.setup = guard_mac_only,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: --mac only: IPv6 SYN from any IPv6 goes to the proxy",
-		.prog = TAP, .in = { SYN6_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN6_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_mac_only, .check = any_guest6_learnt,
+		.setup = guard_mac_only,
+		.check = any_guest6_learnt,
 	},
 	{
 		.name = "guard: --mac only: NS from any IPv6 is answered",
-		.prog = TAP, .in = { NS_FOR_METADATA },
+		.prog = TAP,
+		.in = { NS_FOR_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ NA_FROM_METADATA },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
-		.setup = guard_mac_only, .check = nothing_learnt,
+		.setup = guard_mac_only,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: --mac only: SYN from another MAC is dropped",
-		.prog = TAP, .in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = guard_mac_only, .check = nothing_learnt,
+		.setup = guard_mac_only,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: --ip only: SYN from any MAC goes to the proxy",
-		.prog = TAP, .in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_ip_only, .check = guest_learnt_as_guest2,
+		.setup = guard_ip_only,
+		.check = guest_learnt_as_guest2,
 	},
 	{
 		.name = "guard: --ip only: ARP from any MAC is answered",
@@ -697,9 +776,11 @@ static const struct fixture fixtures[] = {
 			.arp_sha = GUEST2_MAC },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ ARP_METADATA_IS_AT,
-			.eth_dst = GUEST2_MAC, .arp_tha = GUEST2_MAC },
+					   .eth_dst = GUEST2_MAC,
+					   .arp_tha = GUEST2_MAC },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_ARP_REPLIED),
-		.setup = guard_ip_only, .check = nothing_learnt,
+		.setup = guard_ip_only,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: --ip only: IPv6 SYN from any MAC goes to the proxy",
@@ -708,9 +789,10 @@ static const struct fixture fixtures[] = {
 			.eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
-			.saddr = GUEST6_GLOBAL_IP },
+					   .saddr = GUEST6_GLOBAL_IP },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = guard_ip_only, .check = global_guest6_learnt_as_guest2,
+		.setup = guard_ip_only,
+		.check = global_guest6_learnt_as_guest2,
 	},
 	{
 		.name = "guard: --ip only: NS from any MAC is answered",
@@ -719,48 +801,58 @@ static const struct fixture fixtures[] = {
 			.eth_src = GUEST2_MAC, .nd_ll_mac = GUEST2_MAC },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ NA_FROM_METADATA,
-			.eth_dst = GUEST2_MAC, .daddr = GUEST6_GLOBAL_IP },
+					   .eth_dst = GUEST2_MAC,
+					   .daddr = GUEST6_GLOBAL_IP },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_NDP_REPLIED),
-		.setup = guard_ip_only, .check = nothing_learnt,
+		.setup = guard_ip_only,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: --ip only: SYN from another IPv4 is dropped",
-		.prog = TAP, .in = { SYN_TO_METADATA, .saddr = OTHER_IP },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .saddr = OTHER_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_ip_only, .check = nothing_learnt,
+		.setup = guard_ip_only,
+		.check = nothing_learnt,
 	},
 	{
 		/* No --mac, so no EUI-64 address to allow. */
 		.name = "guard: --ip only: IPv6 SYN from an EUI-64 link-local is dropped",
-		.prog = TAP, .in = { SYN6_TO_METADATA, .saddr = GUEST6_EUI64 },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA, .saddr = GUEST6_EUI64 },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = guard_ip_only, .check = nothing_learnt,
+		.setup = guard_ip_only,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: TCP to 10.0.0.1:80 from a spoofed MAC and IP is untouched",
 		.prog = TAP,
-		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC, .saddr = OTHER_IP,
-			.daddr = "10.0.0.1" },
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC,
+			.saddr = OTHER_IP, .daddr = "10.0.0.1" },
 		.verdict = TC_ACT_OK,
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: TCP to 169.254.169.254:443 from a spoofed MAC and IP is untouched",
 		.prog = TAP,
-		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC, .saddr = OTHER_IP,
-			.dport = 443 },
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC,
+			.saddr = OTHER_IP, .dport = 443 },
 		.verdict = TC_ACT_OK,
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: UDP to 169.254.169.254:80 from a spoofed MAC and IP is untouched",
 		.prog = TAP,
-		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC, .saddr = OTHER_IP,
-			.proto = IPPROTO_UDP, .payload = "metadata?" },
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC,
+			.saddr = OTHER_IP, .proto = IPPROTO_UDP,
+			.payload = "metadata?" },
 		.verdict = TC_ACT_OK,
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: ARP who-has 10.0.0.1 from a spoofed MAC and IP is untouched",
@@ -769,7 +861,8 @@ static const struct fixture fixtures[] = {
 			.arp_sha = GUEST2_MAC, .arp_spa = OTHER_IP,
 			.arp_tpa = "10.0.0.1" },
 		.verdict = TC_ACT_OK,
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: IPv6 TCP to [fe80::2]:80 from a spoofed MAC and IP is untouched",
@@ -777,7 +870,8 @@ static const struct fixture fixtures[] = {
 		.in = { SYN6_TO_METADATA, .eth_src = GUEST2_MAC,
 			.saddr = OTHER6_GLOBAL_IP, .daddr = "fe80::2" },
 		.verdict = TC_ACT_OK,
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: NS for fe80::2 from a spoofed MAC and IP is untouched",
@@ -786,59 +880,72 @@ static const struct fixture fixtures[] = {
 			.nd_ll_mac = GUEST2_MAC, .saddr = OTHER6_GLOBAL_IP,
 			.nd_target = "fe80::2" },
 		.verdict = TC_ACT_OK,
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		/* DAD: not a solicitation we answer, so not ours to police. */
 		.name = "guard: DAD NS for fe80::a9fe:a9fe from a spoofed MAC is untouched",
 		.prog = TAP,
-		.in = { NS_FOR_METADATA, .eth_src = GUEST2_MAC, .saddr = "::",
-			.nd_ll_opt = 0 },
+		.in = { NS_FOR_METADATA, .eth_src = GUEST2_MAC,
+			.saddr = "::", .nd_ll_opt = 0 },
 		.verdict = TC_ACT_OK,
-		.setup = guard_mac_ip, .check = nothing_learnt,
+		.setup = guard_mac_ip,
+		.check = nothing_learnt,
 	},
 	{
 		.name = "guard: metadata SYN from a spoofed MAC on an unattached interface is untouched",
-		.prog = TAP, .in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_OK,
-		.setup = guard_unattached, .check = nothing_learnt,
+		.setup = guard_unattached,
+		.check = nothing_learnt,
 	},
 
 	/* -- mdr_tap_ingress: new connections per attachment (GCRA) -- */
 	{
 		.name = "rate: first SYN goes to the proxy and books now + interval",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_on, .check = guest_learnt_schedule_started,
+		.setup = rate_on,
+		.check = guest_learnt_schedule_started,
 	},
 	{
 		.name = "rate: third SYN in a row (burst of two intervals) goes to the proxy",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_two_syns, .check = guest_learnt_schedule_advanced,
+		.setup = rate_two_syns,
+		.check = guest_learnt_schedule_advanced,
 	},
 	{
 		.name = "rate: fourth SYN in a row is dropped",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SYN_RATE),
-		.setup = rate_spent, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		/* A refused SYN books nothing, so refusals do not pile up. */
 		.name = "rate: fifth SYN in a row is dropped too",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SYN_RATE),
-		.setup = rate_spent_refused, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent_refused,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: burst 0: a second SYN within the interval is dropped",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SYN_RATE),
 		.setup = rate_no_burst_one_syn,
@@ -849,9 +956,11 @@ static const struct fixture fixtures[] = {
 		.prog = TAP,
 		.in = { SYN_TO_METADATA, .tcp_flags = TCP_ACK },
 		.verdict = TC_ACT_REDIRECT,
-		.out = &(struct pkt_spec){ SYN_TO_SERVICE, .tcp_flags = TCP_ACK },
+		.out = &(struct pkt_spec){ SYN_TO_SERVICE,
+					   .tcp_flags = TCP_ACK },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_spent_refused, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent_refused,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: request with a body past the burst goes to the proxy",
@@ -859,11 +968,14 @@ static const struct fixture fixtures[] = {
 		.in = { SYN_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK,
 			.payload = "GET /latest/meta-data/ HTTP/1.1\r\n\r\n" },
 		.verdict = TC_ACT_REDIRECT,
-		.out = &(struct pkt_spec){ SYN_TO_SERVICE,
-			.tcp_flags = TCP_PSH | TCP_ACK,
-			.payload = "GET /latest/meta-data/ HTTP/1.1\r\n\r\n" },
+		.out =
+			&(struct pkt_spec){
+				SYN_TO_SERVICE, .tcp_flags = TCP_PSH | TCP_ACK,
+				.payload =
+					"GET /latest/meta-data/ HTTP/1.1\r\n\r\n" },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_spent_refused, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent_refused,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: IPv6 request with a body past the burst goes to the proxy",
@@ -871,11 +983,14 @@ static const struct fixture fixtures[] = {
 		.in = { SYN6_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK,
 			.payload = "GET /openstack/latest HTTP/1.1\r\n\r\n" },
 		.verdict = TC_ACT_REDIRECT,
-		.out = &(struct pkt_spec){ SYN6_TO_SERVICE,
-			.tcp_flags = TCP_PSH | TCP_ACK,
-			.payload = "GET /openstack/latest HTTP/1.1\r\n\r\n" },
+		.out =
+			&(struct pkt_spec){
+				SYN6_TO_SERVICE, .tcp_flags = TCP_PSH | TCP_ACK,
+				.payload =
+					"GET /openstack/latest HTTP/1.1\r\n\r\n" },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_spent6, .check = guest6_learnt_schedule_kept,
+		.setup = rate_spent6,
+		.check = guest6_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: SYN-ACK from a guest past the burst goes to the proxy",
@@ -883,9 +998,10 @@ static const struct fixture fixtures[] = {
 		.in = { SYN_TO_METADATA, .tcp_flags = TCP_SYN | TCP_ACK },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE,
-			.tcp_flags = TCP_SYN | TCP_ACK },
+					   .tcp_flags = TCP_SYN | TCP_ACK },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_spent_refused, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent_refused,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: SYN-ACK from a guest books no new connection",
@@ -893,28 +1009,34 @@ static const struct fixture fixtures[] = {
 		.in = { SYN_TO_METADATA, .tcp_flags = TCP_SYN | TCP_ACK },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE,
-			.tcp_flags = TCP_SYN | TCP_ACK },
+					   .tcp_flags = TCP_SYN | TCP_ACK },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_on, .check = guest_learnt_nothing_scheduled,
+		.setup = rate_on,
+		.check = guest_learnt_nothing_scheduled,
 	},
 	{
 		.name = "rate: fourth IPv6 SYN in a row is dropped",
-		.prog = TAP, .in = { SYN6_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SYN_RATE),
-		.setup = rate_spent6, .check = guest6_learnt_schedule_kept,
+		.setup = rate_spent6,
+		.check = guest6_learnt_schedule_kept,
 	},
 	{
 		/* One budget per attachment, whatever the family. */
 		.name = "rate: IPv6 SYN after three IPv4 SYNs is dropped",
-		.prog = TAP, .in = { SYN6_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN6_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SYN_RATE),
-		.setup = rate_spent, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: interval 0: the twenty-first SYN in a row goes to the proxy",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
@@ -923,58 +1045,73 @@ static const struct fixture fixtures[] = {
 	},
 	{
 		.name = "rate: a second attachment's first SYN goes to the proxy on its own budget",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
-		.out = &(struct pkt_spec){ SYN_TO_SERVICE, .daddr = SERVICE2_IP },
+		.out = &(struct pkt_spec){ SYN_TO_SERVICE,
+					   .daddr = SERVICE2_IP },
 		COUNTS(TEST_ATTACH2_ID, MDR_PKT_TO_PROXY),
-		.setup = rate_spent_then_attach2, .check = attach2_on_its_own,
+		.setup = rate_spent_then_attach2,
+		.check = attach2_on_its_own,
 	},
 	{
 		.name = "rate: a second attachment's fourth SYN in a row is dropped",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH2_ID, MDR_DROP_SYN_RATE),
-		.setup = rate_both_spent, .check = both_learnt_schedule_kept,
+		.setup = rate_both_spent,
+		.check = both_learnt_schedule_kept,
 	},
 	{
 		/* Spoofing is checked first: a spoofed SYN spends no budget. */
 		.name = "rate: SYN from a spoofed MAC is dropped as spoofed and books nothing",
-		.prog = TAP, .in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .eth_src = GUEST2_MAC },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
-		.setup = rate_on_guarded, .check = learnt_nothing_scheduled,
+		.setup = rate_on_guarded,
+		.check = learnt_nothing_scheduled,
 	},
 	{
 		.name = "rate: SYN from a spoofed IP past the burst counts as spoofed",
-		.prog = TAP, .in = { SYN_TO_METADATA, .saddr = OTHER_IP },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .saddr = OTHER_IP },
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
-		.setup = rate_spent_guarded, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent_guarded,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: TCP SYN to 169.254.169.254:443 past the burst is untouched",
-		.prog = TAP, .in = { SYN_TO_METADATA, .dport = 443 },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .dport = 443 },
 		.verdict = TC_ACT_OK,
-		.setup = rate_spent, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent,
+		.check = guest_learnt_schedule_kept,
 	},
 	{
 		.name = "rate: ARP past the burst is answered",
-		.prog = TAP, .in = { ARP_WHO_HAS_METADATA },
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ ARP_METADATA_IS_AT },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_ARP_REPLIED),
-		.setup = rate_spent, .check = guest_learnt_schedule_kept,
+		.setup = rate_spent,
+		.check = guest_learnt_schedule_kept,
 	},
 
 	/* -- mdr_tap_ingress: reply TTL -- */
 	{
 		/* Only replies: the guest's own packets keep their TTL. */
 		.name = "ttl: reply_ttl 1: a guest's SYN keeps its TTL on the way in",
-		.prog = TAP, .in = { SYN_TO_METADATA },
+		.prog = TAP,
+		.in = { SYN_TO_METADATA },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ SYN_TO_SERVICE },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
-		.setup = ttl1, .check = guest_learnt,
+		.setup = ttl1,
+		.check = guest_learnt,
 	},
 };
 

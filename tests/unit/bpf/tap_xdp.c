@@ -18,32 +18,30 @@
 #pragma GCC diagnostic ignored "-Woverride-init"
 
 /* tap_xdp.bpf.c's MDR_XDP_MAX_FRAME: Ethernet + 1500 + a VLAN tag. */
-#define XDP_MAX_FRAME	1522
+#define XDP_MAX_FRAME 1522
 
 /* A request segment to the metadata service, @len bytes on the wire. */
-#define DATA_TO_METADATA(len)						\
-	SYN_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK,		\
-	.fill = (len) - SYN_LEN
-#define DATA_TO_SERVICE(len)						\
-	SYN_TO_SERVICE, .tcp_flags = TCP_PSH | TCP_ACK,			\
-	.fill = (len) - SYN_LEN
-#define DATA6_TO_METADATA(len)						\
-	SYN6_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK,		\
-	.fill = (len) - SYN6_LEN
-#define DATA6_TO_SERVICE(len)						\
-	SYN6_TO_SERVICE, .tcp_flags = TCP_PSH | TCP_ACK,		\
-	.fill = (len) - SYN6_LEN
+#define DATA_TO_METADATA(len) \
+	SYN_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK, .fill = (len)-SYN_LEN
+#define DATA_TO_SERVICE(len) \
+	SYN_TO_SERVICE, .tcp_flags = TCP_PSH | TCP_ACK, .fill = (len)-SYN_LEN
+#define DATA6_TO_METADATA(len) \
+	SYN6_TO_METADATA, .tcp_flags = TCP_PSH | TCP_ACK, .fill = (len)-SYN6_LEN
+#define DATA6_TO_SERVICE(len) \
+	SYN6_TO_SERVICE, .tcp_flags = TCP_PSH | TCP_ACK, .fill = (len)-SYN6_LEN
 
 /* XDP leaves the frame to TC: untouched, uncounted, nothing learnt. */
 static const struct xdp_differs left_to_tc = {
-	.verdict = XDP_PASS, .check = nothing_learnt,
+	.verdict = XDP_PASS,
+	.check = nothing_learnt,
 };
 
 static const struct fixture fixtures[] = {
 	{
 		/* The longest frame XDP still handles itself. */
 		.name = "tap: a 1522-byte segment to 169.254.169.254:80 goes to the proxy",
-		.prog = TAP, .in = { DATA_TO_METADATA(XDP_MAX_FRAME) },
+		.prog = TAP,
+		.in = { DATA_TO_METADATA(XDP_MAX_FRAME) },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ DATA_TO_SERVICE(XDP_MAX_FRAME) },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
@@ -52,7 +50,8 @@ static const struct fixture fixtures[] = {
 	{
 		/* One byte more: TC's alone (see the top of this file). */
 		.name = "tap: a 1523-byte segment to 169.254.169.254:80 goes to the proxy (XDP: left to TC)",
-		.prog = TAP, .in = { DATA_TO_METADATA(XDP_MAX_FRAME + 1) },
+		.prog = TAP,
+		.in = { DATA_TO_METADATA(XDP_MAX_FRAME + 1) },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ DATA_TO_SERVICE(XDP_MAX_FRAME + 1) },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
@@ -62,7 +61,8 @@ static const struct fixture fixtures[] = {
 	{
 		/* A GSO-sized segment, as generic XDP sees from a veth guest. */
 		.name = "tap: a 2000-byte segment to 169.254.169.254:80 goes to the proxy (XDP: left to TC)",
-		.prog = TAP, .in = { DATA_TO_METADATA(2000) },
+		.prog = TAP,
+		.in = { DATA_TO_METADATA(2000) },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ DATA_TO_SERVICE(2000) },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
@@ -71,7 +71,8 @@ static const struct fixture fixtures[] = {
 	},
 	{
 		.name = "tap: a 1522-byte IPv6 segment to fe80::a9fe:a9fe:80 goes to the proxy",
-		.prog = TAP, .in = { DATA6_TO_METADATA(XDP_MAX_FRAME) },
+		.prog = TAP,
+		.in = { DATA6_TO_METADATA(XDP_MAX_FRAME) },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ DATA6_TO_SERVICE(XDP_MAX_FRAME) },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
@@ -79,7 +80,8 @@ static const struct fixture fixtures[] = {
 	},
 	{
 		.name = "tap: a 1523-byte IPv6 segment to fe80::a9fe:a9fe:80 goes to the proxy (XDP: left to TC)",
-		.prog = TAP, .in = { DATA6_TO_METADATA(XDP_MAX_FRAME + 1) },
+		.prog = TAP,
+		.in = { DATA6_TO_METADATA(XDP_MAX_FRAME + 1) },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ DATA6_TO_SERVICE(XDP_MAX_FRAME + 1) },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_TO_PROXY),
@@ -96,7 +98,7 @@ static const struct fixture fixtures[] = {
 		.in = { ARP_WHO_HAS_METADATA, .pad_to = XDP_MAX_FRAME + 1 },
 		.verdict = TC_ACT_REDIRECT,
 		.out = &(struct pkt_spec){ ARP_METADATA_IS_AT,
-			.pad_to = XDP_MAX_FRAME + 1 },
+					   .pad_to = XDP_MAX_FRAME + 1 },
 		COUNTS(TEST_ATTACH_ID, MDR_PKT_ARP_REPLIED),
 		.xdp = &left_to_tc,
 	},

@@ -52,7 +52,8 @@ static void test_identities_never_mix(void)
 	n = key_of(&a, "/openstack/latest/meta_data.json", k);
 	CHECK(n > 0);
 	CHECK(!mdr_cache_lookup(&c, k, n, 0, &h));
-	CHECK(mdr_cache_store(&c, k, n, "HTTP/1.1 200 OK\r\n", 17, "A", 1, 0) == 0);
+	CHECK(mdr_cache_store(&c, k, n, "HTTP/1.1 200 OK\r\n", 17, "A", 1, 0) ==
+	      0);
 	CHECK(mdr_cache_lookup(&c, k, n, 1, &h) && body_is(&h, "A"));
 	CHECK(h.head_len == 17 && !memcmp(h.head, "HTTP/1.1 200 OK\r\n", 17));
 	/* Another attachment, guest address or instance: never A's answer. */
@@ -116,8 +117,8 @@ static void test_every_id_in_key(void)
 		field[0] = '\0';
 		n = key_of(&other, path, k);
 		check_report(n > 0 && !mdr_cache_lookup(&c, k, n, 1, &h),
-			     __FILE__, __LINE__, __func__,
-			     "no %s, same answer", ids[i].name);
+			     __FILE__, __LINE__, __func__, "no %s, same answer",
+			     ids[i].name);
 	}
 
 	/* Where one id ends and the next begins is part of the key too. */

@@ -32,8 +32,10 @@ static struct in6_addr guest6(unsigned int n)
 static const struct mdr_rate_config rate_cfg = {
 	.enabled = true,
 	.ip_versions = MDR_RATE_IPV4,
-	.base_window_ms = 10000, .base_limit = 3,
-	.burst_window_ms = 1000, .burst_limit = 100,
+	.base_window_ms = 10000,
+	.base_limit = 3,
+	.burst_window_ms = 1000,
+	.burst_limit = 100,
 };
 
 void test_rate_base_window(void)

@@ -27,53 +27,81 @@ void test_backend_specs(void)
 	CHECK_INT(mdr_backend_parse("local:/tmp", &be, err, sizeof(err)), 0);
 	CHECK_INT(be.kind, MDR_BACKEND_LOCAL);
 	CHECK(!strcmp(be.dir, "/tmp"));
-	CHECK_INT(mdr_backend_parse("local:/nonexistent-mdredir", &be, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_parse("local:/nonexistent-mdredir", &be, err,
+				    sizeof(err)),
+		  -ENOENT);
 	CHECK(strstr(err, "/nonexistent-mdredir") != NULL);
-	CHECK_INT(mdr_backend_parse("local:/etc/hostname", &be, err, sizeof(err)), -ENOTDIR);
+	CHECK_INT(mdr_backend_parse("local:/etc/hostname", &be, err,
+				    sizeof(err)),
+		  -ENOTDIR);
 	CHECK_INT(mdr_backend_parse("local:", &be, err, sizeof(err)), -EINVAL);
 
-	CHECK_INT(mdr_backend_parse("neutron:unix:/run/neutron/metadata_proxy", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:unix:/run/neutron/metadata_proxy",
+				    &be, err, sizeof(err)),
+		  0);
 	CHECK_INT(be.kind, MDR_BACKEND_NEUTRON);
 	CHECK_INT(be.addr.ss_family, AF_UNIX);
-	CHECK_INT(mdr_backend_parse("neutron:unix:", &be, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("neutron:unix:", &be, err, sizeof(err)),
+		  -EINVAL);
 	{
 		char spec[200] = "neutron:unix:/";
 
 		memset(spec + 14, 'x', 150);
 		spec[164] = '\0';
-		CHECK_INT(mdr_backend_parse(spec, &be, err, sizeof(err)), -ENAMETOOLONG);
+		CHECK_INT(mdr_backend_parse(spec, &be, err, sizeof(err)),
+			  -ENAMETOOLONG);
 	}
 
-	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1:8775", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1:8775", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK_INT(be.addr.ss_family, AF_INET);
 	CHECK_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
-	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 80);
-	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1:9697/", &be, err, sizeof(err)), 0);
-	CHECK_INT(mdr_backend_parse("neutron:http://[::1]:9697", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1:9697/", &be, err,
+				    sizeof(err)),
+		  0);
+	CHECK_INT(mdr_backend_parse("neutron:http://[::1]:9697", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK_INT(be.addr.ss_family, AF_INET6);
 	CHECK_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 9697);
-	CHECK_INT(mdr_backend_parse("neutron:http://localhost:9697", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://localhost:9697", &be, err,
+				    sizeof(err)),
+		  0);
 
 	static const char *const bad[] = {
-		"neutron:http://127.0.0.1:0", "neutron:http://127.0.0.1:65536",
-		"neutron:http://127.0.0.1:x", "neutron:http://127.0.0.1:",
-		"neutron:http://:80", "neutron:http://[::1", "neutron:http://[::1]x",
-		"neutron:http://127.0.0.1:80/path", "neutron:http://",
+		"neutron:http://127.0.0.1:0",
+		"neutron:http://127.0.0.1:65536",
+		"neutron:http://127.0.0.1:x",
+		"neutron:http://127.0.0.1:",
+		"neutron:http://:80",
+		"neutron:http://[::1",
+		"neutron:http://[::1]x",
+		"neutron:http://127.0.0.1:80/path",
+		"neutron:http://",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int ret = mdr_backend_parse(bad[i], &be, err, sizeof(err));
 
 		if (ret != -EINVAL)
-			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret, err);
+			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret,
+				err);
 		CHECK_INT(ret, -EINVAL);
 		CHECK(strstr(err, bad[i]) != NULL);
 	}
-	CHECK_INT(mdr_backend_parse("neutron:http://no-such-host.invalid:80", &be, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_parse("neutron:http://no-such-host.invalid:80",
+				    &be, err, sizeof(err)),
+		  -ENOENT);
 
-	CHECK_INT(mdr_backend_parse("haproxy:http://x", &be, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_parse("haproxy:http://x", &be, err, sizeof(err)),
+		  -EINVAL);
 	CHECK(strstr(err, "haproxy:http://x") && strstr(err, "local:DIR") &&
-	      strstr(err, "neutron:unix:PATH") && strstr(err, "neutron:http://HOST") &&
+	      strstr(err, "neutron:unix:PATH") &&
+	      strstr(err, "neutron:http://HOST") &&
 	      strstr(err, "nova:https://HOST"));
 	CHECK_INT(mdr_backend_parse("", &be, err, sizeof(err)), -EINVAL);
 	CHECK_INT(mdr_backend_parse("neutron", &be, err, sizeof(err)), -EINVAL);
@@ -92,7 +120,9 @@ void test_nova_specs(void)
 	struct mdr_backend be;
 	char err[512], desc[512];
 
-	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK_INT(be.kind, MDR_BACKEND_NOVA);
 	CHECK(!be.tls && be.endpoint_set && be.host_is_ip);
 	CHECK_INT(ntohs(((struct sockaddr_in *)&be.addr)->sin_port), 8775);
@@ -102,10 +132,14 @@ void test_nova_specs(void)
 	mdr_backend_describe(&be, desc, sizeof(desc));
 	CHECK(!strcmp(desc, "nova:http://127.0.0.1:8775 (no shared secret)"));
 	/* TLS options mean nothing to plain http: accepted and ignored. */
-	CHECK_INT(mdr_backend_set_tls(&be, "/nonexistent", NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_tls(&be, "/nonexistent", NULL, NULL, false,
+				      err, sizeof(err)),
+		  0);
 	CHECK(be.ssl_ctx == NULL);
 
-	CHECK_INT(mdr_backend_parse("nova:https://localhost:8443/", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:https://localhost:8443/", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK(be.tls && !be.host_is_ip);
 	CHECK(!strcmp(be.host, "localhost"));
 	CHECK(!strcmp(be.authority, "localhost:8443"));
@@ -118,7 +152,9 @@ void test_nova_specs(void)
 	mdr_backend_release(&be);
 	CHECK(be.ssl_ctx == NULL && be.key_len == 0);
 
-	CHECK_INT(mdr_backend_parse("nova:https://[::1]", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:https://[::1]", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK(be.tls && be.host_is_ip);
 	CHECK(!strcmp(be.host, "::1"));
 	CHECK(!strcmp(be.authority, "[::1]:8775"));
@@ -130,42 +166,71 @@ void test_nova_specs(void)
 	CHECK(mdr_backend_needs_endpoint(&be));
 	CHECK_INT(mdr_backend_finish(&be, err, sizeof(err)), -EDESTADDRREQ);
 	CHECK(strstr(err, "nova_metadata_host") != NULL);
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "", 0, false, err, sizeof(err)), -EINVAL);
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 70000, false, err, sizeof(err)), -EINVAL);
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "no-such-host.invalid", 0, false, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "", 0, false, err,
+						sizeof(err)),
+		  -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 70000, false,
+						err, sizeof(err)),
+		  -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "no-such-host.invalid", 0,
+						false, err, sizeof(err)),
+		  -ENOENT);
 	CHECK(mdr_backend_needs_endpoint(&be));
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "fd00::1", 0, true, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "fd00::1", 0, true, err,
+						sizeof(err)),
+		  0);
 	CHECK(be.tls && be.host_is_ip && !mdr_backend_needs_endpoint(&be));
 	CHECK(!strcmp(be.authority, "[fd00::1]:8775"));
 	CHECK_INT(ntohs(((struct sockaddr_in6 *)&be.addr)->sin6_port), 8775);
 	/* Once set (or when the spec named it), it stays. */
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 80, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 80, false,
+						err, sizeof(err)),
+		  -EINVAL);
 	CHECK_INT(mdr_backend_parse("nova", &be, err, sizeof(err)), 0);
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 9999, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 9999, false,
+						err, sizeof(err)),
+		  0);
 	CHECK(!be.tls && !strcmp(be.authority, "127.0.0.1:9999"));
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "[::1]", 0, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "[::1]", 0, false, err,
+						sizeof(err)),
+		  -EINVAL);
 
 	/* Only nova takes a secret or an endpoint. */
-	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("neutron:http://127.0.0.1", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK_INT(mdr_backend_set_secret(&be, "s", 1), -EINVAL);
-	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 0, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_nova_endpoint(&be, "127.0.0.1", 0, false, err,
+						sizeof(err)),
+		  -EINVAL);
 	CHECK_INT(mdr_backend_finish(&be, err, sizeof(err)), 0);
 
 	static const char *const bad[] = {
-		"nova:", "nova:x", "nova:unix:/run/x", "nova:ftp://h", "nova:http://",
-		"nova:https://", "nova:http://127.0.0.1:0", "nova:https://127.0.0.1:x",
-		"nova:http://127.0.0.1/openstack", "nova:https://[::1", "novax",
+		"nova:",
+		"nova:x",
+		"nova:unix:/run/x",
+		"nova:ftp://h",
+		"nova:http://",
+		"nova:https://",
+		"nova:http://127.0.0.1:0",
+		"nova:https://127.0.0.1:x",
+		"nova:http://127.0.0.1/openstack",
+		"nova:https://[::1",
+		"novax",
 		"nova:HTTP://127.0.0.1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int ret = mdr_backend_parse(bad[i], &be, err, sizeof(err));
 
 		if (ret != -EINVAL)
-			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret, err);
+			fprintf(stderr, "backend '%s': %d (%s)\n", bad[i], ret,
+				err);
 		CHECK_INT(ret, -EINVAL);
 		CHECK(strstr(err, bad[i]) != NULL);
 	}
-	CHECK_INT(mdr_backend_parse("nova:https://no-such-host.invalid", &be, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_parse("nova:https://no-such-host.invalid", &be,
+				    err, sizeof(err)),
+		  -ENOENT);
 }
 
 /*
@@ -193,14 +258,17 @@ void test_nova_signature(void)
 		{ "y", 65, "i",
 		  "10fd2372a528804e804c24a3d850ddaa056911645bf45c90d2b27b4d7f8a5640" },
 		/* secret "metadata-secret-" * 10 (160 bytes) */
-		{ "metadata-secret-", 10, "6a5c3b4f-1b7e-4d4a-9f44-0c1d8d0b2a11",
+		{ "metadata-secret-", 10,
+		  "6a5c3b4f-1b7e-4d4a-9f44-0c1d8d0b2a11",
 		  "2fedc3813ac81d69ad6bb905fa47bc8378ce7b70d01230d0e2ba79452e84f202" },
 	};
 	char secret[256], sig[MDR_NOVA_SIGNATURE_LEN + 1];
 	struct mdr_backend be;
 	char err[256];
 
-	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1", &be, err,
+				    sizeof(err)),
+		  0);
 	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
 		size_t n = strlen(vec[i].secret), len = 0;
 
@@ -233,7 +301,8 @@ static bool make_cert(const char *cert_path, const char *key_path)
 		X509_gmtime_adj(X509_getm_notAfter(x), 3600);
 		X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
 					   MBSTRING_ASC,
-					   (const unsigned char *)"test", -1, -1, 0);
+					   (const unsigned char *)"test", -1,
+					   -1, 0);
 		X509_set_issuer_name(x, X509_get_subject_name(x));
 		ok = X509_set_pubkey(x, key) && X509_sign(x, key, EVP_sha256());
 	}
@@ -269,33 +338,61 @@ void test_tls_options(void)
 	CHECK(make_cert(b_crt, b_key));
 	write_file(junk, "not a certificate\n");
 
-	CHECK_INT(mdr_backend_parse("nova:https://127.0.0.1", &be, err, sizeof(err)), 0);
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, NULL, NULL, false, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:https://127.0.0.1", &be, err,
+				    sizeof(err)),
+		  0);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, NULL, NULL, false, err,
+				      sizeof(err)),
+		  0);
 	CHECK(be.ssl_ctx != NULL);
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, a_key, false, err, sizeof(err)), 0);
-	CHECK_INT(mdr_backend_set_tls(&be, dir, NULL, NULL, false, err, sizeof(err)), 0);
-	CHECK_INT(mdr_backend_set_tls(&be, NULL, NULL, NULL, true, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, a_key, false, err,
+				      sizeof(err)),
+		  0);
+	CHECK_INT(mdr_backend_set_tls(&be, dir, NULL, NULL, false, err,
+				      sizeof(err)),
+		  0);
+	CHECK_INT(mdr_backend_set_tls(&be, NULL, NULL, NULL, true, err,
+				      sizeof(err)),
+		  0);
 	CHECK(be.insecure);
 
 	/* Each error names the file at fault, and leaves the last good
 	 * context in place. */
-	CHECK_INT(mdr_backend_set_tls(&be, "/nonexistent/ca.pem", NULL, NULL, false, err, sizeof(err)), -ENOENT);
-	CHECK(strstr(err, "CA file '/nonexistent/ca.pem'") && strstr(err, "No such file"));
+	CHECK_INT(mdr_backend_set_tls(&be, "/nonexistent/ca.pem", NULL, NULL,
+				      false, err, sizeof(err)),
+		  -ENOENT);
+	CHECK(strstr(err, "CA file '/nonexistent/ca.pem'") &&
+	      strstr(err, "No such file"));
 	CHECK(be.ssl_ctx != NULL && be.insecure);
-	CHECK_INT(mdr_backend_set_tls(&be, junk, NULL, NULL, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, junk, NULL, NULL, false, err,
+				      sizeof(err)),
+		  -EINVAL);
 	CHECK(strstr(err, junk) != NULL);
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, b_key, false, err, sizeof(err)), -EINVAL);
-	CHECK(strstr(err, "does not match") && strstr(err, b_key) && strstr(err, a_crt));
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, junk, a_key, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, b_key, false, err,
+				      sizeof(err)),
+		  -EINVAL);
+	CHECK(strstr(err, "does not match") && strstr(err, b_key) &&
+	      strstr(err, a_crt));
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, junk, a_key, false, err,
+				      sizeof(err)),
+		  -EINVAL);
 	CHECK(strstr(err, "client certificate") && strstr(err, junk));
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, junk, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, junk, false, err,
+				      sizeof(err)),
+		  -EINVAL);
 	CHECK(strstr(err, "client key") && strstr(err, junk));
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, "/nonexistent/k", false, err, sizeof(err)), -ENOENT);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, "/nonexistent/k",
+				      false, err, sizeof(err)),
+		  -ENOENT);
 	CHECK(strstr(err, "/nonexistent/k") != NULL);
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, NULL, a_key, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, NULL, a_key, false, err,
+				      sizeof(err)),
+		  -EINVAL);
 	CHECK(strstr(err, a_key) != NULL);
 	/* The certificate file alone, holding no key. */
-	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, NULL, false, err, sizeof(err)), -EINVAL);
+	CHECK_INT(mdr_backend_set_tls(&be, a_crt, a_crt, NULL, false, err,
+				      sizeof(err)),
+		  -EINVAL);
 	CHECK(strstr(err, a_crt) != NULL);
 	mdr_backend_release(&be);
 
@@ -306,13 +403,13 @@ void test_tls_options(void)
 static int lookup(int base, const struct mdr_identity *id, const char *target,
 		  struct mdr_local_reply *r)
 {
-	int status = mdr_local_lookup(base, id, (struct mdr_str){ target, strlen(target) }, r);
+	int status = mdr_local_lookup(
+		base, id, (struct mdr_str){ target, strlen(target) }, r);
 
 	if (r->fd >= 0 && status != 200)
 		close(r->fd);
 	return status;
 }
-
 
 void test_local(void)
 {

@@ -40,18 +40,40 @@ void test_keep_alive_rules(void)
 	CHECK_INT(parse_req("GET / HTTP/1.0\r\n\r\n", &h), 1);
 	CHECK(!mdr_http_wants_keep_alive(&h));
 	CHECK(!h.has_host);
-	CHECK_INT(parse_req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &h), 1);
+	CHECK_INT(parse_req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+			    &h),
+		  1);
 	CHECK(mdr_http_wants_keep_alive(&h));
-	CHECK_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n", &h), 1);
+	CHECK_INT(
+		parse_req(
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n",
+			&h),
+		1);
 	CHECK(!mdr_http_wants_keep_alive(&h));
-	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", &h), 1);
+	CHECK_INT(
+		parse_req(
+			"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n",
+			&h),
+		1);
 	CHECK_INT(h.body, MDR_BODY_LENGTH);
 	CHECK_INT(h.content_length, 12);
-	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &h), 1);
+	CHECK_INT(
+		parse_req(
+			"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n",
+			&h),
+		1);
 	CHECK_INT(h.body, MDR_BODY_CHUNKED);
 	/* Identical duplicate lengths are harmless. */
-	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", &h), 1);
-	CHECK_INT(parse_req("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", &h), 1);
+	CHECK_INT(
+		parse_req(
+			"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n",
+			&h),
+		1);
+	CHECK_INT(
+		parse_req(
+			"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+			&h),
+		1);
 	CHECK(h.expect_continue);
 	/* HTTP/1.2 is spoken as 1.1. */
 	CHECK_INT(parse_req("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &h), 1);
@@ -62,20 +84,42 @@ static const struct reject_case {
 	const char *name, *req;
 	int status;
 } reject_cases[] = {
-	{ "CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
-	{ "TE and CL", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400 },
-	{ "differing CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400 },
-	{ "CL list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n", 400 },
-	{ "CL sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n", 400 },
-	{ "CL empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400 },
-	{ "CL huge", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1234567890123456789012\r\n\r\n", 400 },
-	{ "TE gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400 },
-	{ "TE gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 400 },
-	{ "TE chunked, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400 },
-	{ "TE twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
-	{ "TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
-	{ "obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400 },
-	{ "obs-fold tab", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n", 400 },
+	{ "CL and TE",
+	  "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  400 },
+	{ "TE and CL",
+	  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+	  400 },
+	{ "differing CL",
+	  "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+	  400 },
+	{ "CL list",
+	  "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n", 400 },
+	{ "CL sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n",
+	  400 },
+	{ "CL empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n",
+	  400 },
+	{ "CL huge",
+	  "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1234567890123456789012\r\n\r\n",
+	  400 },
+	{ "TE gzip",
+	  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+	  400 },
+	{ "TE gzip, chunked",
+	  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+	  400 },
+	{ "TE chunked, chunked",
+	  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+	  400 },
+	{ "TE twice",
+	  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  400 },
+	{ "TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  400 },
+	{ "obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n",
+	  400 },
+	{ "obs-fold tab", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n",
+	  400 },
 	{ "leading space", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400 },
 	{ "bare LF start", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400 },
 	{ "bare LF header", "GET / HTTP/1.1\r\nHost: a\n\r\n", 400 },
@@ -89,7 +133,8 @@ static const struct reject_case {
 	{ "space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },
 	{ "empty name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400 },
 	{ "no colon", "GET / HTTP/1.1\r\nHost: a\r\nXYZ\r\n\r\n", 400 },
-	{ "bad name char", "GET / HTTP/1.1\r\nHost: a\r\nX(A): b\r\n\r\n", 400 },
+	{ "bad name char", "GET / HTTP/1.1\r\nHost: a\r\nX(A): b\r\n\r\n",
+	  400 },
 	{ "bad method char", "GE{T / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 	{ "lower http", "GET / http/1.1\r\nHost: a\r\n\r\n", 400 },
 	{ "HTTP/2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505 },
@@ -109,7 +154,8 @@ void test_rejections(void)
 {
 	static struct mdr_http_head h;
 
-	for (size_t i = 0; i < sizeof(reject_cases) / sizeof(reject_cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(reject_cases) / sizeof(reject_cases[0]);
+	     i++) {
 		const struct reject_case *rc = &reject_cases[i];
 		/* Some cases hold a NUL, so size them from the known end. */
 		size_t len = strlen(rc->req);
@@ -176,7 +222,8 @@ void test_limits(void)
 
 	/* Header block: "Host: a\r\n" (9) + 1 line + final CRLF (2). */
 	{
-		size_t value = MDR_HTTP_MAX_HEADER_BLOCK - 9 - 2 - strlen("X-1: \r\n");
+		size_t value =
+			MDR_HTTP_MAX_HEADER_BLOCK - 9 - 2 - strlen("X-1: \r\n");
 
 		s = make_request(1, 2, value);
 		CHECK_INT(parse_req(s, &h), 1);
@@ -194,9 +241,11 @@ void test_limits(void)
 void test_pipelining_splits(void)
 {
 	static struct mdr_http_head h;
-	const char *stream = "POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
-			     "GET /two HTTP/1.1\r\nHost: a\r\nX-Y: z\r\n\r\n";
-	size_t n = strlen(stream), first_len = strlen(stream) - strlen(strstr(stream, "GET"));
+	const char *stream =
+		"POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+		"GET /two HTTP/1.1\r\nHost: a\r\nX-Y: z\r\n\r\n";
+	size_t n = strlen(stream),
+	       first_len = strlen(stream) - strlen(strstr(stream, "GET"));
 	int ok = 0;
 
 	for (size_t split = 0; split <= n; split++) {
@@ -217,11 +266,13 @@ void test_pipelining_splits(void)
 		/* Second request from whatever had arrived, then the rest. */
 		memset(&p, 0, sizeof(p));
 		ret = have > off ? mdr_http_parse_request(&p, stream + off,
-							    have - off, &h) : 0;
+							  have - off, &h)
+				 : 0;
 		if (ret == 0)
-			ret = mdr_http_parse_request(&p, stream + off, n - off, &h);
-		if (ret == 1 && mdr_str_eq(h.target, "/two") && h.nheaders == 2 &&
-		    h.len == n - off)
+			ret = mdr_http_parse_request(&p, stream + off, n - off,
+						     &h);
+		if (ret == 1 && mdr_str_eq(h.target, "/two") &&
+		    h.nheaders == 2 && h.len == n - off)
 			ok++;
 	}
 	CHECK_INT(ok, n + 1);
@@ -256,34 +307,57 @@ void test_responses(void)
 {
 	static struct mdr_http_head h;
 
-	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false, &h), 1);
+	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
+			     false, &h),
+		  1);
 	CHECK_INT(h.status, 200);
 	CHECK(mdr_str_eq(h.reason, "OK"));
 	CHECK_INT(h.body, MDR_BODY_LENGTH);
-	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true, &h), 1);
+	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
+			     true, &h),
+		  1);
 	CHECK_INT(h.body, MDR_BODY_NONE); /* HEAD */
-	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, &h), 1);
+	CHECK_INT(
+		parse_resp(
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+			false, &h),
+		1);
 	CHECK_INT(h.body, MDR_BODY_CHUNKED);
-	CHECK_INT(parse_resp("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n", false, &h), 1);
+	CHECK_INT(parse_resp(
+			  "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+			  false, &h),
+		  1);
 	CHECK_INT(h.body, MDR_BODY_CLOSE);
 	CHECK_INT(h.minor, 0);
-	CHECK_INT(parse_resp("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", false, &h), 1);
+	CHECK_INT(
+		parse_resp(
+			"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+			false, &h),
+		1);
 	CHECK_INT(h.body, MDR_BODY_NONE);
-	CHECK_INT(parse_resp("HTTP/1.1 304 Not Modified\r\n\r\n", false, &h), 1);
+	CHECK_INT(parse_resp("HTTP/1.1 304 Not Modified\r\n\r\n", false, &h),
+		  1);
 	CHECK_INT(h.body, MDR_BODY_NONE);
 	CHECK_INT(parse_resp("HTTP/1.1 100 Continue\r\n\r\n", false, &h), 1);
 	CHECK_INT(h.body, MDR_BODY_NONE);
-	CHECK_INT(parse_resp("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, &h), 1);
+	CHECK_INT(parse_resp("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false,
+			     &h),
+		  1);
 	CHECK_INT(h.reason.n, 0);
 	CHECK_INT(parse_resp("HTTP/1.1 404 \r\n\r\n", false, &h), 1);
 
-	CHECK(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", false, &h) < 0);
-	CHECK(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp(
+		      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		      false, &h) < 0);
+	CHECK(parse_resp(
+		      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		      false, &h) < 0);
 	CHECK(parse_resp("HTTP/1.1 2000 OK\r\n\r\n", false, &h) < 0);
 	CHECK(parse_resp("HTTP/1.1 20x OK\r\n\r\n", false, &h) < 0);
 	CHECK(parse_resp("HTTP/1.1 099 Low\r\n\r\n", false, &h) < 0);
 	CHECK(parse_resp("ICY 200 OK\r\n\r\n", false, &h) < 0);
-	CHECK(parse_resp("HTTP/1.1 200 OK\nContent-Length: 1\r\n\r\n", false, &h) < 0);
+	CHECK(parse_resp("HTTP/1.1 200 OK\nContent-Length: 1\r\n\r\n", false,
+			 &h) < 0);
 	CHECK(parse_resp("garbage garbage garbage\r\n\r\n", false, &h) < 0);
 	CHECK_INT(parse_resp("HTTP/1.1 200 OK\r\nContent-Le", false, &h), 0);
 }
@@ -331,14 +405,18 @@ void test_chunked(void)
 	int err, raw_ok = 0, dec_ok = 0, split_ok = 0;
 
 	/* The body followed by the next pipelined request. */
-	n = (size_t)snprintf(stream, sizeof(stream), "%sGET / HTTP/1.1\r\n", chunked_body);
+	n = (size_t)snprintf(stream, sizeof(stream), "%sGET / HTTP/1.1\r\n",
+			     chunked_body);
 	for (size_t step = 1; step <= n; step++) {
 		for (size_t room = 1; room <= 7; room += 3) {
-			used = relay(stream, n, false, step, room, out, &out_len, &err);
+			used = relay(stream, n, false, step, room, out,
+				     &out_len, &err);
 			raw_ok += used == body_len && out_len == body_len &&
 				  !memcmp(out, chunked_body, body_len) && !err;
-			used = relay(stream, n, true, step, room, out, &out_len, &err);
-			dec_ok += used == body_len && out_len == strlen(chunked_data) &&
+			used = relay(stream, n, true, step, room, out, &out_len,
+				     &err);
+			dec_ok += used == body_len &&
+				  out_len == strlen(chunked_data) &&
 				  !memcmp(out, chunked_data, out_len) && !err;
 		}
 	}
@@ -353,7 +431,8 @@ void test_chunked(void)
 
 		while (pos < body_len && !mdr_chunked_done(&c)) {
 			size_t end = pos < split ? split : body_len;
-			ssize_t r = mdr_chunked_step(&c, chunked_body + pos, end - pos, &is_data);
+			ssize_t r = mdr_chunked_step(&c, chunked_body + pos,
+						     end - pos, &is_data);
 
 			if (r <= 0) {
 				ok = false;
@@ -369,17 +448,17 @@ void test_chunked(void)
 	CHECK_INT(split_ok, body_len + 1);
 
 	static const char *const bad[] = {
-		"zz\r\n",                       /* not hex */
-		";x\r\n",                       /* no size */
-		"5\r\nhelloX\r\n",              /* data not followed by CRLF */
-		"5\nhello\r\n0\r\n\r\n",        /* bare LF after size */
-		"5\r\nhello\n0\r\n\r\n",        /* bare LF after data */
-		"0\r\n\r\r",                    /* bad final CRLF */
-		"1000000000000000\r\n",         /* 16 hex digits */
-		"0\r\nX: a\nY: b\r\n\r\n",      /* bare LF in trailer */
-		"0\r\n folded\r\n\r\n",         /* folded trailer */
-		"5 \x01\r\nhello\r\n",          /* CTL in extension */
-		"0\r\nX: \0\r\n\r\n",           /* NUL in trailer (cut short) */
+		"zz\r\n",		   /* not hex */
+		";x\r\n",		   /* no size */
+		"5\r\nhelloX\r\n",	   /* data not followed by CRLF */
+		"5\nhello\r\n0\r\n\r\n",   /* bare LF after size */
+		"5\r\nhello\n0\r\n\r\n",   /* bare LF after data */
+		"0\r\n\r\r",		   /* bad final CRLF */
+		"1000000000000000\r\n",	   /* 16 hex digits */
+		"0\r\nX: a\nY: b\r\n\r\n", /* bare LF in trailer */
+		"0\r\n folded\r\n\r\n",	   /* folded trailer */
+		"5 \x01\r\nhello\r\n",	   /* CTL in extension */
+		"0\r\nX: \0\r\n\r\n",	   /* NUL in trailer (cut short) */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		size_t len = strlen(bad[i]);
@@ -395,7 +474,8 @@ void test_chunked(void)
 
 void test_body_length(void)
 {
-	struct mdr_http_head h = { .body = MDR_BODY_LENGTH, .content_length = 5 };
+	struct mdr_http_head h = { .body = MDR_BODY_LENGTH,
+				   .content_length = 5 };
 	struct mdr_body b;
 	char out[16];
 	size_t used;

@@ -15,38 +15,38 @@
 #include "http/rewrite.h"
 #include "http_tests.h"
 
-static const char forged_request[] =
-	"GET /latest/meta-data HTTP/1.1\r\n"
-	"Host: 169.254.169.254\r\n"
-	"X-Forwarded-For: 6.6.6.6\r\n"
-	"x-forwarded-for: 6.6.6.7\r\n"
-	"X-FORWARDED-FOR: 6.6.6.8\r\n"
-	"X-Neutron-Network-ID: evil\r\n"
-	"x-neutron-router-id: evil\r\n"
-	"X-NEUTRON-ANYTHING: evil\r\n"
-	"X-OVN-Network-ID: evil\r\n"
-	"x-ovn-whatever: evil\r\n"
-	"X-Instance-ID: evil\r\n"
-	"x-instance-id-signature: evil\r\n"
-	"X-INSTANCE-ID-Other: evil\r\n"
-	"X-Tenant-ID: evil\r\n"
-	"x-tenant-id: evil\r\n"
-	"Connection: keep-alive, X-Hop\r\n"
-	"X-Hop: dropped\r\n"
-	"Keep-Alive: timeout=5\r\n"
-	"Proxy-Connection: keep-alive\r\n"
-	"TE: trailers\r\n"
-	"Upgrade: h2c\r\n"
-	"Expect: 100-continue\r\n"
-	"X-Tenant-Name: kept\r\n"
-	"X-Forwarded-Proto: kept\r\n"
-	"Accept: */*\r\n"
-	"\r\n";
+static const char forged_request[] = "GET /latest/meta-data HTTP/1.1\r\n"
+				     "Host: 169.254.169.254\r\n"
+				     "X-Forwarded-For: 6.6.6.6\r\n"
+				     "x-forwarded-for: 6.6.6.7\r\n"
+				     "X-FORWARDED-FOR: 6.6.6.8\r\n"
+				     "X-Neutron-Network-ID: evil\r\n"
+				     "x-neutron-router-id: evil\r\n"
+				     "X-NEUTRON-ANYTHING: evil\r\n"
+				     "X-OVN-Network-ID: evil\r\n"
+				     "x-ovn-whatever: evil\r\n"
+				     "X-Instance-ID: evil\r\n"
+				     "x-instance-id-signature: evil\r\n"
+				     "X-INSTANCE-ID-Other: evil\r\n"
+				     "X-Tenant-ID: evil\r\n"
+				     "x-tenant-id: evil\r\n"
+				     "Connection: keep-alive, X-Hop\r\n"
+				     "X-Hop: dropped\r\n"
+				     "Keep-Alive: timeout=5\r\n"
+				     "Proxy-Connection: keep-alive\r\n"
+				     "TE: trailers\r\n"
+				     "Upgrade: h2c\r\n"
+				     "Expect: 100-continue\r\n"
+				     "X-Tenant-Name: kept\r\n"
+				     "X-Forwarded-Proto: kept\r\n"
+				     "Accept: */*\r\n"
+				     "\r\n";
 
 void test_rewrite_request(void)
 {
 	static struct mdr_http_head h;
-	struct mdr_identity id = { .vm_ip = "10.0.0.5", .network_id = "net-1",
+	struct mdr_identity id = { .vm_ip = "10.0.0.5",
+				   .network_id = "net-1",
 				   .router_id = "rtr-1" };
 	struct mdr_backend be = { .kind = MDR_BACKEND_NEUTRON };
 	char out[4096], lower[4096];
@@ -57,7 +57,8 @@ void test_rewrite_request(void)
 	CHECK(n > 0);
 	out[n > 0 ? n : 0] = '\0';
 	for (int i = 0; i <= n; i++)
-		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32 : out[i];
+		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32
+							  : out[i];
 	CHECK(!strncmp(out, "GET /latest/meta-data HTTP/1.1\r\n", 32));
 	CHECK(!strstr(lower, "evil"));
 	CHECK(!strstr(lower, "6.6.6"));
@@ -107,17 +108,22 @@ void test_rewrite_request(void)
 	/* Too small a buffer is an error, not a cut head. */
 	CHECK_INT(mdr_rewrite_request(&h, &id, &be, out, 64), -ENOSPC);
 
-	for (const char *const *s = (const char *const[]){
-		     "X-Forwarded-For", "x-neutron-", "X-Neutron-Network-ID",
-		     "X-OVN-Network-ID", "X-Instance-ID", "X-Instance-ID-Signature",
-		     "x-instance-idx", "X-Tenant-ID", NULL };
+	for (const char *const *s =
+		     (const char *const[]){
+			     "X-Forwarded-For", "x-neutron-",
+			     "X-Neutron-Network-ID", "X-OVN-Network-ID",
+			     "X-Instance-ID", "X-Instance-ID-Signature",
+			     "x-instance-idx", "X-Tenant-ID", NULL };
 	     *s; s++)
-		CHECK(mdr_header_is_identity((struct mdr_str){ *s, strlen(*s) }));
-	for (const char *const *s = (const char *const[]){
-		     "X-Forwarded-Proto", "X-Tenant", "X-Tenant-ID-2", "X-Instance",
-		     "Neutron", "X-OVNx", NULL };
+		CHECK(mdr_header_is_identity(
+			(struct mdr_str){ *s, strlen(*s) }));
+	for (const char *const *s =
+		     (const char *const[]){ "X-Forwarded-Proto", "X-Tenant",
+					    "X-Tenant-ID-2", "X-Instance",
+					    "Neutron", "X-OVNx", NULL };
 	     *s; s++)
-		CHECK(!mdr_header_is_identity((struct mdr_str){ *s, strlen(*s) }));
+		CHECK(!mdr_header_is_identity(
+			(struct mdr_str){ *s, strlen(*s) }));
 }
 
 void test_rewrite_request_http10(void)
@@ -140,7 +146,11 @@ void test_rewrite_request_http10(void)
 	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"));
 
 	/* Identical duplicate lengths are forwarded once. */
-	CHECK_INT(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", &h), 1);
+	CHECK_INT(
+		parse_req(
+			"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n",
+			&h),
+		1);
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
 	CHECK(!strstr(strstr(out, "Content-Length") + 1, "Content-Length"));
@@ -186,7 +196,8 @@ static int count_header(const char *head, const char *name)
 	size_t n = strlen(name);
 	int count = 0;
 
-	for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n"))
+	for (const char *p = strstr(head, "\r\n"); p && p[2];
+	     p = strstr(p + 2, "\r\n"))
 		if (!strncasecmp(p + 2, name, n) && p[2 + n] == ':')
 			count++;
 	return count;
@@ -195,7 +206,8 @@ static int count_header(const char *head, const char *name)
 void test_rewrite_nova(void)
 {
 	static struct mdr_http_head h;
-	struct mdr_identity id = { .vm_ip = "10.0.0.5", .network_id = "net-1",
+	struct mdr_identity id = { .vm_ip = "10.0.0.5",
+				   .network_id = "net-1",
 				   .router_id = "rtr-1",
 				   .instance_id = "inst-1",
 				   .project_id = "proj-1" };
@@ -203,25 +215,30 @@ void test_rewrite_nova(void)
 	char out[4096], lower[4096], err[256];
 	int n;
 
-	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1:18775", &be, err, sizeof(err)), 0);
+	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1:18775", &be, err,
+				    sizeof(err)),
+		  0);
 	CHECK_INT(mdr_backend_set_secret(&be, "s3cr3t", 6), 0);
 	CHECK_INT(parse_req(forged_request, &h), 1);
 	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 	CHECK(n > 0);
 	out[n > 0 ? n : 0] = '\0';
 	for (int i = 0; i <= n; i++)
-		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32 : out[i];
+		lower[i] = out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32
+							  : out[i];
 	CHECK(!strncmp(out, "GET /latest/meta-data HTTP/1.1\r\n", 32));
 	CHECK(!strstr(lower, "evil"));
 	CHECK(!strstr(lower, "6.6.6"));
 	CHECK(!strstr(lower, "x-neutron"));
 	CHECK(!strstr(lower, "x-ovn"));
 	/* Exactly our four identity headers, once each, in this order. */
-	CHECK(has_header(out, "\r\nX-Forwarded-For: 10.0.0.5\r\n"
-			      "X-Instance-ID: inst-1\r\n"
-			      "X-Tenant-ID: proj-1\r\n"
-			      "X-Instance-ID-Signature: "
-			      "439de97388f549a2dcc1028067b052f1128de208ae3ed06f3ef648f998988fbc\r\n"));
+	CHECK(has_header(
+		out,
+		"\r\nX-Forwarded-For: 10.0.0.5\r\n"
+		"X-Instance-ID: inst-1\r\n"
+		"X-Tenant-ID: proj-1\r\n"
+		"X-Instance-ID-Signature: "
+		"439de97388f549a2dcc1028067b052f1128de208ae3ed06f3ef648f998988fbc\r\n"));
 	CHECK_INT(count_header(out, "x-forwarded-for"), 1);
 	CHECK_INT(count_header(out, "x-instance-id"), 1);
 	CHECK_INT(count_header(out, "x-instance-id-signature"), 1);
@@ -248,8 +265,10 @@ void test_rewrite_nova(void)
 
 	/* Every case variant of a forged name goes, one at a time too. */
 	static const char *const names[] = {
-		"x-instance-id", "X-INSTANCE-ID", "X-Instance-Id", "x-InStAnCe-iD-sIgNaTuRe",
-		"X-TENANT-ID", "x-tenant-id", "X-Forwarded-FOR", "X-NEUTRON-network-id",
+		"x-instance-id",    "X-INSTANCE-ID",
+		"X-Instance-Id",    "x-InStAnCe-iD-sIgNaTuRe",
+		"X-TENANT-ID",	    "x-tenant-id",
+		"X-Forwarded-FOR",  "X-NEUTRON-network-id",
 		"x-ovn-network-id",
 	};
 	strcpy(id.instance_id, "inst-2");
@@ -258,7 +277,8 @@ void test_rewrite_nova(void)
 		char req[256];
 
 		snprintf(req, sizeof(req),
-			 "GET / HTTP/1.1\r\nHost: x\r\n%s: forged\r\n\r\n", names[i]);
+			 "GET / HTTP/1.1\r\nHost: x\r\n%s: forged\r\n\r\n",
+			 names[i]);
 		CHECK_INT(parse_req(req, &h), 1);
 		n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
 		out[n > 0 ? n : 0] = '\0';
@@ -301,8 +321,7 @@ static void check_keep_alive(const struct mdr_http_head *h,
 	CHECK_INT(mdr_rewrite_request_conn(h, id, be, true, kept, nk), nk);
 	CHECK_INT(mdr_rewrite_request_conn(h, id, be, true, kept, nk - 1),
 		  -ENOSPC);
-	CHECK_INT(mdr_rewrite_request_conn(h, id, be, true, kept, n1),
-		  -ENOSPC);
+	CHECK_INT(mdr_rewrite_request_conn(h, id, be, true, kept, n1), -ENOSPC);
 }
 
 /*
@@ -347,7 +366,8 @@ void test_rewrite_request_keep_alive(void)
 	int n;
 
 	for (size_t b = 0; b < sizeof(specs) / sizeof(specs[0]); b++) {
-		CHECK_INT(mdr_backend_parse(specs[b], &be, err, sizeof(err)), 0);
+		CHECK_INT(mdr_backend_parse(specs[b], &be, err, sizeof(err)),
+			  0);
 		if (be.kind == MDR_BACKEND_NOVA)
 			CHECK_INT(mdr_backend_set_secret(&be, "s3cr3t", 6), 0);
 		for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
@@ -360,7 +380,8 @@ void test_rewrite_request_keep_alive(void)
 
 	/* What a pooled nova connection carries: signed, addressed to Nova. */
 	CHECK_INT(mdr_backend_parse("nova:http://127.0.0.1:18775", &be, err,
-				    sizeof(err)), 0);
+				    sizeof(err)),
+		  0);
 	CHECK_INT(mdr_backend_set_secret(&be, "s3cr3t", 6), 0);
 	CHECK_INT(parse_req(forged_request, &h), 1);
 	n = mdr_rewrite_request_conn(&h, &full, &be, true, kept,

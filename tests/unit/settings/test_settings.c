@@ -21,7 +21,6 @@
 #include "daemon/settings.h"
 #include "proxy/options.h"
 
-
 /* ---- temporary files and captured stderr ---- */
 
 #define MAX_TMP 256
@@ -141,7 +140,7 @@ static const char *at(const char *path, int line)
 
 /* ---- tests ---- */
 
-static struct mdr_settings s;	/* ~40 KiB: kept off the stack */
+static struct mdr_settings s; /* ~40 KiB: kept off the stack */
 
 static void test_defaults(void)
 {
@@ -195,7 +194,8 @@ static void test_defaults(void)
 	CHECK_STR(inet_ntop(AF_INET, &a4, buf, sizeof(buf)), "100.100.0.0");
 	CHECK_INT(prefix, 16);
 	CHECK_INT(mdr_settings_pool6(&s, &a6, &prefix), 0);
-	CHECK_STR(inet_ntop(AF_INET6, &a6, buf, sizeof(buf)), "fd6d:6472:6972::");
+	CHECK_STR(inet_ntop(AF_INET6, &a6, buf, sizeof(buf)),
+		  "fd6d:6472:6972::");
 	CHECK_INT(prefix, 64);
 }
 
@@ -205,40 +205,44 @@ static void test_every_option(void)
 	unsigned int prefix = 0;
 	char buf[INET6_ADDRSTRLEN];
 
-	CHECK_INT(load_fresh(&s,
-		"[DEFAULT]\n"
-		"nova_metadata_host = nova.example.org\n"
-		"nova_metadata_port = 8443\n"
-		"nova_metadata_protocol = https\n"
-		"nova_metadata_insecure = true\n"
-		"auth_ca_cert = /etc/ssl/ca.pem\n"
-		"nova_client_cert = /etc/ssl/client.pem\n"
-		"nova_client_priv_key = /etc/ssl/client.key\n"
-		"metadata_proxy_shared_secret = s3cr3t\n"
-		"[metadata_haproxy]\n"
-		"timeout_connect = 1\n"
-		"timeout_client = 2\n"
-		"timeout_server = 3\n"
-		"timeout_http_request = 4\n"
-		"timeout_http_keep_alive = 86400\n"
-		"[mdredir]\n"
-		"backend = neutron:unix:/var/lib/neutron/metadata_proxy\n"
-		"proxy_netns = mdr-test\n"
-		"service_pool = 10.255.0.0/24\n"
-		"service_pool6 = fd00:1::/96\n"
-		"max_connections = 1000000\n"
-		"shared_secret_file = /etc/mdredir/secret\n"
-		"max_connections_per_attachment = 7\n"
-		"new_connection_rate = 0\n"
-		"new_connection_burst = 9\n"
-		"reply_ttl = 1\n"
-		"[metadata_rate_limiting]\n"
-		"rate_limit_enabled = yes\n"
-		"ip_versions = 4,6\n"
-		"base_window_duration = 20\n"
-		"base_query_rate_limit = 21\n"
-		"burst_window_duration = 2\n"
-		"burst_query_rate_limit = 23\n", NULL), 0);
+	CHECK_INT(
+		load_fresh(
+			&s,
+			"[DEFAULT]\n"
+			"nova_metadata_host = nova.example.org\n"
+			"nova_metadata_port = 8443\n"
+			"nova_metadata_protocol = https\n"
+			"nova_metadata_insecure = true\n"
+			"auth_ca_cert = /etc/ssl/ca.pem\n"
+			"nova_client_cert = /etc/ssl/client.pem\n"
+			"nova_client_priv_key = /etc/ssl/client.key\n"
+			"metadata_proxy_shared_secret = s3cr3t\n"
+			"[metadata_haproxy]\n"
+			"timeout_connect = 1\n"
+			"timeout_client = 2\n"
+			"timeout_server = 3\n"
+			"timeout_http_request = 4\n"
+			"timeout_http_keep_alive = 86400\n"
+			"[mdredir]\n"
+			"backend = neutron:unix:/var/lib/neutron/metadata_proxy\n"
+			"proxy_netns = mdr-test\n"
+			"service_pool = 10.255.0.0/24\n"
+			"service_pool6 = fd00:1::/96\n"
+			"max_connections = 1000000\n"
+			"shared_secret_file = /etc/mdredir/secret\n"
+			"max_connections_per_attachment = 7\n"
+			"new_connection_rate = 0\n"
+			"new_connection_burst = 9\n"
+			"reply_ttl = 1\n"
+			"[metadata_rate_limiting]\n"
+			"rate_limit_enabled = yes\n"
+			"ip_versions = 4,6\n"
+			"base_window_duration = 20\n"
+			"base_query_rate_limit = 21\n"
+			"burst_window_duration = 2\n"
+			"burst_query_rate_limit = 23\n",
+			NULL),
+		0);
 	CHECK_STR(captured, "");
 	CHECK_STR(s.nova_metadata_host, "nova.example.org");
 	CHECK_INT(s.nova_metadata_port, 8443);
@@ -264,7 +268,8 @@ static void test_every_option(void)
 	CHECK_INT(s.new_connection_burst, 9);
 	CHECK_INT(s.reply_ttl, 1);
 	CHECK(s.rate_limit_enabled);
-	CHECK_INT(s.rate_limit_ip_versions, MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6);
+	CHECK_INT(s.rate_limit_ip_versions,
+		  MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6);
 	CHECK_INT(s.base_window_duration, 20);
 	CHECK_INT(s.base_query_rate_limit, 21);
 	CHECK_INT(s.burst_window_duration, 2);
@@ -274,8 +279,11 @@ static void test_every_option(void)
 	CHECK_INT(prefix, 24);
 
 	/* http back again; the other spelling of assignment; IPv6 host. */
-	CHECK_INT(load(&s, "[DEFAULT]\nnova_metadata_protocol: http\n"
-		       "nova_metadata_host: fd00::1\n", NULL), 0);
+	CHECK_INT(load(&s,
+		       "[DEFAULT]\nnova_metadata_protocol: http\n"
+		       "nova_metadata_host: fd00::1\n",
+		       NULL),
+		  0);
 	CHECK(!s.nova_metadata_https);
 	CHECK_STR(s.nova_metadata_host, "fd00::1");
 }
@@ -284,10 +292,13 @@ static void test_last_wins(void)
 {
 	const char *f1, *f2;
 
-	CHECK_INT(load_fresh(&s, "[mdredir]\nmax_connections = 5\n"
+	CHECK_INT(load_fresh(&s,
+			     "[mdredir]\nmax_connections = 5\n"
 			     "max_connections = 6\n[DEFAULT]\n"
 			     "nova_metadata_port = 1\n[mdredir]\n"
-			     "max_connections = 7\n", &f1), 0);
+			     "max_connections = 7\n",
+			     &f1),
+		  0);
 	CHECK_INT(s.max_connections, 7);
 	CHECK_INT(s.nova_metadata_port, 1);
 	/* A second file overrides only what it sets. */
@@ -306,33 +317,38 @@ static void test_last_wins(void)
 
 static void test_booleans(void)
 {
-	static const char *const yes[] = { "true", "TRUE", "True", "yes", "YES",
-					   "on", "On", "1" };
-	static const char *const no[] = { "false", "FALSE", "no", "No", "off",
-					  "OFF", "0" };
-	static const char *const wrong[] = { "maybe", "2", "y", "t", "", "truee",
-					     "enabled" };
+	static const char *const yes[] = { "true", "TRUE", "True", "yes",
+					   "YES",  "on",   "On",   "1" };
+	static const char *const no[] = { "false", "FALSE", "no", "No",
+					  "off",   "OFF",   "0" };
+	static const char *const wrong[] = { "maybe", "2",     "y",	 "t",
+					     "",      "truee", "enabled" };
 	char text[128];
 	const char *path;
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		snprintf(text, sizeof(text), "[DEFAULT]\nnova_metadata_insecure = %s\n",
-			 yes[i]);
+		snprintf(text, sizeof(text),
+			 "[DEFAULT]\nnova_metadata_insecure = %s\n", yes[i]);
 		CHECK_INT(load_fresh(&s, text, NULL), 0);
 		CHECK(s.nova_metadata_insecure);
 	}
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
-		snprintf(text, sizeof(text), "[DEFAULT]\nnova_metadata_insecure = true\n"
-			 "nova_metadata_insecure = %s\n", no[i]);
+		snprintf(text, sizeof(text),
+			 "[DEFAULT]\nnova_metadata_insecure = true\n"
+			 "nova_metadata_insecure = %s\n",
+			 no[i]);
 		CHECK_INT(load_fresh(&s, text, NULL), 0);
 		CHECK(!s.nova_metadata_insecure);
 	}
 	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
-		snprintf(text, sizeof(text), "[metadata_rate_limiting]\n"
-			 "rate_limit_enabled = %s\n", wrong[i]);
+		snprintf(text, sizeof(text),
+			 "[metadata_rate_limiting]\n"
+			 "rate_limit_enabled = %s\n",
+			 wrong[i]);
 		CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
 		CHECK_HAS(captured, at(path, 2));
-		CHECK_HAS(captured, "[metadata_rate_limiting] rate_limit_enabled:");
+		CHECK_HAS(captured,
+			  "[metadata_rate_limiting] rate_limit_enabled:");
 		CHECK(!s.rate_limit_enabled);
 	}
 }
@@ -373,11 +389,15 @@ static void test_integers(void)
 		CHECK_HAS(captured, at(path, 3));
 		CHECK_HAS(captured, name);
 	}
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_port = 65535\n"
-			     "[metadata_haproxy]\ntimeout_connect = 0030\n", NULL), 0);
+	CHECK_INT(load_fresh(&s,
+			     "[DEFAULT]\nnova_metadata_port = 65535\n"
+			     "[metadata_haproxy]\ntimeout_connect = 0030\n",
+			     NULL),
+		  0);
 	CHECK_INT(s.nova_metadata_port, 65535);
 	CHECK_INT(s.timeout_connect, 30);
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_port = 1\n", NULL), 0);
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_port = 1\n", NULL),
+		  0);
 	CHECK_INT(s.nova_metadata_port, 1);
 }
 
@@ -386,34 +406,46 @@ static void test_strings(void)
 	const char *path;
 
 	/* Protocol: exactly http or https, as oslo's choices. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_protocol = HTTPS\n", &path),
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_protocol = HTTPS\n",
+			     &path),
 		  -EINVAL);
 	CHECK_HAS(captured, at(path, 2));
 	CHECK_HAS(captured, "nova_metadata_protocol");
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_protocol = ftp\n", NULL),
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_protocol = ftp\n",
+			     NULL),
 		  -EINVAL);
 	CHECK(!s.nova_metadata_https);
 
 	/* Host: IP address or RFC 1123 name. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = nova-api.\n", NULL), 0);
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = bad host\n", NULL),
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = nova-api.\n",
+			     NULL),
+		  0);
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = bad host\n",
+			     NULL),
 		  -EINVAL);
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = -x.org\n", NULL),
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = -x.org\n",
+			     NULL),
 		  -EINVAL);
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = 1.2.3.256\n", NULL),
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host = 1.2.3.256\n",
+			     NULL),
 		  -EINVAL);
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host =\n", NULL), -EINVAL);
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_host =\n", NULL),
+		  -EINVAL);
 	CHECK_STR(s.nova_metadata_host, "127.0.0.1");
 
 	/* Namespace names, by mdr_netns_valid_name(). */
-	CHECK_INT(load_fresh(&s, "[mdredir]\nproxy_netns = a/b\n", &path), -EINVAL);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nproxy_netns = a/b\n", &path),
+		  -EINVAL);
 	CHECK_HAS(captured, at(path, 2));
 	CHECK_HAS(captured, "[mdredir] proxy_netns:");
-	CHECK_INT(load_fresh(&s, "[mdredir]\nproxy_netns = ..\n", NULL), -EINVAL);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nproxy_netns = ..\n", NULL),
+		  -EINVAL);
 	CHECK_INT(load_fresh(&s, "[mdredir]\nproxy_netns =\n", NULL), -EINVAL);
-	CHECK(load_fresh(&s, "[mdredir]\nproxy_netns = "
-			 "a123456789012345678901234567890123456789012345678901234567890123\n",
-			 NULL) < 0);
+	CHECK(load_fresh(
+		      &s,
+		      "[mdredir]\nproxy_netns = "
+		      "a123456789012345678901234567890123456789012345678901234567890123\n",
+		      NULL) < 0);
 	CHECK_STR(s.proxy_netns, "mdredir");
 
 	/* Too long for the field. */
@@ -430,16 +462,23 @@ static void test_strings(void)
 	}
 
 	/* oslo's "$": "$$" is one '$', "$name" is refused. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nmetadata_proxy_shared_secret = a$$b\n",
-			     NULL), 0);
+	CHECK_INT(load_fresh(&s,
+			     "[DEFAULT]\nmetadata_proxy_shared_secret = a$$b\n",
+			     NULL),
+		  0);
 	CHECK_STR(s.metadata_proxy_shared_secret, "a$b");
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nmetadata_proxy_shared_secret = a$b\n",
-			     &path), -EINVAL);
+	CHECK_INT(load_fresh(&s,
+			     "[DEFAULT]\nmetadata_proxy_shared_secret = a$b\n",
+			     &path),
+		  -EINVAL);
 	CHECK_HAS(captured, at(path, 2));
 	CHECK_HAS(captured, "$$");
 	/* ... but not in options we ignore (Neutron's own default uses it). */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nmetadata_proxy_socket = "
-			     "$state_path/metadata_proxy\n", NULL), 0);
+	CHECK_INT(load_fresh(&s,
+			     "[DEFAULT]\nmetadata_proxy_socket = "
+			     "$state_path/metadata_proxy\n",
+			     NULL),
+		  0);
 }
 
 static void test_quotes_comments_continuations(void)
@@ -447,19 +486,21 @@ static void test_quotes_comments_continuations(void)
 	const char *path;
 
 	CHECK_INT(load_fresh(&s,
-		"# a comment\n"
-		"; another\n"
-		"\n"
-		"   \n"
-		"[mdredir]\n"
-		"  # an indented comment where no option is open\n"
-		"backend = \"local:/srv/meta data\"\n"
-		"proxy_netns = 'quoted'\n"
-		"shared_secret_file = \"unbalanced\n"
-		"[DEFAULT]\n"
-		"metadata_proxy_shared_secret = \"\"\n"
-		"auth_ca_cert = a # not a comment\n"
-		"nova_client_cert = \"\n", NULL), 0);
+			     "# a comment\n"
+			     "; another\n"
+			     "\n"
+			     "   \n"
+			     "[mdredir]\n"
+			     "  # an indented comment where no option is open\n"
+			     "backend = \"local:/srv/meta data\"\n"
+			     "proxy_netns = 'quoted'\n"
+			     "shared_secret_file = \"unbalanced\n"
+			     "[DEFAULT]\n"
+			     "metadata_proxy_shared_secret = \"\"\n"
+			     "auth_ca_cert = a # not a comment\n"
+			     "nova_client_cert = \"\n",
+			     NULL),
+		  0);
 	CHECK_STR(captured, "");
 	CHECK_STR(s.backend, "local:/srv/meta data");
 	CHECK_STR(s.proxy_netns, "quoted");
@@ -469,47 +510,59 @@ static void test_quotes_comments_continuations(void)
 	CHECK_STR(s.nova_client_cert, "\"");
 
 	/* The first of '=' or ':' separates. */
-	CHECK_INT(load_fresh(&s, "[mdredir]\nbackend = neutron:http://nova:8775\n"
-			     "[DEFAULT]\nauth_ca_cert: /a=b\n", NULL), 0);
+	CHECK_INT(load_fresh(&s,
+			     "[mdredir]\nbackend = neutron:http://nova:8775\n"
+			     "[DEFAULT]\nauth_ca_cert: /a=b\n",
+			     NULL),
+		  0);
 	CHECK_STR(s.backend, "neutron:http://nova:8775");
 	CHECK_STR(s.auth_ca_cert, "/a=b");
 
 	/* Continuation lines join with one space; blank and comment lines end them. */
 	CHECK_INT(load_fresh(&s,
-		"[metadata_rate_limiting]\n"
-		"ip_versions = 4,\n"
-		"\t6\n"
-		"[mdredir]\n"
-		"backend =\n"
-		"    local:/srv/x\n"
-		"[DEFAULT]\n"
-		"auth_ca_cert = a\n"
-		"  b\n"
-		"\t\tc\n", NULL), 0);
-	CHECK_INT(s.rate_limit_ip_versions, MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6);
+			     "[metadata_rate_limiting]\n"
+			     "ip_versions = 4,\n"
+			     "\t6\n"
+			     "[mdredir]\n"
+			     "backend =\n"
+			     "    local:/srv/x\n"
+			     "[DEFAULT]\n"
+			     "auth_ca_cert = a\n"
+			     "  b\n"
+			     "\t\tc\n",
+			     NULL),
+		  0);
+	CHECK_INT(s.rate_limit_ip_versions,
+		  MDR_SETTINGS_IPV4 | MDR_SETTINGS_IPV6);
 	CHECK_STR(s.backend, "local:/srv/x");
 	CHECK_STR(s.auth_ca_cert, "a b c");
 
 	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\n\n  b\n", &path),
 		  -EINVAL);
 	CHECK_HAS(captured, at(path, 4));
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\n# c\n  b\n", &path),
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\n# c\n  b\n",
+			     &path),
 		  -EINVAL);
 	CHECK_HAS(captured, at(path, 4));
 	CHECK_INT(load_fresh(&s, "  [DEFAULT]\n", &path), -EINVAL);
 	CHECK_HAS(captured, at(path, 1));
 	/* Like oslo: an indented '#' under an option is part of its value. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\n  # b\n", NULL), 0);
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\n  # b\n", NULL),
+		  0);
 	CHECK_STR(s.auth_ca_cert, "a # b");
 	/* A continued value is checked as a whole, at the option's line. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_port = 80\n  80\n", &path),
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_port = 80\n  80\n",
+			     &path),
 		  -EINVAL);
 	CHECK_HAS(captured, at(path, 2));
 	CHECK_HAS(captured, "nova_metadata_port");
 
 	/* CRLF line ends and a UTF-8 BOM, as Python reads them. */
-	CHECK_INT(load_fresh(&s, "\xef\xbb\xbf[mdredir]\r\nmax_connections = 9\r\n"
-			     "proxy_netns = crlf\r\n", NULL), 0);
+	CHECK_INT(load_fresh(&s,
+			     "\xef\xbb\xbf[mdredir]\r\nmax_connections = 9\r\n"
+			     "proxy_netns = crlf\r\n",
+			     NULL),
+		  0);
 	CHECK_INT(s.max_connections, 9);
 	CHECK_STR(s.proxy_netns, "crlf");
 }
@@ -522,10 +575,12 @@ static void test_sections(void)
 	CHECK_INT(load_fresh(&s, "[MDREDIR]\nmax_connections = 3\n", NULL), 0);
 	CHECK_INT(s.max_connections, 3);
 	/* ... DEFAULT is not, and option names never are. */
-	CHECK_INT(load_fresh(&s, "[default]\nnova_metadata_port = 3\n", &path), 0);
+	CHECK_INT(load_fresh(&s, "[default]\nnova_metadata_port = 3\n", &path),
+		  0);
 	CHECK_INT(s.nova_metadata_port, 8775);
 	CHECK_HAS(captured, at(path, 2));
-	CHECK_HAS(captured, "unknown option [default] nova_metadata_port (ignored)");
+	CHECK_HAS(captured,
+		  "unknown option [default] nova_metadata_port (ignored)");
 	CHECK_INT(load_fresh(&s, "[mdredir]\nMax_Connections = 3\n", NULL), 0);
 	CHECK_INT(s.max_connections, 4096);
 	/* An option is looked up in its own section only. */
@@ -538,53 +593,64 @@ static void test_unknown_and_neutron(void)
 {
 	const char *path;
 
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\n\nnova_metadata_prot = https\n"
-			     "[whatever]\nx = 1\n", &path), 0);
+	CHECK_INT(load_fresh(&s,
+			     "[DEFAULT]\n\nnova_metadata_prot = https\n"
+			     "[whatever]\nx = 1\n",
+			     &path),
+		  0);
 	CHECK_HAS(captured, at(path, 3));
-	CHECK_HAS(captured, "unknown option [DEFAULT] nova_metadata_prot (ignored)");
+	CHECK_HAS(captured,
+		  "unknown option [DEFAULT] nova_metadata_prot (ignored)");
 	CHECK_HAS(captured, at(path, 5));
 	CHECK_HAS(captured, "unknown option [whatever] x (ignored)");
 	CHECK(strstr(captured, "warning"));
 	CHECK(!strstr(captured, "error"));
 
 	/* A real metadata_agent.ini: silent at the default log level. */
-	CHECK_INT(load_fresh(&s,
-		"[DEFAULT]\n"
-		"debug = True\n"
-		"log_dir = /var/log/neutron\n"
-		"state_path = /var/lib/neutron\n"
-		"metadata_proxy_socket = $state_path/metadata_proxy\n"
-		"metadata_proxy_user = neutron\n"
-		"metadata_proxy_group = neutron\n"
-		"metadata_proxy_socket_mode = deduce\n"
-		"metadata_workers = 4\n"
-		"metadata_backlog = 4096\n"
-		"nova_metadata_host = 192.0.2.10\n"
-		"metadata_proxy_shared_secret = SECRET\n"
-		"[agent]\n"
-		"report_interval = 30\n"
-		"root_helper = sudo neutron-rootwrap /etc/neutron/rootwrap.conf\n"
-		"[cache]\n"
-		"backend = dogpile.cache.memory\n"
-		"enabled = true\n"
-		"[ovs]\n"
-		"ovsdb_connection = tcp:127.0.0.1:6640\n"
-		"[ovn]\n"
-		"ovn_sb_connection = tcp:192.0.2.1:6642\n", NULL), 0);
+	CHECK_INT(
+		load_fresh(
+			&s,
+			"[DEFAULT]\n"
+			"debug = True\n"
+			"log_dir = /var/log/neutron\n"
+			"state_path = /var/lib/neutron\n"
+			"metadata_proxy_socket = $state_path/metadata_proxy\n"
+			"metadata_proxy_user = neutron\n"
+			"metadata_proxy_group = neutron\n"
+			"metadata_proxy_socket_mode = deduce\n"
+			"metadata_workers = 4\n"
+			"metadata_backlog = 4096\n"
+			"nova_metadata_host = 192.0.2.10\n"
+			"metadata_proxy_shared_secret = SECRET\n"
+			"[agent]\n"
+			"report_interval = 30\n"
+			"root_helper = sudo neutron-rootwrap /etc/neutron/rootwrap.conf\n"
+			"[cache]\n"
+			"backend = dogpile.cache.memory\n"
+			"enabled = true\n"
+			"[ovs]\n"
+			"ovsdb_connection = tcp:127.0.0.1:6640\n"
+			"[ovn]\n"
+			"ovn_sb_connection = tcp:192.0.2.1:6642\n",
+			NULL),
+		0);
 	CHECK_STR(captured, "");
 	CHECK_STR(s.nova_metadata_host, "192.0.2.10");
 	CHECK_STR(s.metadata_proxy_shared_secret, "SECRET");
-	CHECK_STR(s.backend, "");	/* [cache] backend is not ours */
+	CHECK_STR(s.backend, ""); /* [cache] backend is not ours */
 
 	/* They are mentioned at debug level. */
 	mdr_log_level = MDR_LOG_DEBUG;
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nmetadata_workers = 2\n", &path), 0);
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nmetadata_workers = 2\n", &path),
+		  0);
 	mdr_log_level = MDR_LOG_INFO;
 	CHECK_HAS(captured, at(path, 2));
 	CHECK_HAS(captured, "metadata_workers is Neutron's");
 
 	/* An old Neutron name gets a hint. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_ip = 192.0.2.1\n", &path), 0);
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nnova_metadata_ip = 192.0.2.1\n",
+			     &path),
+		  0);
 	CHECK_HAS(captured, at(path, 2));
 	CHECK_HAS(captured, "nova_metadata_host");
 	CHECK_STR(s.nova_metadata_host, "127.0.0.1");
@@ -600,11 +666,13 @@ static void test_malformed(void)
 		{ "[DEFAULT\n", 1 },
 		{ "[]\n", 1 },
 		{ "[DEFAULT]\n= value\n", 2 },
-		{ "[DEFAULT]\n : value\n", 2 },	/* continues nothing */
-		{ "nova_metadata_port = 1\n", 1 },	/* outside any section */
+		{ "[DEFAULT]\n : value\n", 2 },	   /* continues nothing */
+		{ "nova_metadata_port = 1\n", 1 }, /* outside any section */
 		{ "[DEFAULT]\n\n\nauth_ca_cert = a\rb\n", 4 },
-		{ "[DEFAULT]\nauth_ca_cert = a\x01" "b\n", 2 },
-		{ "[DEFAULT]\nanything = a\x7f\n", 2 },	/* even ignored ones */
+		{ "[DEFAULT]\nauth_ca_cert = a\x01"
+		  "b\n",
+		  2 },
+		{ "[DEFAULT]\nanything = a\x7f\n", 2 }, /* even ignored ones */
 		{ "[DEFAULT]\nauth_ca_cert = a\tb\n", 2 },
 		{ "[DEF\x01]\n", 1 },
 	};
@@ -616,7 +684,8 @@ static void test_malformed(void)
 	}
 
 	/* A control character in a value names the option. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\rb\n", &path), -EINVAL);
+	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\rb\n", &path),
+		  -EINVAL);
 	CHECK_HAS(captured, "[DEFAULT] auth_ca_cert:");
 
 	/* NUL byte. */
@@ -662,8 +731,11 @@ static void test_malformed(void)
 	}
 
 	/* The line of an error comes after continuation lines are counted. */
-	CHECK_INT(load_fresh(&s, "[DEFAULT]\nauth_ca_cert = a\n  b\n  c\nbad line\n",
-			     &path), -EINVAL);
+	CHECK_INT(
+		load_fresh(&s,
+			   "[DEFAULT]\nauth_ca_cert = a\n  b\n  c\nbad line\n",
+			   &path),
+		-EINVAL);
 	CHECK_HAS(captured, at(path, 5));
 }
 
@@ -671,7 +743,8 @@ static void test_missing_file(void)
 {
 	char path[300];
 
-	snprintf(path, sizeof(path), "%s/mdr-settings-does-not-exist.ini", tmp_dir);
+	snprintf(path, sizeof(path), "%s/mdr-settings-does-not-exist.ini",
+		 tmp_dir);
 	mdr_settings_defaults(&s);
 	capture_start();
 	CHECK_INT(mdr_settings_load_file(&s, path), -ENOENT);
@@ -692,24 +765,27 @@ static void test_secret_file(void)
 	const char *secret, *path;
 
 	secret = tmp_text("from-file\n");
-	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n", secret);
+	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n",
+		 secret);
 	CHECK_INT(load_fresh(&s, text, &path), 0);
 	CHECK_INT(finish(&s), 0);
 	CHECK_STR(s.metadata_proxy_shared_secret, "from-file");
 	chmod(secret, 0600);
-	CHECK_INT(finish(&s), 0);	/* again: now equal, still fine */
+	CHECK_INT(finish(&s), 0); /* again: now equal, still fine */
 	CHECK_STR(captured, "");
 
 	secret = tmp_text("no-newline");
 	chmod(secret, 0600);
-	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n", secret);
+	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n",
+		 secret);
 	CHECK_INT(load_fresh(&s, text, NULL), 0);
 	CHECK_INT(finish(&s), 0);
 	CHECK_STR(s.metadata_proxy_shared_secret, "no-newline");
 	CHECK_STR(captured, "");
 
 	secret = tmp_text("crlf\r\n");
-	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n", secret);
+	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n",
+		 secret);
 	CHECK_INT(load_fresh(&s, text, NULL), 0);
 	CHECK_INT(finish(&s), 0);
 	CHECK_STR(s.metadata_proxy_shared_secret, "crlf");
@@ -717,20 +793,25 @@ static void test_secret_file(void)
 	/* World-readable: works, with a warning. */
 	secret = tmp_text("open");
 	chmod(secret, 0644);
-	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n", secret);
+	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n",
+		 secret);
 	CHECK_INT(load_fresh(&s, text, NULL), 0);
 	CHECK_INT(finish(&s), 0);
 	CHECK_HAS(captured, "readable by everyone");
 
 	/* Both set and equal: fine. Both set and different: an error naming both places. */
 	secret = tmp_text("same\n");
-	snprintf(text, sizeof(text), "[DEFAULT]\nmetadata_proxy_shared_secret = same\n"
-		 "[mdredir]\nshared_secret_file = %s\n", secret);
+	snprintf(text, sizeof(text),
+		 "[DEFAULT]\nmetadata_proxy_shared_secret = same\n"
+		 "[mdredir]\nshared_secret_file = %s\n",
+		 secret);
 	CHECK_INT(load_fresh(&s, text, NULL), 0);
 	CHECK_INT(finish(&s), 0);
 	CHECK_STR(s.metadata_proxy_shared_secret, "same");
-	snprintf(text, sizeof(text), "[DEFAULT]\nmetadata_proxy_shared_secret = other\n"
-		 "[mdredir]\nshared_secret_file = %s\n", secret);
+	snprintf(text, sizeof(text),
+		 "[DEFAULT]\nmetadata_proxy_shared_secret = other\n"
+		 "[mdredir]\nshared_secret_file = %s\n",
+		 secret);
 	CHECK_INT(load_fresh(&s, text, &path), 0);
 	CHECK_INT(finish(&s), -EINVAL);
 	CHECK_HAS(captured, at(path, 4));
@@ -743,7 +824,8 @@ static void test_secret_file(void)
 
 	/* Missing, empty, only a newline, too long, a newline inside. */
 	snprintf(missing, sizeof(missing), "%s/mdr-no-such-secret", tmp_dir);
-	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n", missing);
+	snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n",
+		 missing);
 	CHECK_INT(load_fresh(&s, text, &path), 0);
 	CHECK_INT(finish(&s), -ENOENT);
 	CHECK_HAS(captured, at(path, 2));
@@ -751,11 +833,14 @@ static void test_secret_file(void)
 	CHECK_HAS(captured, missing);
 
 	{
-		static const char *const bad_content[] = { "", "\n", "a\nb\n", "a\n\n" };
+		static const char *const bad_content[] = { "", "\n", "a\nb\n",
+							   "a\n\n" };
 
-		for (size_t i = 0; i < sizeof(bad_content) / sizeof(bad_content[0]); i++) {
+		for (size_t i = 0;
+		     i < sizeof(bad_content) / sizeof(bad_content[0]); i++) {
 			secret = tmp_text(bad_content[i]);
-			snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n",
+			snprintf(text, sizeof(text),
+				 "[mdredir]\nshared_secret_file = %s\n",
 				 secret);
 			CHECK_INT(load_fresh(&s, text, NULL), 0);
 			CHECK_INT(finish(&s), -EINVAL);
@@ -768,13 +853,15 @@ static void test_secret_file(void)
 		memset(big, 'k', 1023);
 		strcpy(big + 1023, "\r\n");
 		secret = tmp_text(big);
-		snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n", secret);
+		snprintf(text, sizeof(text),
+			 "[mdredir]\nshared_secret_file = %s\n", secret);
 		CHECK_INT(load_fresh(&s, text, NULL), 0);
 		CHECK_INT(finish(&s), 0);
 		CHECK_INT(strlen(s.metadata_proxy_shared_secret), 1023);
 		strcpy(big + 1023, "kk");
 		secret = tmp_text(big);
-		snprintf(text, sizeof(text), "[mdredir]\nshared_secret_file = %s\n", secret);
+		snprintf(text, sizeof(text),
+			 "[mdredir]\nshared_secret_file = %s\n", secret);
 		CHECK_INT(load_fresh(&s, text, NULL), 0);
 		CHECK(finish(&s) < 0);
 		CHECK_HAS(captured, "1023");
@@ -784,17 +871,20 @@ static void test_secret_file(void)
 static void test_pools(void)
 {
 	static const char *const good4[] = { "100.100.0.0/16", "10.0.0.0/8",
-					     "192.168.1.252/30", "172.16.0.0/12" };
+					     "192.168.1.252/30",
+					     "172.16.0.0/12" };
 	static const char *const bad4[] = {
-		"100.100.0.0", "100.100.0.0/7", "100.100.0.0/31", "100.100.0.0/32",
-		"100.100.0.1/16", "100.100.0.0/", "100.100.0.0/x", "100.100/16",
-		"fd00::/64", "abc/16", "100.100.0.0/16/1", " /16", "100.100.0.0/016x",
+		"100.100.0.0",	    "100.100.0.0/7",	"100.100.0.0/31",
+		"100.100.0.0/32",   "100.100.0.1/16",	"100.100.0.0/",
+		"100.100.0.0/x",    "100.100/16",	"fd00::/64",
+		"abc/16",	    "100.100.0.0/16/1", " /16",
+		"100.100.0.0/016x",
 	};
 	static const char *const good6[] = { "fd6d:6472:6972::/64", "fd00::/80",
 					     "2001:db8:0:1::/96" };
 	static const char *const bad6[] = {
-		"fd00::/63", "fd00::/97", "fd00::/126", "fd00::/128",
-		"fd00::1/64", "fd00::",
+		"fd00::/63",	  "fd00::/97",	"fd00::/126",
+		"fd00::/128",	  "fd00::1/64", "fd00::",
 		"100.100.0.0/16", "fd00:::/64", "fd00::/",
 	};
 	struct in6_addr a6;
@@ -804,7 +894,8 @@ static void test_pools(void)
 	const char *path;
 
 	for (size_t i = 0; i < sizeof(good4) / sizeof(good4[0]); i++) {
-		snprintf(text, sizeof(text), "[mdredir]\nservice_pool = %s\n", good4[i]);
+		snprintf(text, sizeof(text), "[mdredir]\nservice_pool = %s\n",
+			 good4[i]);
 		CHECK_INT(load_fresh(&s, text, NULL), 0);
 		CHECK_INT(finish(&s), 0);
 		CHECK_INT(mdr_settings_pool4(&s, &a4, &prefix), 0);
@@ -812,21 +903,24 @@ static void test_pools(void)
 	CHECK_STR(inet_ntop(AF_INET, &a4, buf, sizeof(buf)), "172.16.0.0");
 	CHECK_INT(prefix, 12);
 	for (size_t i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++) {
-		snprintf(text, sizeof(text), "[mdredir]\nservice_pool = %s\n", bad4[i]);
+		snprintf(text, sizeof(text), "[mdredir]\nservice_pool = %s\n",
+			 bad4[i]);
 		CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
 		CHECK_HAS(captured, at(path, 2));
 		CHECK_HAS(captured, "[mdredir] service_pool:");
 		CHECK_STR(s.service_pool, "100.100.0.0/16");
 	}
 	for (size_t i = 0; i < sizeof(good6) / sizeof(good6[0]); i++) {
-		snprintf(text, sizeof(text), "[mdredir]\nservice_pool6 = %s\n", good6[i]);
+		snprintf(text, sizeof(text), "[mdredir]\nservice_pool6 = %s\n",
+			 good6[i]);
 		CHECK_INT(load_fresh(&s, text, NULL), 0);
 		CHECK_INT(mdr_settings_pool6(&s, &a6, &prefix), 0);
 	}
 	CHECK_STR(inet_ntop(AF_INET6, &a6, buf, sizeof(buf)), "2001:db8:0:1::");
 	CHECK_INT(prefix, 96);
 	for (size_t i = 0; i < sizeof(bad6) / sizeof(bad6[0]); i++) {
-		snprintf(text, sizeof(text), "[mdredir]\nservice_pool6 = %s\n", bad6[i]);
+		snprintf(text, sizeof(text), "[mdredir]\nservice_pool6 = %s\n",
+			 bad6[i]);
 		CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
 		CHECK_HAS(captured, at(path, 2));
 		CHECK_HAS(captured, "[mdredir] service_pool6:");
@@ -858,14 +952,16 @@ static void test_ip_versions(void)
 	const char *path;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		snprintf(text, sizeof(text), "[metadata_rate_limiting]\nip_versions = %s\n",
+		snprintf(text, sizeof(text),
+			 "[metadata_rate_limiting]\nip_versions = %s\n",
 			 good[i].value);
 		CHECK_INT(load_fresh(&s, text, NULL), 0);
 		CHECK_INT(s.rate_limit_ip_versions, good[i].bits);
 		CHECK_INT(finish(&s), 0);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "[metadata_rate_limiting]\nip_versions = %s\n",
+		snprintf(text, sizeof(text),
+			 "[metadata_rate_limiting]\nip_versions = %s\n",
 			 bad[i]);
 		CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
 		CHECK_HAS(captured, at(path, 2));
@@ -878,11 +974,14 @@ static void test_overrides_and_finish(void)
 	const char *path;
 
 	/* Command-line overrides: same checks, their own origin. */
-	CHECK_INT(load_fresh(&s, "[mdredir]\nbackend = local:/a\nproxy_netns = x\n",
-			     &path), 0);
+	CHECK_INT(load_fresh(&s,
+			     "[mdredir]\nbackend = local:/a\nproxy_netns = x\n",
+			     &path),
+		  0);
 	capture_start();
 	CHECK_INT(mdr_settings_set(&s, "backend", "local:/b", "--backend"), 0);
-	CHECK_INT(mdr_settings_set(&s, "proxy_netns", "a/b", "--proxy-netns"), -EINVAL);
+	CHECK_INT(mdr_settings_set(&s, "proxy_netns", "a/b", "--proxy-netns"),
+		  -EINVAL);
 	CHECK_INT(mdr_settings_set(&s, "no_such_option", "1", "--x"), -ENOENT);
 	capture_stop();
 	CHECK_STR(s.backend, "local:/b");
@@ -891,12 +990,16 @@ static void test_overrides_and_finish(void)
 	CHECK_HAS(captured, "no_such_option");
 	/* No "$" rule on the command line: the shell has had its say. */
 	capture_start();
-	CHECK_INT(mdr_settings_set(&s, "metadata_proxy_shared_secret", "a$b", "--secret"), 0);
+	CHECK_INT(mdr_settings_set(&s, "metadata_proxy_shared_secret", "a$b",
+				   "--secret"),
+		  0);
 	capture_stop();
 	CHECK_STR(s.metadata_proxy_shared_secret, "a$b");
 
 	/* finish: values written directly are checked too, named with their origin. */
-	CHECK_INT(mdr_settings_set(&s, "max_connections", "10", "--max-connections"), 0);
+	CHECK_INT(mdr_settings_set(&s, "max_connections", "10",
+				   "--max-connections"),
+		  0);
 	s.max_connections = 0;
 	CHECK_INT(finish(&s), -EINVAL);
 	CHECK_HAS(captured, "--max-connections: [mdredir] max_connections:");
@@ -930,8 +1033,9 @@ static void test_overrides_and_finish(void)
  */
 static void test_sample_file(void)
 {
-	static const char *const places[] = { "tools/mdredir.ini.sample",
-					      "../../tools/mdredir.ini.sample" };
+	static const char *const places[] = {
+		"tools/mdredir.ini.sample", "../../tools/mdredir.ini.sample"
+	};
 	static struct mdr_settings want;
 	const char *sample = NULL;
 	char line[1024], *text;
@@ -971,7 +1075,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 32);	/* every option in settings.c's table */
+	CHECK_INT(set, 32); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
@@ -1003,18 +1107,22 @@ static void test_proxy_options(void)
 	CHECK_INT(o.cache_max_bytes, 64 << 20);
 	CHECK(o.backend_keepalive);
 
-	CHECK_INT(load_fresh(&s,
-		"[metadata_haproxy]\n"
-		"timeout_connect = 1\ntimeout_client = 2\ntimeout_server = 3\n"
-		"timeout_http_request = 4\ntimeout_http_keep_alive = 5\n"
-		"[metadata_rate_limiting]\n"
-		"rate_limit_enabled = true\nip_versions = 4, 6\n"
-		"base_window_duration = 6\nbase_query_rate_limit = 7\n"
-		"burst_window_duration = 8\nburst_query_rate_limit = 9\n"
-		"[mdredir]\n"
-		"max_connections = 11\nmax_connections_per_attachment = 12\n"
-		"cache_ttl = 13\ncache_size_mb = 65536\n"
-		"backend_keepalive = false\n", NULL), 0);
+	CHECK_INT(
+		load_fresh(
+			&s,
+			"[metadata_haproxy]\n"
+			"timeout_connect = 1\ntimeout_client = 2\ntimeout_server = 3\n"
+			"timeout_http_request = 4\ntimeout_http_keep_alive = 5\n"
+			"[metadata_rate_limiting]\n"
+			"rate_limit_enabled = true\nip_versions = 4, 6\n"
+			"base_window_duration = 6\nbase_query_rate_limit = 7\n"
+			"burst_window_duration = 8\nburst_query_rate_limit = 9\n"
+			"[mdredir]\n"
+			"max_connections = 11\nmax_connections_per_attachment = 12\n"
+			"cache_ttl = 13\ncache_size_mb = 65536\n"
+			"backend_keepalive = false\n",
+			NULL),
+		0);
 	mdr_settings_proxy_options(&s, &o);
 	CHECK_INT(o.timeout_connect_ms, 1000);
 	CHECK_INT(o.timeout_client_ms, 2000);
@@ -1033,7 +1141,8 @@ static void test_proxy_options(void)
 	CHECK_INT(o.cache_max_bytes, 65536ull << 20);
 	CHECK(!o.backend_keepalive);
 	CHECK_INT(load_fresh(&s, "[metadata_rate_limiting]\nip_versions = 6\n",
-			     NULL), 0);
+			     NULL),
+		  0);
 	mdr_settings_proxy_options(&s, &o);
 	CHECK_INT(o.rate_limit.ip_versions, MDR_RATE_IPV6);
 }
