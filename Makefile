@@ -140,7 +140,7 @@ deps:
 
 # test and demo install what is missing first, then build, then run.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all fuzz tree-check
+	$(Q)$(MAKE) --no-print-directory all fuzz
 	$(Q)OUT=$(OUT) tests/run.sh
 
 demo: deps

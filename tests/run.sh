@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The whole suite: unit tests (HTTP parsing, header rewriting, BPF programs
-# through bpf_prog_test_run), a short run of each fuzz target, then the
-# bats sandboxes. Ends with one line "N passed, N failed" and exits
+# The whole suite: the tree's own rules (formatting, layering), unit tests
+# (HTTP parsing, header rewriting, BPF programs through bpf_prog_test_run),
+# a short run of each fuzz target, then the bats sandboxes. Ends with one line "N passed, N failed" and exits
 # non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build}
 passed=0 failed=0
+
+# The tree's rules, a test each: .clang-format's style (make format fixes
+# it) and tools/check-tree.py's layering.
+for check in format-check tree-check; do
+	echo "== check: $check"
+	if out=$(make -s --no-print-directory OUT="$OUT" "$check" 2>&1); then
+		echo "ok - $check"
+		passed=$((passed + 1))
+	else
+		echo "$out" | head -20
+		echo "not ok - $check"
+		failed=$((failed + 1))
+	fi
+done
 
 for t in "$OUT"/tests/test_*; do
 	[ -x "$t" ] || continue
