@@ -46,6 +46,34 @@ iface_state() {
 	refute_output --partial mdr-link
 }
 
+# The attachment ids of the guests the return path remembers, in order.
+neigh_attach_ids() {
+	bpftool -j map dump pinned /sys/fs/bpf/mdredir/mdr_neigh |
+		jq -r '[.[].formatted.key.attach_id] | unique | map(tostring) | join(",")'
+}
+
+@test "detach forgets the guests it learnt, and only its own" {
+	for i in 1 2; do
+		mkdir -p "$BATS_TEST_TMPDIR/md/inst-$i"
+		echo "$i" >"$BATS_TEST_TMPDIR/md/inst-$i/who"
+	done
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
+	mdredir attach "${SB}t1" --instance-id inst-1
+	mdredir attach "${SB}t2" --instance-id inst-2
+	start_daemon --backend "local:$BATS_TEST_TMPDIR/md"
+	run metadata "$SB-vm1" /who
+	assert_output 1
+	run metadata "$SB-vm2" /who
+	assert_output 2
+	ids=$(mdredir list --json | jq -r 'map(.id | tostring) | join(",")')
+	assert_equal "$(neigh_attach_ids)" "$ids"
+
+	mdredir detach "${SB}t1"
+	id2=$(mdredir list --json | jq -r '.[0].id')
+	assert_equal "$(neigh_attach_ids)" "$id2"
+}
+
 @test "detach leaves a clsact qdisc and filters that were there before" {
 	sb_netns "$SB-dhcp"
 	ip -n "$SB-dhcp" link add "${SB}d" type veth peer name "${SB}e"
