@@ -342,16 +342,28 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int mdr_state_attachment_ids(const struct mdr_state *st, __u32 *ids, size_t max)
+/*
+ * Up to @max keys of the map @fd into @keys (@key_size bytes each); how
+ * many. Read whole before anything is done with them: deleting the key a
+ * walk stands on would restart the walk.
+ */
+static size_t map_keys(int fd, void *keys, size_t key_size, size_t max)
 {
-	__u32 key, *prev = NULL;
+	char *at = keys, *prev = NULL;
 	size_t n = 0;
 
-	while (n < max &&
-	       bpf_map_get_next_key(st->attach_fd, prev, &key) == 0) {
-		ids[n++] = key;
-		prev = &ids[n - 1];
+	while (n < max && bpf_map_get_next_key(fd, prev, at) == 0) {
+		prev = at;
+		at += key_size;
+		n++;
 	}
+	return n;
+}
+
+int mdr_state_attachment_ids(const struct mdr_state *st, __u32 *ids, size_t max)
+{
+	size_t n = map_keys(st->attach_fd, ids, sizeof(*ids), max);
+
 	/* Sorted by id, so listings are stable from one call to the next. */
 	qsort(ids, n, sizeof(ids[0]), cmp_u32);
 	return n;
@@ -421,22 +433,17 @@ void mdr_state_delete_attachment(const struct mdr_state *st, __u32 id,
 
 int mdr_state_forget_guests(const struct mdr_state *st, __u32 id)
 {
-	struct mdr_neigh_key key, *prev = NULL, *doomed;
-	size_t n = 0;
+	struct mdr_neigh_key *keys;
+	size_t n;
 
-	doomed = malloc(MDR_MAX_NEIGH * sizeof(*doomed));
-	if (!doomed)
+	keys = malloc(MDR_MAX_NEIGH * sizeof(*keys));
+	if (!keys)
 		return -ENOMEM;
-	/* Collect first: deleting while walking would restart the walk. */
-	while (n < MDR_MAX_NEIGH &&
-	       bpf_map_get_next_key(st->neigh_fd, prev, &key) == 0) {
-		if (key.attach_id == id)
-			doomed[n++] = key;
-		prev = &key;
-	}
+	n = map_keys(st->neigh_fd, keys, sizeof(*keys), MDR_MAX_NEIGH);
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(st->neigh_fd, &doomed[i]);
-	free(doomed);
+		if (keys[i].attach_id == id)
+			bpf_map_delete_elem(st->neigh_fd, &keys[i]);
+	free(keys);
 	return 0;
 }
 
@@ -530,20 +537,16 @@ int mdr_state_for_each_link(const struct mdr_state *st,
 				      void *ctx),
 			    void *ctx)
 {
-	__u64 key, *prev = NULL, *cookies;
 	struct mdr_link link;
-	size_t n = 0;
+	__u64 *cookies;
+	size_t n;
 	int err = 0;
 
 	/* Keys first, as for attachments: fn may delete links. */
 	cookies = malloc(MDR_MAX_LINKS * sizeof(*cookies));
 	if (!cookies)
 		return -ENOMEM;
-	while (n < MDR_MAX_LINKS &&
-	       bpf_map_get_next_key(st->link_fd, prev, &key) == 0) {
-		cookies[n++] = key;
-		prev = &cookies[n - 1];
-	}
+	n = map_keys(st->link_fd, cookies, sizeof(*cookies), MDR_MAX_LINKS);
 	for (size_t i = 0; i < n && !err; i++) {
 		if (mdr_state_get_link(st, cookies[i], &link))
 			continue; /* released meanwhile */
