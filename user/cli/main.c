@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli/options.h"
-#include "cli/values.h"
+#include "lib/values.h"
 #include "control/attach.h"
 #include "cli/batch.h"
 #include "daemon/daemon.h"

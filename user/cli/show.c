@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/values.h"
+#include "lib/values.h"
 #include "cli/json.h"
 #include "lib/log.h"
 #include "cli/show.h"

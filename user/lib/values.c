@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cli/values.h"
+#include "lib/values.h"
 
 int mdr_parse_id(const char *s)
 {
