@@ -42,6 +42,17 @@ enum mdr_mode {
 	MDR_MODE_XDP_GENERIC, /* XDP on the skb, where the driver has none */
 };
 
+/*
+ * Who made an attachment. A source adds, updates and removes only its own;
+ * what an operator attached by hand (cli) no source touches.
+ */
+enum mdr_source {
+	MDR_SOURCE_CLI = 0,
+	MDR_SOURCE_OVN,
+	MDR_SOURCE_NEUTRON_NS, /* qdhcp- and qrouter- namespaces */
+	MDR_SOURCE_MAX,
+};
+
 /* Address families as the kernel numbers them (no libc in BPF). */
 #define MDR_AF_INET  2
 #define MDR_AF_INET6 10
@@ -94,10 +105,10 @@ struct mdr_attachment {
 	__u8 mac[6];		/* the attached interface's own MAC */
 	__u8 proxy_mac[6];	/* MAC of the proxy-side link end */
 	__u8 vm_mac[6];		/* --mac, if MDR_F_HAS_VM_MAC */
-	__u16 pad0;
-	__u32 flags;   /* enum mdr_attach_flags */
-	__u32 mode;    /* enum mdr_mode */
-	__u32 link_id; /* the link serving its namespace */
+	__u16 source;		/* enum mdr_source: who made it */
+	__u32 flags;		/* enum mdr_attach_flags */
+	__u32 mode;		/* enum mdr_mode */
+	__u32 link_id;		/* the link serving its namespace */
 	char ifname[MDR_IFNAME_LEN];
 	char netns[MDR_NETNS_LEN]; /* "" = host namespace */
 	char network_id[MDR_ID_LEN];

@@ -116,6 +116,10 @@ assert_nothing_left() {
 	run mdredir list --json
 	run jq -r 'map("\(.ifname) \(.network_id) \(.router_id)") | join(",")' <<<"$output"
 	assert_output "${SB}t1 n1 null,${SB}t2 null r2"
+	# Typed in by an operator: theirs, whatever a source may find later.
+	run mdredir list --json
+	run jq -r 'map(.source) | join(",")' <<<"$output"
+	assert_output "cli,cli"
 }
 
 @test "list and stats with nothing attached" {

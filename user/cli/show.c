@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "cli/show.h"
 #include "control/pinned_state.h"
+#include "control/source.h"
 
 static const char *const mode_names[] = {
 	[MDR_MODE_TC] = "tc",
@@ -45,7 +46,8 @@ static int list_one_json(__u32 id, const struct mdr_attachment *att,
 	mdr_json_str(stdout, att->ifname);
 	printf(", \"netns\": ");
 	mdr_json_str_or_null(stdout, att->netns);
-	printf(", \"mode\": \"%s\", \"network_id\": ", mode_name(att->mode));
+	printf(", \"mode\": \"%s\", \"source\": \"%s\", \"network_id\": ",
+	       mode_name(att->mode), mdr_source_name(att->source));
 	mdr_json_str_or_null(stdout, att->network_id);
 	printf(", \"router_id\": ");
 	mdr_json_str_or_null(stdout, att->router_id);
@@ -87,13 +89,15 @@ static int list_one(__u32 id, const struct mdr_attachment *att, void *data)
 		list_one_json(id, att, ctx);
 	} else {
 		if (!ctx->count)
-			printf("%-4s %-15s %-12s %-11s %-15s %-36s %-36s %s\n",
-			       "ID", "IFNAME", "NETNS", "MODE", "SERVICE",
-			       "NETWORK/ROUTER", "INSTANCE", "PROJECT");
+			printf("%-4s %-15s %-12s %-11s %-18s %-15s %-36s %-36s "
+			       "%s\n",
+			       "ID", "IFNAME", "NETNS", "MODE", "SOURCE",
+			       "SERVICE", "NETWORK/ROUTER", "INSTANCE",
+			       "PROJECT");
 		service_str(att, svc);
-		printf("%-4u %-15s %-12s %-11s %-15s %-36s %-36s %s\n", id,
-		       att->ifname, att->netns[0] ? att->netns : "(host)",
-		       mode_name(att->mode), svc,
+		printf("%-4u %-15s %-12s %-11s %-18s %-15s %-36s %-36s %s\n",
+		       id, att->ifname, att->netns[0] ? att->netns : "(host)",
+		       mode_name(att->mode), mdr_source_name(att->source), svc,
 		       att->network_id[0] ? att->network_id
 					  : or_dash(att->router_id),
 		       or_dash(att->instance_id), or_dash(att->project_id));

@@ -16,6 +16,7 @@
 #include "datapath/netlink.h"
 #include "datapath/netns.h"
 #include "control/pinned_state.h"
+#include "control/source.h"
 #include "service_addr.h"
 
 static const char *ns_label(const char *netns)
@@ -88,6 +89,7 @@ static void fill_attachment(struct mdr_attachment *att,
 		att->flags |= MDR_F_HAS_VM_MAC;
 	}
 	att->link_id = link->link_id;
+	att->source = req->source;
 	snprintf(att->ifname, sizeof(att->ifname), "%s", req->ifname);
 	snprintf(att->netns, sizeof(att->netns), "%s", req->netns);
 	snprintf(att->network_id, sizeof(att->network_id), "%s",
@@ -213,6 +215,14 @@ static int attach_here(struct attach_batch *b,
 		}
 	} else if (!mdr_state_get_attachment(st, id, &old)) {
 		had_old = true;
+		if (old.source == MDR_SOURCE_CLI &&
+		    req->source != MDR_SOURCE_CLI) {
+			pr_info("'%s' in %s was attached by hand: the %s source "
+				"leaves it alone",
+				req->ifname, ns_label(req->netns),
+				mdr_source_name(req->source));
+			return -EEXIST;
+		}
 	}
 	fill_attachment(&att, req, cfg, id, cookie, ifindex, mac, &link,
 			proxy_mac);

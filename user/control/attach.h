@@ -16,14 +16,20 @@ struct mdr_attach_request {
 	const char *router_id;
 	const char *instance_id;
 	const char *project_id;
-	bool xdp; /* --mode xdp: XDP, native if it can */
+	bool xdp;		/* --mode xdp: XDP, native if it can */
+	enum mdr_source source; /* who asks: cli unless a source */
 	bool has_vm_mac;
 	uint8_t vm_mac[6];
 	unsigned int n_fixed_ips;
 	struct mdr_fixed_ip fixed_ips[MDR_MAX_FIXED_IPS];
 };
 
-/* Attaches, or updates an existing attachment; fills @id. */
+/*
+ * Attaches, or updates an existing attachment; fills @id. What the
+ * operator attached (cli) stays theirs: a source's request for it is
+ * refused with -EEXIST (and logged), while an operator's attach of an
+ * interface a source made takes it over.
+ */
 int mdr_attach(const struct mdr_attach_request *req, uint32_t *id);
 /*
  * Attaches @n interfaces under one lock, reading the state once. Every
