@@ -47,6 +47,10 @@ static const struct cli_option daemon_options[] = {
 	  "TTL / hop limit of metadata replies (1: nothing\n"
 	  "behind the guest can reach metadata through it)",
 	  cli_set_string, offsetof(struct mdr_daemon_options, reply_ttl) },
+	{ "attach-from", 0, "SOURCES",
+	  "where attachments come from besides attach commands:\n"
+	  "neutron-namespaces (qdhcp-/qrouter- namespaces)",
+	  cli_set_string, offsetof(struct mdr_daemon_options, attach_from) },
 	{}
 };
 
@@ -362,7 +366,7 @@ static int cmd_unload(const struct cli_command *cmd, int argc, char **argv)
 static const struct cli_command commands[] = {
 	{ "daemon", "run the metadata proxy in the foreground",
 	  "Usage: mdredir daemon [--backend SPEC] [--config FILE] [--proxy-netns NAME]\n"
-	  "                      [--reply-ttl N]\n",
+	  "                      [--reply-ttl N] [--attach-from SOURCES]\n",
 	  "Runs the proxy in the foreground until SIGINT or SIGTERM, logging to\n"
 	  "stderr. The data path keeps working without it; guests' connections\n"
 	  "are refused while it is stopped.\n",

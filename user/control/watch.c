@@ -8,6 +8,9 @@
  * noticed at once, in any namespace, without a socket (and a descriptor,
  * and a place in every link event's delivery list) per namespace. A
  * rescan every second follows namespaces that came or went.
+ *
+ * The sources that follow the control plane run here too: their events
+ * come on the same socket (see ns_source.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +23,7 @@
 #include <linux/rtnetlink.h>
 
 #include "control/attach.h"
+#include "control/ns_source.h"
 #include "lib/log.h"
 #include "datapath/netlink.h"
 #include "datapath/netns.h"
@@ -44,7 +48,11 @@ struct watcher {
 	struct mdr_state st;
 	int fd;	     /* the one event socket, or -1 */
 	bool resync; /* events were lost: check everything */
-	bool sweep;  /* a rescan found a namespace to sweep */
+	/* The neutron-namespaces source, if it runs, and whether it must
+	 * look at every namespace again (at start, after lost events). */
+	struct mdr_ns_source *ns_source;
+	bool ns_source_resync;
+	bool sweep; /* a rescan found a namespace to sweep */
 	struct watched ns[MDR_MAX_LINKS];
 	size_t n;
 };
@@ -88,24 +96,6 @@ static int open_events(const char *proxy_netns)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	return fd;
-}
-
-/* The id of namespace @name in the proxy namespace, given one if need be. */
-static int netns_id(const char *proxy_netns, const char *name)
-{
-	struct mdr_netns_saved saved;
-	int fd, id;
-
-	fd = mdr_netns_open(name);
-	if (fd < 0)
-		return fd;
-	id = mdr_netns_enter(proxy_netns, &saved);
-	if (!id) {
-		id = mdr_nl_netns_id(fd);
-		mdr_netns_leave(&saved);
-	}
-	close(fd);
-	return id;
 }
 
 static struct watched *find(struct watcher *wt, __u64 cookie)
@@ -167,7 +157,7 @@ static int rescan_link(__u64 cookie, const struct mdr_link *link, void *data)
 	}
 	if (wt->n == MDR_MAX_LINKS)
 		return 1;
-	nsid = netns_id(wt->w->proxy_netns, link->netns);
+	nsid = mdr_netns_id_in(wt->w->proxy_netns, link->netns);
 	if (nsid == -ENOENT) {
 		/* Gone before we ever watched it. */
 		pr_info("network namespace '%s' is gone", link->netns);
@@ -256,19 +246,25 @@ static void read_events(struct watcher *wt)
 		 * namespace going away shows there too, and the rescan's
 		 * name check handles it. */
 		nsid = event_nsid(&msg);
-		ns = nsid < 0 ? NULL : find_nsid(wt, nsid);
-		if (!ns)
+		if (nsid < 0)
 			continue;
+		ns = find_nsid(wt, nsid);
 		for (nlh = (void *)buf; NLMSG_OK(nlh, (size_t)n);
 		     nlh = NLMSG_NEXT(nlh, n)) {
 			struct ifinfomsg *ifi = NLMSG_DATA(nlh);
 
-			if (nlh->nlmsg_type == RTM_DELLINK)
+			if (nlh->nlmsg_type == RTM_DELLINK && ns)
 				mdr_detach_vanished(ns->cookie, ifi->ifi_index);
+			else if (nlh->nlmsg_type == RTM_NEWLINK &&
+				 wt->ns_source)
+				mdr_ns_source_link_event(wt->ns_source, nsid);
 		}
 	}
-	if (n < 0 && errno == ENOBUFS)
-		wt->resync = true; /* events lost: check everything */
+	if (n < 0 && errno == ENOBUFS) {
+		/* events lost: check everything */
+		wt->resync = true;
+		wt->ns_source_resync = true;
+	}
 }
 
 static void *watch_main(void *arg)
@@ -279,6 +275,13 @@ static void *watch_main(void *arg)
 	wt.w = arg;
 	wt.fd = -1;
 	mdr_state_init(&wt.st);
+	if (wt.w->sources & 1u << MDR_SOURCE_NEUTRON_NS) {
+		wt.ns_source = mdr_ns_source_new(wt.w->proxy_netns);
+		wt.ns_source_resync = true;
+		if (!wt.ns_source)
+			pr_err("the neutron-namespaces source cannot start: "
+			       "out of memory");
+	}
 	while (!*wt.w->stop) {
 		if (wt.st.link_fd < 0 &&
 		    mdr_state_open(&wt.st, MDR_STATE_READ)) {
@@ -293,22 +296,28 @@ static void *watch_main(void *arg)
 			}
 		}
 		rescan(&wt);
+		if (wt.ns_source) {
+			mdr_ns_source_scan(wt.ns_source, wt.ns_source_resync);
+			wt.ns_source_resync = false;
+		}
 		pfd = (struct pollfd){ .fd = wt.fd, .events = POLLIN };
 		if (poll(&pfd, 1, RESCAN_MS) > 0)
 			read_events(&wt);
 	}
 	if (wt.fd >= 0)
 		close(wt.fd);
+	mdr_ns_source_free(wt.ns_source);
 	mdr_state_close(&wt.st);
 	return NULL;
 }
 
 int mdr_watch_start(struct mdr_watch *w, const char *proxy_netns,
-		    volatile sig_atomic_t *stop)
+		    unsigned int sources, volatile sig_atomic_t *stop)
 {
 	int err;
 
 	w->proxy_netns = proxy_netns;
+	w->sources = sources;
 	w->stop = stop;
 	err = pthread_create(&w->thread, NULL, watch_main, w);
 	w->started = !err;

@@ -13,14 +13,18 @@
 struct mdr_watch {
 	pthread_t thread;
 	const char *proxy_netns; /* where its event socket lives */
+	unsigned int sources;	 /* bit 1 << enum mdr_source of each to run */
 	volatile sig_atomic_t *stop;
 	int started;
 };
 
-/* Starts the watcher thread; it ends soon after *stop becomes non-zero.
- * proxy_netns must outlive it. */
+/*
+ * Starts the watcher thread, and with it the @sources (attach_from) that
+ * follow the control plane; it ends soon after *stop becomes non-zero.
+ * proxy_netns must outlive it.
+ */
 int mdr_watch_start(struct mdr_watch *w, const char *proxy_netns,
-		    volatile sig_atomic_t *stop);
+		    unsigned int sources, volatile sig_atomic_t *stop);
 void mdr_watch_join(struct mdr_watch *w);
 
 #endif

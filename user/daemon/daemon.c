@@ -274,6 +274,15 @@ static int load_settings(const struct mdr_daemon_options *opts,
 	if (!err && opts->reply_ttl)
 		err = mdr_settings_set(set, "reply_ttl", opts->reply_ttl,
 				       "--reply-ttl");
+	if (!err && opts->attach_from)
+		err = mdr_settings_set(set, "attach_from", opts->attach_from,
+				       "--attach-from");
+	/* Named in the setting, but not in this version: say so at once. */
+	if (!err && set->attach_from & 1u << MDR_SOURCE_OVN) {
+		pr_err("attach_from: the ovn source is not in this version of "
+		       "mdredir (neutron-namespaces is)");
+		err = -EOPNOTSUPP;
+	}
 	return err ?: mdr_settings_finish(set);
 }
 
@@ -403,7 +412,8 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.access_log = open_access_log();
 	popts.stop = &stop_requested;
 	mdr_settings_proxy_options(&set, &popts);
-	err = mdr_watch_start(&watch, d.cfg.proxy_netns, &stop_requested);
+	err = mdr_watch_start(&watch, d.cfg.proxy_netns, set.attach_from,
+			      &stop_requested);
 	if (err) {
 		pr_err("cannot start the interface watcher: %s",
 		       strerror(-err));

@@ -8,6 +8,7 @@ struct mdr_daemon_options {
 	const char *config;	 /* an INI file (metadata_agent.ini style) */
 	const char *proxy_netns; /* overrides [mdredir] proxy_netns */
 	const char *reply_ttl;	 /* overrides [mdredir] reply_ttl */
+	const char *attach_from; /* overrides [mdredir] attach_from */
 };
 
 /* Runs in the foreground until SIGINT/SIGTERM; 0 on a clean stop. */

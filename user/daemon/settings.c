@@ -27,6 +27,7 @@
 #include "datapath/links.h"
 #include "datapath/netns.h"
 #include "daemon/settings.h"
+#include "control/source.h"
 #include "proxy/options.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -48,6 +49,7 @@ enum opt_type {
 	OPT_CIDR4,
 	OPT_CIDR6,
 	OPT_IP_VERSIONS, /* oslo ListOpt of "4" and "6", as bits */
+	OPT_SOURCES,	 /* list of attachment sources, as bits */
 };
 
 struct option {
@@ -136,6 +138,8 @@ static const struct option options[] = {
 	  OURS },
 	{ "mdredir", "cache_size_mb", OPT_UINT, "64", FIELD(cache_size_mb), 1,
 	  65536, OURS },
+	{ "mdredir", "attach_from", OPT_SOURCES, "", FIELD(attach_from), 0, 0,
+	  OURS },
 	{ "mdredir", "backend_keepalive", OPT_BOOL, "true",
 	  FIELD(backend_keepalive), 0, 0, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL, "false",
@@ -432,30 +436,67 @@ static int parse_cidr(int af, const char *v, unsigned int min, unsigned int max,
 }
 
 /* oslo ListOpt: comma-separated, items trimmed. */
+/*
+ * The next item of a comma-separated list at *p, blanks trimmed: its
+ * length, with *p at its start and *rest after its comma (NULL after the
+ * last item).
+ */
+static size_t list_item(const char **p, const char **rest)
+{
+	size_t n;
+
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+	n = strcspn(*p, ",");
+	*rest = (*p)[n] ? *p + n + 1 : NULL;
+	while (n && ((*p)[n - 1] == ' ' || (*p)[n - 1] == '\t'))
+		n--;
+	return n;
+}
+
 static int parse_ip_versions(const char *v, unsigned int *out)
 {
 	unsigned int bits = 0;
-	const char *p = v;
+	const char *p = v, *rest;
 
-	for (;;) {
-		size_t n;
+	do {
+		size_t n = list_item(&p, &rest);
 
-		while (*p == ' ' || *p == '\t')
-			p++;
-		n = strcspn(p, ",");
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
 		if (n == 1 && *p == '4')
 			bits |= MDR_SETTINGS_IPV4;
 		else if (n == 1 && *p == '6')
 			bits |= MDR_SETTINGS_IPV6;
 		else
 			return -EINVAL;
-		p = strchr(p, ',');
-		if (!p)
-			break;
-		p++;
+	} while ((p = rest));
+	*out = bits;
+	return 0;
+}
+
+/* attach_from: sources by name, none for "" (attach commands only). */
+static int parse_sources(const char *v, unsigned int *out)
+{
+	char name[MDR_SETTINGS_SOURCE_NAME_LEN];
+	unsigned int bits = 0;
+	const char *p = v, *rest;
+	enum mdr_source src;
+
+	if (!v[strspn(v, " \t")]) {
+		*out = 0;
+		return 0;
 	}
+	do {
+		size_t n = list_item(&p, &rest);
+
+		if (n >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		/* The operator's own attachments need no setting. */
+		if (mdr_source_parse(name, &src) || src == MDR_SOURCE_CLI)
+			return -EINVAL;
+		bits |= 1u << src;
+	} while ((p = rest));
 	*out = bits;
 	return 0;
 }
@@ -517,6 +558,12 @@ static int parse_value(const struct option *o, const char *v, void *field,
 				   "must be a comma-separated list "
 				   "of 4 and 6");
 		return 0;
+	case OPT_SOURCES:
+		if (parse_sources(v, field))
+			return bad(o, v, why,
+				   "must be empty or a comma-separated list "
+				   "of ovn and neutron-namespaces");
+		return 0;
 	case OPT_CIDR4:
 	case OPT_CIDR6:
 		err = parse_cidr(o->type == OPT_CIDR4 ? AF_INET : AF_INET6, v,
@@ -550,6 +597,17 @@ static int format_value(const struct mdr_settings *s, const struct option *o,
 		return 0;
 	case OPT_PROTOCOL:
 		snprintf(buf, len, "%s", *(const bool *)f ? "https" : "http");
+		return 0;
+	case OPT_SOURCES:
+		u = *(const unsigned int *)f;
+		buf[0] = '\0';
+		for (unsigned int i = 0; i < MDR_SOURCE_MAX; i++)
+			if (u & 1u << i)
+				snprintf(buf + strlen(buf), len - strlen(buf),
+					 "%s%s", buf[0] ? "," : "",
+					 mdr_source_name(i));
+		if (u & (~0u << MDR_SOURCE_MAX | 1u << MDR_SOURCE_CLI))
+			snprintf(buf, len, "0x%x", u);
 		return 0;
 	case OPT_IP_VERSIONS:
 		u = *(const unsigned int *)f;

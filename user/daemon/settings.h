@@ -23,9 +23,10 @@ struct mdr_proxy_options;
 #define MDR_SETTINGS_DEFAULT_BACKEND "local:/var/lib/mdredir/metadata"
 #define MDR_SETTINGS_FILE_MAX	     (1024 * 1024) /* bytes per file */
 #define MDR_SETTINGS_LINE_MAX	     8192	   /* bytes per line or value */
-#define MDR_SETTINGS_MAX_OPTIONS     32
+#define MDR_SETTINGS_MAX_OPTIONS     40
 #define MDR_SETTINGS_MAX_SOURCES     16
 #define MDR_SETTINGS_SOURCE_LEN	     256
+#define MDR_SETTINGS_SOURCE_NAME_LEN 32 /* an attach_from item */
 
 /* Bits of rate_limit_ip_versions. */
 #define MDR_SETTINGS_IPV4 (1u << 0)
@@ -73,6 +74,8 @@ struct mdr_settings {
 	unsigned int cache_ttl; /* seconds; 0: no response cache */
 	unsigned int cache_size_mb;
 	bool backend_keepalive; /* pool backend connections (plain HTTP, unix) */
+	/* attach_from: bit 1 << enum mdr_source for each source that runs */
+	unsigned int attach_from;
 	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admission.h) */
 	bool rate_limit_enabled;
 	unsigned int

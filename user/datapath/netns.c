@@ -12,6 +12,7 @@
 
 #include "lib/log.h"
 #include "mdredir.h"
+#include "datapath/netlink.h"
 #include "datapath/netns.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -244,4 +245,21 @@ int mdr_netns_for_each(int (*fn)(const char *name, void *ctx), void *ctx)
 	}
 	closedir(dir);
 	return err;
+}
+
+int mdr_netns_id_in(const char *in, const char *name)
+{
+	struct mdr_netns_saved saved;
+	int fd, id;
+
+	fd = mdr_netns_open(name);
+	if (fd < 0)
+		return fd;
+	id = mdr_netns_enter(in, &saved);
+	if (!id) {
+		id = mdr_nl_netns_id(fd);
+		mdr_netns_leave(&saved);
+	}
+	close(fd);
+	return id;
 }

@@ -31,6 +31,12 @@ int mdr_netns_delete(const char *name);
 int mdr_netns_cookie(__u64 *cookie);
 /* Writes a sysctl of the current namespace, e.g. "net/ipv4/conf/all/rp_filter". */
 int mdr_sysctl_write(const char *path, const char *value);
+/*
+ * The id (nsid) that namespace @name has in namespace @in, given one if it
+ * has none: netlink events from @name then reach a NETLINK_LISTEN_ALL_NSID
+ * socket in @in, tagged with it. -ENOENT if @name is gone.
+ */
+int mdr_netns_id_in(const char *in, const char *name);
 /* Calls @fn(name, ctx) for every name under /run/netns. */
 int mdr_netns_for_each(int (*fn)(const char *name, void *ctx), void *ctx);
 

@@ -969,6 +969,53 @@ static void test_ip_versions(void)
 	}
 }
 
+static void test_attach_from(void)
+{
+	static const struct {
+		const char *value;
+		unsigned int bits;
+	} good[] = {
+		{ "", 0 },
+		{ "  ", 0 },
+		{ "ovn", 1u << MDR_SOURCE_OVN },
+		{ "neutron-namespaces", 1u << MDR_SOURCE_NEUTRON_NS },
+		{ " neutron-namespaces , ovn ",
+		  1u << MDR_SOURCE_OVN | 1u << MDR_SOURCE_NEUTRON_NS },
+	};
+	/* cli is no source to start: attach commands always work. */
+	static const char *const bad[] = {
+		"cli", "ovn,", ",ovn", "OVN", "ovn neutron-namespaces", "nova"
+	};
+	char text[200];
+	const char *path;
+
+	mdr_settings_defaults(&s);
+	CHECK_INT(s.attach_from, 0);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[mdredir]\nattach_from = %s\n",
+			 good[i].value);
+		CHECK_INT(load_fresh(&s, text, NULL), 0);
+		CHECK_INT(s.attach_from, good[i].bits);
+		CHECK_INT(finish(&s), 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[mdredir]\nattach_from = %s\n",
+			 bad[i]);
+		CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
+		CHECK_HAS(captured, at(path, 2));
+		CHECK_HAS(captured, "attach_from");
+	}
+	capture_start();
+	CHECK_INT(mdr_settings_set(&s, "attach_from", "neutron-namespaces",
+				   "--attach-from"),
+		  0);
+	CHECK_INT(s.attach_from, 1u << MDR_SOURCE_NEUTRON_NS);
+	CHECK_INT(mdr_settings_set(&s, "attach_from", "bogus", "--attach-from"),
+		  -EINVAL);
+	capture_stop();
+	CHECK_HAS(captured, "--attach-from");
+}
+
 static void test_overrides_and_finish(void)
 {
 	const char *path;
@@ -1075,7 +1122,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 32); /* every option in settings.c's table */
+	CHECK_INT(set, 33); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
@@ -1168,6 +1215,7 @@ int main(void)
 	test_secret_file();
 	test_pools();
 	test_ip_versions();
+	test_attach_from();
 	test_overrides_and_finish();
 	test_sample_file();
 	test_proxy_options();
