@@ -128,3 +128,24 @@ is_detached() {
 	assert_failure
 	assert_output --partial "the ovn source is not in this version"
 }
+
+@test "stats tells how each source fares" {
+	sb_network "$SB-sw1" "qdhcp-$NET" "tap${SB}"
+	start_daemon --backend "local:$MD" --attach-from neutron-namespaces
+	wait_until 5 is_attached_by "tap${SB}" neutron-namespaces
+	run mdredir stats --json
+	assert_success
+	run jq -ce '.sources."neutron-namespaces" |
+		(.last_sync | type) as $t | del(.last_sync) + {last_sync: $t}' \
+		<<<"$output"
+	assert_output '{"running":true,"connected":true,"synced":true,"attachments":1,"errors":0,"last_error":null,"last_sync":"number"}'
+	run mdredir stats
+	assert_output --partial "source neutron-namespaces: running, connected, synced, 1 attachments, 0 errors"
+
+	# Stopped, it says nothing of itself; what it attached stays.
+	stop_daemon
+	run mdredir stats --json
+	run jq -ce '.sources."neutron-namespaces" | [.running, .attachments]' \
+		<<<"$output"
+	assert_output '[false,1]'
+}

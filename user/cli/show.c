@@ -29,6 +29,7 @@ struct show_ctx {
 	const struct mdr_state *st;
 	bool json;
 	int count;
+	unsigned int per_source[MDR_SOURCE_MAX]; /* attachments of each */
 };
 
 static void service_str(const struct mdr_attachment *att, char buf[16])
@@ -174,6 +175,8 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
 	struct mdr_pkt_stats p;
 	char svc[16];
 
+	if (att->source < MDR_SOURCE_MAX)
+		ctx->per_source[att->source]++;
 	/* Counters read as zero if they cannot be read at all. */
 	mdr_state_get_http_stats(ctx->st, id, &h);
 	mdr_state_get_pkt_stats(ctx->st, id, &p);
@@ -224,6 +227,57 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
 	return 0;
 }
 
+/*
+ * The sources that follow the control plane: each that a running daemon
+ * runs (its own word on how it fares) or that owns attachments.
+ */
+static void print_sources(const struct show_ctx *ctx)
+{
+	struct mdr_source_status st;
+	bool first = true;
+
+	if (ctx->json)
+		printf(", \"sources\": {");
+	for (unsigned int i = 0; i < MDR_SOURCE_MAX; i++) {
+		bool running;
+
+		if (i == MDR_SOURCE_CLI)
+			continue;
+		running = !mdr_source_status_read(i, &st);
+		if (!running && !ctx->per_source[i])
+			continue;
+		if (!ctx->json) {
+			printf("source %s: %s, %s, %s, %u attachments, "
+			       "%llu errors%s%s\n",
+			       mdr_source_name(i),
+			       running ? "running" : "not running",
+			       st.connected ? "connected" : "not connected",
+			       st.synced ? "synced" : "not synced",
+			       ctx->per_source[i], st.errors,
+			       st.last_error[0] ? ": " : "", st.last_error);
+			continue;
+		}
+		printf("%s\n    \"%s\": {\"running\": %s, \"connected\": %s, "
+		       "\"synced\": %s, \"last_sync\": ",
+		       first ? "" : ",", mdr_source_name(i),
+		       running ? "true" : "false",
+		       st.connected ? "true" : "false",
+		       st.synced ? "true" : "false");
+		if (st.last_sync)
+			printf("%lld", st.last_sync);
+		else
+			printf("null");
+		printf(", \"attachments\": %u, \"errors\": %llu, "
+		       "\"last_error\": ",
+		       ctx->per_source[i], st.errors);
+		mdr_json_str_or_null(stdout, st.last_error);
+		printf("}");
+		first = false;
+	}
+	if (ctx->json)
+		printf("%s}", first ? "" : "\n  ");
+}
+
 int mdr_show_stats(bool json)
 {
 	struct show_ctx ctx = { .json = json };
@@ -245,7 +299,9 @@ int mdr_show_stats(bool json)
 	if (json) {
 		printf("%s], \"unattributed\": {", ctx.count ? "\n  " : "");
 		print_pkt_json(&global);
-		printf("}}\n");
+		printf("}");
+		print_sources(&ctx);
+		printf("}\n");
 	} else {
 		if (!ctx.count)
 			printf("no interfaces attached\n");
@@ -255,6 +311,7 @@ int mdr_show_stats(bool json)
 				printf(" drop_%s %llu", mdr_pkt_counter_name(i),
 				       (unsigned long long)global.count[i]);
 		printf("\n");
+		print_sources(&ctx);
 	}
 	if (err == 0)
 		mdr_state_close(&st);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -34,4 +35,24 @@ void mdr_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+/* A daemon holds an flock on its pid file for as long as it runs. */
+pid_t mdr_daemon_pid(void)
+{
+	char buf[32] = "";
+	pid_t pid = 0;
+	int fd;
+
+	fd = open(MDR_PID_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd); /* nobody holds it: stale file */
+		return 0;
+	}
+	if (read(fd, buf, sizeof(buf) - 1) > 0)
+		pid = atoi(buf);
+	close(fd);
+	return pid > 1 ? pid : 0;
 }

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "control/attach.h"
 #include "control/ns_source.h"
 #include "control/pinned_state.h"
+#include "control/source.h"
 #include "datapath/netns.h"
 #include "lib/log.h"
 #include "lib/values.h"
@@ -38,6 +40,7 @@ struct mdr_ns_source {
 	const char *proxy_netns;
 	struct ns_entry *ns;
 	size_t n, cap;
+	struct mdr_source_status status; /* for `stats` */
 };
 
 struct mdr_ns_source *mdr_ns_source_new(const char *proxy_netns)
@@ -51,8 +54,10 @@ struct mdr_ns_source *mdr_ns_source_new(const char *proxy_netns)
 
 void mdr_ns_source_free(struct mdr_ns_source *src)
 {
-	if (src)
-		free(src->ns);
+	if (!src)
+		return;
+	mdr_source_status_remove(MDR_SOURCE_NEUTRON_NS);
+	free(src->ns);
 	free(src);
 }
 
@@ -208,8 +213,10 @@ static size_t wanted(const struct ns_entry *e, const struct known *k,
 	return n;
 }
 
-static void attach_all(struct mdr_attach_request *reqs, size_t n)
+static void attach_all(struct mdr_ns_source *src,
+		       struct mdr_attach_request *reqs, size_t n)
 {
+	struct mdr_source_status *status = &src->status;
 	uint32_t *ids = calloc(n, sizeof(*ids));
 	int err;
 
@@ -218,9 +225,19 @@ static void attach_all(struct mdr_attach_request *reqs, size_t n)
 	/* One lock and one state read for all of them; but a batch does
 	 * nothing if one interface went away meanwhile: then one by one. */
 	err = mdr_attach_many(reqs, n, ids);
-	for (size_t i = 0; err && i < n; i++)
-		if (!ids[i] && mdr_attach(&reqs[i], &ids[i]))
-			ids[i] = 0;
+	for (size_t i = 0; err && i < n; i++) {
+		if (ids[i])
+			continue;
+		err = mdr_attach(&reqs[i], &ids[i]);
+		if (!err)
+			continue;
+		ids[i] = 0;
+		status->errors++;
+		snprintf(status->last_error, sizeof(status->last_error),
+			 "cannot attach '%s' in %s: %s", reqs[i].ifname,
+			 reqs[i].netns, strerror(-err));
+		err = 1; /* go on with the rest */
+	}
 	for (size_t i = 0; i < n; i++)
 		if (ids[i])
 			pr_info("attached '%s' in %s (%s %s)", reqs[i].ifname,
@@ -258,7 +275,7 @@ static void sync(struct mdr_ns_source *src)
 			    MDR_MAX_ATTACH - n);
 	}
 	if (n)
-		attach_all(reqs, n);
+		attach_all(src, reqs, n);
 out:
 	free(names);
 	free(reqs);
@@ -268,12 +285,23 @@ out:
 void mdr_ns_source_scan(struct mdr_ns_source *src, bool everything)
 {
 	bool dirty = false;
+	int err;
 
 	for (size_t i = 0; i < src->n; i++) {
 		src->ns[i].seen = false;
 		src->ns[i].dirty |= everything;
 	}
-	mdr_netns_for_each(visit, src);
+	err = mdr_netns_for_each(visit, src);
+	if (err && src->status.connected)
+		snprintf(src->status.last_error, sizeof(src->status.last_error),
+			 "cannot read %s: %s", MDR_NETNS_RUN_DIR,
+			 strerror(-err));
+	src->status.connected = !err;
+	if (err) {
+		/* A namespace we cannot see is not gone: keep them all. */
+		mdr_source_status_write(MDR_SOURCE_NEUTRON_NS, &src->status);
+		return;
+	}
 	/* Gone namespaces: the watcher detaches what was attached there. */
 	for (size_t i = src->n; i-- > 0;) {
 		if (!src->ns[i].seen)
@@ -283,6 +311,11 @@ void mdr_ns_source_scan(struct mdr_ns_source *src, bool everything)
 	}
 	if (dirty)
 		sync(src);
+	if (dirty || everything) {
+		src->status.synced |= everything;
+		src->status.last_sync = time(NULL);
+		mdr_source_status_write(MDR_SOURCE_NEUTRON_NS, &src->status);
+	}
 }
 
 void mdr_ns_source_link_event(struct mdr_ns_source *src, int nsid)

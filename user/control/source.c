@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "control/lock.h"
 #include "control/source.h"
 
 static const char *const names[MDR_SOURCE_MAX] = {
@@ -24,4 +28,84 @@ int mdr_source_parse(const char *name, enum mdr_source *source)
 		}
 	}
 	return -EINVAL;
+}
+
+static void status_path(enum mdr_source source, char *buf, size_t len,
+			const char *suffix)
+{
+	snprintf(buf, len, "%s/source-%s%s", MDR_RUN_DIR,
+		 mdr_source_name(source), suffix);
+}
+
+int mdr_source_status_write(enum mdr_source source,
+			    const struct mdr_source_status *status)
+{
+	char path[128], tmp[128];
+	FILE *f;
+	int err = 0;
+
+	status_path(source, path, sizeof(path), "");
+	status_path(source, tmp, sizeof(tmp), ".new");
+	if (mkdir(MDR_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	/* One "key value" a line; the error, last, runs to the line's end. */
+	fprintf(f,
+		"connected %d\nsynced %d\nlast_sync %lld\nerrors %llu\n"
+		"last_error %s\n",
+		status->connected, status->synced, status->last_sync,
+		status->errors, status->last_error);
+	if (fclose(f) || rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int mdr_source_status_read(enum mdr_source source,
+			   struct mdr_source_status *status)
+{
+	char path[128], line[512];
+	int connected = 0, synced = 0, err = 0;
+	FILE *f;
+
+	memset(status, 0, sizeof(*status));
+	/* A daemon killed outright leaves its file: it says nothing now. */
+	if (!mdr_daemon_pid())
+		return -ENOENT;
+	status_path(source, path, sizeof(path), "");
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "connected %d", &connected) == 1 ||
+		    sscanf(line, "synced %d", &synced) == 1 ||
+		    sscanf(line, "last_sync %lld", &status->last_sync) == 1 ||
+		    sscanf(line, "errors %llu", &status->errors) == 1)
+			continue;
+		if (!strncmp(line, "last_error ", 11)) {
+			size_t n = strnlen(line + 11,
+					   sizeof(status->last_error) - 1);
+
+			memcpy(status->last_error, line + 11, n);
+			status->last_error[n] = '\0';
+		}
+	}
+	if (ferror(f))
+		err = -EIO;
+	fclose(f);
+	status->connected = connected;
+	status->synced = synced;
+	return err;
+}
+
+void mdr_source_status_remove(enum mdr_source source)
+{
+	char path[128];
+
+	status_path(source, path, sizeof(path), "");
+	unlink(path);
 }

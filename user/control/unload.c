@@ -20,40 +20,20 @@
 #include "control/pinned_state.h"
 #include "control/unload.h"
 
-/* A daemon holds an flock on its pid file for as long as it runs. */
-static pid_t running_daemon(void)
-{
-	char buf[32] = "";
-	pid_t pid = 0;
-	int fd;
-
-	fd = open(MDR_PID_FILE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		close(fd); /* nobody holds it: stale file */
-		return 0;
-	}
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		pid = atoi(buf);
-	close(fd);
-	return pid > 1 ? pid : 0;
-}
-
 static void stop_daemon(void)
 {
-	pid_t pid = running_daemon();
+	pid_t pid = mdr_daemon_pid();
 
 	if (!pid)
 		return;
 	pr_info("stopping the daemon (pid %d)", pid);
 	kill(pid, SIGTERM);
-	for (int i = 0; i < 100 && running_daemon(); i++)
+	for (int i = 0; i < 100 && mdr_daemon_pid(); i++)
 		usleep(50 * 1000);
-	if (running_daemon()) {
+	if (mdr_daemon_pid()) {
 		pr_warn("daemon %d did not stop in 5 s; killing it", pid);
 		kill(pid, SIGKILL);
-		for (int i = 0; i < 40 && running_daemon(); i++)
+		for (int i = 0; i < 40 && mdr_daemon_pid(); i++)
 			usleep(50 * 1000);
 	}
 }
