@@ -345,6 +345,31 @@ print("ready", flush=True); time.sleep(60)' "$port" >"$BATS_TEST_TMPDIR/mute.out
 	assert_output --partial "unknown backend 'nova:ftp://x'"
 }
 
+@test "timeouts: a guest stalling mid-body is closed at timeout_client, never told 504" {
+	start_nova
+	start_px --backend "nova:http://127.0.0.1:$NOVA_PORT" --secret-file "$T/secret" \
+		--timeout-client 400 --timeout-server 5000
+	run python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+t = time.monotonic()
+# A POST whose body stops after 3 of its 100 bytes: the guest is slow,
+# not the backend.
+s.sendall(b"POST /openstack/latest/password HTTP/1.1\r\nHost: x\r\n"
+          b"Content-Length: 100\r\n\r\nabc")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(repr(data), round(time.monotonic() - t, 1))' "$PX_PORT"
+	assert_output --regexp "^b'' 0\.[45]$"
+	wait_until 2 grep -q '"POST /openstack/latest/password".*error=timeout' "$PXLOG"
+	run grep -c ' 504 ' "$PXLOG"
+	assert_output 0
+}
+
 @test "timeouts: http-request gives 408 mid-head, keep-alive idle closes quietly" {
 	start_nova
 	start_px --backend "nova:http://127.0.0.1:$NOVA_PORT" --secret-file "$T/secret" \

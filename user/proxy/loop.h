@@ -115,15 +115,18 @@ static inline void loop_timer_set(struct mdr_loop *l, struct loop_entry *e,
 	l->t_tail[kind] = e;
 }
 
-/* The next entry whose timer has expired, disarmed; NULL when none. A
+/* The next entry whose timer has expired, disarmed; NULL when none.
+ * @kind says which timer it was (disarmed, the entry no longer does). A
  * timeout re-arms at the tail with a later deadline, so a caller looping
  * until NULL ends. */
-static inline struct loop_entry *loop_next_expired(struct mdr_loop *l)
+static inline struct loop_entry *loop_next_expired(struct mdr_loop *l,
+						   enum timer_kind *kind)
 {
 	for (int k = 0; k < T_COUNT; k++) {
 		struct loop_entry *e = l->t_head[k];
 
 		if (e && e->deadline <= l->now_ms) {
+			*kind = k;
 			loop_timer_cancel(l, e);
 			return e;
 		}

@@ -45,10 +45,11 @@ static void run_queue(struct proxy *p)
 
 static void expire_timers(struct proxy *p)
 {
+	enum timer_kind kind;
 	struct loop_entry *e;
 
-	while ((e = loop_next_expired(&p->loop)))
-		session_timeout(p, conn_of(e));
+	while ((e = loop_next_expired(&p->loop, &kind)))
+		session_timeout(p, conn_of(e), kind);
 }
 
 /* Frees closed connections once no queued event can still name them. */

@@ -485,12 +485,12 @@ void session_drive(struct proxy *p, struct conn *c)
 	conn_settle(p, c);
 }
 
-void session_timeout(struct proxy *p, struct conn *c)
+void session_timeout(struct proxy *p, struct conn *c, enum timer_kind kind)
 {
 	switch (c->state) {
 	case CS_HEAD:
 		/* Idle, whether kept alive or never used: just close. */
-		if (c->le.tkind == T_KEEPALIVE || !mdr_buf_len(&c->x.in)) {
+		if (kind == T_KEEPALIVE || !mdr_buf_len(&c->x.in)) {
 			session_close(p, c);
 			return;
 		}
@@ -498,7 +498,8 @@ void session_timeout(struct proxy *p, struct conn *c)
 		respond(p, c, 408, "request not received in time", false, NULL);
 		break;
 	case CS_RELAY:
-		if (c->le.tkind != T_CLIENT && c->r.rs != RS_BODY) {
+		/* Only the backend's silence is the backend's fault. */
+		if (kind != T_CLIENT && c->r.rs != RS_BODY) {
 			if (c->r.rs == RS_HANDSHAKE)
 				c->x.note =
 					"TLS handshake with backend timed out";

@@ -23,8 +23,8 @@ void session_event(struct proxy *p, struct conn *c, bool backend,
 		   uint32_t events);
 /* Runs c for a while (it goes on the run queue if it could do more). */
 void session_drive(struct proxy *p, struct conn *c);
-/* c's timer expired. */
-void session_timeout(struct proxy *p, struct conn *c);
+/* c's timer of @kind expired. */
+void session_timeout(struct proxy *p, struct conn *c, enum timer_kind kind);
 /* Closes c: logged if a request was under way, freed once reaped. */
 void session_close(struct proxy *p, struct conn *c);
 
