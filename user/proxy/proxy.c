@@ -18,6 +18,7 @@
 #include "backends/kinds.h"
 #include "proxy/conn.h"
 #include "proxy/listener.h"
+#include "proxy/proxy.h"
 #include "proxy/relay.h"
 #include "proxy/session.h"
 
