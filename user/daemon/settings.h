@@ -64,11 +64,11 @@ struct mdr_settings {
 	char service_pool[64];	/* IPv4 CIDR */
 	char service_pool6[64]; /* IPv6 CIDR */
 	unsigned int max_connections;
-	char shared_secret_file
-		[PATH_MAX]; /* "" or a file whose content (trailing newline stripped) is the secret */
+	/* "" or a file whose content (trailing newline stripped) is the secret */
+	char shared_secret_file[PATH_MAX];
 	unsigned int max_connections_per_attachment;
-	unsigned int
-		new_connection_rate; /* per second and attachment, in BPF; 0: none */
+	/* per second and attachment, in BPF; 0: none */
+	unsigned int new_connection_rate;
 	unsigned int new_connection_burst;
 	unsigned int reply_ttl; /* 0: replies keep their TTL / hop limit */
 	unsigned int cache_ttl; /* seconds; 0: no response cache */
@@ -78,8 +78,8 @@ struct mdr_settings {
 	unsigned int attach_from;
 	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admission.h) */
 	bool rate_limit_enabled;
-	unsigned int
-		rate_limit_ip_versions; /* ip_versions: MDR_SETTINGS_IPV4/6 bits */
+	/* ip_versions: MDR_SETTINGS_IPV4/6 bits */
+	unsigned int rate_limit_ip_versions;
 	unsigned int base_window_duration; /* seconds */
 	unsigned int base_query_rate_limit;
 	unsigned int burst_window_duration; /* seconds */
