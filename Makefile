@@ -15,7 +15,7 @@ CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT)
 # Every object also writes the headers it read into a .d file beside it.
 DEPFLAGS    = -MMD -MP
-LDLIBS     += -lbpf -lelf -lz -lmnl -lssl -lcrypto -lpthread
+LDLIBS     += -lbpf -lelf -lz -lmnl -lssl -lcrypto -ljansson -lpthread
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
 
@@ -108,17 +108,25 @@ FUZZ_CC     ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	       -Iinclude -Iuser -fno-omit-frame-pointer \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# A target links FUZZ_LIBS_<name> and FUZZ_LDLIBS_<name> if set, else the
+# HTTP ones.
 FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c \
 	       user/backends/kinds.c
+FUZZ_LDLIBS := -lssl -lcrypto
+FUZZ_LIBS_fuzz_ovsdb   := user/control/ovsdb.c user/control/ovsdb_replica.c
+FUZZ_LDLIBS_fuzz_ovsdb := -ljansson
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+fuzz_libs    = $(or $(FUZZ_LIBS_$(1)),$(FUZZ_LIBS))
+fuzz_ldlibs  = $(or $(FUZZ_LDLIBS_$(1)),$(FUZZ_LDLIBS))
 
 fuzz: $(FUZZ_BINS)
 
-$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
+$(OUT)/fuzz/%: tests/fuzz/%.c $$(call fuzz_libs,$$*)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(FUZZ_LIBS) -o $@ -lssl -lcrypto
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< \
+		$(call fuzz_libs,$*) -o $@ $(call fuzz_ldlibs,$*)
 
 # Every C file of the tree, formatted as .clang-format says.
 FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null || \

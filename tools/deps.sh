@@ -11,6 +11,7 @@ packages=(
 	libclang-rt-14-dev				# libFuzzer, sanitizers (make fuzz)
 	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF loader
 	libmnl-dev					# netlink
+	libjansson-dev					# OVSDB's JSON-RPC (control plane)
 	libssl-dev openssl				# HMAC and TLS to Nova; test CAs
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
 	strace						# syscall-count tests

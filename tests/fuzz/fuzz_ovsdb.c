@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * libFuzzer target: what an OVSDB server (or anything pretending to be one)
+ * sends, through the client's framing, JSON-RPC handling and replica.
+ *
+ * The client has asked for the schema (id 1) and monitors Interface (id 2)
+ * and Port_Binding (id 3), as a source would. The first byte of the input
+ * chooses whether a valid schema answer comes first (so the rest reaches
+ * the update2 diffs sooner) and where the stream is cut in two reads; the
+ * rest is the stream. Whatever comes, the client must not crash, leak or
+ * read out of bounds; once it fails it is closed and refuses more input;
+ * and every row of its replica is a JSON object.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "control/ovsdb.h"
+
+#define ASSERT(cond)                                                     \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
+				__FILE__, __LINE__, #cond);              \
+			abort();                                         \
+		}                                                        \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char schema[] =
+	"{\"id\":1,\"error\":null,\"result\":{\"name\":\"db\",\"tables\":{"
+	"\"Interface\":{\"columns\":{\"name\":{\"type\":\"string\"},"
+	"\"external_ids\":{\"type\":{\"key\":\"string\",\"value\":\"string\","
+	"\"min\":0,\"max\":\"unlimited\"}},\"ofport\":{\"type\":{\"key\":"
+	"\"integer\",\"min\":0,\"max\":1}}}},\"Port_Binding\":{\"columns\":{"
+	"\"chassis\":{\"type\":{\"key\":{\"type\":\"uuid\"},\"min\":0,"
+	"\"max\":1}},\"mac\":{\"type\":{\"key\":\"string\",\"min\":0,"
+	"\"max\":\"unlimited\"}}}}}}}";
+
+static void on_row(void *ctx, const char *table, const char *uuid,
+		   const json_t *old, const json_t *new)
+{
+	(void)ctx;
+	ASSERT(table && uuid && (old || new));
+	ASSERT(!old || json_is_object(old));
+	ASSERT(!new || json_is_object(new));
+}
+
+static const struct mdr_ovsdb_ops ops = { .row = on_row };
+
+static void check_replica(const struct mdr_ovsdb *c, const char *table)
+{
+	const json_t *rows = mdr_ovsdb_rows(c, table), *row;
+	const char *uuid;
+
+	ASSERT(json_is_object(rows));
+	json_object_foreach((json_t *)rows, uuid, row)
+		ASSERT(json_is_object(row));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mdr_ovsdb *c;
+	size_t cut;
+	int rc;
+
+	if (!size)
+		return 0;
+	c = mdr_ovsdb_new("db", &ops, NULL);
+	ASSERT(c);
+	ASSERT(!mdr_ovsdb_monitor(c, "Interface", NULL, NULL));
+	ASSERT(!mdr_ovsdb_monitor(c, "Port_Binding", NULL, NULL));
+	ASSERT(!mdr_ovsdb_adopt(c, -1));
+	if (data[0] & 1)
+		ASSERT(!mdr_ovsdb_feed(c, schema, sizeof(schema) - 1));
+	cut = size > 1 ? (data[0] >> 1) % size : 0;
+	data++, size--;
+	if (cut > size)
+		cut = size;
+	rc = mdr_ovsdb_feed(c, (const char *)data, cut);
+	if (!rc)
+		rc = mdr_ovsdb_feed(c, (const char *)data + cut, size - cut);
+	if (rc) {
+		ASSERT(!mdr_ovsdb_connected(c) && !mdr_ovsdb_synced(c));
+		ASSERT(mdr_ovsdb_error(c)[0]);
+		ASSERT(mdr_ovsdb_feed(c, "{}", 2) < 0);
+	}
+	check_replica(c, "Interface");
+	check_replica(c, "Port_Binding");
+	mdr_ovsdb_free(c);
+	return 0;
+}
