@@ -15,6 +15,7 @@ packages=(
 	libssl-dev openssl				# HMAC and TLS to Nova; test CAs
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
 	strace						# syscall-count tests
+	openvswitch-switch				# ovsdb-server for the OVSDB tests
 	bats bats-assert bats-support
 )
 
@@ -38,5 +39,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Packages install, their services never start: openvswitch-switch would
+# start a system ovsdb-server and an ovs-vswitchd (which needs a kernel
+# datapath), and the tests run their own ovsdb-server instead.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
