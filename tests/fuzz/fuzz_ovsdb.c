@@ -15,18 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz.h"
 #include "control/ovsdb.h"
-
-#define ASSERT(cond)                                                     \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #cond);              \
-			abort();                                         \
-		}                                                        \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char schema[] =
 	"{\"id\":1,\"error\":null,\"result\":{\"name\":\"db\",\"tables\":{"

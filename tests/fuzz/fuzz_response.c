@@ -16,21 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "http/parser.h"
 #include "http/rewrite.h"
 
 #define OUT_CAP 32768
-
-#define ASSERT(cond)                                                     \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #cond);              \
-			abort();                                         \
-		}                                                        \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_head(const char *out, size_t n, bool dechunk)
 {
