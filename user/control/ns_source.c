@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "control/attach.h"
@@ -86,18 +85,17 @@ static int visit(const char *name, void *data)
 {
 	struct mdr_ns_source *src = data;
 	const struct ns_kind *kind = kind_of(name);
-	char path[sizeof(MDR_NETNS_RUN_DIR) + MDR_NETNS_LEN + 1];
 	struct ns_entry *e;
-	struct stat sb;
+	ino_t ino;
 	int nsid;
 
 	if (!kind || strlen(name) >= MDR_NETNS_LEN)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s", MDR_NETNS_RUN_DIR, name);
-	if (stat(path, &sb))
+	ino = mdr_netns_ino(name);
+	if (ino == (ino_t)-1)
 		return 0;
 	e = find(src, name);
-	if (e && e->ino == sb.st_ino) {
+	if (e && e->ino == ino) {
 		e->seen = true;
 		return 0;
 	}
@@ -121,7 +119,7 @@ static int visit(const char *name, void *data)
 		snprintf(e->name, sizeof(e->name), "%s", name);
 	}
 	e->kind = kind;
-	e->ino = sb.st_ino;
+	e->ino = ino;
 	e->nsid = nsid;
 	e->seen = true;
 	e->dirty = true;

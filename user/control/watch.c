@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -56,17 +55,6 @@ struct watcher {
 	struct watched ns[MDR_MAX_LINKS];
 	size_t n;
 };
-
-static ino_t netns_ino(const char *name)
-{
-	char path[256];
-	struct stat sb;
-
-	if (mdr_netns_is_host(name))
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s", MDR_NETNS_RUN_DIR, name);
-	return stat(path, &sb) ? (ino_t)-1 : sb.st_ino;
-}
 
 /* The event socket, opened in the proxy namespace; -errno on failure. */
 static int open_events(const char *proxy_netns)
@@ -171,7 +159,7 @@ static int rescan_link(__u64 cookie, const struct mdr_link *link, void *data)
 				.nsid = nsid,
 				.seen = true,
 				.fresh = true,
-				.ino = netns_ino(link->netns) };
+				.ino = mdr_netns_ino(link->netns) };
 	snprintf(ns->netns, sizeof(ns->netns), "%s", link->netns);
 	wt->sweep = true;
 	return 0;
@@ -198,7 +186,7 @@ static void rescan(struct watcher *wt)
 		ns = &wt->ns[i];
 		/* A namespace something still holds outlives `ip netns del`
 		 * with its interfaces: the name going away is what tells. */
-		if (ns->seen && netns_ino(ns->netns) != ns->ino) {
+		if (ns->seen && mdr_netns_ino(ns->netns) != ns->ino) {
 			pr_info("network namespace '%s' is gone", ns->netns);
 			mdr_detach_vanished(ns->cookie, 0);
 			ns->seen = false;

@@ -263,3 +263,14 @@ int mdr_netns_id_in(const char *in, const char *name)
 	close(fd);
 	return id;
 }
+
+ino_t mdr_netns_ino(const char *name)
+{
+	char path[sizeof(MDR_NETNS_RUN_DIR) + MDR_NETNS_LEN + 1];
+	struct stat sb;
+
+	if (mdr_netns_is_host(name))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", MDR_NETNS_RUN_DIR, name);
+	return stat(path, &sb) ? (ino_t)-1 : sb.st_ino;
+}

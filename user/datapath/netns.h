@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 #define MDR_NETNS_RUN_DIR "/run/netns"
@@ -29,6 +30,11 @@ void mdr_netns_leave(struct mdr_netns_saved *saved);
 int mdr_netns_create(const char *name);
 int mdr_netns_delete(const char *name);
 int mdr_netns_cookie(__u64 *cookie);
+/*
+ * The inode of /run/netns/NAME: a namespace made again under an old name
+ * has a new one. 0 for the host, (ino_t)-1 when the name is gone.
+ */
+ino_t mdr_netns_ino(const char *name);
 /* Writes a sysctl of the current namespace, e.g. "net/ipv4/conf/all/rp_filter". */
 int mdr_sysctl_write(const char *path, const char *value);
 /*
