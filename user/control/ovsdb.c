@@ -227,6 +227,19 @@ nomem:
 	return -ENOMEM;
 }
 
+int mdr_ovsdb_set_where(struct mdr_ovsdb *c, const char *table, json_t *where)
+{
+	struct monitor *m = monitor_of(c, table);
+
+	if (!m)
+		return -ENOENT;
+	if (!where) {
+		json_object_del(m->request, "where"); /* -1: had none */
+		return 0;
+	}
+	return json_object_set(m->request, "where", where) ? -ENOMEM : 0;
+}
+
 /* A new session: ask for the schema, then for every monitor. */
 static int start_session(struct mdr_ovsdb *c)
 {
@@ -254,15 +267,15 @@ int mdr_ovsdb_adopt(struct mdr_ovsdb *c, int fd)
 	return start_session(c);
 }
 
-/* "tcp:IP:PORT" or "tcp:[IP]:PORT" into an address. */
-static int parse_tcp(struct mdr_ovsdb *c, const char *spec,
-		     struct sockaddr_storage *ss, socklen_t *len)
+/* "IP:PORT" or "[IP]:PORT" (after "tcp:") into an address. */
+static int parse_tcp(const char *remote, struct sockaddr_storage *ss,
+		     socklen_t *len, char *err, size_t err_len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	const char *spec = remote + 4, *port;
 	struct addrinfo *ai;
 	char host[128];
-	const char *port;
 	int rc;
 
 	if (spec[0] == '[') {
@@ -290,11 +303,51 @@ static int parse_tcp(struct mdr_ovsdb *c, const char *spec,
 	freeaddrinfo(ai);
 	return 0;
 bad:
-	snprintf(c->err, sizeof(c->err),
-		 "bad remote \"tcp:%s\": want tcp:IP:PORT or tcp:[IPv6]:PORT "
+	snprintf(err, err_len,
+		 "bad remote \"%s\": want tcp:IP:PORT or tcp:[IPv6]:PORT "
 		 "(an address, not a name)",
-		 spec);
+		 remote);
 	return -EINVAL;
+}
+
+/* @remote's socket address; -errno with the reason in @err. */
+static int parse_remote(const char *remote, struct sockaddr_storage *ss,
+			socklen_t *len, char *err, size_t err_len)
+{
+	if (!strncmp(remote, "unix:", 5)) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+
+		if (strlen(remote + 5) >= sizeof(sun->sun_path) || !remote[5]) {
+			snprintf(err, err_len,
+				 "bad remote \"%s\": empty or too long a path",
+				 remote);
+			return -EINVAL;
+		}
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, remote + 5);
+		*len = sizeof(*sun);
+		return 0;
+	}
+	if (!strncmp(remote, "tcp:", 4))
+		return parse_tcp(remote, ss, len, err, err_len);
+	if (!strncmp(remote, "ssl:", 4)) {
+		snprintf(err, err_len,
+			 "remote \"%s\": ssl: is not supported yet "
+			 "(use unix: or tcp:)",
+			 remote);
+		return -ENOTSUP;
+	}
+	snprintf(err, err_len,
+		 "bad remote \"%s\": want unix:PATH or tcp:IP:PORT", remote);
+	return -EINVAL;
+}
+
+int mdr_ovsdb_check_remote(const char *remote, char *err, size_t err_len)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+
+	return parse_remote(remote, &ss, &len, err, err_len);
 }
 
 int mdr_ovsdb_connect(struct mdr_ovsdb *c, const char *remote)
@@ -305,34 +358,9 @@ int mdr_ovsdb_connect(struct mdr_ovsdb *c, const char *remote)
 
 	mdr_ovsdb_close(c);
 	c->err[0] = '\0';
-	if (!strncmp(remote, "unix:", 5)) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-
-		if (strlen(remote + 5) >= sizeof(sun->sun_path) || !remote[5]) {
-			snprintf(c->err, sizeof(c->err),
-				 "bad remote \"%s\": empty or too long a path",
-				 remote);
-			return -EINVAL;
-		}
-		sun->sun_family = AF_UNIX;
-		strcpy(sun->sun_path, remote + 5);
-		len = sizeof(*sun);
-	} else if (!strncmp(remote, "tcp:", 4)) {
-		err = parse_tcp(c, remote + 4, &ss, &len);
-		if (err)
-			return err;
-	} else if (!strncmp(remote, "ssl:", 4)) {
-		snprintf(c->err, sizeof(c->err),
-			 "remote \"%s\": ssl: is not supported yet "
-			 "(use unix: or tcp:)",
-			 remote);
-		return -ENOTSUP;
-	} else {
-		snprintf(c->err, sizeof(c->err),
-			 "bad remote \"%s\": want unix:PATH or tcp:IP:PORT",
-			 remote);
-		return -EINVAL;
-	}
+	err = parse_remote(remote, &ss, &len, c->err, sizeof(c->err));
+	if (err)
+		return err;
 
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);

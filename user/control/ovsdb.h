@@ -65,6 +65,19 @@ int mdr_ovsdb_monitor(struct mdr_ovsdb *c, const char *table,
 		      const char *const *columns, json_t *where);
 
 /*
+ * Replaces the condition of @table's monitor (as mdr_ovsdb_monitor()'s
+ * @where) for the next connections; the caller reconnects for it to take
+ * effect now, and the replica makes that reconnect report only the rows
+ * that the new condition adds or drops. -ENOENT if @table is not
+ * monitored, -ENOMEM.
+ */
+int mdr_ovsdb_set_where(struct mdr_ovsdb *c, const char *table, json_t *where);
+
+/* Whether @remote is one mdr_ovsdb_connect() takes: 0, or -errno with the
+ * reason in @err. */
+int mdr_ovsdb_check_remote(const char *remote, char *err, size_t err_len);
+
+/*
  * Starts connecting to @remote (closing any connection first). 0 when
  * under way (watch mdr_ovsdb_fd()), or -errno with mdr_ovsdb_error() set.
  */

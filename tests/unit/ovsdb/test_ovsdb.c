@@ -583,6 +583,52 @@ static void test_remotes(void)
 	mdr_ovsdb_free(c);
 }
 
+/* A new condition is what the next session asks for. */
+static void test_set_where(void)
+{
+	struct session s;
+	json_t *where = json_pack("[[s, s, s]]", "name", "==", "tap1");
+	const char *sent;
+
+	start(&s, NULL);
+	client_sent(&s);
+	CHECK_INT(mdr_ovsdb_set_where(s.c, "Port", where), -ENOENT);
+	CHECK_INT(mdr_ovsdb_set_where(s.c, "Interface", where), 0);
+	json_decref(where);
+	close(s.server);
+	start(&s, s.c);
+	sent = client_sent(&s);
+	CHECK_HAS(sent, "\"where\":[[\"name\",\"==\",\"tap1\"]]");
+	CHECK(!strstr(sent, "iface-id"));
+	/* NULL: every row. */
+	CHECK_INT(mdr_ovsdb_set_where(s.c, "Interface", NULL), 0);
+	close(s.server);
+	start(&s, s.c);
+	sent = client_sent(&s);
+	CHECK_HAS(sent, "\"monitor_cond\"");
+	CHECK(!strstr(sent, "where"));
+	finish(&s);
+}
+
+/* The check settings use says what connect would. */
+static void test_check_remote(void)
+{
+	char err[256];
+
+	CHECK_INT(mdr_ovsdb_check_remote("unix:/run/ovn/sb.sock", err,
+					 sizeof(err)),
+		  0);
+	CHECK_INT(mdr_ovsdb_check_remote("tcp:[2001:db8::1]:6642", err,
+					 sizeof(err)),
+		  0);
+	CHECK_INT(mdr_ovsdb_check_remote("tcp:sb:6642", err, sizeof(err)),
+		  -EINVAL);
+	CHECK_HAS(err, "not a name");
+	CHECK_INT(mdr_ovsdb_check_remote("pssl:6642", err, sizeof(err)),
+		  -EINVAL);
+	CHECK_HAS(err, "pssl:6642");
+}
+
 static void test_backoff(void)
 {
 	unsigned d = mdr_ovsdb_backoff(0);
@@ -608,6 +654,8 @@ int main(void)
 	test_failures_keep_caller_in_step();
 	test_bounded();
 	test_remotes();
+	test_set_where();
+	test_check_remote();
 	test_backoff();
 	return check_summary();
 }
