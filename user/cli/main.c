@@ -27,6 +27,21 @@ static int status(int err)
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
+static int add_config(const struct cli_command *cmd,
+		      const struct cli_option *opt, const char *where,
+		      void *out, const char *value)
+{
+	struct mdr_daemon_options *opts = out;
+
+	(void)opt;
+	_Static_assert(MDR_DAEMON_MAX_CONFIG == 8, "the message says 8");
+	if (opts->n_config == MDR_DAEMON_MAX_CONFIG)
+		return cli_usage_error(cmd, where, "too many --config%s",
+				       " (at most 8)");
+	opts->config[opts->n_config++] = value;
+	return 0;
+}
+
 static const struct cli_option daemon_options[] = {
 	{ "backend", 0, "SPEC",
 	  "where requests go (default " MDR_SETTINGS_DEFAULT_BACKEND "):\n"
@@ -37,9 +52,11 @@ static const struct cli_option daemon_options[] = {
 	  "  nova                       Nova, at nova_metadata_host/port/protocol",
 	  cli_set_string, offsetof(struct mdr_daemon_options, backend) },
 	{ "config", 0, "FILE",
-	  "INI settings; Neutron's metadata_agent.ini works as is\n"
-	  "(see tools/mdredir.ini.sample); flags override it",
-	  cli_set_string, offsetof(struct mdr_daemon_options, config) },
+	  "INI settings; Neutron's metadata_agent.ini and the OVN\n"
+	  "metadata agent's ini work as they are (see\n"
+	  "tools/mdredir.ini.sample). Repeatable: later files win;\n"
+	  "flags override them all",
+	  add_config, 0 },
 	{ "proxy-netns", 0, "NAME",
 	  "namespace of the listener (default " MDR_DEFAULT_PROXY_NETNS ")",
 	  cli_set_string, offsetof(struct mdr_daemon_options, proxy_netns) },

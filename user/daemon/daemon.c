@@ -263,8 +263,8 @@ static int load_settings(const struct mdr_daemon_options *opts,
 	int err = 0;
 
 	mdr_settings_defaults(set);
-	if (opts->config)
-		err = mdr_settings_load_file(set, opts->config);
+	for (unsigned int i = 0; !err && i < opts->n_config; i++)
+		err = mdr_settings_load_file(set, opts->config[i]);
 	if (!err && opts->backend)
 		err = mdr_settings_set(set, "backend", opts->backend,
 				       "--backend");

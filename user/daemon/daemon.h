@@ -2,10 +2,15 @@
 #ifndef MDR_DAEMON_H
 #define MDR_DAEMON_H
 
-/* Command-line flags; each NULL when not given. */
+/* --config files at most: mdredir.ini and an agent's ini, with room. */
+#define MDR_DAEMON_MAX_CONFIG 8
+
+/* Command-line flags; each NULL (or 0) when not given. */
 struct mdr_daemon_options {
-	const char *backend;	 /* overrides [mdredir] backend */
-	const char *config;	 /* an INI file (metadata_agent.ini style) */
+	const char *backend; /* overrides [mdredir] backend */
+	/* INI files (metadata_agent.ini style), later ones winning */
+	const char *config[MDR_DAEMON_MAX_CONFIG];
+	unsigned int n_config;
 	const char *proxy_netns; /* overrides [mdredir] proxy_netns */
 	const char *reply_ttl;	 /* overrides [mdredir] reply_ttl */
 	const char *attach_from; /* overrides [mdredir] attach_from */

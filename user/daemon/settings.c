@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "control/ovsdb.h"
 #include "lib/log.h"
 #include "backends/spec.h"
 #include "datapath/links.h"
@@ -48,8 +49,9 @@ enum opt_type {
 	OPT_NETNS,    /* a name under /run/netns */
 	OPT_CIDR4,
 	OPT_CIDR6,
-	OPT_IP_VERSIONS, /* oslo ListOpt of "4" and "6", as bits */
-	OPT_SOURCES,	 /* list of attachment sources, as bits */
+	OPT_IP_VERSIONS,   /* oslo ListOpt of "4" and "6", as bits */
+	OPT_SOURCES,	   /* list of attachment sources, as bits */
+	OPT_OVSDB_REMOTES, /* comma-separated OVSDB remotes (ovsdb.h) */
 };
 
 struct option {
@@ -154,6 +156,20 @@ static const struct option options[] = {
 	  FIELD(burst_window_duration), 1, 86400, NEUTRON },
 	{ "metadata_rate_limiting", "burst_query_rate_limit", OPT_UINT, "10",
 	  FIELD(burst_query_rate_limit), 1, 1000000, NEUTRON },
+	/* Read from the OVN metadata agent's own ini (attach_from = ovn). */
+	{ "ovs", "ovsdb_connection", OPT_OVSDB_REMOTES,
+	  "unix:/run/openvswitch/db.sock", FIELD(ovsdb_connection), 0, 0,
+	  NEUTRON },
+	{ "ovn", "ovn_sb_connection", OPT_OVSDB_REMOTES, "tcp:127.0.0.1:6642",
+	  FIELD(ovn_sb_connection), 0, 0, NEUTRON },
+	{ "ovn", "ovn_sb_private_key", OPT_STRING, "",
+	  FIELD(ovn_sb_private_key), 0, 0, NEUTRON },
+	{ "ovn", "ovn_sb_certificate", OPT_STRING, "",
+	  FIELD(ovn_sb_certificate), 0, 0, NEUTRON },
+	{ "ovn", "ovn_sb_ca_cert", OPT_STRING, "", FIELD(ovn_sb_ca_cert), 0, 0,
+	  NEUTRON },
+	{ "ovn", "ovsdb_probe_interval", OPT_UINT, "60000",
+	  FIELD(ovsdb_probe_interval), 0, 86400000, NEUTRON },
 };
 /* clang-format on */
 
@@ -501,6 +517,31 @@ static int parse_sources(const char *v, unsigned int *out)
 	return 0;
 }
 
+/* "REMOTE[,REMOTE...]", each one the OVSDB client takes. */
+static int check_remotes(const char *v, char *why)
+{
+	char remote[MDR_SETTINGS_LINE_MAX];
+	const char *p = v;
+
+	do {
+		size_t len = strcspn(p, ",");
+
+		snprintf(remote, sizeof(remote), "%.*s", (int)len, p);
+		if (!len) {
+			snprintf(why, WHY_LEN,
+				 "'%.64s' has an empty remote; write "
+				 "REMOTE[,REMOTE...], each unix:PATH, "
+				 "tcp:IP:PORT or ssl:IP:PORT",
+				 v);
+			return -EINVAL;
+		}
+		if (mdr_ovsdb_check_remote(remote, why, WHY_LEN))
+			return -EINVAL;
+		p += len;
+	} while (*p++);
+	return 0;
+}
+
 /* A string option: fits, no control characters, then the type's own rule. */
 static int check_string(const struct option *o, const char *v, char *why)
 {
@@ -526,6 +567,7 @@ static int check_string(const struct option *o, const char *v, char *why)
 				   "characters, no '/', spaces or control "
 				   "characters, not '.' or '..')");
 		break;
+	case OPT_OVSDB_REMOTES: return check_remotes(v, why);
 	default: break;
 	}
 	return 0;

@@ -23,7 +23,7 @@ struct mdr_proxy_options;
 #define MDR_SETTINGS_DEFAULT_BACKEND "local:/var/lib/mdredir/metadata"
 #define MDR_SETTINGS_FILE_MAX	     (1024 * 1024) /* bytes per file */
 #define MDR_SETTINGS_LINE_MAX	     8192	   /* bytes per line or value */
-#define MDR_SETTINGS_MAX_OPTIONS     40
+#define MDR_SETTINGS_MAX_OPTIONS     48
 #define MDR_SETTINGS_MAX_SOURCES     16
 #define MDR_SETTINGS_SOURCE_LEN	     256
 #define MDR_SETTINGS_SOURCE_NAME_LEN 32 /* an attach_from item */
@@ -84,6 +84,13 @@ struct mdr_settings {
 	unsigned int base_query_rate_limit;
 	unsigned int burst_window_duration; /* seconds */
 	unsigned int burst_query_rate_limit;
+	/* [ovs], [ovn]: the OVN metadata agent's, for attach_from = ovn */
+	char ovsdb_connection[256];   /* the local Open vSwitch database */
+	char ovn_sb_connection[4096]; /* Southbound remotes, comma-separated */
+	char ovn_sb_private_key[PATH_MAX]; /* for ssl: remotes */
+	char ovn_sb_certificate[PATH_MAX];
+	char ovn_sb_ca_cert[PATH_MAX];
+	unsigned int ovsdb_probe_interval; /* ms without a word; 0: never */
 	/* where each value came from, for messages: file:line, or "" for defaults */
 	struct mdr_settings_origin origin[MDR_SETTINGS_MAX_OPTIONS];
 	char sources[MDR_SETTINGS_MAX_SOURCES][MDR_SETTINGS_SOURCE_LEN];

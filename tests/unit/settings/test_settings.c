@@ -1016,6 +1016,68 @@ static void test_attach_from(void)
 	CHECK_HAS(captured, "--attach-from");
 }
 
+/*
+ * The OVN metadata agent's [ovs] and [ovn] options, read unchanged; its
+ * other options there are accepted quietly.
+ */
+static void test_ovn_agent_options(void)
+{
+	static const char *const good[] = {
+		"unix:/run/ovn/ovnsb_db.sock",
+		"tcp:192.0.2.1:6642",
+		"tcp:192.0.2.1:6642,tcp:192.0.2.2:6642,tcp:[2001:db8::3]:6642",
+	};
+	static const char *const bad[] = {
+		"",
+		"tcp:ovn-sb.example:6642", /* a name: never resolved */
+		"tcp:192.0.2.1",
+		"tcp:192.0.2.1:6642,",
+		"udp:192.0.2.1:6642",
+		"unix:",
+	};
+	char text[300];
+	const char *path;
+
+	mdr_settings_defaults(&s);
+	CHECK_STR(s.ovsdb_connection, "unix:/run/openvswitch/db.sock");
+	CHECK_STR(s.ovn_sb_connection, "tcp:127.0.0.1:6642");
+	CHECK_INT(s.ovsdb_probe_interval, 60000);
+	CHECK_INT(
+		load_fresh(&s,
+			   "[ovs]\novsdb_connection = unix:/var/run/ovs.sock\n"
+			   "ovsdb_timeout = 180\n"
+			   "[ovn]\novn_sb_connection = tcp:192.0.2.1:6642\n"
+			   "ovn_sb_private_key = /etc/ovn/key.pem\n"
+			   "ovn_sb_certificate = /etc/ovn/cert.pem\n"
+			   "ovn_sb_ca_cert = /etc/ovn/ca.pem\n"
+			   "ovsdb_probe_interval = 0\n"
+			   "ovn_nb_connection = tcp:192.0.2.1:6641\n",
+			   NULL),
+		0);
+	CHECK_STR(captured, "");
+	CHECK_STR(s.ovsdb_connection, "unix:/var/run/ovs.sock");
+	CHECK_STR(s.ovn_sb_connection, "tcp:192.0.2.1:6642");
+	CHECK_STR(s.ovn_sb_private_key, "/etc/ovn/key.pem");
+	CHECK_STR(s.ovn_sb_certificate, "/etc/ovn/cert.pem");
+	CHECK_STR(s.ovn_sb_ca_cert, "/etc/ovn/ca.pem");
+	CHECK_INT(s.ovsdb_probe_interval, 0);
+	CHECK_INT(finish(&s), 0);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[ovn]\novn_sb_connection = %s\n",
+			 good[i]);
+		CHECK_INT(load_fresh(&s, text, NULL), 0);
+		CHECK_STR(s.ovn_sb_connection, good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[ovn]\novn_sb_connection = %s\n",
+			 bad[i]);
+		CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
+		CHECK_HAS(captured, at(path, 2));
+		CHECK_HAS(captured, "[ovn] ovn_sb_connection");
+		CHECK_HAS(captured, "remote");
+	}
+}
+
 static void test_overrides_and_finish(void)
 {
 	const char *path;
@@ -1122,7 +1184,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 33); /* every option in settings.c's table */
+	CHECK_INT(set, 39); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
@@ -1216,6 +1278,7 @@ int main(void)
 	test_pools();
 	test_ip_versions();
 	test_attach_from();
+	test_ovn_agent_options();
 	test_overrides_and_finish();
 	test_sample_file();
 	test_proxy_options();
