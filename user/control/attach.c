@@ -370,6 +370,30 @@ int mdr_attach_many(const struct mdr_attach_request *reqs, size_t n,
 	return err ?: first;
 }
 
+size_t mdr_attach_each(const struct mdr_attach_request *reqs, size_t n,
+		       uint32_t *ids, char *why, size_t why_len)
+{
+	size_t failed = 0;
+	int err;
+
+	/* A batch does nothing if one interface went away meanwhile. */
+	if (!mdr_attach_many(reqs, n, ids))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i])
+			continue;
+		err = mdr_attach_many(&reqs[i], 1, &ids[i]);
+		if (!err)
+			continue;
+		ids[i] = 0;
+		failed++;
+		snprintf(why, why_len, "cannot attach '%s' in %s: %s",
+			 reqs[i].ifname, ns_label(reqs[i].netns),
+			 strerror(-err));
+	}
+	return failed;
+}
+
 int mdr_attach(const struct mdr_attach_request *req, uint32_t *id)
 {
 	return mdr_attach_many(req, 1, id);

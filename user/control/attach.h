@@ -39,6 +39,14 @@ int mdr_attach(const struct mdr_attach_request *req, uint32_t *id);
  */
 int mdr_attach_many(const struct mdr_attach_request *reqs, size_t n,
 		    uint32_t *ids);
+/*
+ * What a source does with the interfaces it found: mdr_attach_many(), and
+ * if one of them went away meanwhile (which stops the whole batch), each
+ * on its own. @ids[i] is 0 where one failed; returns how many did, with
+ * the last one's reason in @why.
+ */
+size_t mdr_attach_each(const struct mdr_attach_request *reqs, size_t n,
+		       uint32_t *ids, char *why, size_t why_len);
 int mdr_detach(const char *ifname, const char *netns);
 /*
  * Forgets the attachments of an interface that no longer exists (@ifindex

@@ -216,26 +216,11 @@ static void attach_all(struct mdr_ns_source *src,
 {
 	struct mdr_source_status *status = &src->status;
 	uint32_t *ids = calloc(n, sizeof(*ids));
-	int err;
 
 	if (!ids)
 		return;
-	/* One lock and one state read for all of them; but a batch does
-	 * nothing if one interface went away meanwhile: then one by one. */
-	err = mdr_attach_many(reqs, n, ids);
-	for (size_t i = 0; err && i < n; i++) {
-		if (ids[i])
-			continue;
-		err = mdr_attach(&reqs[i], &ids[i]);
-		if (!err)
-			continue;
-		ids[i] = 0;
-		status->errors++;
-		snprintf(status->last_error, sizeof(status->last_error),
-			 "cannot attach '%s' in %s: %s", reqs[i].ifname,
-			 reqs[i].netns, strerror(-err));
-		err = 1; /* go on with the rest */
-	}
+	status->errors += mdr_attach_each(reqs, n, ids, status->last_error,
+					  sizeof(status->last_error));
 	for (size_t i = 0; i < n; i++)
 		if (ids[i])
 			pr_info("attached '%s' in %s (%s %s)", reqs[i].ifname,
