@@ -111,7 +111,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 # A target links FUZZ_LIBS_<name> and FUZZ_LDLIBS_<name> if set, else the
 # HTTP ones.
 FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c \
-	       user/backends/kinds.c
+	       user/backends/kinds.c user/lib/tls.c
 FUZZ_LDLIBS := -lssl -lcrypto
 FUZZ_LIBS_fuzz_ovsdb   := user/control/ovsdb.c user/control/ovsdb_replica.c
 FUZZ_LDLIBS_fuzz_ovsdb := -ljansson

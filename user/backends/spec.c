@@ -11,25 +11,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "backends/spec.h"
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
+#include "lib/errmsg.h"
+#include "lib/tls.h"
 
 static int parse_local(const char *spec, const char *dir,
 		       struct mdr_backend *out, char *err, size_t errlen)
@@ -37,19 +25,21 @@ static int parse_local(const char *spec, const char *dir,
 	struct stat st;
 
 	if (!*dir)
-		return fail(err, errlen, -EINVAL,
-			    "backend '%s': local needs a directory (local:DIR)",
-			    spec);
+		return mdr_errf(
+			err, errlen, -EINVAL,
+			"backend '%s': local needs a directory (local:DIR)",
+			spec);
 	if (strlen(dir) >= sizeof(out->dir))
-		return fail(err, errlen, -ENAMETOOLONG,
-			    "backend '%s': directory path too long", spec);
+		return mdr_errf(err, errlen, -ENAMETOOLONG,
+				"backend '%s': directory path too long", spec);
 	if (stat(dir, &st))
-		return fail(err, errlen, -errno,
-			    "backend '%s': cannot use directory '%s': %s", spec,
-			    dir, strerror(errno));
+		return mdr_errf(err, errlen, -errno,
+				"backend '%s': cannot use directory '%s': %s",
+				spec, dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return fail(err, errlen, -ENOTDIR,
-			    "backend '%s': '%s' is not a directory", spec, dir);
+		return mdr_errf(err, errlen, -ENOTDIR,
+				"backend '%s': '%s' is not a directory", spec,
+				dir);
 	out->kind = MDR_BACKEND_LOCAL;
 	strcpy(out->dir, dir);
 	return 0;
@@ -61,15 +51,16 @@ static int parse_unix(const char *spec, const char *path,
 	struct sockaddr_un *sun = (struct sockaddr_un *)&out->addr;
 
 	if (!*path)
-		return fail(
+		return mdr_errf(
 			err, errlen, -EINVAL,
 			"backend '%s': missing socket path (neutron:unix:PATH)",
 			spec);
 	/* The socket itself may not exist yet: the agent can start later. */
 	if (strlen(path) >= sizeof(sun->sun_path))
-		return fail(err, errlen, -ENAMETOOLONG,
-			    "backend '%s': socket path longer than %zu bytes",
-			    spec, sizeof(sun->sun_path) - 1);
+		return mdr_errf(
+			err, errlen, -ENAMETOOLONG,
+			"backend '%s': socket path longer than %zu bytes", spec,
+			sizeof(sun->sun_path) - 1);
 	out->kind = MDR_BACKEND_NEUTRON;
 	sun->sun_family = AF_UNIX;
 	strcpy(sun->sun_path, path);
@@ -99,7 +90,7 @@ static int parse_http(const char *spec, const char *hostport,
 	if (*hostport == '[') { /* [v6]:port */
 		p = memchr(hostport, ']', end - hostport);
 		if (!p)
-			return fail(
+			return mdr_errf(
 				err, errlen, -EINVAL,
 				"backend '%s': unterminated '[' in IPv6 address",
 				spec);
@@ -116,12 +107,12 @@ static int parse_http(const char *spec, const char *hostport,
 		memcpy(host, hostport, hlen < sizeof(host) ? hlen : 0);
 	}
 	if (hlen == 0 || hlen >= sizeof(host))
-		return fail(err, errlen, -EINVAL,
-			    "backend '%s': missing or overlong host name",
-			    spec);
+		return mdr_errf(err, errlen, -EINVAL,
+				"backend '%s': missing or overlong host name",
+				spec);
 	host[hlen] = '\0';
 	if (memchr(host, '/', hlen))
-		return fail(
+		return mdr_errf(
 			err, errlen, -EINVAL,
 			"backend '%s': a path is not allowed after the host",
 			spec);
@@ -132,7 +123,7 @@ static int parse_http(const char *spec, const char *hostport,
 		long n;
 
 		if (*p != ':' || plen == 0 || plen >= sizeof(port))
-			return fail(
+			return mdr_errf(
 				err, errlen, -EINVAL,
 				"backend '%s': expected ':PORT' after the host",
 				spec);
@@ -142,16 +133,17 @@ static int parse_http(const char *spec, const char *hostport,
 		n = strtol(port, &num_end, 10);
 		if (*num_end || port[0] < '0' || port[0] > '9' || n < 1 ||
 		    n > 65535)
-			return fail(err, errlen, -EINVAL,
-				    "backend '%s': port '%s' is not 1-65535",
-				    spec, port);
+			return mdr_errf(
+				err, errlen, -EINVAL,
+				"backend '%s': port '%s' is not 1-65535", spec,
+				port);
 	}
 
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc)
-		return fail(err, errlen, -ENOENT,
-			    "backend '%s': cannot resolve '%s': %s", spec, host,
-			    gai_strerror(rc));
+		return mdr_errf(err, errlen, -ENOENT,
+				"backend '%s': cannot resolve '%s': %s", spec,
+				host, gai_strerror(rc));
 	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
 	out->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -182,7 +174,7 @@ static int parse_nova(const char *spec, const char *rest,
 		ret = parse_http(spec, rest + 9, MDR_NOVA_DEFAULT_PORT, out,
 				 err, errlen);
 	} else {
-		return fail(
+		return mdr_errf(
 			err, errlen, -EINVAL,
 			"unknown backend '%s'; valid forms: " MDR_BACKEND_FORMS,
 			spec);
@@ -212,9 +204,9 @@ int mdr_backend_parse(const char *spec, struct mdr_backend *out, char *err,
 	}
 	if (!strncmp(spec, "nova", 4) && (!spec[4] || spec[4] == ':'))
 		return parse_nova(spec, spec + 4, out, err, errlen);
-	return fail(err, errlen, -EINVAL,
-		    "unknown backend '%s'; valid forms: " MDR_BACKEND_FORMS,
-		    spec);
+	return mdr_errf(err, errlen, -EINVAL,
+			"unknown backend '%s'; valid forms: " MDR_BACKEND_FORMS,
+			spec);
 }
 
 bool mdr_backend_needs_endpoint(const struct mdr_backend *be)
@@ -232,16 +224,16 @@ int mdr_backend_set_nova_endpoint(struct mdr_backend *be, const char *host,
 	int ret;
 
 	if (!mdr_backend_needs_endpoint(be))
-		return fail(
+		return mdr_errf(
 			err, errlen, -EINVAL,
 			"the nova endpoint comes from the configuration only "
 			"when the backend is a bare 'nova'");
 	if (!host || !*host)
-		return fail(err, errlen, -EINVAL,
-			    "nova_metadata_host is empty");
+		return mdr_errf(err, errlen, -EINVAL,
+				"nova_metadata_host is empty");
 	if (port > 65535)
-		return fail(err, errlen, -EINVAL,
-			    "nova_metadata_port %u is not 1-65535", port);
+		return mdr_errf(err, errlen, -EINVAL,
+				"nova_metadata_port %u is not 1-65535", port);
 	v6 = strchr(host, ':') && host[0] != '[';
 	snprintf(hostport, sizeof(hostport), "%s%s%s:%u", v6 ? "[" : "", host,
 		 v6 ? "]" : "", port ? port : MDR_NOVA_DEFAULT_PORT);
@@ -309,138 +301,11 @@ int mdr_nova_sign(const struct mdr_backend *be, const char *instance_id,
 	return 0;
 }
 
-/* Why the last OpenSSL call failed, in its own words; clears the queue. */
-static const char *ssl_reason(char *buf, size_t len)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e ? ERR_reason_error_string(e) : NULL;
-
-	if (r)
-		snprintf(buf, len, "%s", r);
-	else if (e)
-		ERR_error_string_n(e, buf, len);
-	else
-		snprintf(buf, len, "unknown error");
-	ERR_clear_error();
-	return buf;
-}
-
-/* A daemon must never stop to ask for a passphrase on a terminal. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return 0;
-}
-
-/* Opens path for reading, so an error names errno before OpenSSL guesses. */
-static int check_readable(const char *what, const char *path, bool dir_ok,
-			  char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) || access(path, R_OK))
-		return fail(err, errlen, -errno, "%s '%s' is not readable: %s",
-			    what, path, strerror(errno));
-	if (S_ISDIR(st.st_mode) && !dir_ok)
-		return fail(err, errlen, -EISDIR, "%s '%s' is a directory",
-			    what, path);
-	return 0;
-}
-
-static int tls_load(SSL_CTX *ctx, const char *ca_file, const char *cert,
-		    const char *key, bool insecure, char *err, size_t errlen)
-{
-	char why[200];
-	struct stat st;
-	int ret;
-
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* The relay's buffer moves and may be written in parts. */
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* Many servers close without close_notify; HTTP framing, not TLS,
-	 * tells whether a response is complete. */
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
-
-	if (insecure) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	} else {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		if (ca_file) {
-			ret = check_readable("CA file", ca_file, true, err,
-					     errlen);
-			if (ret)
-				return ret;
-			ret = !stat(ca_file, &st) && S_ISDIR(st.st_mode)
-				      ? SSL_CTX_load_verify_locations(ctx, NULL,
-								      ca_file)
-				      : SSL_CTX_load_verify_locations(
-						ctx, ca_file, NULL);
-			if (ret != 1)
-				return fail(
-					err, errlen, -EINVAL,
-					"CA file '%s' holds no usable certificate: %s",
-					ca_file, ssl_reason(why, sizeof(why)));
-		} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-			return fail(
-				err, errlen, -EINVAL,
-				"cannot load the system's CA certificates: %s",
-				ssl_reason(why, sizeof(why)));
-		}
-	}
-
-	if (!cert && key)
-		return fail(
-			err, errlen, -EINVAL,
-			"client key '%s' given without a client certificate",
-			key);
-	if (!cert)
-		return 0;
-	if (!key)
-		key = cert; /* one PEM file holding both */
-	ret = check_readable("client certificate", cert, false, err, errlen);
-	if (ret)
-		return ret;
-	ret = check_readable("client key", key, false, err, errlen);
-	if (ret)
-		return ret;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-		return fail(
-			err, errlen, -EINVAL,
-			"client certificate '%s' is not a valid PEM certificate: %s",
-			cert, ssl_reason(why, sizeof(why)));
-	ERR_clear_error();
-	ret = SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM);
-	/* OpenSSL checks the pair right here, in its own words. */
-	if (ret != 1 &&
-	    ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
-		return fail(
-			err, errlen, -EINVAL,
-			"client key '%s' does not match client certificate '%s'",
-			key, cert);
-	if (ret != 1)
-		return fail(err, errlen, -EINVAL,
-			    "client key '%s' is not a usable PEM private key "
-			    "(encrypted keys are not supported): %s",
-			    key, ssl_reason(why, sizeof(why)));
-	if (SSL_CTX_check_private_key(ctx) != 1)
-		return fail(
-			err, errlen, -EINVAL,
-			"client key '%s' does not match client certificate '%s': %s",
-			key, cert, ssl_reason(why, sizeof(why)));
-	return 0;
-}
-
 int mdr_backend_set_tls(struct mdr_backend *be, const char *ca_file,
 			const char *client_cert, const char *client_key,
 			bool insecure, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
-	char why[200];
 	int ret;
 
 	if (be->kind != MDR_BACKEND_NOVA || !be->tls)
@@ -451,19 +316,10 @@ int mdr_backend_set_tls(struct mdr_backend *be, const char *ca_file,
 		client_cert = NULL;
 	if (client_key && !*client_key)
 		client_key = NULL;
-	ERR_clear_error();
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx)
-		return fail(err, errlen, -ENOMEM,
-			    "cannot create a TLS context: %s",
-			    ssl_reason(why, sizeof(why)));
-	ret = tls_load(ctx, ca_file, client_cert, client_key, insecure, err,
-		       errlen);
-	ERR_clear_error();
-	if (ret) {
-		SSL_CTX_free(ctx);
+	ret = mdr_tls_client_ctx(&ctx, ca_file, client_cert, client_key,
+				 insecure, err, errlen);
+	if (ret)
 		return ret;
-	}
 	SSL_CTX_free(be->ssl_ctx);
 	be->ssl_ctx = ctx;
 	be->insecure = insecure;
@@ -475,10 +331,11 @@ int mdr_backend_finish(struct mdr_backend *be, char *err, size_t errlen)
 	if (be->kind != MDR_BACKEND_NOVA)
 		return 0;
 	if (!be->endpoint_set)
-		return fail(err, errlen, -EDESTADDRREQ,
-			    "backend 'nova' has no endpoint: set "
-			    "nova_metadata_host (and port, protocol) or give "
-			    "nova:http(s)://HOST[:PORT]");
+		return mdr_errf(
+			err, errlen, -EDESTADDRREQ,
+			"backend 'nova' has no endpoint: set "
+			"nova_metadata_host (and port, protocol) or give "
+			"nova:http(s)://HOST[:PORT]");
 	if (be->tls && !be->ssl_ctx)
 		return mdr_backend_set_tls(be, NULL, NULL, NULL, false, err,
 					   errlen);

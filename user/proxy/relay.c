@@ -37,6 +37,7 @@
 #include "backends/kinds.h"
 #include "http/rewrite.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "proxy/relay.h"
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -255,28 +256,11 @@ static void fail(struct relay *r, int status, const char *what, int err)
 static void tls_note(struct relay *r, struct exchange *x, const char *what,
 		     int ssl_err)
 {
-	long vr = r->tls.ssl ? SSL_get_verify_result(r->tls.ssl) : X509_V_OK;
-	unsigned long e = ERR_peek_error();
-	const char *reason = e ? ERR_reason_error_string(e) : NULL;
-	char buf[120];
-
 	if (x->note)
 		return;
-	if (!reason && e) {
-		ERR_error_string_n(e, buf, sizeof(buf));
-		reason = buf;
-	} else if (!reason && ssl_err == SSL_ERROR_SYSCALL && errno) {
-		reason = strerror(errno);
-	} else if (!reason) {
-		reason = "connection closed by the backend";
-	}
-	if (vr != X509_V_OK)
-		snprintf(r->why, sizeof(r->why), "%s: %s (%s)", what, reason,
-			 X509_verify_cert_error_string(vr));
-	else
-		snprintf(r->why, sizeof(r->why), "%s: %s", what, reason);
+	mdr_tls_why(r->tls.ssl, ssl_err, what,
+		    "connection closed by the backend", r->why, sizeof(r->why));
 	x->note = r->why;
-	ERR_clear_error();
 }
 
 /* TCP is up: plain backends are ready, https ones start the handshake. */
