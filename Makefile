@@ -113,8 +113,9 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c \
 	       user/backends/kinds.c user/lib/tls.c
 FUZZ_LDLIBS := -lssl -lcrypto
-FUZZ_LIBS_fuzz_ovsdb   := user/control/ovsdb.c user/control/ovsdb_replica.c
-FUZZ_LDLIBS_fuzz_ovsdb := -ljansson
+FUZZ_LIBS_fuzz_ovsdb   := user/control/ovsdb.c user/control/ovsdb_replica.c \
+			  user/lib/tls.c
+FUZZ_LDLIBS_fuzz_ovsdb := -ljansson -lssl -lcrypto
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 fuzz_libs    = $(or $(FUZZ_LIBS_$(1)),$(FUZZ_LIBS))

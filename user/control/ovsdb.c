@@ -14,9 +14,12 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "control/ovsdb.h"
 #include "control/ovsdb_replica.h"
+#include "lib/tls.h"
 
 #define READ_CHUNK 65536
 #define ERR_LEN	   256
@@ -29,7 +32,7 @@ struct monitor {
 	json_t *previous; /* the rows before this session, until then */
 };
 
-enum state { ST_IDLE, ST_CONNECTING, ST_CONNECTED };
+enum state { ST_IDLE, ST_CONNECTING, ST_HANDSHAKE, ST_CONNECTED };
 
 struct mdr_ovsdb {
 	char *db;
@@ -38,6 +41,16 @@ struct mdr_ovsdb {
 	enum state state;
 	int fd;
 	char err[ERR_LEN];
+
+	SSL_CTX *ssl_ctx; /* mdr_ovsdb_set_ssl()'s, for ssl: remotes */
+	SSL *ssl;	  /* this connection's TLS; NULL when plain */
+	/*
+	 * What the last handshake, read or write that could not go on waits
+	 * for (SSL_ERROR_WANT_READ or _WRITE, 0 if nothing): a TLS read may
+	 * need to write and a write to read, so these, not the way the data
+	 * flows, say whether to poll for POLLOUT.
+	 */
+	int hs_wait, rd_wait, wr_wait;
 
 	char *in;		 /* bytes read, not yet a whole message */
 	size_t in_len, in_cap;	 /* ... */
@@ -105,12 +118,16 @@ void mdr_ovsdb_free(struct mdr_ovsdb *c)
 	}
 	free(c->mon);
 	mdr_ovsdb_replica_free(&c->replica);
+	SSL_CTX_free(c->ssl_ctx);
 	free(c->db);
 	free(c);
 }
 
 void mdr_ovsdb_close(struct mdr_ovsdb *c)
 {
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	c->hs_wait = c->rd_wait = c->wr_wait = 0;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -267,7 +284,40 @@ int mdr_ovsdb_adopt(struct mdr_ovsdb *c, int fd)
 	return start_session(c);
 }
 
-/* "IP:PORT" or "[IP]:PORT" (after "tcp:") into an address. */
+int mdr_ovsdb_set_ssl(struct mdr_ovsdb *c, const char *private_key,
+		      const char *certificate, const char *ca_cert)
+{
+	const char *missing = !private_key || !*private_key   ? "private key"
+			      : !certificate || !*certificate ? "certificate"
+			      : !ca_cert || !*ca_cert	      ? "CA certificate"
+							      : NULL;
+	SSL_CTX *ctx;
+	int err;
+
+	c->err[0] = '\0';
+	if (missing) {
+		snprintf(c->err, sizeof(c->err),
+			 "SSL needs a private key, a certificate and a CA "
+			 "certificate: the %s is missing",
+			 missing);
+		return -EINVAL;
+	}
+	/*
+	 * As Open vSwitch does: the server's certificate must chain to
+	 * @ca_cert, but its names are never checked against the remote's
+	 * address (no SSL_set1_host()): Southbound certificates usually come
+	 * from OVS's own PKI (ovs-pki) and name no address the clients use.
+	 */
+	err = mdr_tls_client_ctx(&ctx, ca_cert, certificate, private_key, false,
+				 c->err, sizeof(c->err));
+	if (err)
+		return err;
+	SSL_CTX_free(c->ssl_ctx);
+	c->ssl_ctx = ctx;
+	return 0;
+}
+
+/* "IP:PORT" or "[IP]:PORT" (after "tcp:" or "ssl:") into an address. */
 static int parse_tcp(const char *remote, struct sockaddr_storage *ss,
 		     socklen_t *len, char *err, size_t err_len)
 {
@@ -304,9 +354,9 @@ static int parse_tcp(const char *remote, struct sockaddr_storage *ss,
 	return 0;
 bad:
 	snprintf(err, err_len,
-		 "bad remote \"%s\": want tcp:IP:PORT or tcp:[IPv6]:PORT "
+		 "bad remote \"%s\": want %.4sIP:PORT or %.4s[IPv6]:PORT "
 		 "(an address, not a name)",
-		 remote);
+		 remote, remote, remote);
 	return -EINVAL;
 }
 
@@ -328,17 +378,12 @@ static int parse_remote(const char *remote, struct sockaddr_storage *ss,
 		*len = sizeof(*sun);
 		return 0;
 	}
-	if (!strncmp(remote, "tcp:", 4))
+	if (!strncmp(remote, "tcp:", 4) || !strncmp(remote, "ssl:", 4))
 		return parse_tcp(remote, ss, len, err, err_len);
-	if (!strncmp(remote, "ssl:", 4)) {
-		snprintf(err, err_len,
-			 "remote \"%s\": ssl: is not supported yet "
-			 "(use unix: or tcp:)",
-			 remote);
-		return -ENOTSUP;
-	}
 	snprintf(err, err_len,
-		 "bad remote \"%s\": want unix:PATH or tcp:IP:PORT", remote);
+		 "bad remote \"%s\": want unix:PATH, tcp:IP:PORT or "
+		 "ssl:IP:PORT",
+		 remote);
 	return -EINVAL;
 }
 
@@ -361,6 +406,13 @@ int mdr_ovsdb_connect(struct mdr_ovsdb *c, const char *remote)
 	err = parse_remote(remote, &ss, &len, c->err, sizeof(c->err));
 	if (err)
 		return err;
+	if (!strncmp(remote, "ssl:", 4) && !c->ssl_ctx) {
+		snprintf(c->err, sizeof(c->err),
+			 "remote \"%s\" needs a private key, a certificate "
+			 "and a CA certificate for SSL, and none were given",
+			 remote);
+		return -EINVAL;
+	}
 
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
@@ -374,6 +426,16 @@ int mdr_ovsdb_connect(struct mdr_ovsdb *c, const char *remote)
 	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS)
 		return fail(c, -errno, "%s: connect: %s", remote,
 			    strerror(errno));
+	if (!strncmp(remote, "ssl:", 4)) {
+		ERR_clear_error();
+		c->ssl = SSL_new(c->ssl_ctx);
+		if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+			mdr_tls_why(c->ssl, SSL_ERROR_SSL, "cannot start TLS",
+				    "out of memory", c->err, sizeof(c->err));
+			return drop(c, -ENOMEM);
+		}
+		SSL_set_connect_state(c->ssl);
+	}
 	c->state = ST_CONNECTING;
 	return start_session(c);
 }
@@ -385,8 +447,15 @@ int mdr_ovsdb_fd(const struct mdr_ovsdb *c)
 
 bool mdr_ovsdb_want_write(const struct mdr_ovsdb *c)
 {
-	return c->state == ST_CONNECTING ||
-	       (c->state == ST_CONNECTED && c->out_off < c->out_len);
+	switch (c->state) {
+	case ST_CONNECTING: return true;
+	case ST_HANDSHAKE: return c->hs_wait == SSL_ERROR_WANT_WRITE;
+	case ST_CONNECTED:
+		return (c->out_off < c->out_len &&
+			c->wr_wait != SSL_ERROR_WANT_READ) ||
+		       c->rd_wait == SSL_ERROR_WANT_WRITE;
+	default: return false;
+	}
 }
 
 bool mdr_ovsdb_connected(const struct mdr_ovsdb *c)
@@ -647,18 +716,85 @@ int mdr_ovsdb_feed(struct mdr_ovsdb *c, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A TLS call that failed with @ret: if it only waits for the socket, notes
+ * for what in @wait and returns -EAGAIN; anything else closes the
+ * connection, saying why in OpenSSL's words.
+ */
+static int tls_stop(struct mdr_ovsdb *c, int ret, const char *what, int *wait)
+{
+	int sys = errno, e = SSL_get_error(c->ssl, ret);
+
+	*wait = 0;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		*wait = e;
+		return -EAGAIN;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return fail(c, -ECONNRESET, "the server closed the connection");
+	mdr_tls_why(c->ssl, e, what, "the server closed the connection", c->err,
+		    sizeof(c->err));
+	return drop(c, e == SSL_ERROR_SYSCALL && sys ? -sys : -EPROTO);
+}
+
+/*
+ * Reads into @buf: the bytes read, 0 at the end of the stream, -EAGAIN
+ * when there is nothing yet; any other error has closed the connection.
+ */
+static ssize_t conn_read(struct mdr_ovsdb *c, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		ERR_clear_error();
+		n = SSL_read(c->ssl, buf, (int)len);
+		c->rd_wait = 0;
+		return n > 0 ? n
+			     : tls_stop(c, (int)n, "TLS error from the server",
+					&c->rd_wait);
+	}
+	n = read(c->fd, buf, len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -EAGAIN;
+	if (n < 0)
+		return fail(c, -errno, "read: %s", strerror(errno));
+	return n;
+}
+
+/* Writes from @buf: as conn_read(), bytes written or -EAGAIN. */
+static ssize_t conn_write(struct mdr_ovsdb *c, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		ERR_clear_error();
+		n = SSL_write(c->ssl, buf, (int)len);
+		c->wr_wait = 0;
+		return n > 0 ? n
+			     : tls_stop(c, (int)n,
+					"TLS error writing to the server",
+					&c->wr_wait);
+	}
+	n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -EAGAIN;
+	if (n < 0)
+		return fail(c, -errno, "write: %s", strerror(errno));
+	return n;
+}
+
 static int do_read(struct mdr_ovsdb *c)
 {
 	char buf[READ_CHUNK];
 
 	for (int rounds = 0; rounds < 16; rounds++) {
-		ssize_t n = read(c->fd, buf, sizeof(buf));
+		ssize_t n = conn_read(c, buf, sizeof(buf));
 		int err;
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
-			return fail(c, -errno, "read: %s", strerror(errno));
+			return n;
 		if (!n)
 			return fail(c, -ECONNRESET,
 				    "the server closed the connection");
@@ -672,17 +808,32 @@ static int do_read(struct mdr_ovsdb *c)
 static int do_write(struct mdr_ovsdb *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off,
-				 c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t n = conn_write(c, c->out + c->out_off,
+				       c->out_len - c->out_off);
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
-			return fail(c, -errno, "write: %s", strerror(errno));
+			return n;
 		c->out_off += n;
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
+}
+
+/* The TLS handshake, as far as the socket lets it go. */
+static int do_handshake(struct mdr_ovsdb *c)
+{
+	int ret;
+
+	ERR_clear_error();
+	ret = SSL_do_handshake(c->ssl);
+	if (ret == 1) {
+		c->state = ST_CONNECTED;
+		return 0;
+	}
+	ret = tls_stop(c, ret, "TLS handshake failed", &c->hs_wait);
+	return ret == -EAGAIN ? 0 : ret;
 }
 
 int mdr_ovsdb_step(struct mdr_ovsdb *c, bool readable, bool writable)
@@ -699,10 +850,20 @@ int mdr_ovsdb_step(struct mdr_ovsdb *c, bool readable, bool writable)
 			soerr = errno;
 		if (soerr)
 			return fail(c, -soerr, "connect: %s", strerror(soerr));
-		c->state = ST_CONNECTED;
+		c->state = c->ssl ? ST_HANDSHAKE : ST_CONNECTED;
 		writable = true;
 	}
-	if (readable) {
+	if (c->state == ST_HANDSHAKE) {
+		if (!writable && !readable)
+			return 0;
+		err = do_handshake(c);
+		if (err || c->state != ST_CONNECTED)
+			return err;
+		writable = true;
+	}
+	/* TLS may hold records already read, or a read may wait on POLLOUT:
+	 * SSL_read is cheap to try. */
+	if (readable || (c->ssl && writable)) {
 		err = do_read(c);
 		if (err)
 			return err;

@@ -5,9 +5,11 @@
  * blocking call. The control-plane sources build on it; it knows nothing
  * of OVN itself.
  *
- * - Remotes: "unix:PATH" and "tcp:IP:PORT" ("tcp:[IPv6]:PORT"; an IP
- *   address, never a name to resolve). "ssl:" is not supported yet:
- *   mdr_ovsdb_connect() says so and returns -ENOTSUP.
+ * - Remotes: "unix:PATH", "tcp:IP:PORT" and "ssl:IP:PORT" (an IPv6
+ *   address in brackets, "tcp:[::1]:6642"; an IP address, never a name to
+ *   resolve). ssl: is TLS with OpenSSL on the same non-blocking socket,
+ *   after mdr_ovsdb_set_ssl(); OpenSSL writes with write(), so the process
+ *   must ignore SIGPIPE (the daemon does).
  * - The JSON is parsed and built with libjansson. The stream is a sequence
  *   of JSON objects with nothing between them; a message over
  *   MDR_OVSDB_MAX_MSG bytes, anything that is not one of the messages we
@@ -74,12 +76,28 @@ int mdr_ovsdb_monitor(struct mdr_ovsdb *c, const char *table,
 int mdr_ovsdb_set_where(struct mdr_ovsdb *c, const char *table, json_t *where);
 
 /* Whether @remote is one mdr_ovsdb_connect() takes: 0, or -errno with the
- * reason in @err. */
+ * reason in @err. An ssl: remote also needs mdr_ovsdb_set_ssl()'s files. */
 int mdr_ovsdb_check_remote(const char *remote, char *err, size_t err_len);
 
 /*
+ * The files for ssl: remotes, as OVS takes them (ovn_sb_private_key,
+ * ovn_sb_certificate, ovn_sb_ca_cert): our PEM key and certificate,
+ * presented to the server (ovsdb-server's pssl: asks for them), and the CA
+ * the server's certificate must chain to. Its name is not checked, as OVS
+ * does not: Southbound certificates rarely name the address clients use.
+ * Read now: -errno with mdr_ovsdb_error() naming a file missing,
+ * unreadable or invalid, or a key not matching its certificate. Taken by
+ * the next connection.
+ */
+int mdr_ovsdb_set_ssl(struct mdr_ovsdb *c, const char *private_key,
+		      const char *certificate, const char *ca_cert);
+
+/*
  * Starts connecting to @remote (closing any connection first). 0 when
- * under way (watch mdr_ovsdb_fd()), or -errno with mdr_ovsdb_error() set.
+ * under way (watch mdr_ovsdb_fd()), or -errno with mdr_ovsdb_error() set
+ * (a malformed remote, ssl: without mdr_ovsdb_set_ssl(), or the socket).
+ * A failed TLS handshake fails mdr_ovsdb_step() with OpenSSL's reason,
+ * e.g. "TLS handshake failed: certificate verify failed (...)".
  */
 int mdr_ovsdb_connect(struct mdr_ovsdb *c, const char *remote);
 /* Starts a session on @fd, an already connected stream socket (tests). */
@@ -88,7 +106,8 @@ void mdr_ovsdb_close(struct mdr_ovsdb *c);
 
 /* The socket to poll, or -1 when not connected. */
 int mdr_ovsdb_fd(const struct mdr_ovsdb *c);
-/* Poll for POLLOUT too: connecting, or requests not yet sent. */
+/* Poll for POLLOUT too: connecting, requests not yet sent, or TLS
+ * waiting to write. */
 bool mdr_ovsdb_want_write(const struct mdr_ovsdb *c);
 /*
  * Does what readiness allows: finishes connecting, sends, reads and

@@ -561,8 +561,19 @@ static void test_remotes(void)
 {
 	struct mdr_ovsdb *c = mdr_ovsdb_new("OVN_Southbound", &ops, NULL);
 
-	CHECK_INT(mdr_ovsdb_connect(c, "ssl:10.0.0.1:6642"), -ENOTSUP);
-	CHECK_HAS(mdr_ovsdb_error(c), "not supported");
+	/* ssl: wants its three files first, each one readable. */
+	CHECK_INT(mdr_ovsdb_connect(c, "ssl:10.0.0.1:6642"), -EINVAL);
+	CHECK_HAS(mdr_ovsdb_error(c), "needs a private key, a certificate "
+				      "and a CA certificate");
+	CHECK_INT(mdr_ovsdb_set_ssl(c, "/k.pem", "", "/ca.pem"), -EINVAL);
+	CHECK_HAS(mdr_ovsdb_error(c), "the certificate is missing");
+	CHECK_INT(mdr_ovsdb_set_ssl(c, "/k.pem", "/c.pem", "/nonexistent/ca"),
+		  -ENOENT);
+	CHECK_HAS(mdr_ovsdb_error(c), "'/nonexistent/ca' is not readable: "
+				      "No such file or directory");
+	CHECK_INT(mdr_ovsdb_connect(c, "ssl:10.0.0.1:6642"), -EINVAL);
+	CHECK_INT(mdr_ovsdb_connect(c, "ssl:controller:6642"), -EINVAL);
+	CHECK_HAS(mdr_ovsdb_error(c), "want ssl:IP:PORT or ssl:[IPv6]:PORT");
 	CHECK_INT(mdr_ovsdb_connect(c, "tcp:controller:6642"), -EINVAL);
 	CHECK_HAS(mdr_ovsdb_error(c), "not a name");
 	CHECK_INT(mdr_ovsdb_connect(c, "tcp:10.0.0.1"), -EINVAL);
