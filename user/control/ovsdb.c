@@ -5,6 +5,7 @@
  * rows themselves are ovsdb_replica.c's.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,14 @@ struct mdr_ovsdb {
 	size_t out_len, out_off; /* ... */
 
 	json_int_t next_rpc, schema_rpc;
+	/*
+	 * The inactivity probe: once nothing came for probe_ms, an echo goes
+	 * out (probing); nothing for twice that and the peer is dead.
+	 */
+	unsigned probe_ms;
+	long long heard_ms; /* when bytes last came (CLOCK_MONOTONIC) */
+	bool probing;
+	unsigned echoes; /* our echoes not answered yet */
 	struct mdr_ovsdb_replica replica;
 	struct monitor *mon;
 	size_t n_mon;
@@ -68,6 +77,14 @@ struct mdr_ovsdb {
 
 static int fail(struct mdr_ovsdb *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 /* Records why the connection ends, closes it, returns @err (< 0). */
 static int fail(struct mdr_ovsdb *c, int err, const char *fmt, ...)
@@ -139,6 +156,8 @@ void mdr_ovsdb_close(struct mdr_ovsdb *c)
 	c->in_str = c->esc = false;
 	c->out_len = c->out_off = 0;
 	c->next_rpc = c->schema_rpc = 0; /* ids are per connection */
+	c->probing = false;
+	c->echoes = 0;
 	json_decref(c->replica.kinds);
 	c->replica.kinds = NULL;
 	json_decref(mdr_ovsdb_replica_take_changes(&c->replica));
@@ -262,6 +281,7 @@ static int start_session(struct mdr_ovsdb *c)
 {
 	int err;
 
+	c->heard_ms = now_ms(); /* the probe counts from the start */
 	err = send_request(c, "get_schema", json_pack("[s]", c->db),
 			   &c->schema_rpc);
 	for (size_t i = 0; !err && i < c->n_mon; i++) {
@@ -530,6 +550,11 @@ static int handle_reply(struct mdr_ovsdb *c, json_t *msg, json_t *id)
 	struct monitor *m = NULL;
 	int err;
 
+	if (c->echoes && json_is_string(id) &&
+	    !strcmp(json_string_value(id), "echo")) {
+		c->echoes--; /* its coming was what counted */
+		return 0;
+	}
 	for (size_t i = 0; i < c->n_mon; i++)
 		if (c->mon[i].rpc && c->mon[i].rpc == rpc)
 			m = &c->mon[i];
@@ -692,6 +717,8 @@ int mdr_ovsdb_feed(struct mdr_ovsdb *c, const char *buf, size_t len)
 {
 	if (c->state == ST_IDLE)
 		return -ENOTCONN;
+	c->heard_ms = now_ms();
+	c->probing = false;
 	while (len) {
 		size_t n = len < READ_CHUNK ? len : READ_CHUNK;
 		int err;
@@ -836,7 +863,7 @@ static int do_handshake(struct mdr_ovsdb *c)
 	return ret == -EAGAIN ? 0 : ret;
 }
 
-int mdr_ovsdb_step(struct mdr_ovsdb *c, bool readable, bool writable)
+static int step_io(struct mdr_ovsdb *c, bool readable, bool writable)
 {
 	int err, soerr = 0;
 	socklen_t len = sizeof(soerr);
@@ -861,12 +888,82 @@ int mdr_ovsdb_step(struct mdr_ovsdb *c, bool readable, bool writable)
 			return err;
 		writable = true;
 	}
-	/* TLS may hold records already read, or a read may wait on POLLOUT:
-	 * SSL_read is cheap to try. */
-	if (readable || (c->ssl && writable)) {
+	/* A TLS read may wait on POLLOUT, or OpenSSL hold records read
+	 * already (mdr_ovsdb_timeout_ms() is 0 then). */
+	if (readable || (c->ssl && (writable || SSL_has_pending(c->ssl)))) {
 		err = do_read(c);
 		if (err)
 			return err;
 	}
 	return writable || c->out_off < c->out_len ? do_write(c) : 0;
+}
+
+void mdr_ovsdb_set_probe(struct mdr_ovsdb *c, unsigned ms)
+{
+	c->probe_ms = ms;
+	c->probing = false;
+	c->heard_ms = now_ms(); /* a new interval counts from now */
+}
+
+/* When the probe acts next: an echo when connected, else the verdict. */
+static long long probe_due(const struct mdr_ovsdb *c)
+{
+	bool last = c->probing || c->state != ST_CONNECTED;
+
+	return c->heard_ms + (long long)c->probe_ms * (last ? 2 : 1);
+}
+
+int mdr_ovsdb_timeout_ms(const struct mdr_ovsdb *c)
+{
+	long long left;
+
+	if (c->state == ST_IDLE)
+		return -1;
+	/* Records OpenSSL read but we did not (a read stops after 16). */
+	if (c->ssl && SSL_has_pending(c->ssl))
+		return 0;
+	if (!c->probe_ms)
+		return -1;
+	left = probe_due(c) - now_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/*
+ * The inactivity probe, as Open vSwitch's jsonrpc sessions do it: a
+ * server that went silent (a host gone, a cable pulled, a process stopped)
+ * leaves a TCP connection open for a long time, so silence is asked about
+ * with an echo, and a second silent interval ends the connection for the
+ * caller to reconnect, maybe to another remote.
+ */
+static int run_probe(struct mdr_ovsdb *c)
+{
+	long long quiet = now_ms() - c->heard_ms;
+	int err;
+
+	if (!c->probe_ms || quiet < c->probe_ms)
+		return 0;
+	if (c->state == ST_CONNECTED && !c->probing) {
+		c->probing = true;
+		c->echoes++;
+		err = send_msg(c, json_pack("{s:s, s:[], s:s}", "method",
+					    "echo", "params", "id", "echo"));
+		return err ? fail(c, err, "out of memory") : do_write(c);
+	}
+	if (quiet < 2LL * c->probe_ms)
+		return 0;
+	if (c->state == ST_CONNECTING)
+		return fail(c, -ETIMEDOUT, "connect: no answer for %lld ms",
+			    quiet);
+	if (c->state == ST_HANDSHAKE)
+		return fail(c, -ETIMEDOUT,
+			    "TLS handshake: no answer for %lld ms", quiet);
+	return fail(c, -ETIMEDOUT, "no answer for %lld ms: peer is dead",
+		    quiet);
+}
+
+int mdr_ovsdb_step(struct mdr_ovsdb *c, bool readable, bool writable)
+{
+	int err = step_io(c, readable, writable);
+
+	return err ? err : run_probe(c);
 }

@@ -19,6 +19,10 @@
  * - On each connection the client asks for the database's schema (the
  *   kinds of its columns say how update2 diffs apply), then sends one
  *   monitor_cond per monitored table. The server's "echo" is answered.
+ * - An inactivity probe, as OVS's (mdr_ovsdb_set_probe()): after an
+ *   interval with nothing from the server the client sends an "echo"; a
+ *   second one closes the connection, "no answer for N ms: peer is dead".
+ *   The poll loop wakes for it after mdr_ovsdb_timeout_ms().
  * - A replica of the monitored rows (uuid -> row, a JSON object of the
  *   monitored columns) is kept across reconnects: a new connection's
  *   initial contents are compared with it, so the callback hears only of
@@ -110,9 +114,25 @@ int mdr_ovsdb_fd(const struct mdr_ovsdb *c);
  * waiting to write. */
 bool mdr_ovsdb_want_write(const struct mdr_ovsdb *c);
 /*
+ * The inactivity probe's interval (OVN's ovsdb_probe_interval; 60000 is
+ * OVS's default, 0 turns it off, as it is in a new client): once nothing
+ * came from the server for @ms, an echo is sent; nothing for @ms more and
+ * the connection fails. It also bounds connecting and the TLS handshake,
+ * to twice @ms. Counts from now.
+ */
+void mdr_ovsdb_set_probe(struct mdr_ovsdb *c, unsigned ms);
+/*
+ * How long the poll loop may wait (ms) before calling mdr_ovsdb_step()
+ * without readiness; -1 when only readiness matters (no probe set, or no
+ * connection at all), 0 when it should step at once.
+ */
+int mdr_ovsdb_timeout_ms(const struct mdr_ovsdb *c);
+/*
  * Does what readiness allows: finishes connecting, sends, reads and
- * handles every whole message. 0, or -errno when the connection failed
- * and was closed (mdr_ovsdb_error() says why; connect again).
+ * handles every whole message; and what the time asks: the probe's echo
+ * or its verdict (step(c, false, false) when mdr_ovsdb_timeout_ms() is
+ * up). 0, or -errno when the connection failed and was closed
+ * (mdr_ovsdb_error() says why; connect again): -ETIMEDOUT from the probe.
  */
 int mdr_ovsdb_step(struct mdr_ovsdb *c, bool readable, bool writable);
 /*

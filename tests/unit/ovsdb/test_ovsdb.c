@@ -7,6 +7,7 @@
  * garbage, each of which closes the connection with a message.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -640,6 +641,85 @@ static void test_check_remote(void)
 	CHECK_HAS(err, "pssl:6642");
 }
 
+#define PROBE_MS 100
+
+/* Sleeps until the client asks to be stepped, then steps it. */
+static int wait_and_step(struct session *s)
+{
+	int ms = mdr_ovsdb_timeout_ms(s->c);
+
+	CHECK(ms >= 0 && ms <= 2 * PROBE_MS);
+	poll(NULL, 0, ms);
+	return mdr_ovsdb_step(s->c, false, false);
+}
+
+static const char echo_request[] =
+	"{\"method\":\"echo\",\"params\":[],\"id\":\"echo\"}";
+static const char echo_reply[] =
+	"{\"id\":\"echo\",\"result\":[],\"error\":null}";
+
+/*
+ * A server that stops answering: an echo after one quiet interval, the
+ * connection closed after the second, with the time it waited.
+ */
+static void test_probe_dead_peer(void)
+{
+	struct session s;
+	int ms;
+
+	start_synced(&s);
+	CHECK_INT(mdr_ovsdb_timeout_ms(s.c), -1); /* off by default */
+	mdr_ovsdb_set_probe(s.c, PROBE_MS);
+	ms = mdr_ovsdb_timeout_ms(s.c);
+	CHECK(ms > PROBE_MS / 2 && ms <= PROBE_MS);
+	CHECK_INT(mdr_ovsdb_step(s.c, false, false), 0);
+	CHECK_STR(client_sent(&s), ""); /* not yet */
+	CHECK_INT(wait_and_step(&s), 0);
+	CHECK_STR(client_sent(&s), echo_request);
+	ms = mdr_ovsdb_timeout_ms(s.c);
+	CHECK(ms > PROBE_MS / 2 && ms <= PROBE_MS);
+	CHECK_INT(wait_and_step(&s), -ETIMEDOUT);
+	CHECK_HAS(mdr_ovsdb_error(s.c), "ms: peer is dead");
+	CHECK_HAS(mdr_ovsdb_error(s.c), "no answer for ");
+	CHECK(!mdr_ovsdb_connected(s.c));
+	CHECK_INT(mdr_ovsdb_timeout_ms(s.c), -1);
+	finish(&s);
+}
+
+/*
+ * A quiet server that answers the echoes keeps the connection, interval
+ * after interval; anything it sends counts, so a talking server is never
+ * probed; an echo answer nobody asked for is still an id never sent.
+ */
+static void test_probe_alive_peer(void)
+{
+	struct session s;
+
+	start_synced(&s);
+	mdr_ovsdb_set_probe(s.c, PROBE_MS);
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT(wait_and_step(&s), 0);
+		CHECK_STR(client_sent(&s), echo_request);
+		CHECK(write(s.server, echo_reply, strlen(echo_reply)) > 0);
+		CHECK_INT(mdr_ovsdb_step(s.c, true, false), 0);
+		CHECK(mdr_ovsdb_connected(s.c));
+		CHECK(mdr_ovsdb_timeout_ms(s.c) > PROBE_MS / 2);
+	}
+	/* The server's own echo, answered, counts as hearing from it. */
+	poll(NULL, 0, PROBE_MS * 3 / 4);
+	CHECK_INT(server_says(&s, "{\"method\":\"echo\",\"params\":[],"
+				  "\"id\":9}"),
+		  0);
+	CHECK(mdr_ovsdb_timeout_ms(s.c) > PROBE_MS / 2);
+	CHECK_STR(client_sent(&s), "{\"result\":[],\"error\":null,\"id\":9}");
+	/* Turned off, nothing is due. */
+	mdr_ovsdb_set_probe(s.c, 0);
+	CHECK_INT(mdr_ovsdb_timeout_ms(s.c), -1);
+	CHECK(server_says(&s, echo_reply) < 0);
+	CHECK_HAS(mdr_ovsdb_error(s.c), "never sent (id \"echo\")");
+	finish(&s);
+}
+
 static void test_backoff(void)
 {
 	unsigned d = mdr_ovsdb_backoff(0);
@@ -667,6 +747,8 @@ int main(void)
 	test_remotes();
 	test_set_where();
 	test_check_remote();
+	test_probe_dead_peer();
+	test_probe_alive_peer();
 	test_backoff();
 	return check_summary();
 }
