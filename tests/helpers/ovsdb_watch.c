@@ -8,9 +8,13 @@
  *   error: WHY
  *
  * Usage: ovsdb_watch REMOTE DB TABLE [--columns A,B] [--where JSON]
- *                    [--reconnect]
+ *                    [--reconnect] [--private-key FILE --certificate FILE
+ *                    --ca-cert FILE] [--probe MS]
  * Without --reconnect it exits 1 at the first error; with it, it connects
- * again after mdr_ovsdb_backoff()'s delay. Stops on SIGTERM/SIGINT.
+ * again after mdr_ovsdb_backoff()'s delay. The SSL files, named as
+ * ovsdb-server names them, go to mdr_ovsdb_set_ssl() (its error is printed
+ * as "error: " and exits 1). --probe sets the inactivity probe, and the
+ * poll waits as mdr_ovsdb_timeout_ms() says. Stops on SIGTERM/SIGINT.
  */
 #include <errno.h>
 #include <poll.h>
@@ -55,17 +59,19 @@ static const struct mdr_ovsdb_ops ops = { .row = on_row, .synced = on_synced };
 static int usage(void)
 {
 	fprintf(stderr, "usage: ovsdb_watch REMOTE DB TABLE [--columns A,B] "
-			"[--where JSON] [--reconnect]\n");
+			"[--where JSON] [--reconnect] [--private-key FILE "
+			"--certificate FILE --ca-cert FILE] [--probe MS]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	const char *columns[32] = { NULL };
+	const char *key = NULL, *cert = NULL, *ca = NULL;
 	bool reconnect = false, have_columns = false;
 	json_t *where = NULL;
 	struct mdr_ovsdb *c;
-	unsigned delay = 0;
+	unsigned delay = 0, probe = 0;
 	int rc;
 
 	if (argc < 4)
@@ -81,6 +87,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "--where: %s\n", jerr.text);
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--private-key") && i + 1 < argc) {
+			key = argv[++i];
+		} else if (!strcmp(argv[i], "--certificate") && i + 1 < argc) {
+			cert = argv[++i];
+		} else if (!strcmp(argv[i], "--ca-cert") && i + 1 < argc) {
+			ca = argv[++i];
+		} else if (!strcmp(argv[i], "--probe") && i + 1 < argc) {
+			probe = strtoul(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--columns") && i + 1 < argc) {
 			size_t n = 0;
 
@@ -95,6 +109,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN); /* as the daemon: OpenSSL uses write() */
 
 	c = mdr_ovsdb_new(argv[2], &ops, NULL);
 	if (!c || mdr_ovsdb_monitor(c, argv[3], have_columns ? columns : NULL,
@@ -103,6 +118,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	json_decref(where);
+	if ((key || cert || ca) && mdr_ovsdb_set_ssl(c, key, cert, ca)) {
+		printf("error: %s\n", mdr_ovsdb_error(c));
+		mdr_ovsdb_free(c);
+		return 1;
+	}
+	mdr_ovsdb_set_probe(c, probe);
 	rc = mdr_ovsdb_connect(c, argv[1]);
 	while (!stop) {
 		struct pollfd pfd = { .fd = mdr_ovsdb_fd(c), .events = POLLIN };
@@ -120,7 +141,7 @@ int main(int argc, char **argv)
 			delay = 0;
 		if (mdr_ovsdb_want_write(c))
 			pfd.events |= POLLOUT;
-		if (poll(&pfd, 1, 1000) < 0) {
+		if (poll(&pfd, 1, mdr_ovsdb_timeout_ms(c)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
