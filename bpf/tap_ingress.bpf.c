@@ -4,8 +4,9 @@
  * qrouter namespace). What is ours is decided in lib/tap.h, shared with the
  * XDP program; this file carries the verdict out with skb helpers, which
  * keep checksums right for CHECKSUM_PARTIAL (GSO) packets:
- *  - ARP requests for 169.254.169.254 and Neighbor Solicitations for
- *    fe80::a9fe:a9fe are answered out of the same interface;
+ *  - ARP requests for 169.254.169.254 (or for the attachment's next hop
+ *    to it) and Neighbor Solicitations for fe80::a9fe:a9fe are answered
+ *    out of the same interface;
  *  - TCP to the metadata address, port 80, is readdressed to the
  *    attachment's service address and handed to the ingress of this
  *    namespace's link veth's far end, in the proxy namespace, with

@@ -118,6 +118,17 @@ struct mdr_attachment {
 	struct mdr_fixed_ip fixed_ips[MDR_MAX_FIXED_IPS];
 };
 
+/*
+ * Value of mdr_next_hop, keyed by attachment id: the address the guest's
+ * route to 169.254.169.254 goes via (--metadata-via; under OVN, the
+ * metadata port's IP from DHCP option 121), whose ARP the tap program
+ * answers too. A map of its own, not a field of mdr_attachment: pinned
+ * mdr_attach maps of older builds keep their layout and stay usable.
+ */
+struct mdr_next_hop {
+	__u32 addr4; /* network order; 0: none */
+};
+
 /* Value of mdr_link, keyed by netns cookie: one veth pair per namespace. */
 struct mdr_link {
 	__u32 link_ifindex;  /* in the attachment's namespace */
@@ -232,6 +243,7 @@ static inline enum mdr_count_kind mdr_pkt_counter_kind(unsigned int c)
 _Static_assert(sizeof(struct mdr_config) == 128, "mdr_config layout");
 _Static_assert(sizeof(struct mdr_iface_key) == 16, "mdr_iface_key layout");
 _Static_assert(sizeof(struct mdr_attachment) == 568, "mdr_attachment layout");
+_Static_assert(sizeof(struct mdr_next_hop) == 4, "mdr_next_hop layout");
 _Static_assert(sizeof(struct mdr_link) == 80, "mdr_link layout");
 _Static_assert(sizeof(struct mdr_neigh_key) == 24, "mdr_neigh_key layout");
 _Static_assert(sizeof(struct mdr_neigh) == 8, "mdr_neigh layout");

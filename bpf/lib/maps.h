@@ -37,6 +37,14 @@ struct {
 	__type(value, struct mdr_attachment);
 } mdr_attach SEC(".maps") __weak;
 
+/* attachment id -> the next hop whose ARP it answers; 0: none */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MDR_MAX_ATTACH + 1);
+	__type(key, __u32);
+	__type(value, struct mdr_next_hop);
+} mdr_next_hop SEC(".maps") __weak;
+
 /* netns cookie -> the link veth pair serving that namespace */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -56,9 +56,9 @@ static __always_inline int mdr_bytes_equal(const void *a, const void *b,
 	return diff == 0;
 }
 
-/* An ARP request (Ethernet, IPv4) asking for the address @tpa_be32. */
+/* An ARP request (Ethernet, IPv4), for whatever address: the caller asks. */
 static __always_inline struct mdr_arp_ipv4 *
-mdr_parse_arp_request(void *data, void *data_end, __u32 tpa_be32)
+mdr_parse_arp_request(void *data, void *data_end)
 {
 	struct mdr_arp_ipv4 *arp = data + sizeof(struct ethhdr);
 
@@ -67,8 +67,6 @@ mdr_parse_arp_request(void *data, void *data_end, __u32 tpa_be32)
 	if (arp->hrd != bpf_htons(MDR_ARPHRD_ETHER) ||
 	    arp->pro != bpf_htons(ETH_P_IP) || arp->hln != ETH_ALEN ||
 	    arp->pln != 4 || arp->op != bpf_htons(MDR_ARPOP_REQUEST))
-		return NULL;
-	if (!mdr_bytes_equal(arp->tpa, &tpa_be32, 4))
 		return NULL;
 	return arp;
 }

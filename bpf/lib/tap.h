@@ -40,18 +40,41 @@ struct mdr_tap_verdict {
 	struct mdr_ip6_tcp ip6tcp;
 };
 
-static __always_inline struct mdr_attachment *
-mdr_tap_attachment(__u64 netns, __u32 ifindex, __u32 *id)
+/* The attachment id of the receiving device; 0 if it is not attached. */
+static __always_inline __u32 mdr_tap_id(__u64 netns, __u32 ifindex)
 {
 	/* An ifindex only means something within its namespace. */
 	struct mdr_iface_key key = { .netns_cookie = netns,
 				     .ifindex = ifindex };
 	__u32 *found = bpf_map_lookup_elem(&mdr_iface, &key);
 
-	if (!found)
-		return NULL;
-	*id = *found;
-	return mdr_attachment_by_id(*id);
+	return found ? *found : 0;
+}
+
+static __always_inline struct mdr_attachment *
+mdr_tap_attachment(__u64 netns, __u32 ifindex, __u32 *id)
+{
+	*id = mdr_tap_id(netns, ifindex);
+	return *id ? mdr_attachment_by_id(*id) : NULL;
+}
+
+/*
+ * Whether @arp asks for an address this interface answers for:
+ * 169.254.169.254, or its attachment's next hop to it (--metadata-via),
+ * which a guest routed there through a gateway (DHCP option 121) asks for.
+ */
+static __always_inline int mdr_arp_target_ours(const struct mdr_tap_verdict *v,
+					       const struct mdr_arp_ipv4 *arp)
+{
+	__be32 metadata_ip = bpf_htonl(MDR_METADATA_IP4);
+	struct mdr_next_hop *hop;
+	__u32 id;
+
+	if (mdr_bytes_equal(arp->tpa, &metadata_ip, 4))
+		return 1;
+	id = mdr_tap_id(v->netns, v->ifindex);
+	hop = id ? bpf_map_lookup_elem(&mdr_next_hop, &id) : NULL;
+	return hop && hop->addr4 && mdr_bytes_equal(arp->tpa, &hop->addr4, 4);
 }
 
 static __always_inline void mdr_learn_guest(__u32 id, __u32 family,
@@ -108,8 +131,8 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 	mdr_metadata_ip6(metadata_ip6);
 
 	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
-		v->arp = mdr_parse_arp_request(data, data_end, metadata_ip);
-		if (v->arp &&
+		v->arp = mdr_parse_arp_request(data, data_end);
+		if (v->arp && mdr_arp_target_ours(v, v->arp) &&
 		    mdr_tap_admit(v, MDR_AF_INET, v->arp->spa, cfg, NULL))
 			v->action = MDR_TAP_ARP_REPLY;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IP)) {
@@ -150,20 +173,24 @@ static __always_inline void mdr_tap_decide(void *data, void *data_end,
 	}
 }
 
-/* Turns an ARP request for the metadata address into its reply, in place. */
+/*
+ * Turns an ARP request for one of our addresses (mdr_arp_target_ours())
+ * into its reply, in place: the address asked for answers, at @mac.
+ */
 static __always_inline void mdr_arp_make_reply(struct ethhdr *eth,
 					       struct mdr_arp_ipv4 *arp,
 					       const __u8 *mac)
 {
-	__be32 metadata_ip = bpf_htonl(MDR_METADATA_IP4);
+	__u8 asked[4];
 
+	__builtin_memcpy(asked, arp->tpa, 4);
 	__builtin_memcpy(eth->h_dest, arp->sha, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
 	arp->op = bpf_htons(MDR_ARPOP_REPLY);
 	__builtin_memcpy(arp->tha, arp->sha, ETH_ALEN);
 	__builtin_memcpy(arp->tpa, arp->spa, 4);
 	__builtin_memcpy(arp->sha, mac, ETH_ALEN);
-	__builtin_memcpy(arp->spa, &metadata_ip, 4);
+	__builtin_memcpy(arp->spa, asked, 4);
 }
 
 /* A Neighbor Advertisement, whole: the answer to a solicitation. */

@@ -29,6 +29,11 @@ static const uint8_t BCAST_MAC[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 #define GUEST_IP    "10.0.0.5"
 /* An address the guest has not been given (anti-spoofing). */
 #define OTHER_IP    "10.0.0.6"
+/*
+ * The metadata port's IP: the guest's route to 169.254.169.254 goes via
+ * it (DHCP option 121), and the attachment's --metadata-via names it.
+ */
+#define NEXT_HOP_IP "10.0.0.2"
 
 /* The IPv6 pool is its first 96 bits; attachment n is pool + n. */
 #define METADATA_IP6	 MDR_METADATA_IP6 /* fe80::a9fe:a9fe */
@@ -59,6 +64,12 @@ static const uint8_t BCAST_MAC[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	.eth_dst = GUEST_MAC, .eth_src = TAP_MAC, .ethertype = ETH_P_ARP, \
 	.arp_op = 2, .arp_sha = TAP_MAC, .arp_spa = METADATA_IP,          \
 	.arp_tha = GUEST_MAC, .arp_tpa = GUEST_IP
+
+/* A guest routed to metadata via the next hop resolves that instead... */
+#define ARP_WHO_HAS_NEXT_HOP ARP_WHO_HAS_METADATA, .arp_tpa = NEXT_HOP_IP
+
+/* ...and the next hop answers, at the tap's MAC as 169.254.169.254 does. */
+#define ARP_NEXT_HOP_IS_AT ARP_METADATA_IS_AT, .arp_spa = NEXT_HOP_IP
 
 /* Linux guests set DF: it must not count as a fragment. */
 #define SYN_TO_METADATA                                                 \

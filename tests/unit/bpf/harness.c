@@ -67,16 +67,20 @@ static int reset_state(void)
 	cfg.pool_addr = inet_addr("100.100.0.0");
 	put_addr(cfg.pool6_addr, AF_INET6, POOL6);
 	struct mdr_syn_rate no_rate = {};
+	struct mdr_next_hop no_hop = {};
 
 	err = clear_map(bpf_map__fd(skel->maps.mdr_iface));
 	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_attach));
 	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_neigh));
 	if (err)
 		return err;
-	/* An array: entries cannot go, only go back to "nothing scheduled". */
+	/* Arrays: entries cannot go, only go back to "nothing scheduled"
+	 * and "no next hop". */
 	for (__u32 i = 0; i < N_CHECKED_IDS; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_syn_rate),
-					&i, &no_rate, 0))
+					&i, &no_rate, 0) ||
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_next_hop),
+					&i, &no_hop, 0))
 			return -errno;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_config), &zero, &cfg,
 				0) ||

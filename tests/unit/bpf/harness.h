@@ -81,7 +81,7 @@ struct fixture_table {
 	}
 
 extern const struct fixture_table tap_fixtures, tap_guard_fixtures,
-	tap_xdp_fixtures, link_fixtures, proxy_fixtures;
+	tap_xdp_fixtures, tap_via_fixtures, link_fixtures, proxy_fixtures;
 
 /* ---- harness.c: the skeleton, map state and the runner ---- */
 
@@ -131,6 +131,9 @@ int ttl1_know_guest(void);
 int ttl1_know_guest6(void);
 int ttl2_know_guest(void);
 int ttl1(void);
+/* mdr_next_hop: attachment @id answers ARP for @ip too (NULL: none). */
+int set_next_hop(__u32 id, const char *ip);
+int via_next_hop(void);
 
 bool has_neigh(__u32 id, int family, const char *vm_ip, const uint8_t *mac,
 	       char *why, size_t n);

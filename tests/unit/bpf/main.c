@@ -2,10 +2,10 @@
 /*
  * Packet fixtures for the BPF programs, run through bpf_prog_test_run_opts
  * (katran's way): pkt.c builds the frames, harness.c loads the programs
- * and runs a fixture, and one file per program holds its fixtures: tap.c
- * and tap_guard.c (the tap), link.c, proxy.c. Every tap fixture runs
- * through both tap programs, TC and XDP; tap_xdp.c holds the frames where
- * the two part.
+ * and runs a fixture, and one file per program holds its fixtures: tap.c,
+ * tap_guard.c and tap_via.c (the tap), link.c, proxy.c. Every tap fixture
+ * runs through both tap programs, TC and XDP; tap_xdp.c holds the frames
+ * where the two part.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +21,7 @@ int main(void)
 {
 	const struct fixture_table *tables[] = {
 		&tap_fixtures,	     &link_fixtures,	&proxy_fixtures,
-		&tap_guard_fixtures, &tap_xdp_fixtures,
+		&tap_guard_fixtures, &tap_xdp_fixtures, &tap_via_fixtures,
 	};
 	const char *what = NULL;
 	char why[256];

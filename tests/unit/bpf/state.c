@@ -78,6 +78,22 @@ int reply_on_wrong_link(void)
 		 ? -errno : 0);
 }
 
+int set_next_hop(__u32 id, const char *ip)
+{
+	struct mdr_next_hop hop = { .addr4 = ip ? inet_addr(ip) : 0 };
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_next_hop), &id,
+				   &hop, 0)
+		       ? -errno
+		       : 0;
+}
+
+/* Attachment 1 was attached with --metadata-via NEXT_HOP_IP. */
+int via_next_hop(void)
+{
+	return set_next_hop(TEST_ATTACH_ID, NEXT_HOP_IP);
+}
+
 /* ---- Post-checks ---- */
 
 /* mdr_neigh maps {@id, @family, @vm_ip} to @mac. */

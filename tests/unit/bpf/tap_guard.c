@@ -105,6 +105,12 @@ static int guard_lookalike6(void)
 	return guard(GUEST_MAC, ips);
 }
 
+/* Guarded, and attached with --metadata-via NEXT_HOP_IP. */
+static int guard_mac_ip_via(void)
+{
+	return guard_mac_ip() ?: via_next_hop();
+}
+
 /* Guarded, and the tap no longer attached. */
 static int guard_unattached(void)
 {
@@ -549,6 +555,46 @@ static const struct fixture fixtures[] = {
 		.verdict = TC_ACT_SHOT,
 		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
 		.setup = guard_mac_ip,
+		.check = nothing_learnt,
+	},
+	{
+		/* The next hop's ARP is guarded as 169.254.169.254's is. */
+		.name = "guard: ARP for the next hop from the attachment's MAC and IPv4 is answered",
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_NEXT_HOP },
+		.verdict = TC_ACT_REDIRECT,
+		.out = &(struct pkt_spec){ ARP_NEXT_HOP_IS_AT },
+		COUNTS(TEST_ATTACH_ID, MDR_PKT_ARP_REPLIED),
+		.setup = guard_mac_ip_via,
+		.check = nothing_learnt,
+	},
+	{
+		.name = "guard: ARP for the next hop from another MAC is dropped (spoofed MAC)",
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_NEXT_HOP, .eth_src = GUEST2_MAC,
+			.arp_sha = GUEST2_MAC },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_MAC),
+		.setup = guard_mac_ip_via,
+		.check = nothing_learnt,
+	},
+	{
+		.name = "guard: ARP for the next hop whose sender IP is another is dropped (spoofed IP)",
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_NEXT_HOP, .arp_spa = OTHER_IP },
+		.verdict = TC_ACT_SHOT,
+		COUNTS(TEST_ATTACH_ID, MDR_DROP_SPOOF_IP),
+		.setup = guard_mac_ip_via,
+		.check = nothing_learnt,
+	},
+	{
+		/* Not ours: the guard never sees it, so nothing is counted. */
+		.name = "guard: spoofed ARP for another IP is untouched",
+		.prog = TAP,
+		.in = { ARP_WHO_HAS_METADATA, .arp_tpa = "10.0.0.1",
+			.eth_src = GUEST2_MAC, .arp_sha = GUEST2_MAC },
+		.verdict = TC_ACT_OK,
+		.setup = guard_mac_ip_via,
 		.check = nothing_learnt,
 	},
 	{
