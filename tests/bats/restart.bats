@@ -204,3 +204,31 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	run metadata "$SB-vm1" /latest/meta-data/instance-id
 	assert_output inst-1
 }
+
+@test "pins of a build without mdr_next_hop are read as they are, then completed and moved over" {
+	local pins=/sys/fs/bpf/mdredir id
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1
+	# What an older build leaves: no mdr_next_hop pin, and its own tap
+	# program (played by another of ours) pinned and on the tap.
+	rm "$pins/mdr_next_hop"
+	id=$(bpftool prog show pinned "$pins/mdr_link_ingress" --json | jq .id)
+	rm "$pins/mdr_tap_ingress"
+	bpftool prog pin id "$id" "$pins/mdr_tap_ingress"
+	tc filter replace dev "${SB}t1" ingress pref 28004 handle 0x6d64 \
+		bpf direct-action pinned "$pins/mdr_tap_ingress"
+	# Reading needs nothing the older build lacks.
+	run mdredir list --json
+	assert_success
+	assert_equal "$(jq -r '.[0].ifname' <<<"$output")" "${SB}t1"
+	# The load that creates the missing map leaves the older programs
+	# pinned, so the daemon still knows to replace them and move the hooks.
+	start_daemon --backend "local:$md"
+	[ -e "$pins/mdr_next_hop" ]
+	run grep "another build" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output --partial "1 attachments and 1 link veths moved over"
+	run tc filter show dev "${SB}t1" ingress
+	assert_output --partial mdr_tap_ingress
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+}

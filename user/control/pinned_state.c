@@ -21,9 +21,21 @@
 #define BPF_FS_ROOT  "/sys/fs/bpf"
 
 static const char *const map_names[] = {
-	"mdr_config", "mdr_iface",     "mdr_attach",	 "mdr_link",
-	"mdr_neigh",  "mdr_pkt_stats", "mdr_http_stats", "mdr_syn_rate",
+	"mdr_config",	  "mdr_iface",	  "mdr_attach",
+	"mdr_link",	  "mdr_neigh",	  "mdr_pkt_stats",
+	"mdr_http_stats", "mdr_syn_rate", "mdr_next_hop",
 };
+
+/*
+ * Maps this build added: pins an older build left lack them until a load
+ * creates them (MDR_STATE_LOAD), and reading such state must still work,
+ * so MDR_STATE_READ leaves their fd at -1 and the calls below read them
+ * as empty.
+ */
+static bool map_added_later(size_t i)
+{
+	return !strcmp(map_names[i], "mdr_next_hop");
+}
 
 /* One instance of each serves every namespace. */
 static const char *const prog_names[] = {
@@ -39,7 +51,7 @@ static int *map_slot(struct mdr_state *st, size_t i)
 	int *slots[] = {
 		&st->config_fd,	    &st->iface_fd,    &st->attach_fd,
 		&st->link_fd,	    &st->neigh_fd,    &st->pkt_stats_fd,
-		&st->http_stats_fd, &st->syn_rate_fd,
+		&st->http_stats_fd, &st->syn_rate_fd, &st->next_hop_fd,
 	};
 	return slots[i];
 }
@@ -93,6 +105,7 @@ bool mdr_state_exists(void)
 	return access(path, F_OK) == 0;
 }
 
+/* With @with_progs (to load), every map must be there; see above. */
 static int open_pinned(struct mdr_state *st, bool with_progs)
 {
 	char path[256];
@@ -100,7 +113,9 @@ static int open_pinned(struct mdr_state *st, bool with_progs)
 	for (size_t i = 0; i < N_MAPS; i++) {
 		pin_path(path, sizeof(path), map_names[i]);
 		*map_slot(st, i) = bpf_obj_get(path);
-		if (*map_slot(st, i) < 0)
+		if (*map_slot(st, i) >= 0)
+			continue;
+		if (errno != ENOENT || with_progs || !map_added_later(i))
 			return -errno;
 	}
 	for (size_t i = 0; with_progs && i < N_PROGS; i++) {
@@ -134,30 +149,41 @@ static struct mdredir_bpf *open_skeleton(void)
 	return skel;
 }
 
-/* Pins skel's programs under their names, in place of any pinned there. */
-static int pin_programs(struct mdredir_bpf *skel)
+/*
+ * Pins skel's programs under their names: in place of any pinned there
+ * with @replace, else only where none is. How many it pinned, or -errno.
+ */
+static int pin_programs(struct mdredir_bpf *skel, bool replace)
 {
 	struct bpf_program *prog;
 	char path[256];
-	int err;
+	int err, pinned = 0;
 
 	bpf_object__for_each_program(prog, skel->obj)
 	{
 		pin_path(path, sizeof(path), bpf_program__name(prog));
-		unlink(path);
+		if (replace)
+			unlink(path);
+		else if (access(path, F_OK) == 0)
+			continue;
 		err = bpf_program__pin(prog, path);
 		if (err) {
 			pr_err("cannot pin %s: %s", path, strerror(-err));
 			return err;
 		}
+		pinned++;
 	}
-	return 0;
+	return pinned;
 }
 
 /*
  * Loads the programs, reusing any maps already pinned (libbpf checks they
  * are compatible) and pinning the rest, then pins the programs so later
- * commands attach the same instances without loading again.
+ * commands attach the same instances without loading again. Programs
+ * already pinned stay: pins an older build left, missing a map this one
+ * added, still run on the hooks, and replacing them is
+ * mdr_state_renew_programs()'s, which moves the hooks over too. 1 when
+ * it pinned every program itself, 0 when some were there, or -errno.
  */
 static int load_and_pin(void)
 {
@@ -175,7 +201,9 @@ static int load_and_pin(void)
 		       strerror(-err));
 		goto out;
 	}
-	err = pin_programs(skel);
+	err = pin_programs(skel, false);
+	if (err >= 0)
+		err = err == (int)N_PROGS;
 out:
 	mdredir_bpf__destroy(skel);
 	return err;
@@ -183,7 +211,7 @@ out:
 
 int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 {
-	int err;
+	int err, loaded;
 
 	mdr_state_init(st);
 	if (mode == MDR_STATE_READ) {
@@ -204,16 +232,16 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 	if (err == 0)
 		return 0;
 	mdr_state_close(st);
-	err = load_and_pin();
-	if (err)
-		return err;
+	loaded = load_and_pin();
+	if (loaded < 0)
+		return loaded;
 	err = open_pinned(st, true);
 	if (err) {
 		pr_err("cannot open pinned objects in %s: %s", MDR_PIN_DIR,
 		       strerror(-err));
 		mdr_state_close(st);
 	}
-	st->loaded = !err;
+	st->loaded = !err && loaded;
 	return err;
 }
 
@@ -261,8 +289,8 @@ int mdr_state_renew_programs(struct mdr_state *st)
 	/* Ours replace the pins, then st's descriptors; the maps are the
 	 * same ones (the load reused them), so old and new programs can run
 	 * side by side while the hooks are moved over. */
-	err = pin_programs(skel);
-	if (err)
+	err = pin_programs(skel, true);
+	if (err < 0)
 		goto out;
 	for (size_t i = 0; i < N_PROGS; i++) {
 		int fd;
@@ -427,8 +455,29 @@ int mdr_state_put_attachment(const struct mdr_state *st, __u32 id,
 void mdr_state_delete_attachment(const struct mdr_state *st, __u32 id,
 				 const struct mdr_iface_key *key)
 {
+	struct mdr_next_hop none = {};
+
 	bpf_map_delete_elem(st->iface_fd, key);
 	bpf_map_delete_elem(st->attach_fd, &id);
+	mdr_state_set_next_hop(st, id, &none);
+}
+
+int mdr_state_get_next_hop(const struct mdr_state *st, __u32 id,
+			   struct mdr_next_hop *hop)
+{
+	memset(hop, 0, sizeof(*hop));
+	if (st->next_hop_fd < 0)
+		return 0; /* pins of an older build: nobody has one */
+	return bpf_map_lookup_elem(st->next_hop_fd, &id, hop) ? -errno : 0;
+}
+
+int mdr_state_set_next_hop(const struct mdr_state *st, __u32 id,
+			   const struct mdr_next_hop *hop)
+{
+	if (st->next_hop_fd < 0)
+		return hop->addr4 ? -ENOENT : 0;
+	return bpf_map_update_elem(st->next_hop_fd, &id, hop, BPF_ANY) ? -errno
+								       : 0;
 }
 
 int mdr_state_forget_guests(const struct mdr_state *st, __u32 id)

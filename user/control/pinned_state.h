@@ -24,11 +24,12 @@ struct mdr_state {
 	int pkt_stats_fd;
 	int http_stats_fd;
 	int syn_rate_fd;
+	int next_hop_fd; /* -1 in pins of an older build (READ) */
 	int tap_prog_fd; /* programs: -1 unless opened with */
 	int xdp_prog_fd; /* MDR_STATE_LOAD */
 	int link_prog_fd;
 	int egress_prog_fd;
-	bool loaded; /* the programs were loaded by this open */
+	bool loaded; /* every program was loaded and pinned by this open */
 };
 
 enum mdr_state_mode {
@@ -82,9 +83,21 @@ int mdr_state_find_iface(const struct mdr_state *st,
 int mdr_state_put_attachment(const struct mdr_state *st, __u32 id,
 			     const struct mdr_attachment *att,
 			     const struct mdr_iface_key *key);
-/* Forgets attachment @id and its interface @key (either may be gone). */
+/*
+ * Forgets attachment @id, its next hop and its interface @key (either may
+ * be gone).
+ */
 void mdr_state_delete_attachment(const struct mdr_state *st, __u32 id,
 				 const struct mdr_iface_key *key);
+/*
+ * The next hop attachment @id answers ARP for (--metadata-via); zero when
+ * none, also in pins of an older build, which have no such map.
+ */
+int mdr_state_get_next_hop(const struct mdr_state *st, __u32 id,
+			   struct mdr_next_hop *hop);
+/* Sets it (zero: none); -ENOENT for a next hop where there is no map. */
+int mdr_state_set_next_hop(const struct mdr_state *st, __u32 id,
+			   const struct mdr_next_hop *hop);
 /* Forgets the guests (MAC per address) learnt behind attachment @id. */
 int mdr_state_forget_guests(const struct mdr_state *st, __u32 id);
 
