@@ -101,7 +101,8 @@ run_bats "all, TC mode" tests/bats
 # The data path must pass the same tests in XDP mode.
 MDR_TEST_MODE=xdp run_bats "data path again, XDP mode" \
 	tests/bats/datapath.bats tests/bats/ipv6.bats tests/bats/identity.bats \
-	tests/bats/guard.bats tests/bats/proxy.bats tests/bats/nova-daemon.bats
+	tests/bats/guard.bats tests/bats/proxy.bats tests/bats/nova-daemon.bats \
+	tests/bats/metadata-via.bats
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -41,6 +41,14 @@ sb_vm() {
 	fi
 }
 
+# sb_vm_via VM TAP IP VIA: as sb_vm, but the guest's only route to
+# 169.254.169.254 goes via the gateway VIA (DHCP option 121, as under OVN:
+# the metadata port's IP), so it ARPs for VIA, never for 169.254.169.254.
+sb_vm_via() {
+	sb_vm "$1" "$2" "$3"
+	ip -n "$1" route replace 169.254.169.254/32 via "$4" dev eth0
+}
+
 # sb_vm_link_local VM: the IPv6 link-local address of VM's eth0.
 sb_vm_link_local() {
 	ip -n "$1" -6 -o addr show dev eth0 scope link |

@@ -57,6 +57,21 @@ assert_nothing_left() {
 	run mdredir attach "${SB}t1" --ip 10.0.0.300
 	assert_equal "$status" 2
 	assert_output --partial "invalid IP address"
+	# --metadata-via: a unicast IPv4 next hop, not 169.254.169.254 itself.
+	local -A via_error=(
+		[fd00::2]="takes an IPv4 address, not 'fd00::2'"
+		[10.0.0.300]="takes an IPv4 address, not '10.0.0.300'"
+		[10.0.0]="takes an IPv4 address, not '10.0.0'"
+		[0.0.0.0]="0.0.0.0: 0.0.0.0 is nobody's address"
+		[169.254.169.254]="169.254.169.254: 169.254.169.254 is answered anyway"
+		[224.0.0.251]="224.0.0.251: a multicast address is no next hop"
+		[255.255.255.255]="255.255.255.255: the broadcast address is no next hop"
+	)
+	for via in "${!via_error[@]}"; do
+		run mdredir attach "${SB}t1" --metadata-via "$via"
+		assert_equal "$status" 2
+		assert_output --partial "mdredir: --metadata-via ${via_error[$via]}"
+	done
 	run mdredir attach
 	assert_equal "$status" 2
 	assert_output --partial "missing IFNAME"
@@ -172,7 +187,8 @@ assert_nothing_left() {
 		 .instance_id == "inst-1" and .project_id == "proj-1" and
 		 .network_id == null and .router_id == null and
 		 .service_addr == "100.100.0.1" and .vm_mac == "fa:16:3e:00:00:01"
-		 and .fixed_ips == ["10.0.0.5", "fd00::5"]) and
+		 and .fixed_ips == ["10.0.0.5", "fd00::5"] and
+		 .metadata_via == null) and
 		(.[1] | .ifname == $d and .netns == $ns and
 		 .network_id == "net-1" and .service_addr == "100.100.0.2")' <<<"$output"
 	assert_success

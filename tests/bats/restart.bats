@@ -208,7 +208,9 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 @test "pins of a build without mdr_next_hop are read as they are, then completed and moved over" {
 	local pins=/sys/fs/bpf/mdredir id
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm_via "$SB-vm2" "${SB}t2" 10.0.0.6 10.0.0.2
 	mdredir attach "${SB}t1" --instance-id inst-1
+	mdredir attach "${SB}t2" --instance-id inst-2
 	# What an older build leaves: no mdr_next_hop pin, and its own tap
 	# program (played by another of ours) pinned and on the tap.
 	rm "$pins/mdr_next_hop"
@@ -220,15 +222,20 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	# Reading needs nothing the older build lacks.
 	run mdredir list --json
 	assert_success
-	assert_equal "$(jq -r '.[0].ifname' <<<"$output")" "${SB}t1"
+	run jq -r 'map("\(.ifname) \(.metadata_via)") | join(",")' <<<"$output"
+	assert_output "${SB}t1 null,${SB}t2 null"
 	# The load that creates the missing map leaves the older programs
 	# pinned, so the daemon still knows to replace them and move the hooks.
 	start_daemon --backend "local:$md"
 	[ -e "$pins/mdr_next_hop" ]
 	run grep "another build" "$BATS_TEST_TMPDIR/daemon.log"
-	assert_output --partial "1 attachments and 1 link veths moved over"
+	assert_output --partial "2 attachments and 1 link veths moved over"
 	run tc filter show dev "${SB}t1" ingress
 	assert_output --partial mdr_tap_ingress
 	run metadata "$SB-vm1" /latest/meta-data/instance-id
 	assert_output inst-1
+	# The new map is the one the running programs read.
+	mdredir attach "${SB}t2" --instance-id inst-2 --metadata-via 10.0.0.2
+	run metadata "$SB-vm2" /latest/meta-data/instance-id
+	assert_output inst-2
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The mdredir command line: one binary, `ip`-style subcommands. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
@@ -126,6 +127,32 @@ static int set_ip(const struct cli_command *cmd, const struct cli_option *opt,
 	return 0;
 }
 
+static int set_metadata_via(const struct cli_command *cmd,
+			    const struct cli_option *opt, const char *where,
+			    void *out, const char *value)
+{
+	struct attach_args *a = out;
+	struct in_addr addr;
+	const char *unfit;
+	char why[160];
+
+	(void)opt;
+	a->n_flags++;
+	if (inet_pton(AF_INET, value, &addr) != 1)
+		return cli_usage_error(cmd, where,
+				       "--metadata-via takes an IPv4 address, "
+				       "not '%s'",
+				       value);
+	unfit = mdr_next_hop4_unfit(addr.s_addr);
+	if (unfit) {
+		snprintf(why, sizeof(why), "--metadata-via %s: %s", value,
+			 unfit);
+		return cli_usage_error(cmd, where, "%s", why);
+	}
+	a->req.next_hop4 = addr.s_addr;
+	return 0;
+}
+
 static int set_mode(const struct cli_command *cmd, const struct cli_option *opt,
 		    const char *where, void *out, const char *value)
 {
@@ -173,6 +200,11 @@ static const struct cli_option attach_options[] = {
 	{ "mac", 0, "MAC", "the guest's MAC address", set_mac, 0 },
 	{ "ip", 0, "ADDR", "a fixed IP of the guest (repeatable, up to 8)",
 	  set_ip, 0 },
+	{ "metadata-via", 0, "IPV4",
+	  "the guest's route to 169.254.169.254 goes via IPV4\n"
+	  "(DHCP option 121; under OVN the metadata port's IP):\n"
+	  "its ARP is answered too, with IFNAME's MAC",
+	  set_metadata_via, 0 },
 	{ "mode", 0, "MODE",
 	  "tc (default) or xdp: native XDP where the driver has\n"
 	  "it, else generic XDP (said so when it happens)",
@@ -395,7 +427,7 @@ static const struct cli_command commands[] = {
 	{ "attach", "redirect metadata traffic arriving on an interface",
 	  "Usage: mdredir attach IFNAME [--netns NS] [--network-id ID | --router-id ID]\n"
 	  "                      [--instance-id ID] [--project-id ID] [--mac MAC]\n"
-	  "                      [--ip ADDR]... [--mode tc|xdp]\n"
+	  "                      [--ip ADDR]... [--metadata-via IPV4] [--mode tc|xdp]\n"
 	  "       mdredir attach --batch FILE\n",
 	  "Redirects metadata traffic arriving on IFNAME. Attaching an attached\n"
 	  "interface again updates it.\n",

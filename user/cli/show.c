@@ -37,6 +37,17 @@ static void service_str(const struct mdr_attachment *att, char buf[16])
 	inet_ntop(AF_INET, &att->service_addr, buf, 16);
 }
 
+/* The attachment's --metadata-via into @buf; false if it has none. */
+static bool metadata_via(const struct mdr_state *st, __u32 id,
+			 char buf[INET_ADDRSTRLEN])
+{
+	struct mdr_next_hop hop;
+
+	if (mdr_state_get_next_hop(st, id, &hop) || !hop.addr4)
+		return false;
+	return inet_ntop(AF_INET, &hop.addr4, buf, INET_ADDRSTRLEN);
+}
+
 static int list_one_json(__u32 id, const struct mdr_attachment *att,
 			 struct show_ctx *ctx)
 {
@@ -72,7 +83,12 @@ static int list_one_json(__u32 id, const struct mdr_attachment *att,
 		mdr_format_fixed_ip(&att->fixed_ips[i], ip, sizeof(ip));
 		printf("%s\"%s\"", i ? ", " : "", ip);
 	}
-	printf("]}");
+	printf("], \"metadata_via\": ");
+	if (metadata_via(ctx->st, id, ip))
+		printf("\"%s\"", ip);
+	else
+		printf("null");
+	printf("}");
 	return 0;
 }
 
@@ -84,21 +100,25 @@ static const char *or_dash(const char *s)
 static int list_one(__u32 id, const struct mdr_attachment *att, void *data)
 {
 	struct show_ctx *ctx = data;
-	char svc[16];
+	char svc[16], via[INET_ADDRSTRLEN];
 
 	if (ctx->json) {
 		list_one_json(id, att, ctx);
 	} else {
 		if (!ctx->count)
-			printf("%-4s %-15s %-12s %-11s %-18s %-15s %-36s %-36s "
-			       "%s\n",
+			printf("%-4s %-15s %-12s %-11s %-18s %-15s %-15s %-36s "
+			       "%-36s %s\n",
 			       "ID", "IFNAME", "NETNS", "MODE", "SOURCE",
-			       "SERVICE", "NETWORK/ROUTER", "INSTANCE",
+			       "SERVICE", "VIA", "NETWORK/ROUTER", "INSTANCE",
 			       "PROJECT");
 		service_str(att, svc);
-		printf("%-4u %-15s %-12s %-11s %-18s %-15s %-36s %-36s %s\n",
+		if (!metadata_via(ctx->st, id, via))
+			snprintf(via, sizeof(via), "-");
+		printf("%-4u %-15s %-12s %-11s %-18s %-15s %-15s %-36s %-36s "
+		       "%s\n",
 		       id, att->ifname, att->netns[0] ? att->netns : "(host)",
 		       mode_name(att->mode), mdr_source_name(att->source), svc,
+		       via,
 		       att->network_id[0] ? att->network_id
 					  : or_dash(att->router_id),
 		       or_dash(att->instance_id), or_dash(att->project_id));

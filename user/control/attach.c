@@ -177,6 +177,7 @@ static int attach_here(struct attach_batch *b,
 {
 	const struct mdr_state *st = &b->st;
 	const struct mdr_config *cfg = &b->cfg;
+	struct mdr_next_hop hop = { .addr4 = req->next_hop4 };
 	struct mdr_attachment att = {}, old;
 	uint8_t mac[6], proxy_mac[6];
 	bool is_new, had_old = false;
@@ -230,7 +231,9 @@ static int attach_here(struct attach_batch *b,
 		zero_counters(st, id, req->ifname);
 		link.users++;
 	}
-	err = mdr_state_put_attachment(st, id, &att, &key);
+	/* Always written, none too: an id is reused, its next hop must not be. */
+	err = mdr_state_set_next_hop(st, id, &hop);
+	err = err ?: mdr_state_put_attachment(st, id, &att, &key);
 	err = err ?: mdr_state_put_link(st, cookie, &link);
 	if (err) {
 		pr_err("cannot record the attachment: %s", strerror(-err));

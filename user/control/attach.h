@@ -22,6 +22,11 @@ struct mdr_attach_request {
 	uint8_t vm_mac[6];
 	unsigned int n_fixed_ips;
 	struct mdr_fixed_ip fixed_ips[MDR_MAX_FIXED_IPS];
+	/*
+	 * --metadata-via: the IPv4 address (network order) the guest's route
+	 * to 169.254.169.254 goes via, whose ARP is answered too; 0: none.
+	 */
+	uint32_t next_hop4;
 };
 
 /*

@@ -56,6 +56,22 @@ int mdr_parse_fixed_ip(const char *s, struct mdr_fixed_ip *ip)
 	return -EINVAL;
 }
 
+const char *mdr_next_hop4_unfit(uint32_t addr4)
+{
+	uint32_t a = ntohl(addr4);
+
+	if (!a)
+		return "0.0.0.0 is nobody's address";
+	if (a == MDR_METADATA_IP4)
+		return "169.254.169.254 is answered anyway: the next hop is "
+		       "the address the guest's route to it goes via";
+	if ((a >> 28) == 0xe)
+		return "a multicast address is no next hop";
+	if (a == 0xffffffffU)
+		return "the broadcast address is no next hop";
+	return NULL;
+}
+
 void mdr_format_mac(const uint8_t mac[6], char buf[18])
 {
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
