@@ -124,9 +124,26 @@ is_detached() {
 	run "$MDREDIR" daemon --config "$BATS_TEST_TMPDIR/bad.ini"
 	assert_failure
 	assert_output --partial "$BATS_TEST_TMPDIR/bad.ini:2: [mdredir] attach_from:"
-	run "$MDREDIR" daemon --attach-from ovn
+	# The OVN metadata agent's remotes are checked at start too.
+	printf '[ovn]\novn_sb_connection = tcp:ovn-sb.example:6642\n' \
+		>"$BATS_TEST_TMPDIR/bad-ovn.ini"
+	run "$MDREDIR" daemon --config "$BATS_TEST_TMPDIR/bad-ovn.ini" \
+		--attach-from ovn
 	assert_failure
-	assert_output --partial "the ovn source is not in this version"
+	assert_output --partial "$BATS_TEST_TMPDIR/bad-ovn.ini:2: [ovn] ovn_sb_connection:"
+	assert_output --partial "not a name"
+	printf '[ovs]\novsdb_connection = tcp:127.0.0.1:1,tcp:127.0.0.1:2\n' \
+		>"$BATS_TEST_TMPDIR/bad-ovn.ini"
+	run "$MDREDIR" daemon --config "$BATS_TEST_TMPDIR/bad-ovn.ini" \
+		--attach-from ovn
+	assert_failure
+	assert_output --partial "the local database is one unix:PATH or tcp:IP:PORT"
+	printf '[ovn]\novn_sb_connection = ssl:127.0.0.1:6642\n' \
+		>"$BATS_TEST_TMPDIR/bad-ovn.ini"
+	run "$MDREDIR" daemon --config "$BATS_TEST_TMPDIR/bad-ovn.ini" \
+		--attach-from ovn
+	assert_failure
+	assert_output --partial "set ovn_sb_private_key, ovn_sb_certificate and ovn_sb_ca_cert"
 }
 
 @test "stats tells how each source fares" {

@@ -66,8 +66,10 @@ static const struct cli_option daemon_options[] = {
 	  "behind the guest can reach metadata through it)",
 	  cli_set_string, offsetof(struct mdr_daemon_options, reply_ttl) },
 	{ "attach-from", 0, "SOURCES",
-	  "where attachments come from besides attach commands:\n"
-	  "neutron-namespaces (qdhcp-/qrouter- namespaces)",
+	  "where attachments come from besides attach commands,\n"
+	  "comma-separated: ovn (VM taps, from OVN's databases\n"
+	  "named in [ovs] and [ovn]), neutron-namespaces\n"
+	  "(qdhcp-/qrouter- namespaces)",
 	  cli_set_string, offsetof(struct mdr_daemon_options, attach_from) },
 	{}
 };

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -23,6 +24,7 @@
 
 #include "control/attach.h"
 #include "control/ns_source.h"
+#include "control/ovn_source.h"
 #include "lib/log.h"
 #include "datapath/netlink.h"
 #include "datapath/netns.h"
@@ -51,6 +53,10 @@ struct watcher {
 	 * look at every namespace again (at start, after lost events). */
 	struct mdr_ns_source *ns_source;
 	bool ns_source_resync;
+	/* The ovn source, if it runs, and the host namespace's id in the
+	 * proxy's (whose link events tell it a tap came or went). */
+	struct mdr_ovn_source *ovn_source;
+	int host_nsid;
 	bool sweep; /* a rescan found a namespace to sweep */
 	struct watched ns[MDR_MAX_LINKS];
 	size_t n;
@@ -246,22 +252,57 @@ static void read_events(struct watcher *wt)
 			else if (nlh->nlmsg_type == RTM_NEWLINK &&
 				 wt->ns_source)
 				mdr_ns_source_link_event(wt->ns_source, nsid);
+			if (wt->ovn_source && nsid == wt->host_nsid &&
+			    (nlh->nlmsg_type == RTM_NEWLINK ||
+			     nlh->nlmsg_type == RTM_DELLINK))
+				mdr_ovn_source_link_event(wt->ovn_source);
 		}
 	}
 	if (n < 0 && errno == ENOBUFS) {
 		/* events lost: check everything */
 		wt->resync = true;
 		wt->ns_source_resync = true;
+		if (wt->ovn_source)
+			mdr_ovn_source_link_event(wt->ovn_source);
 	}
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The periodic work: namespaces that came or went, Neutron's too. */
+static void rescan_all(struct watcher *wt)
+{
+	rescan(wt);
+	if (wt->ns_source) {
+		mdr_ns_source_scan(wt->ns_source, wt->ns_source_resync);
+		wt->ns_source_resync = false;
+	}
+	if (wt->ovn_source && wt->host_nsid < 0)
+		wt->host_nsid = mdr_netns_id_in(wt->w->proxy_netns, "");
 }
 
 static void *watch_main(void *arg)
 {
 	static struct watcher wt;
-	struct pollfd pfd;
+	struct pollfd pfd[1 + MDR_OVN_SOURCE_FDS];
+	long long next_rescan = 0;
+	unsigned int n_ovn;
+	int timeout;
 
 	wt.w = arg;
 	wt.fd = -1;
+	wt.host_nsid = -1;
+	if (wt.w->sources & 1u << MDR_SOURCE_OVN) {
+		wt.ovn_source = mdr_ovn_source_new(wt.w->ovn);
+		if (!wt.ovn_source)
+			pr_err("the ovn source cannot start: out of memory");
+	}
 	mdr_state_init(&wt.st);
 	if (wt.w->sources & 1u << MDR_SOURCE_NEUTRON_NS) {
 		wt.ns_source = mdr_ns_source_new(wt.w->proxy_netns);
@@ -283,29 +324,40 @@ static void *watch_main(void *arg)
 				continue;
 			}
 		}
-		rescan(&wt);
-		if (wt.ns_source) {
-			mdr_ns_source_scan(wt.ns_source, wt.ns_source_resync);
-			wt.ns_source_resync = false;
+		if (now_ms() >= next_rescan) {
+			rescan_all(&wt);
+			next_rescan = now_ms() + RESCAN_MS;
 		}
-		pfd = (struct pollfd){ .fd = wt.fd, .events = POLLIN };
-		if (poll(&pfd, 1, RESCAN_MS) > 0)
+		pfd[0] = (struct pollfd){ .fd = wt.fd, .events = POLLIN };
+		timeout = (int)(next_rescan - now_ms());
+		timeout = timeout < 0 ? 0 : timeout;
+		n_ovn = wt.ovn_source ? mdr_ovn_source_poll(wt.ovn_source,
+							    pfd + 1, &timeout)
+				      : 0;
+		if (poll(pfd, 1 + n_ovn, timeout) < 0)
+			continue; /* a signal: look at *stop */
+		if (pfd[0].revents)
 			read_events(&wt);
+		if (wt.ovn_source)
+			mdr_ovn_source_run(wt.ovn_source, pfd + 1, n_ovn);
 	}
 	if (wt.fd >= 0)
 		close(wt.fd);
+	mdr_ovn_source_free(wt.ovn_source);
 	mdr_ns_source_free(wt.ns_source);
 	mdr_state_close(&wt.st);
 	return NULL;
 }
 
 int mdr_watch_start(struct mdr_watch *w, const char *proxy_netns,
-		    unsigned int sources, volatile sig_atomic_t *stop)
+		    unsigned int sources, const struct mdr_ovn_config *ovn,
+		    volatile sig_atomic_t *stop)
 {
 	int err;
 
 	w->proxy_netns = proxy_netns;
 	w->sources = sources;
+	w->ovn = ovn;
 	w->stop = stop;
 	err = pthread_create(&w->thread, NULL, watch_main, w);
 	w->started = !err;

@@ -10,21 +10,25 @@
 #include <pthread.h>
 #include <signal.h>
 
+struct mdr_ovn_config;
+
 struct mdr_watch {
 	pthread_t thread;
 	const char *proxy_netns; /* where its event socket lives */
 	unsigned int sources;	 /* bit 1 << enum mdr_source of each to run */
+	const struct mdr_ovn_config *ovn; /* the ovn source's, if it runs */
 	volatile sig_atomic_t *stop;
 	int started;
 };
 
 /*
  * Starts the watcher thread, and with it the @sources (attach_from) that
- * follow the control plane; it ends soon after *stop becomes non-zero.
- * proxy_netns must outlive it.
+ * follow the control plane, the ovn one with @ovn; it ends soon after
+ * *stop becomes non-zero. proxy_netns and @ovn must outlive it.
  */
 int mdr_watch_start(struct mdr_watch *w, const char *proxy_netns,
-		    unsigned int sources, volatile sig_atomic_t *stop);
+		    unsigned int sources, const struct mdr_ovn_config *ovn,
+		    volatile sig_atomic_t *stop);
 void mdr_watch_join(struct mdr_watch *w);
 
 #endif

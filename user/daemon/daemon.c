@@ -27,6 +27,7 @@
 #include "lib/log.h"
 #include "datapath/netns.h"
 #include "proxy/proxy.h"
+#include "control/ovn_source.h"
 #include "control/pinned_state.h"
 #include "control/watch.h"
 #include "service_addr.h"
@@ -277,13 +278,21 @@ static int load_settings(const struct mdr_daemon_options *opts,
 	if (!err && opts->attach_from)
 		err = mdr_settings_set(set, "attach_from", opts->attach_from,
 				       "--attach-from");
-	/* Named in the setting, but not in this version: say so at once. */
-	if (!err && set->attach_from & 1u << MDR_SOURCE_OVN) {
-		pr_err("attach_from: the ovn source is not in this version of "
-		       "mdredir (neutron-namespaces is)");
-		err = -EOPNOTSUPP;
-	}
 	return err ?: mdr_settings_finish(set);
+}
+
+/* The ovn source's part of the settings (the OVN metadata agent's). */
+static void ovn_config(const struct mdr_settings *set,
+		       struct mdr_ovn_config *ovn)
+{
+	*ovn = (struct mdr_ovn_config){
+		.ovs_remote = set->ovsdb_connection,
+		.sb_remotes = set->ovn_sb_connection,
+		.sb_private_key = set->ovn_sb_private_key,
+		.sb_certificate = set->ovn_sb_certificate,
+		.sb_ca_cert = set->ovn_sb_ca_cert,
+		.probe_ms = set->ovsdb_probe_interval,
+	};
 }
 
 /* The backend the settings describe, ready to serve. */
@@ -371,6 +380,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	struct mdr_proxy_options popts = {};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct mdr_watch watch = {};
+	struct mdr_ovn_config ovn;
 	char desc[PATH_MAX + 32];
 	int err;
 
@@ -378,6 +388,12 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	err = load_settings(opts, &set);
 	if (err)
 		return err;
+	ovn_config(&set, &ovn);
+	if (set.attach_from & 1u << MDR_SOURCE_OVN) {
+		err = mdr_ovn_config_check(&ovn);
+		if (err)
+			return err;
+	}
 	err = setup_backend(&d.backend, &set);
 	if (err)
 		goto out;
@@ -412,7 +428,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.access_log = open_access_log();
 	popts.stop = &stop_requested;
 	mdr_settings_proxy_options(&set, &popts);
-	err = mdr_watch_start(&watch, d.cfg.proxy_netns, set.attach_from,
+	err = mdr_watch_start(&watch, d.cfg.proxy_netns, set.attach_from, &ovn,
 			      &stop_requested);
 	if (err) {
 		pr_err("cannot start the interface watcher: %s",
