@@ -210,8 +210,8 @@ static bool in_cidr4(__be32 ip, const char *cidr)
  */
 static __be32 metadata_ip_for(const json_t *localport, __be32 guest)
 {
-	const char *cidrs = column_map(localport, "external_ids",
-				       "neutron:cidrs");
+	const char *cidrs =
+		column_map(localport, "external_ids", "neutron:cidrs");
 	char buf[1024], *tok, *save = NULL;
 	__be32 first = 0;
 
@@ -239,8 +239,8 @@ static __be32 metadata_ip_for(const json_t *localport, __be32 guest)
  * The next hop of the guest's metadata route on @datapath, or 0: from
  * @metadata_ports, {datapath uuid: [its localport rows]}.
  */
-static __be32 next_hop_for(const json_t *metadata_ports,
-			   const json_t *datapath, const struct want *w)
+static __be32 next_hop_for(const json_t *metadata_ports, const json_t *datapath,
+			   const struct want *w)
 {
 	const char *uuid = json_string_value(json_array_get(datapath, 1));
 	const json_t *ports, *row;
