@@ -33,7 +33,7 @@ setup() {
 	SOCK=$D/db.sock
 	WATCH_PID=
 	FAKE_PID=
-	ovsdb-tool create "$D/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+	ovsdb-tool create "$D/ovsdb.db" /usr/share/openvswitch/vswitch.ovsschema
 	start_ovsdb
 	vsctl init
 	vsctl add-br br-int
@@ -47,12 +47,14 @@ teardown() {
 	true
 }
 
-# Outside its packaged paths ovsdb-server needs every path given.
-# start_ovsdb [ARGS...]: ARGS added, e.g. an SSL remote.
+# start_ovsdb [ARGS...]: ARGS added, e.g. an SSL remote. Its pidfile,
+# control socket and log are $D/ovsdb.{pid,ctl,log}.
 start_ovsdb() {
-	ovsdb-server "$D/conf.db" --remote="punix:$SOCK" \
-		--unixctl="$D/ovsdb.ctl" --pidfile="$D/ovsdb.pid" \
-		--log-file="$D/ovsdb.log" --detach --no-chdir "$@"
+	ovsdb_serve "$D/ovsdb.db" "$SOCK" "$@"
+}
+
+stop_ovsdb() {
+	ovsdb_unserve "$D/ovsdb.db"
 }
 
 # Restarts the server with an SSL remote too, on a free port of its
@@ -72,18 +74,6 @@ ssl_args() {
 	local f=$BATS_FILE_TMPDIR c=${1:-client}
 	echo --private-key "$f/$c.key" --certificate "$f/$c.crt" \
 		--ca-cert "$f/${2:-ca}.crt"
-}
-
-stop_ovsdb() {
-	local pid
-	pid=$(cat "$D/ovsdb.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	kill -CONT "$pid" 2>/dev/null || true # if a test stopped it
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	rm -f "$D/ovsdb.pid"
 }
 
 vsctl() {
@@ -170,7 +160,7 @@ seen() {
 	stop_ovsdb
 	seen 1 '^error: the server closed the connection'
 	# Changed while the server is down, in the database file itself.
-	ovsdb-tool transact "$D/conf.db" '["Open_vSwitch",
+	ovsdb-tool transact "$D/ovsdb.db" '["Open_vSwitch",
 		{"op": "mutate", "table": "Interface",
 		 "where": [["name", "==", "tap1"]],
 		 "mutations": [["external_ids", "insert",
