@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The ovn source (ovn_source.h): two OVSDB clients and a join. */
-#include <arpa/inet.h>
+/* The ovn source (ovn_source.h): two OVSDB clients, and converging on
+ * what their join (ovn_join.h) asks for. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -9,12 +9,12 @@
 #include <time.h>
 
 #include "control/attach.h"
+#include "control/ovn_join.h"
 #include "control/ovn_source.h"
 #include "control/ovsdb.h"
 #include "control/pinned_state.h"
 #include "control/source.h"
 #include "lib/log.h"
-#include "lib/values.h"
 
 /* After attachments failed, how soon to try again though nothing changed. */
 #define RETRY_MS 2000
@@ -54,79 +54,13 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* ---- OVSDB values ---- */
-
-/* The value of @key in OVSDB map @map (["map", [[k, v]...]]), or NULL. */
-static const char *map_get(const json_t *map, const char *key)
-{
-	const json_t *pairs = json_array_get(map, 1), *pair;
-	size_t i;
-
-	if (!json_is_string(json_array_get(map, 0)) ||
-	    strcmp(json_string_value(json_array_get(map, 0)), "map"))
-		return NULL;
-	json_array_foreach(pairs, i, pair)
-	{
-		const char *k = json_string_value(json_array_get(pair, 0));
-
-		if (k && !strcmp(k, key))
-			return json_string_value(json_array_get(pair, 1));
-	}
-	return NULL;
-}
-
-static const char *column_map(const json_t *row, const char *column,
-			      const char *key)
-{
-	return map_get(json_object_get(row, column), key);
-}
-
-static const char *column_string(const json_t *row, const char *column)
-{
-	const char *s = json_string_value(json_object_get(row, column));
-
-	return s ? s : ""; /* absent: at its default */
-}
-
-/*
- * The @i-th element of OVSDB set @v: ["set", [...]], or one element
- * alone; NULL past the end.
- */
-static const json_t *set_elem(const json_t *v, size_t i)
-{
-	const char *tag = json_string_value(json_array_get(v, 0));
-
-	if (!v)
-		return NULL;
-	if (tag && !strcmp(tag, "set"))
-		return json_array_get(json_array_get(v, 1), i);
-	return i ? NULL : v;
-}
-
-/* Whether uuid atom @atom (["uuid", "..."]) is @uuid. */
-static bool is_uuid(const json_t *atom, const char *uuid)
-{
-	const char *tag = json_string_value(json_array_get(atom, 0));
-	const char *u = json_string_value(json_array_get(atom, 1));
-
-	return tag && !strcmp(tag, "uuid") && u && !strcmp(u, uuid);
-}
-
-static bool set_has_uuid(const json_t *v, const char *uuid)
-{
-	const json_t *e;
-
-	for (size_t i = 0; (e = set_elem(v, i)); i++)
-		if (is_uuid(e, uuid))
-			return true;
-	return false;
-}
-
 /* ---- what we say once ---- */
 
 /* Logs @msg (at warning, counted as an error) unless already said. */
-static void say_once(struct mdr_ovn_source *src, const char *msg)
+static void say_once(const char *msg, void *ctx)
 {
+	struct mdr_ovn_source *src = ctx;
+
 	if (json_object_get(src->said, msg))
 		return;
 	json_object_set_new(src->said, msg, json_true());
@@ -136,270 +70,29 @@ static void say_once(struct mdr_ovn_source *src, const char *msg)
 		 msg);
 }
 
-/* ---- the desired attachments ---- */
+/* ---- the join ---- */
 
-struct want {
-	struct mdr_attach_request req;
-	char ifname[IF_NAMESIZE];
-	char network_id[MDR_ID_LEN];
-	char instance_id[MDR_ID_LEN];
-	char project_id[MDR_ID_LEN];
-};
-
-struct plan {
-	struct want *w;
-	size_t n;
-};
-
-/* "MAC IP IP..." into @w's --mac and --ip; false if it is not that. */
-static bool parse_addresses(const char *addrs, struct want *w)
+/* The tap is in the host namespace, where the ovn source attaches. */
+static bool tap_exists(const char *name, void *ctx)
 {
-	char buf[1024], *tok, *save = NULL;
-	struct mdr_attach_request *req = &w->req;
-
-	snprintf(buf, sizeof(buf), "%s", addrs);
-	tok = strtok_r(buf, " ", &save);
-	if (!tok || mdr_parse_mac(tok, req->vm_mac))
-		return false;
-	req->has_vm_mac = true;
-	while ((tok = strtok_r(NULL, " ", &save)) &&
-	       req->n_fixed_ips < MDR_MAX_FIXED_IPS)
-		if (!mdr_parse_fixed_ip(tok, &req->fixed_ips[req->n_fixed_ips]))
-			req->n_fixed_ips++;
-	return true;
+	(void)ctx;
+	return if_nametoindex(name);
 }
 
-/* The network id of datapath @uuid (neutron-<id>), or NULL. */
-static const char *network_of(const struct mdr_ovn_source *src,
-			      const json_t *datapath)
+/* What the replicas ask for. */
+static int plan(struct mdr_ovn_source *src, struct mdr_ovn_plan *p)
 {
-	const char *uuid = json_string_value(json_array_get(datapath, 1));
-	const json_t *row;
-	const char *name;
+	const struct mdr_ovn_rows rows = {
+		.interfaces = mdr_ovsdb_rows(src->local.c, "Interface"),
+		.port_bindings = mdr_ovsdb_rows(src->sb.c, "Port_Binding"),
+		.datapaths = mdr_ovsdb_rows(src->sb.c, "Datapath_Binding"),
+		.chassis = src->cond_chassis,
+		.tap_exists = tap_exists,
+		.refused = say_once,
+		.ctx = src,
+	};
 
-	row = uuid ? mdr_ovsdb_row(src->sb.c, "Datapath_Binding", uuid) : NULL;
-	name = row ? column_map(row, "external_ids", "name") : NULL;
-	if (!name || strncmp(name, "neutron-", 8) || mdr_parse_id(name + 8))
-		return NULL;
-	return name + 8;
-}
-
-/* Whether IPv4 @ip is in "ADDR/LEN" @cidr. */
-static bool in_cidr4(__be32 ip, const char *cidr)
-{
-	char addr[INET_ADDRSTRLEN];
-	const char *slash = strchr(cidr, '/');
-	struct in_addr net;
-	unsigned long len;
-	char *end;
-	__u32 mask;
-
-	if (!slash || (size_t)(slash - cidr) >= sizeof(addr))
-		return false;
-	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - cidr), cidr);
-	len = strtoul(slash + 1, &end, 10);
-	if (*end || len > 32 || inet_pton(AF_INET, addr, &net) != 1)
-		return false;
-	mask = len ? htonl(~0u << (32 - len)) : 0;
-	return (net.s_addr & mask) == (ip & mask);
-}
-
-/*
- * The metadata port's IPv4 on the subnet of @guest (the guest's first
- * IPv4; 0: any) among @localport's neutron:cidrs, or 0.
- */
-static __be32 metadata_ip_for(const json_t *localport, __be32 guest)
-{
-	const char *cidrs =
-		column_map(localport, "external_ids", "neutron:cidrs");
-	char buf[1024], *tok, *save = NULL;
-	__be32 first = 0;
-
-	snprintf(buf, sizeof(buf), "%s", cidrs ? cidrs : "");
-	for (tok = strtok_r(buf, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		char *slash = strchr(tok, '/');
-		struct in_addr a;
-
-		if (slash)
-			*slash = '\0';
-		if (inet_pton(AF_INET, tok, &a) != 1)
-			continue;
-		if (slash)
-			*slash = '/';
-		if (!first)
-			first = a.s_addr;
-		if (guest && slash && in_cidr4(guest, tok))
-			return a.s_addr;
-	}
-	return guest ? 0 : first;
-}
-
-/*
- * The next hop of the guest's metadata route on @datapath, or 0: from
- * @metadata_ports, {datapath uuid: [its localport rows]}.
- */
-static __be32 next_hop_for(const json_t *metadata_ports, const json_t *datapath,
-			   const struct want *w)
-{
-	const char *uuid = json_string_value(json_array_get(datapath, 1));
-	const json_t *ports, *row;
-	__be32 guest = 0, ip;
-	size_t i;
-
-	ports = uuid ? json_object_get(metadata_ports, uuid) : NULL;
-	for (i = 0; i < w->req.n_fixed_ips && !guest; i++)
-		if (w->req.fixed_ips[i].family == AF_INET)
-			memcpy(&guest, w->req.fixed_ips[i].addr, 4);
-	json_array_foreach(ports, i, row)
-	{
-		ip = metadata_ip_for(row, guest);
-		if (ip)
-			return ip;
-	}
-	return 0;
-}
-
-/* Each network's metadata port (type localport): {datapath: [rows]}. */
-static json_t *metadata_ports(const struct mdr_ovn_source *src)
-{
-	const json_t *rows = mdr_ovsdb_rows(src->sb.c, "Port_Binding");
-	json_t *by_dp = json_object(), *list;
-	const char *key, *dp;
-	const json_t *row;
-
-	json_object_foreach((json_t *)rows, key, row)
-	{
-		dp = json_string_value(
-			json_array_get(json_object_get(row, "datapath"), 1));
-		if (!by_dp || !dp ||
-		    strcmp(column_string(row, "type"), "localport"))
-			continue;
-		list = json_object_get(by_dp, dp);
-		if (!list) {
-			list = json_array();
-			if (json_object_set_new(by_dp, dp, list))
-				continue;
-		}
-		json_array_append(list, (json_t *)row);
-	}
-	return by_dp;
-}
-
-/* {iface-id: Interface row} of the local database. */
-static json_t *interfaces_by_port(const struct mdr_ovn_source *src)
-{
-	const json_t *rows = mdr_ovsdb_rows(src->local.c, "Interface");
-	json_t *by_port = json_object();
-	const char *key;
-	const json_t *row;
-
-	json_object_foreach((json_t *)rows, key, row)
-	{
-		const char *port = column_map(row, "external_ids", "iface-id");
-
-		if (by_port && port)
-			json_object_set(by_port, port, (json_t *)row);
-	}
-	return by_port;
-}
-
-/*
- * Port_Binding @pb, if bound here, plugged and its tap present: what to
- * attach, in @w. Else false (and, for a binding that cannot be served,
- * a word in the log).
- */
-static bool want_binding(struct mdr_ovn_source *src, const json_t *pb,
-			 const json_t *ifaces, const json_t *meta,
-			 struct want *w)
-{
-	const char *port = column_string(pb, "logical_port");
-	const char *chassis = src->cond_chassis;
-	const char *device, *project, *network, *name, *vm;
-	const json_t *iface, *datapath = json_object_get(pb, "datapath");
-	char msg[512];
-
-	/* VM ports only (not localport, router or virtual ones), and ours:
-	 * the server's condition says so, the replica may be older. */
-	if (column_string(pb, "type")[0] ||
-	    !(set_has_uuid(json_object_get(pb, "chassis"), chassis) ||
-	      set_has_uuid(json_object_get(pb, "additional_chassis"), chassis)))
-		return false;
-	iface = json_object_get(ifaces, port);
-	name = iface ? column_string(iface, "name") : "";
-	if (!name[0] || strlen(name) >= IF_NAMESIZE || !if_nametoindex(name))
-		return false; /* not plugged, or no tap (yet) */
-
-	device = column_map(pb, "external_ids", "neutron:device_id");
-	project = column_map(pb, "external_ids", "neutron:project_id");
-	network = network_of(src, datapath);
-	vm = column_map(iface, "external_ids", "vm-uuid");
-	vm = vm ? vm : column_map(iface, "external_ids", "vm-id");
-	if (!device || mdr_parse_id(device) || !project ||
-	    mdr_parse_id(project) || !network) {
-		snprintf(msg, sizeof(msg),
-			 "port %.64s (tap '%s') has no valid "
-			 "neutron:device_id, neutron:project_id or "
-			 "neutron-<network> datapath: not attached",
-			 port, name);
-		say_once(src, msg);
-		return false;
-	}
-	/* The tap's VM (written by Nova's side on this host) and the
-	 * binding's instance must agree: a guest is served as nothing else. */
-	if (vm && strcmp(vm, device)) {
-		snprintf(msg, sizeof(msg),
-			 "tap '%s' belongs to VM %.64s but port %.64s to "
-			 "instance %.64s: not attached",
-			 name, vm, port, device);
-		say_once(src, msg);
-		return false;
-	}
-	memset(w, 0, sizeof(*w));
-	snprintf(w->ifname, sizeof(w->ifname), "%s", name);
-	snprintf(w->network_id, sizeof(w->network_id), "%s", network);
-	snprintf(w->instance_id, sizeof(w->instance_id), "%s", device);
-	snprintf(w->project_id, sizeof(w->project_id), "%s", project);
-	/* Port security off ("unknown" addresses): no anti-spoofing. */
-	parse_addresses(
-		json_string_value(set_elem(json_object_get(pb, "mac"), 0))
-			?: "",
-		w);
-	w->req.next_hop4 = next_hop_for(meta, datapath, w);
-	return true;
-}
-
-static int plan_bindings(struct mdr_ovn_source *src, struct plan *p)
-{
-	const json_t *rows = mdr_ovsdb_rows(src->sb.c, "Port_Binding");
-	json_t *ifaces = interfaces_by_port(src), *meta = metadata_ports(src);
-	const char *key;
-	const json_t *pb;
-
-	p->w = calloc(json_object_size(rows) + 1, sizeof(*p->w));
-	if (!ifaces || !meta || !p->w) {
-		json_decref(ifaces);
-		json_decref(meta);
-		return -ENOMEM;
-	}
-	json_object_foreach((json_t *)rows, key, pb)
-	{
-		struct want *w = &p->w[p->n];
-
-		if (!want_binding(src, pb, ifaces, meta, w))
-			continue;
-		w->req.ifname = w->ifname;
-		w->req.netns = "";
-		w->req.network_id = w->network_id;
-		w->req.router_id = "";
-		w->req.instance_id = w->instance_id;
-		w->req.project_id = w->project_id;
-		w->req.source = MDR_SOURCE_OVN;
-		p->n++;
-	}
-	json_decref(ifaces);
-	json_decref(meta);
-	return 0;
+	return mdr_ovn_plan(&rows, p);
 }
 
 /* ---- converging ---- */
@@ -431,7 +124,8 @@ static const struct mdr_attachment *known_iface(const struct known *k,
 	return NULL;
 }
 
-static const struct want *wanted_iface(const struct plan *p, const char *ifname)
+static const struct mdr_ovn_want *wanted_iface(const struct mdr_ovn_plan *p,
+					       const char *ifname)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (!strcmp(p->w[i].ifname, ifname))
@@ -441,7 +135,7 @@ static const struct want *wanted_iface(const struct plan *p, const char *ifname)
 
 /* Whether @att already is what @w asks for. */
 static bool same(const struct mdr_attachment *att,
-		 const struct mdr_next_hop *hop, const struct want *w)
+		 const struct mdr_next_hop *hop, const struct mdr_ovn_want *w)
 {
 	const struct mdr_attach_request *r = &w->req;
 	bool has_mac = att->flags & MDR_F_HAS_VM_MAC;
@@ -490,7 +184,7 @@ static void attach_all(struct mdr_ovn_source *src,
 static void converge(struct mdr_ovn_source *src)
 {
 	struct known k = { 0 };
-	struct plan p = { 0 };
+	struct mdr_ovn_plan p = { 0 };
 	struct mdr_attach_request *reqs = NULL;
 	bool *update = NULL;
 	struct mdr_state st;
@@ -500,7 +194,7 @@ static void converge(struct mdr_ovn_source *src)
 
 	k.atts = malloc(MDR_MAX_ATTACH * sizeof(*k.atts));
 	k.ids = malloc(MDR_MAX_ATTACH * sizeof(*k.ids));
-	if (!k.atts || !k.ids || plan_bindings(src, &p))
+	if (!k.atts || !k.ids || plan(src, &p))
 		goto out;
 	reqs = calloc(p.n + 1, sizeof(*reqs));
 	update = calloc(p.n + 1, sizeof(*update));
@@ -562,34 +256,6 @@ out:
 
 /* ---- the Southbound's conditions ---- */
 
-static const char *system_id(const struct mdr_ovn_source *src)
-{
-	const json_t *rows = mdr_ovsdb_rows(src->local.c, "Open_vSwitch");
-	const char *key, *id;
-	const json_t *row;
-
-	json_object_foreach((json_t *)rows, key, row)
-	{
-		id = column_map(row, "external_ids", "system-id");
-		if (id && id[0])
-			return id;
-	}
-	return NULL;
-}
-
-static const char *chassis_uuid(const struct mdr_ovn_source *src,
-				const char *sysid)
-{
-	const json_t *rows = mdr_ovsdb_rows(src->sb.c, "Chassis");
-	const char *uuid;
-	const json_t *row;
-
-	json_object_foreach((json_t *)rows, uuid,
-			    row) if (!strcmp(column_string(row, "name"),
-					     sysid)) return uuid;
-	return NULL;
-}
-
 /*
  * Points the Southbound monitors at our chassis: its Chassis row by name,
  * then the bindings by its uuid. A change takes a new session (the
@@ -597,13 +263,15 @@ static const char *chassis_uuid(const struct mdr_ovn_source *src,
  */
 static bool update_conditions(struct mdr_ovn_source *src)
 {
-	const char *sysid = system_id(src), *uuid;
+	const char *sysid, *uuid;
 	json_t *chassis_where, *pb_where;
 	int err;
 
+	sysid = mdr_ovn_system_id(mdr_ovsdb_rows(src->local.c, "Open_vSwitch"));
 	if (!sysid || strlen(sysid) >= sizeof(src->cond_system_id))
 		return false;
-	uuid = chassis_uuid(src, sysid);
+	uuid = mdr_ovn_chassis_uuid(mdr_ovsdb_rows(src->sb.c, "Chassis"),
+				    sysid);
 	if (!strcmp(sysid, src->cond_system_id) &&
 	    !strcmp(uuid ? uuid : "", src->cond_chassis))
 		return false;

@@ -18,7 +18,8 @@
  *   neutron:device_id, the project its neutron:project_id, --mac/--ip its
  *   "MAC IP..." addresses, and the metadata port's IP on the guest's
  *   subnet is the next hop its route to 169.254.169.254 goes through
- *   (DHCP option 121), whose ARP the tap program answers.
+ *   (DHCP option 121), whose ARP the tap program answers. (That join is
+ *   ovn_join.h's.)
  *
  * Every change converges the attachments on what the databases say: new
  * ones attached, changed ones updated in place (same service address),
