@@ -152,16 +152,23 @@ static bool in_cidr4(__be32 ip, const char *cidr)
 
 /*
  * The metadata port's IPv4 on the subnet of @guest (the guest's first
- * IPv4; 0: any) among @localport's neutron:cidrs, or 0.
+ * IPv4; 0: any) among @localport's neutron:cidrs, or 0. Without
+ * neutron:cidrs (a deployer other than Neutron), no prefix is known: the
+ * first IPv4 of its addresses.
  */
 static __be32 metadata_ip_for(const json_t *localport, __be32 guest)
 {
 	const char *cidrs =
 		column_map(localport, "external_ids", "neutron:cidrs");
+	struct mdr_attach_request addrs = { 0 };
 	char buf[1024], *tok, *save = NULL;
 	__be32 first = 0;
 
-	snprintf(buf, sizeof(buf), "%s", cidrs ? cidrs : "");
+	if (!cidrs) {
+		binding_addresses(localport, &addrs);
+		return first_ip4(&addrs);
+	}
+	snprintf(buf, sizeof(buf), "%s", cidrs);
 	for (tok = strtok_r(buf, " ", &save); tok;
 	     tok = strtok_r(NULL, " ", &save)) {
 		char *slash = strchr(tok, '/');

@@ -15,7 +15,9 @@
  * neutron:device_id, the project its neutron:project_id, the network its
  * datapath's neutron-<id> name, --mac/--ip its "MAC IP..." addresses; the
  * next hop to metadata is the IPv4 of the network's metadata port (type
- * localport) on the guest's subnet.
+ * localport) on the guest's subnet, by its neutron:cidrs; a metadata port
+ * without them (not made by Neutron) gives the first IPv4 of its
+ * addresses, no prefix being known.
  */
 #ifndef MDR_OVN_JOIN_H
 #define MDR_OVN_JOIN_H

@@ -530,6 +530,23 @@ static void test_next_hop(void)
 	set_col(meta_port(&f), "type", NULL);
 	CHECK_STR(via(&f), "-");
 	fx_free(&f);
+
+	/* No neutron:cidrs (not Neutron's): the first IPv4 of its
+	 * addresses, whatever the guest's subnet (no prefix is known). */
+	fx_init(&f);
+	set_key(meta_port(&f), "external_ids", "neutron:cidrs", NULL);
+	CHECK_STR(via(&f), "10.0.0.2");
+	set_col(meta_port(&f), "mac",
+		"\"fa:16:3e:00:00:02 fd00::2 10.9.0.3 10.0.0.2\"");
+	CHECK_STR(via(&f), "10.9.0.3");
+	set_col(meta_port(&f), "mac", "\"fa:16:3e:00:00:02 fd00::2\"");
+	CHECK_STR(via(&f), "-");
+	set_col(meta_port(&f), "mac", "\"unknown\"");
+	CHECK_STR(via(&f), "-");
+	set_col(meta_port(&f), "mac", NULL);
+	CHECK_STR(via(&f), "-");
+	CHECK_INT(f.n_refused, 0);
+	fx_free(&f);
 }
 
 static void test_our_chassis(void)
