@@ -114,7 +114,7 @@ FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c \
 	       user/backends/kinds.c user/lib/tls.c
 FUZZ_LDLIBS := -lssl -lcrypto
 FUZZ_LIBS_fuzz_ovsdb   := user/control/ovsdb.c user/control/ovsdb_replica.c \
-			  user/lib/tls.c
+			  user/control/ovn_join.c user/lib/values.c user/lib/tls.c
 FUZZ_LDLIBS_fuzz_ovsdb := -ljansson -lssl -lcrypto
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))

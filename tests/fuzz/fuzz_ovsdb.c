@@ -4,19 +4,25 @@
  * sends, through the client's framing, JSON-RPC handling and replica.
  *
  * The client has asked for the schema (id 1) and monitors Interface (id 2)
- * and Port_Binding (id 3), as a source would. The first byte of the input
- * chooses whether a valid schema answer comes first (so the rest reaches
- * the update2 diffs sooner) and where the stream is cut in two reads; the
- * rest is the stream. Whatever comes, the client must not crash, leak or
+ * and Port_Binding (id 3) and Datapath_Binding (id 4), as the ovn source
+ * would. The first byte of the input chooses whether a valid schema answer
+ * comes first (so the rest reaches the update2 diffs sooner) and where the
+ * stream is cut in two reads; the rest is the stream. Whatever comes, the client must not crash, leak or
  * read out of bounds; once it fails it is closed and refuses more input;
- * and every row of its replica is a JSON object.
+ * every row of its replica is a JSON object; and the ovn source's join,
+ * run over the replica as it is left (every tap named "tap..." exists,
+ * our chassis is the one the seeds bind to), asks only for attachments
+ * with valid ids and at most MDR_MAX_FIXED_IPS addresses.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz.h"
+#include "control/ovn_join.h"
 #include "control/ovsdb.h"
+#include "lib/values.h"
 
 static const char schema[] =
 	"{\"id\":1,\"error\":null,\"result\":{\"name\":\"db\",\"tables\":{"
@@ -49,6 +55,47 @@ static void check_replica(const struct mdr_ovsdb *c, const char *table)
 		ASSERT(json_is_object(row));
 }
 
+static bool tap_exists(const char *name, void *ctx)
+{
+	(void)ctx;
+	return !strncmp(name, "tap", 3);
+}
+
+static void refused(const char *msg, void *ctx)
+{
+	(void)ctx;
+	ASSERT(msg[0]);
+}
+
+static void check_join(const struct mdr_ovsdb *c)
+{
+	const struct mdr_ovn_rows rows = {
+		.interfaces = mdr_ovsdb_rows(c, "Interface"),
+		.port_bindings = mdr_ovsdb_rows(c, "Port_Binding"),
+		.datapaths = mdr_ovsdb_rows(c, "Datapath_Binding"),
+		.chassis = "0d5a2a8b-0000-4000-8000-00000000000c",
+		.tap_exists = tap_exists,
+		.refused = refused,
+	};
+	struct mdr_ovn_plan p;
+
+	ASSERT(!mdr_ovn_plan(&rows, &p));
+	for (size_t i = 0; i < p.n; i++) {
+		const struct mdr_attach_request *r = &p.w[i].req;
+
+		ASSERT(tap_exists(r->ifname, NULL) &&
+		       strlen(r->ifname) < sizeof(p.w[i].ifname));
+		ASSERT(!mdr_parse_id(r->network_id) &&
+		       !mdr_parse_id(r->instance_id) &&
+		       !mdr_parse_id(r->project_id));
+		ASSERT(r->n_fixed_ips <= MDR_MAX_FIXED_IPS);
+	}
+	free(p.w);
+	/* Any table will do: they must not crash on a foreign one. */
+	mdr_ovn_system_id(rows.interfaces);
+	mdr_ovn_chassis_uuid(rows.port_bindings, "compute-1");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mdr_ovsdb *c;
@@ -61,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ASSERT(c);
 	ASSERT(!mdr_ovsdb_monitor(c, "Interface", NULL, NULL));
 	ASSERT(!mdr_ovsdb_monitor(c, "Port_Binding", NULL, NULL));
+	ASSERT(!mdr_ovsdb_monitor(c, "Datapath_Binding", NULL, NULL));
 	ASSERT(!mdr_ovsdb_adopt(c, -1));
 	if (data[0] & 1)
 		ASSERT(!mdr_ovsdb_feed(c, schema, sizeof(schema) - 1));
@@ -78,6 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_replica(c, "Interface");
 	check_replica(c, "Port_Binding");
+	check_replica(c, "Datapath_Binding");
+	check_join(c);
 	mdr_ovsdb_free(c);
 	return 0;
 }
