@@ -43,6 +43,8 @@ attachment() {
 }
 
 is_attached() { [ "$(attachment "$1" source)" = ovn ]; }
+# attachment_is IFNAME FIELD VALUE (for wait_until: evaluated each time)
+attachment_is() { [ "$(attachment "$1" "$2")" = "$3" ]; }
 is_detached() { [ -z "$(attachment "$1" id)" ]; }
 log_has() { grep -q -- "$1" "$BATS_TEST_TMPDIR/daemon.log"; }
 # (a function: a bare `! cmd` would not fail the test)
@@ -106,7 +108,7 @@ start_ovn_daemon() {
 	id=$(attachment "$TAP1" id)
 	ovn_nbctl set Logical_Switch_Port "$(ovn_meta_port "$NET1")" \
 		external_ids:neutron\\:cidrs="10.1.0.2/24 10.0.0.4/24"
-	wait_until 5 test "$(attachment "$TAP1" metadata_via)" = 10.0.0.4
+	wait_until 5 attachment_is "$TAP1" metadata_via 10.0.0.4
 	assert_equal "$(attachment "$TAP1" id)" "$id"
 }
 
@@ -174,7 +176,7 @@ start_ovn_daemon() {
 	addr=$(attachment "$TAP1" service_addr)
 	ovn_nbctl lsp-set-addresses port1 "$MAC1 10.0.0.6" -- \
 		lsp-set-port-security port1 "$MAC1 10.0.0.6"
-	wait_until 5 test "$(attachment "$TAP1" 'fixed_ips | join(",")')" = 10.0.0.6
+	wait_until 5 attachment_is "$TAP1" 'fixed_ips | join(",")' 10.0.0.6
 	assert_equal "$(attachment "$TAP1" id)" "$id"
 	assert_equal "$(attachment "$TAP1" service_addr)" "$addr"
 	# The old address is now a spoof; the new one is served (the guest's
