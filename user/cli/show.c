@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lib/values.h"
-#include "cli/json.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "cli/show.h"
 #include "control/pinned_state.h"
