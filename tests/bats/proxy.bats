@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
 # HTTP as guests speak it, through the whole data path: versions, methods,
-# malformed requests and a backend that is down.
+# malformed requests, a backend that is down, and the access log as text
+# or JSON.
 
 load helpers
 
@@ -236,4 +237,74 @@ conns() { jq -r '.conn' "$RECORD" | paste -sd' '; }
 	assert_output "1 2 3"
 	run recorded_header 3 Connection
 	assert_output close
+}
+
+# config FORMAT: an ini with that access_log_format, its path printed.
+config() {
+	local ini=$BATS_TEST_TMPDIR/$1.ini
+	printf '[mdredir]\nbackend = local:%s\naccess_log_format = %s\n' \
+		"$md" "$1" >"$ini"
+	echo "$ini"
+}
+
+# requests: a plain request, a 404, then, sent raw by the guest, a target
+# with quotes, a backslash and braces (the parser lets them through), and
+# one with control bytes and invalid UTF-8 (400, and not logged as sent).
+requests() {
+	metadata "$SB-vm1" /latest/meta-data/hostname -o /dev/null
+	metadata "$SB-vm1" /nope -o /dev/null
+	sb_in "$SB-vm1" python3 -c '
+import socket
+for target in (b"/a\"b\\c{\x27}", b"/a\x01\x7f\xc3\x28\xff\xe2\x82\xac"):
+    s = socket.create_connection(("169.254.169.254", 80), timeout=5)
+    s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    while s.recv(65536):
+        pass'
+}
+
+# The access lines of the daemon's log: every field but the duration,
+# as "attach vm method path status bytes cache error", one request a line.
+text_fields() {
+	sed -n 's/^mdredir: access attach=\([^ ]*\) vm=\([^ ]*\) "\([^ ]*\) \([^"]*\)" \([0-9]*\) bytes=\([0-9]*\) dur=[0-9.]*ms\( cache=hit\)\{0,1\}\( error=.*\)\{0,1\}$/\1 \2 \3 \4 \5 \6 \7 \8/p' \
+		"$BATS_TEST_TMPDIR/daemon.log"
+}
+json_fields() {
+	grep '^{' "$BATS_TEST_TMPDIR/daemon.log" |
+		jq -r '"\(.attach // "-") \(.vm) \(.method) \(.path) \(.status) \(.bytes) \(if .cache then " cache=hit" else "" end) \(if .error then " error=\(.error)" else "" end)"'
+}
+
+@test "access_log_format = json: one object a line, with the text line's fields" {
+	start_daemon --config "$(config text)"
+	requests
+	stop_daemon
+	run text_fields
+	assert_equal "${#lines[@]}" 4
+	text=$output
+
+	start_daemon --config "$(config json)"
+	requests
+	stop_daemon
+	# Every access line parses on its own, every key on every line.
+	run bash -c "grep '^{' '$BATS_TEST_TMPDIR/daemon.log' |
+		jq -ce 'keys == ([\"attach\", \"vm\", \"method\", \"path\",
+		\"status\", \"bytes\", \"dur_ms\", \"cache\", \"error\"] | sort)
+		and (.dur_ms | type) == \"number\"'"
+	assert_success
+	assert_output "$(printf 'true\ntrue\ntrue\ntrue')"
+	run json_fields
+	assert_output "$text"
+	assert_line --index 0 "${SB}t1 10.0.0.5 GET /latest/meta-data/hostname 200 104  "
+	assert_line --index 1 --partial " GET /nope 404 "
+	# The guest's bytes arrive as the text log escapes them, nothing raw.
+	assert_line --index 2 --partial " GET /a\\x22b\\x5cc{'} 404 "
+	assert_line --index 3 --partial " - - 400 "
+	run grep -c '^mdredir: access' "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
+}
+
+@test "access_log_format: a value other than text or json is refused at start" {
+	printf '[mdredir]\naccess_log_format = xml\n' >"$BATS_TEST_TMPDIR/bad.ini"
+	run "$MDREDIR" daemon --config "$BATS_TEST_TMPDIR/bad.ini"
+	assert_failure
+	assert_output --partial "$BATS_TEST_TMPDIR/bad.ini:2: [mdredir] access_log_format: 'xml' must be text or json"
 }

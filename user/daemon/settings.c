@@ -52,6 +52,7 @@ enum opt_type {
 	OPT_IP_VERSIONS,   /* oslo ListOpt of "4" and "6", as bits */
 	OPT_SOURCES,	   /* list of attachment sources, as bits */
 	OPT_OVSDB_REMOTES, /* comma-separated OVSDB remotes (ovsdb.h) */
+	OPT_LOG_FORMAT,	   /* "text" | "json", stored as bool "is json" */
 };
 
 struct option {
@@ -144,6 +145,8 @@ static const struct option options[] = {
 	  OURS },
 	{ "mdredir", "backend_keepalive", OPT_BOOL, "true",
 	  FIELD(backend_keepalive), 0, 0, OURS },
+	{ "mdredir", "access_log_format", OPT_LOG_FORMAT, "text",
+	  FIELD(access_log_json), 0, 0, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL, "false",
 	  FIELD(rate_limit_enabled), 0, 0, NEUTRON },
 	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS, "4",
@@ -594,6 +597,11 @@ static int parse_value(const struct option *o, const char *v, void *field,
 			return bad(o, v, why, "must be http or https");
 		*(bool *)field = !strcmp(v, "https");
 		return 0;
+	case OPT_LOG_FORMAT:
+		if (strcmp(v, "text") && strcmp(v, "json"))
+			return bad(o, v, why, "must be text or json");
+		*(bool *)field = !strcmp(v, "json");
+		return 0;
 	case OPT_IP_VERSIONS:
 		if (parse_ip_versions(v, field))
 			return bad(o, v, why,
@@ -639,6 +647,9 @@ static int format_value(const struct mdr_settings *s, const struct option *o,
 		return 0;
 	case OPT_PROTOCOL:
 		snprintf(buf, len, "%s", *(const bool *)f ? "https" : "http");
+		return 0;
+	case OPT_LOG_FORMAT:
+		snprintf(buf, len, "%s", *(const bool *)f ? "json" : "text");
 		return 0;
 	case OPT_SOURCES:
 		u = *(const unsigned int *)f;
@@ -1266,4 +1277,5 @@ void mdr_settings_proxy_options(const struct mdr_settings *s,
 	o->cache_ttl_ms = s->cache_ttl * 1000;
 	o->cache_max_bytes = (size_t)s->cache_size_mb << 20;
 	o->backend_keepalive = s->backend_keepalive;
+	o->access_log_json = s->access_log_json;
 }

@@ -48,6 +48,7 @@ struct mdr_proxy_options {
 	void (*on_request)(void *ctx, const struct mdr_request_record *rec);
 	void *on_request_ctx;
 	FILE *access_log;	     /* one line per request; NULL for none */
+	bool access_log_json;	     /* JSON objects rather than text lines */
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
 	/*
 	 * Every field below is required: the proxy has no defaults of its own

@@ -29,7 +29,8 @@
  * Everything else is the backend's, passed through with its headers and
  * body.
  *
- * Access log, one line per request:
+ * Access log, one line per request (text; see log_json() in access_log.c
+ * for the same fields as JSON, opts->access_log_json):
  *   mdredir: access attach=tap0@qdhcp-x vm=10.0.0.5 "GET /path" 200 bytes=123 dur=1.2ms
  * with " error=<why>" appended when the request did not end cleanly
  * (aborted, timeout, backend response truncated, ...) and for every TLS

@@ -1016,6 +1016,29 @@ static void test_attach_from(void)
 	CHECK_HAS(captured, "--attach-from");
 }
 
+static void test_access_log_format(void)
+{
+	struct mdr_proxy_options o = {};
+	const char *path;
+
+	mdr_settings_defaults(&s);
+	CHECK(!s.access_log_json);
+	CHECK_INT(load_fresh(&s, "[mdredir]\naccess_log_format = json\n", NULL),
+		  0);
+	CHECK(s.access_log_json);
+	CHECK_INT(finish(&s), 0);
+	mdr_settings_proxy_options(&s, &o);
+	CHECK(o.access_log_json);
+	CHECK_INT(load(&s, "[mdredir]\naccess_log_format = text\n", NULL), 0);
+	CHECK(!s.access_log_json);
+	CHECK_INT(load_fresh(&s, "[mdredir]\naccess_log_format = JSON\n",
+			     &path),
+		  -EINVAL);
+	CHECK_HAS(captured, at(path, 2));
+	CHECK_HAS(captured,
+		  "[mdredir] access_log_format: 'JSON' must be text or json");
+}
+
 /*
  * The OVN metadata agent's [ovs] and [ovn] options, read unchanged; its
  * other options there are accepted quietly.
@@ -1184,7 +1207,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 39); /* every option in settings.c's table */
+	CHECK_INT(set, 40); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
@@ -1280,6 +1303,7 @@ int main(void)
 	test_attach_from();
 	test_ovn_agent_options();
 	test_overrides_and_finish();
+	test_access_log_format();
 	test_sample_file();
 	test_proxy_options();
 
