@@ -92,6 +92,7 @@ struct proxy {
 	 * a guest and tell it 503 rather than leave it in the queue. */
 	int spare_fd;
 	struct conn *all;
+	struct mdr_proxy_counters *ctr; /* options->counters, or our own */
 	struct endpoint listener;
 	struct relay_env relay;
 };

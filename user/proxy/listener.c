@@ -74,6 +74,7 @@ static void shed(struct proxy *p, struct conn *c, int fd, const char *why)
 	size_t n;
 	ssize_t r;
 
+	mdr_counter_add(&p->ctr->connections_refused, 1);
 	access_log_begin(&c->log, NULL);
 	c->x.note = why;
 	c->x.status = 503;

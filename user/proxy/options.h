@@ -18,6 +18,7 @@
 #include "backends/spec.h"
 #include "lib/identity.h"
 #include "proxy/admission.h"
+#include "proxy/counters.h"
 
 /*
  * Resolves an accepted connection to its attachment from the local (service)
@@ -50,6 +51,8 @@ struct mdr_proxy_options {
 	FILE *access_log;	     /* one line per request; NULL for none */
 	bool access_log_json;	     /* JSON objects rather than text lines */
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
+	/* Where the proxy counts itself (counters.h); NULL: nowhere. */
+	struct mdr_proxy_counters *counters;
 	/*
 	 * Every field below is required: the proxy has no defaults of its own
 	 * (they are the daemon's settings, mdr_settings_proxy_options()).

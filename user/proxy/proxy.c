@@ -153,12 +153,14 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	struct proxy p = {
 		.o = o, .loop.epfd = -1, .base_fd = -1, .spare_fd = -1
 	};
+	struct mdr_proxy_counters own_counters = {};
 	struct epoll_event evs[MAX_EVENTS];
 	struct epoll_event lev = { .events = EPOLLIN };
 	int ret = 0, n;
 
 	if (!o || o->listen_fd < 0 || !o->backend || !o->stop)
 		return -EINVAL;
+	p.ctr = o->counters ? o->counters : &own_counters;
 	if (mdr_backend_needs_endpoint(o->backend) ||
 	    (o->backend->tls && !o->backend->ssl_ctx))
 		return -EINVAL; /* mdr_backend_finish() was not called */

@@ -87,8 +87,10 @@ static void answer_outcome(struct proxy *p, struct conn *c)
 {
 	int status = c->r.outcome.status;
 
-	if (status)
-		respond(p, c, status, c->r.outcome.why, false, NULL);
+	if (!status)
+		return;
+	mdr_counter_add(&p->ctr->backend_errors, 1);
+	respond(p, c, status, c->r.outcome.why, false, NULL);
 }
 
 /*
@@ -107,6 +109,7 @@ static bool refused_over_rate(struct proxy *p, struct conn *c)
 		return false;
 	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
 	c->x.note = "rate limited";
+	mdr_counter_add(&p->ctr->rate_limited, 1);
 	respond(p, c, 429, "too many requests, retry later", true, retry);
 	return true;
 }
@@ -167,6 +170,7 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 	if (!len)
 		return false;
 	if (!mdr_cache_lookup(&p->cache, key, len, p->loop.now_ms, &hit)) {
+		mdr_counter_add(&p->ctr->cache_misses, 1);
 		*key_len = len;
 		return false;
 	}
@@ -175,8 +179,11 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 	c->file.fd = need <= mdr_buf_room(&x->out)
 			     ? fcntl(hit.body_fd, F_DUPFD_CLOEXEC, 0)
 			     : -1;
-	if (c->file.fd < 0)
+	if (c->file.fd < 0) {
+		mdr_counter_add(&p->ctr->cache_misses, 1);
 		return false; /* then the backend answers instead */
+	}
+	mdr_counter_add(&p->ctr->cache_hits, 1);
 	memcpy(mdr_buf_end(&x->out), hit.head, hit.head_len);
 	x->out.tail += hit.head_len;
 	x->out.tail += snprintf(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
@@ -423,6 +430,7 @@ void session_close(struct proxy *p, struct conn *c)
 		c->all_next->all_prev = c->all_prev;
 	loop_kill(&p->loop, &c->le);
 	mdr_caps_release(&p->caps, c->g.have_id, c->g.id.attach_id);
+	mdr_counter_add(&p->ctr->connections_open, -1);
 }
 
 /* Registers what each socket should wake us for, and restarts the stall
@@ -485,6 +493,16 @@ void session_drive(struct proxy *p, struct conn *c)
 	conn_settle(p, c);
 }
 
+/* A request that ran out of time: whose fault, for the counters. */
+static void count_timeout(struct proxy *p, enum timer_kind kind)
+{
+	bool backend = kind == T_CONNECT || kind == T_SERVER;
+
+	mdr_counter_add(backend ? &p->ctr->backend_timeouts
+				: &p->ctr->guest_timeouts,
+			1);
+}
+
 void session_timeout(struct proxy *p, struct conn *c, enum timer_kind kind)
 {
 	switch (c->state) {
@@ -495,11 +513,13 @@ void session_timeout(struct proxy *p, struct conn *c, enum timer_kind kind)
 			return;
 		}
 		begin_request(c, NULL);
+		count_timeout(p, kind);
 		respond(p, c, 408, "request not received in time", false, NULL);
 		break;
 	case CS_RELAY:
 		/* Only the backend's silence is the backend's fault. */
 		if (kind != T_CLIENT && c->r.rs != RS_BODY) {
+			count_timeout(p, kind);
 			if (c->r.rs == RS_HANDSHAKE)
 				c->x.note =
 					"TLS handshake with backend timed out";
@@ -514,6 +534,8 @@ void session_timeout(struct proxy *p, struct conn *c, enum timer_kind kind)
 		}
 		/* fall through */
 	default:
+		if (c->log.in_request)
+			count_timeout(p, kind);
 		c->x.note = "timeout";
 		session_close(p, c);
 		return;
@@ -546,6 +568,7 @@ int session_open(struct proxy *p, struct conn *c, int fd)
 	if (p->all)
 		p->all->all_prev = c;
 	p->all = c;
+	mdr_counter_add(&p->ctr->connections_open, 1);
 	timer_set(p, c, T_REQUEST);
 	return 0;
 }
