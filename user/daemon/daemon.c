@@ -21,6 +21,8 @@
 #include "backends/spec.h"
 #include "daemon/settings.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_server.h"
 #include "datapath/links.h"
 #include "lib/identity.h"
 #include "control/lock.h"
@@ -48,6 +50,9 @@ struct daemon {
 	size_t http_stats_len;
 	int listen_fd;
 	int pid_fd;
+	struct mdr_proxy_counters counters; /* the proxy's, for metrics */
+	struct mdr_metrics metrics;
+	struct mdr_metrics_server metrics_server;
 };
 
 /*
@@ -120,6 +125,8 @@ static void count_request(void *data, const struct mdr_request_record *rec)
 {
 	struct daemon *d = data;
 	struct mdr_http_stats *s;
+
+	mdr_metrics_count(&d->metrics, rec);
 	if (!rec->id || !d->http_stats || rec->id->attach_id > MDR_MAX_ATTACH)
 		return;
 	s = &d->http_stats[rec->id->attach_id];
@@ -360,8 +367,32 @@ static FILE *open_access_log(void)
 	return f;
 }
 
+/*
+ * The metrics endpoint, if metrics_listen asks for one: made here, in the
+ * host's namespace (this thread's), never in the proxy's.
+ */
+static int start_metrics(struct daemon *d, const struct mdr_settings *set)
+{
+	int err;
+
+	if (!set->metrics_listen[0])
+		return 0;
+	d->metrics.st = &d->st;
+	d->metrics.http = d->http_stats;
+	d->metrics.proxy = &d->counters;
+	err = mdr_metrics_init(&d->metrics);
+	if (!err)
+		err = mdr_metrics_serve(&d->metrics_server, set->metrics_listen,
+					&d->metrics);
+	if (!err)
+		pr_info("serving metrics on %s", set->metrics_listen);
+	return err;
+}
+
 static void daemon_cleanup(struct daemon *d)
 {
+	mdr_metrics_stop(&d->metrics_server);
+	mdr_metrics_free(&d->metrics);
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
 	if (d->http_stats)
@@ -376,7 +407,9 @@ static void daemon_cleanup(struct daemon *d)
 int mdr_daemon_run(const struct mdr_daemon_options *opts)
 {
 	static struct mdr_settings set; /* large: not on the stack */
-	struct daemon d = { .listen_fd = -1, .pid_fd = -1 };
+	struct daemon d = { .listen_fd = -1,
+			    .pid_fd = -1,
+			    .metrics_server.fd = -1 };
 	struct mdr_proxy_options popts = {};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct mdr_watch watch = {};
@@ -411,6 +444,9 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 		pr_err("cannot map the request counters: %s", strerror(-err));
 		goto out;
 	}
+	err = start_metrics(&d, &set);
+	if (err)
+		goto out;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -425,6 +461,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts.identify_ctx = &d;
 	popts.on_request = count_request;
 	popts.on_request_ctx = &d;
+	popts.counters = &d.counters;
 	popts.access_log = open_access_log();
 	popts.stop = &stop_requested;
 	mdr_settings_proxy_options(&set, &popts);

@@ -27,6 +27,7 @@
 #include "backends/spec.h"
 #include "datapath/links.h"
 #include "datapath/netns.h"
+#include "daemon/metrics_server.h"
 #include "daemon/settings.h"
 #include "control/source.h"
 #include "proxy/options.h"
@@ -53,6 +54,7 @@ enum opt_type {
 	OPT_SOURCES,	   /* list of attachment sources, as bits */
 	OPT_OVSDB_REMOTES, /* comma-separated OVSDB remotes (ovsdb.h) */
 	OPT_LOG_FORMAT,	   /* "text" | "json", stored as bool "is json" */
+	OPT_LISTEN, /* "", ADDRESS:PORT or unix:PATH (metrics_server.h) */
 };
 
 struct option {
@@ -147,6 +149,8 @@ static const struct option options[] = {
 	  FIELD(backend_keepalive), 0, 0, OURS },
 	{ "mdredir", "access_log_format", OPT_LOG_FORMAT, "text",
 	  FIELD(access_log_json), 0, 0, OURS },
+	{ "mdredir", "metrics_listen", OPT_LISTEN, "", FIELD(metrics_listen), 0,
+	  0, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL, "false",
 	  FIELD(rate_limit_enabled), 0, 0, NEUTRON },
 	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS, "4",
@@ -548,6 +552,8 @@ static int check_remotes(const char *v, char *why)
 /* A string option: fits, no control characters, then the type's own rule. */
 static int check_string(const struct option *o, const char *v, char *why)
 {
+	struct mdr_metrics_addr addr;
+
 	if (strlen(v) >= o->size) {
 		snprintf(why, WHY_LEN, "longer than %zu characters",
 			 o->size - 1);
@@ -571,6 +577,8 @@ static int check_string(const struct option *o, const char *v, char *why)
 				   "characters, not '.' or '..')");
 		break;
 	case OPT_OVSDB_REMOTES: return check_remotes(v, why);
+	case OPT_LISTEN:
+		return mdr_metrics_parse_listen(v, &addr, why, WHY_LEN);
 	default: break;
 	}
 	return 0;

@@ -75,6 +75,8 @@ struct mdr_settings {
 	unsigned int cache_size_mb;
 	bool backend_keepalive; /* pool backend connections (plain HTTP, unix) */
 	bool access_log_json;	/* access_log_format: "text" | "json" */
+	/* "" (off), ADDRESS:PORT or unix:PATH, in the host's namespace */
+	char metrics_listen[128];
 	/* attach_from: bit 1 << enum mdr_source for each source that runs */
 	unsigned int attach_from;
 	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admission.h) */

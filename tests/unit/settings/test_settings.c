@@ -1039,6 +1039,49 @@ static void test_access_log_format(void)
 		  "[mdredir] access_log_format: 'JSON' must be text or json");
 }
 
+static void test_metrics_listen(void)
+{
+	static const char *const good[] = {
+		"",
+		"127.0.0.1:9100",
+		"0.0.0.0:1",
+		"[::1]:9100",
+		"[fe80::1]:65535",
+		"unix:/run/mdredir/metrics.sock",
+	};
+	static const char *const bad[] = {
+		"9100",	       "localhost:9100",  "127.0.0.1",
+		"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:91x",
+		"::1:9100",    "[::1]",		  "[127.0.0.1]:9100",
+		"unix:",       "unix:relative",	  "127.0.0.1:-1",
+	};
+	char text[300];
+	const char *path;
+
+	mdr_settings_defaults(&s);
+	CHECK_STR(s.metrics_listen, "");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[mdredir]\nmetrics_listen = %s\n",
+			 good[i]);
+		CHECK_INT(load_fresh(&s, text, NULL), 0);
+		CHECK_STR(s.metrics_listen, good[i]);
+		CHECK_INT(finish(&s), 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[mdredir]\nmetrics_listen = %s\n",
+			 bad[i]);
+		CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
+		CHECK_HAS(captured, at(path, 2));
+		CHECK_HAS(captured, "[mdredir] metrics_listen: ");
+	}
+	CHECK_HAS(captured, "'127.0.0.1:-1' is not ADDRESS:PORT");
+	/* A unix path longer than sun_path. */
+	snprintf(text, sizeof(text),
+		 "[mdredir]\nmetrics_listen = unix:/%0110d\n", 0);
+	CHECK_INT(load_fresh(&s, text, &path), -EINVAL);
+	CHECK_HAS(captured, "needs an absolute path of at most 107 bytes");
+}
+
 /*
  * The OVN metadata agent's [ovs] and [ovn] options, read unchanged; its
  * other options there are accepted quietly.
@@ -1207,7 +1250,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 40); /* every option in settings.c's table */
+	CHECK_INT(set, 41); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
@@ -1304,6 +1347,7 @@ int main(void)
 	test_ovn_agent_options();
 	test_overrides_and_finish();
 	test_access_log_format();
+	test_metrics_listen();
 	test_sample_file();
 	test_proxy_options();
 
