@@ -15,6 +15,7 @@ packages=(
 	libssl-dev openssl				# HMAC and TLS to Nova; test CAs
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
 	strace						# syscall-count tests
+	prometheus					# promtool and a server (metrics tests)
 	openvswitch-switch				# ovsdb-server for the OVSDB tests
 	ovn-central					# ovn-northd, OVN schemas (OVN tests)
 	bats bats-assert bats-support
@@ -43,8 +44,8 @@ export DEBIAN_FRONTEND=noninteractive
 # Packages install, their services never start: openvswitch-switch would
 # start a system ovsdb-server and an ovs-vswitchd (which needs a kernel
 # datapath), ovn-central its NB and SB servers and ovn-northd (it has no
-# init script; deb-systemd-invoke asks policy-rc.d too), and the tests run
-# their own instead.
+# init script; deb-systemd-invoke asks policy-rc.d too), prometheus its
+# server on :9090, and the tests run their own instead.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod 755 /usr/sbin/policy-rc.d
