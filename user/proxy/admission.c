@@ -306,11 +306,17 @@ int mdr_caps_init(struct mdr_conn_caps *caps, unsigned int max_total,
 		  unsigned int max_per_attach)
 {
 	memset(caps, 0, sizeof(*caps));
-	caps->max_total = max_total ? max_total : 1;
-	caps->max_per_attach = max_per_attach ? max_per_attach : 1;
+	mdr_caps_set_limits(caps, max_total, max_per_attach);
 	caps->slots = MDR_MAX_ATTACH + 1;
 	caps->per_attach = calloc(caps->slots, sizeof(*caps->per_attach));
 	return caps->per_attach ? 0 : -ENOMEM;
+}
+
+void mdr_caps_set_limits(struct mdr_conn_caps *caps, unsigned int max_total,
+			 unsigned int max_per_attach)
+{
+	caps->max_total = max_total ? max_total : 1;
+	caps->max_per_attach = max_per_attach ? max_per_attach : 1;
 }
 
 void mdr_caps_free(struct mdr_conn_caps *caps)

@@ -107,6 +107,10 @@ enum mdr_admit {
 /* 0 or -ENOMEM; both caps at least 1. */
 int mdr_caps_init(struct mdr_conn_caps *caps, unsigned int max_total,
 		  unsigned int max_per_attach);
+/* New caps (a reload): the counts stay, and connections over a lowered
+ * cap stay open; new ones are refused until the count is under it. */
+void mdr_caps_set_limits(struct mdr_conn_caps *caps, unsigned int max_total,
+			 unsigned int max_per_attach);
 void mdr_caps_free(struct mdr_conn_caps *caps);
 /* MDR_ADMIT_OK counts the connection in; the others leave counts alone. */
 enum mdr_admit mdr_caps_admit(struct mdr_conn_caps *caps, bool have_id,

@@ -66,8 +66,28 @@ struct file_send {
 	uint64_t left;
 };
 
+/*
+ * What requests are served with: the backend and what goes with it (its
+ * idle connections, the cache of its responses), and the timeouts. A
+ * reload makes a new generation for new requests; a request under way
+ * keeps the one it started with, and a generation is freed (between two
+ * loop turns, when no event can name it any more) once no connection
+ * uses it.
+ */
+struct proxy_gen {
+	const struct mdr_backend *backend;
+	int base_fd; /* local backend: O_PATH of DIR */
+	unsigned int timeout_ms[T_COUNT];
+	struct mdr_cache cache;
+	struct relay_env relay;
+	unsigned int
+		users; /* connections using it, and the proxy while current */
+	struct proxy_gen *next_retired;
+};
+
 struct conn {
 	struct loop_entry le;
+	struct proxy_gen *gen; /* its request's, or the newest between them */
 	struct conn *all_prev, *all_next; /* every live connection */
 	enum conn_state state;
 	bool progress; /* I/O moved since the last timer refresh */
@@ -79,12 +99,14 @@ struct conn {
 };
 
 struct proxy {
-	const struct mdr_proxy_options *o;
+	/* The options in force: the caller's, as the last reload left them. */
+	struct mdr_proxy_options opts;
+	const struct mdr_proxy_options *o; /* &opts */
 	struct mdr_loop loop;
-	int base_fd; /* local backend: O_PATH of DIR */
+	struct proxy_gen *gen;	   /* what new requests are served with */
+	struct proxy_gen *retired; /* older ones, until their last user ends */
 	struct mdr_conn_caps caps;
 	struct mdr_rate_limiter rate;
-	struct mdr_cache cache;
 	struct mdr_buf_pool bufs; /* every connection buffer (MDR_BUF_SIZE) */
 	bool accepting;
 	uint64_t accept_resume_ms; /* after EMFILE and friends */
@@ -94,7 +116,6 @@ struct proxy {
 	struct conn *all;
 	struct mdr_proxy_counters *ctr; /* options->counters, or our own */
 	struct endpoint listener;
-	struct relay_env relay;
 };
 
 static inline struct conn *conn_of(struct loop_entry *e)

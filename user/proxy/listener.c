@@ -84,8 +84,8 @@ static void shed(struct proxy *p, struct conn *c, int fd, const char *why)
 			break;
 		c->x.bytes_in += r;
 	}
-	n = session_format_reply(resp, sizeof(resp), p, 503, why, false, false,
-				 "Retry-After: 1\r\n");
+	n = session_format_reply(resp, sizeof(resp), p->gen->backend, 503, why,
+				 false, false, "Retry-After: 1\r\n");
 	r = send(fd, resp, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	c->log.bytes_out = r > 0 ? (uint64_t)r : 0;
 	close(fd);

@@ -19,9 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Each kind has one fixed duration, so appending a connection at the tail
- * of its kind's queue keeps every queue sorted by deadline: arming,
- * re-arming and expiring are all O(1), with no heap or wheel needed. */
+/* Each kind has one duration, so appending a connection at the tail of its
+ * kind's queue keeps every queue sorted by deadline: arming, re-arming and
+ * expiring are all O(1), with no heap or wheel needed. A reload that
+ * shortens a timeout breaks that for a while (connections armed before
+ * it keep their longer deadlines): loop_timer_set() then walks back from
+ * the tail past them, until they are gone. */
 enum timer_kind {
 	T_REQUEST,   /* waiting for a complete request head */
 	T_KEEPALIVE, /* idle between requests */
@@ -46,7 +49,6 @@ struct loop_entry {
 struct mdr_loop {
 	int epfd;
 	uint64_t now_ms; /* read once per wakeup (loop_tick) */
-	unsigned int timeout_ms[T_COUNT];
 	struct loop_entry *t_head[T_COUNT], *t_tail[T_COUNT];
 	struct loop_entry *runq, *dead;
 };
@@ -100,19 +102,28 @@ static inline void loop_timer_cancel(struct mdr_loop *l, struct loop_entry *e)
 	e->tkind = T_NONE;
 }
 
-/* (Re-)arms e's timer of that kind, from now. */
+/* (Re-)arms e's timer of that kind, ms from now, keeping the queue sorted. */
 static inline void loop_timer_set(struct mdr_loop *l, struct loop_entry *e,
-				  enum timer_kind kind)
+				  enum timer_kind kind, unsigned int ms)
 {
+	struct loop_entry *after;
+
 	loop_timer_cancel(l, e);
 	e->tkind = kind;
-	e->deadline = l->now_ms + l->timeout_ms[kind];
-	e->t_prev = l->t_tail[kind];
-	if (l->t_tail[kind])
-		l->t_tail[kind]->t_next = e;
+	e->deadline = l->now_ms + ms;
+	after = l->t_tail[kind];
+	while (after && after->deadline > e->deadline)
+		after = after->t_prev;
+	e->t_prev = after;
+	e->t_next = after ? after->t_next : l->t_head[kind];
+	if (e->t_next)
+		e->t_next->t_prev = e;
+	else
+		l->t_tail[kind] = e;
+	if (after)
+		after->t_next = e;
 	else
 		l->t_head[kind] = e;
-	l->t_tail[kind] = e;
 }
 
 /* The next entry whose timer has expired, disarmed; NULL when none.

@@ -40,6 +40,8 @@ struct mdr_request_record {
 	double duration_ms;
 };
 
+struct proxy;
+
 struct mdr_proxy_options {
 	int listen_fd; /* non-blocking, already listening */
 	const struct mdr_backend *backend;
@@ -53,6 +55,22 @@ struct mdr_proxy_options {
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */
 	/* Where the proxy counts itself (counters.h); NULL: nowhere. */
 	struct mdr_proxy_counters *counters;
+	/*
+	 * Reload (NULL: none): soon after *reload != 0 the loop clears it and
+	 * calls on_reload(on_reload_ctx, proxy) on its own thread, between
+	 * two turns, where the caller may hand new options to
+	 * mdr_proxy_reconfigure().
+	 */
+	volatile sig_atomic_t *reload;
+	void (*on_reload)(void *ctx, struct proxy *p);
+	void *on_reload_ctx;
+	/*
+	 * Called once for each backend given to the proxy when no request
+	 * uses it any more: replaced by a reload and its last request ended,
+	 * or the proxy stopped (may be NULL).
+	 */
+	void (*backend_done)(void *ctx, const struct mdr_backend *be);
+	void *backend_done_ctx;
 	/*
 	 * Every field below is required: the proxy has no defaults of its own
 	 * (they are the daemon's settings, mdr_settings_proxy_options()).

@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <limits.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -22,7 +24,6 @@
 #include "proxy/relay.h"
 #include "proxy/session.h"
 
-#define LINGER_MS     2000
 #define STOP_CHECK_MS 200
 #define MAX_EVENTS    64
 /* Descriptors a connection can hold at once: guest, backend, local file. */
@@ -81,22 +82,6 @@ static int next_wait_ms(const struct proxy *p)
 	return loop_wait_ms(&p->loop, wait);
 }
 
-/* The options come complete (see proxy.h): no defaults of our own here. */
-static int init_timeouts(struct proxy *p, const struct mdr_proxy_options *o)
-{
-	if (!o->timeout_http_request_ms || !o->timeout_keepalive_ms ||
-	    !o->timeout_client_ms || !o->timeout_server_ms ||
-	    !o->timeout_connect_ms)
-		return -EINVAL;
-	p->loop.timeout_ms[T_REQUEST] = o->timeout_http_request_ms;
-	p->loop.timeout_ms[T_KEEPALIVE] = o->timeout_keepalive_ms;
-	p->loop.timeout_ms[T_CLIENT] = o->timeout_client_ms;
-	p->loop.timeout_ms[T_SERVER] = o->timeout_server_ms;
-	p->loop.timeout_ms[T_CONNECT] = o->timeout_connect_ms;
-	p->loop.timeout_ms[T_LINGER] = LINGER_MS;
-	return 0;
-}
-
 /* Enough descriptors for every connection the caps allow, as far as the
  * hard limit lets us: past it guests are shed (see shed_with_spare()). */
 static void raise_fd_limit(unsigned int max_conns)
@@ -113,25 +98,194 @@ static void raise_fd_limit(unsigned int max_conns)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* The options come complete (see proxy.h): no defaults of our own here. */
+static int check_options(const struct mdr_proxy_options *o)
+{
+	if (!o || o->listen_fd < 0 || !o->backend || !o->stop ||
+	    !o->max_connections || !o->max_connections_per_attachment ||
+	    !o->timeout_http_request_ms || !o->timeout_keepalive_ms ||
+	    !o->timeout_client_ms || !o->timeout_server_ms ||
+	    !o->timeout_connect_ms)
+		return -EINVAL;
+	if (mdr_backend_needs_endpoint(o->backend) ||
+	    (o->backend->tls && !o->backend->ssl_ctx))
+		return -EINVAL; /* mdr_backend_finish() was not called */
+	return 0;
+}
+
+static void gen_free(struct proxy *p, struct proxy_gen *g)
+{
+	relay_env_free(&g->relay);
+	mdr_cache_free(&g->cache);
+	if (g->base_fd >= 0)
+		close(g->base_fd);
+	if (p->o->backend_done)
+		p->o->backend_done(p->o->backend_done_ctx, g->backend);
+	free(g);
+}
+
+/* Whether two backends answer alike, so one's cached responses may be the
+ * other's (a reload that changed other settings keeps the cache). */
+static bool same_backend(const struct mdr_backend *a,
+			 const struct mdr_backend *b)
+{
+	char da[PATH_MAX + 32], db[PATH_MAX + 32];
+
+	mdr_backend_describe(a, da, sizeof(da));
+	mdr_backend_describe(b, db, sizeof(db));
+	return !strcmp(da, db);
+}
+
+/*
+ * A generation for o's backend, timeouts and cache. The cache of @old is
+ * taken over when nothing about it changed (and @old then keeps an empty
+ * one, where what its last requests would store goes nowhere).
+ */
+static struct proxy_gen *gen_new(struct proxy *p,
+				 const struct mdr_proxy_options *o,
+				 struct proxy_gen *old, int *err)
+{
+	struct proxy_gen *g = calloc(1, sizeof(*g));
+	bool keep_cache;
+
+	*err = -ENOMEM;
+	if (!g)
+		return NULL;
+	g->backend = o->backend;
+	g->base_fd = -1;
+	g->timeout_ms[T_REQUEST] = o->timeout_http_request_ms;
+	g->timeout_ms[T_KEEPALIVE] = o->timeout_keepalive_ms;
+	g->timeout_ms[T_CLIENT] = o->timeout_client_ms;
+	g->timeout_ms[T_SERVER] = o->timeout_server_ms;
+	g->timeout_ms[T_CONNECT] = o->timeout_connect_ms;
+	if (!mdr_backend_ops(o->backend)->relayed) {
+		g->base_fd =
+			open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (g->base_fd < 0) {
+			*err = -errno;
+			goto fail;
+		}
+	}
+	keep_cache = old && old->cache.ttl_ms == o->cache_ttl_ms &&
+		     old->cache.max_bytes == o->cache_max_bytes &&
+		     same_backend(old->backend, o->backend);
+	if (keep_cache) {
+		g->cache = old->cache;
+		*err = mdr_cache_init(&old->cache, 0, 0);
+	} else {
+		*err = mdr_cache_init(&g->cache, o->cache_ttl_ms,
+				      o->cache_max_bytes);
+	}
+	if (*err) {
+		if (keep_cache)
+			old->cache = g->cache;
+		goto fail;
+	}
+	relay_env_init(&g->relay, &p->loop, o->backend, &p->bufs, &g->cache,
+		       o->backend_keepalive);
+	g->users = 1; /* the proxy's, while it is the newest */
+	return g;
+fail:
+	if (g->base_fd >= 0)
+		close(g->base_fd);
+	free(g);
+	return NULL;
+}
+
+/* The newest generation steps down: freed once its last request ends. */
+static void gen_retire(struct proxy *p, struct proxy_gen *g)
+{
+	relay_env_drain(&g->relay);
+	g->users--;
+	g->next_retired = p->retired;
+	p->retired = g;
+}
+
+/* Frees the retired generations no connection uses any more. */
+static void reap_gens(struct proxy *p)
+{
+	struct proxy_gen **pp = &p->retired, *g;
+
+	while ((g = *pp)) {
+		if (g->users) {
+			pp = &g->next_retired;
+			continue;
+		}
+		*pp = g->next_retired;
+		gen_free(p, g);
+	}
+}
+
+static bool same_rate_config(const struct mdr_rate_config *a,
+			     const struct mdr_rate_config *b)
+{
+	return a->enabled == b->enabled && a->ip_versions == b->ip_versions &&
+	       a->base_window_ms == b->base_window_ms &&
+	       a->base_limit == b->base_limit &&
+	       a->burst_window_ms == b->burst_window_ms &&
+	       a->burst_limit == b->burst_limit &&
+	       a->max_guests == b->max_guests;
+}
+
+int mdr_proxy_reconfigure(struct proxy *p, const struct mdr_proxy_options *o)
+{
+	struct mdr_rate_limiter rate;
+	bool new_rate;
+	struct proxy_gen *g;
+	int err;
+
+	err = check_options(o);
+	if (!err && (o->listen_fd != p->o->listen_fd || o->stop != p->o->stop))
+		err = -EINVAL; /* the listener stays: see proxy.h */
+	if (err)
+		return err;
+	/* Everything new is made first: a failure leaves the old in force. */
+	/* (Against the options given: the limiter fills in its defaults.) */
+	new_rate = !same_rate_config(&o->rate_limit, &p->o->rate_limit);
+	if (new_rate) {
+		err = mdr_rate_init(&rate, &o->rate_limit);
+		if (err)
+			return err;
+	}
+	g = gen_new(p, o, p->gen, &err);
+	if (!g) {
+		if (new_rate)
+			mdr_rate_free(&rate);
+		return err;
+	}
+
+	gen_retire(p, p->gen);
+	p->gen = g;
+	if (new_rate) {
+		/* Counts start afresh: windows of another length do not
+		 * carry over. */
+		mdr_rate_free(&p->rate);
+		p->rate = rate;
+	}
+	mdr_caps_set_limits(&p->caps, o->max_connections,
+			    o->max_connections_per_attachment);
+	raise_fd_limit(o->max_connections);
+	p->opts = *o;
+	/* Connections between two requests hold nothing of the old one. */
+	for (struct conn *c = p->all; c; c = c->all_next)
+		if (c->state == CS_HEAD)
+			session_adopt_gen(p, c);
+	return 0;
+}
+
 static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 {
 	int ret;
 
-	if (!o->max_connections || !o->max_connections_per_attachment)
-		return -EINVAL;
-	ret = init_timeouts(p, o);
-	if (ret)
-		return ret;
 	raise_fd_limit(o->max_connections);
 	ret = mdr_caps_init(&p->caps, o->max_connections,
 			    o->max_connections_per_attachment);
 	if (!ret)
 		ret = mdr_rate_init(&p->rate, &o->rate_limit);
-	if (!ret)
-		ret = mdr_cache_init(&p->cache, o->cache_ttl_ms,
-				     o->cache_max_bytes);
 	if (!ret && mdr_buf_pool_init(&p->bufs, MDR_BUF_SIZE, SPARE_BUFS))
 		ret = -ENOMEM;
+	if (!ret)
+		p->gen = gen_new(p, o, NULL, &ret);
 	if (ret)
 		return ret;
 	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -140,8 +294,13 @@ static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 
 static void free_limits(struct proxy *p)
 {
+	if (p->gen)
+		gen_retire(p, p->gen);
+	else if (p->o->backend_done) /* never served with */
+		p->o->backend_done(p->o->backend_done_ctx, p->o->backend);
+	p->gen = NULL;
+	reap_gens(p);
 	mdr_buf_pool_free(&p->bufs);
-	mdr_cache_free(&p->cache);
 	mdr_rate_free(&p->rate);
 	mdr_caps_free(&p->caps);
 	if (p->spare_fd >= 0)
@@ -150,35 +309,27 @@ static void free_limits(struct proxy *p)
 
 int mdr_proxy_run(const struct mdr_proxy_options *o)
 {
-	struct proxy p = {
-		.o = o, .loop.epfd = -1, .base_fd = -1, .spare_fd = -1
-	};
+	struct proxy p = { .loop.epfd = -1, .spare_fd = -1 };
 	struct mdr_proxy_counters own_counters = {};
 	struct epoll_event evs[MAX_EVENTS];
 	struct epoll_event lev = { .events = EPOLLIN };
 	int ret = 0, n;
 
-	if (!o || o->listen_fd < 0 || !o->backend || !o->stop)
+	if (!o)
 		return -EINVAL;
+	p.opts = *o;
+	p.o = &p.opts;
 	p.ctr = o->counters ? o->counters : &own_counters;
-	if (mdr_backend_needs_endpoint(o->backend) ||
-	    (o->backend->tls && !o->backend->ssl_ctx))
-		return -EINVAL; /* mdr_backend_finish() was not called */
+	ret = check_options(o);
+	if (ret)
+		goto out;
 	/* sendfile() has no MSG_NOSIGNAL: a guest that vanishes mid-file
 	 * must cost an EPIPE, not the daemon. */
 	signal(SIGPIPE, SIG_IGN);
-	ret = init_limits(&p, o);
+	ret = loop_init(&p.loop);
 	if (ret)
 		goto out;
-	if (!mdr_backend_ops(o->backend)->relayed) {
-		p.base_fd =
-			open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (p.base_fd < 0) {
-			ret = -errno;
-			goto out;
-		}
-	}
-	ret = loop_init(&p.loop);
+	ret = init_limits(&p, o);
 	if (ret)
 		goto out;
 	lev.data.ptr = &p.listener;
@@ -187,16 +338,20 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 		goto out;
 	}
 	p.accepting = true;
-	relay_env_init(&p.relay, &p.loop, o->backend, &p.bufs, &p.cache,
-		       o->backend_keepalive);
 
-	while (!*o->stop) {
+	while (!*p.o->stop) {
 		loop_tick(&p.loop);
+		/* Between two turns: nothing is half done. */
+		if (p.o->reload && *p.o->reload) {
+			*p.o->reload = 0;
+			p.o->on_reload(p.o->on_reload_ctx, &p);
+			loop_tick(&p.loop);
+		}
 		if (!p.accepting && p.loop.now_ms >= p.accept_resume_ms)
 			listener_set_accepting(&p, true);
 		/* A line per request, one write per loop turn under load. */
-		if (o->access_log)
-			fflush(o->access_log);
+		if (p.o->access_log)
+			fflush(p.o->access_log);
 		n = epoll_wait(p.loop.epfd, evs, MAX_EVENTS, next_wait_ms(&p));
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -209,30 +364,28 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 			if (ep == &p.listener)
 				listener_accept(&p);
 			else if (!ep->c)
-				relay_pool_event(&p.relay, ep->slot);
+				relay_pool_event(ep->env, ep->slot);
 			else if (!ep->c->le.dead)
 				session_event(&p, ep->c, ep->backend,
 					      evs[i].events);
 		}
 		run_queue(&p);
 		expire_timers(&p);
-		relay_pool_expire(&p.relay);
+		relay_pool_expire(&p.gen->relay);
 		reap(&p);
+		reap_gens(&p);
 	}
 	while (p.all)
 		session_close(&p, p.all);
 	for (struct loop_entry *e = loop_run_take(&p.loop); e;)
 		e = loop_run_next(e);
 	reap(&p);
-	relay_env_free(&p.relay);
-	if (o->access_log)
-		fflush(o->access_log);
+	if (p.o->access_log)
+		fflush(p.o->access_log);
 out:
 	if (p.loop.epfd >= 0)
 		epoll_ctl(p.loop.epfd, EPOLL_CTL_DEL, o->listen_fd, NULL);
-	loop_free(&p.loop);
-	if (p.base_fd >= 0)
-		close(p.base_fd);
 	free_limits(&p);
+	loop_free(&p.loop);
 	return ret;
 }

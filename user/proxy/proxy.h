@@ -41,4 +41,22 @@
  */
 int mdr_proxy_run(const struct mdr_proxy_options *opts);
 
+/*
+ * A reload, from opts->on_reload: @next replaces the options in force,
+ * complete as for mdr_proxy_run() and with the same listener and stop
+ * flag (the listening socket is never closed or made again, so no guest
+ * is refused). Requests from now on are served with @next; each request
+ * under way ends with the backend, timeouts and cache it started with,
+ * and a connection between two requests takes the new ones for its next.
+ * The response cache is kept unless its size, its ttl or the backend
+ * changed; the rate limiter's counts start afresh if its settings
+ * changed; connections over a lowered cap stay open.
+ *
+ * 0: done, and next->backend is the proxy's until opts->backend_done.
+ * -EINVAL (bad options) or -errno: nothing changed at all, and the
+ * backend is still the caller's.
+ */
+int mdr_proxy_reconfigure(struct proxy *p,
+			  const struct mdr_proxy_options *next);
+
 #endif

@@ -82,7 +82,7 @@ void relay_init(struct relay *r, struct conn *owner)
 {
 	r->fd = -1;
 	r->pool.slot = -1;
-	r->ep = (struct endpoint){ owner, true, -1 };
+	r->ep = (struct endpoint){ owner, true, -1, NULL };
 }
 
 /* ---- the idle pool ---- */
@@ -114,7 +114,7 @@ void relay_env_init(struct relay_env *re, struct mdr_loop *loop,
 	re->n_idle = 0;
 	for (int i = 0; i < MDR_POOL_MAX; i++) {
 		re->idle[i].fd = -1;
-		re->idle[i].ep = (struct endpoint){ NULL, true, i };
+		re->idle[i].ep = (struct endpoint){ NULL, true, i, re };
 	}
 }
 
@@ -126,9 +126,15 @@ static void forget_tls_session(struct relay_env *re)
 
 void relay_env_free(struct relay_env *re)
 {
+	relay_env_drain(re);
+	forget_tls_session(re);
+}
+
+void relay_env_drain(struct relay_env *re)
+{
 	while (re->n_idle)
 		pool_drop_at(re, re->n_idle - 1);
-	forget_tls_session(re);
+	re->pool_on = false;
 }
 
 /* An idle backend socket must have nothing to say: EOF, an error or stray

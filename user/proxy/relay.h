@@ -30,6 +30,7 @@ struct endpoint {
 	struct conn *c; /* NULL: the listener, or an idle backend socket */
 	bool backend;
 	int slot; /* pooled backend sockets: index in relay_env.idle[] */
+	struct relay_env *env; /* pooled backend sockets: whose pool */
 };
 
 /*
@@ -150,6 +151,9 @@ void relay_env_init(struct relay_env *re, struct mdr_loop *loop,
 		    struct mdr_cache *cache, bool keepalive);
 /* Closes the idle pool and forgets the TLS session. */
 void relay_env_free(struct relay_env *re);
+/* Closes the idle pool and parks nothing more: a reload replaced this
+ * backend, and the connections lent out close when their requests end. */
+void relay_env_drain(struct relay_env *re);
 
 /* A connection's relay, with nothing under way; owner names it in epoll. */
 void relay_init(struct relay *r, struct conn *owner);

@@ -18,10 +18,15 @@
 
 #define MAX_ROUNDS     16 /* per wakeup, then let others run */
 #define SENDFILE_CHUNK (256 * 1024)
+/* Draining a guest after our final response: not a setting. */
+#define LINGER_MS      2000
 
 static void timer_set(struct proxy *p, struct conn *c, enum timer_kind kind)
 {
-	loop_timer_set(&p->loop, &c->le, kind);
+	unsigned int ms = kind == T_LINGER ? LINGER_MS
+					   : c->gen->timeout_ms[kind];
+
+	loop_timer_set(&p->loop, &c->le, kind, ms);
 	c->progress = false;
 }
 
@@ -42,11 +47,11 @@ static void begin_request(struct conn *c, const struct mdr_http_head *h)
 	mdr_body_init(&x->req_body, h, false);
 }
 
-size_t session_format_reply(char *buf, size_t cap, const struct proxy *p,
+size_t session_format_reply(char *buf, size_t cap, const struct mdr_backend *be,
 			    int status, const char *why, bool keep_alive,
 			    bool head, const char *extra)
 {
-	const char *allow = mdr_backend_ops(p->o->backend)->allow;
+	const char *allow = mdr_backend_ops(be)->allow;
 	int n;
 
 	n = snprintf(buf, cap,
@@ -70,11 +75,12 @@ static void respond(struct proxy *p, struct conn *c, int status,
 	struct exchange *x = &c->x;
 	size_t n;
 
-	relay_close(&p->relay, &c->r);
+	relay_close(&c->gen->relay, &c->r);
 	/* Unread request body bytes would be taken for the next request. */
 	keep_alive = keep_alive && !x->close_after && x->req_body.done;
-	n = session_format_reply(mdr_buf_end(&x->out), mdr_buf_room(&x->out), p,
-				 status, why, keep_alive, x->is_head, extra);
+	n = session_format_reply(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
+				 c->gen->backend, status, why, keep_alive,
+				 x->is_head, extra);
 	x->out.tail += n;
 	x->close_after = !keep_alive || !n;
 	x->status = status;
@@ -127,7 +133,7 @@ static void serve_local(struct proxy *p, struct conn *c,
 			true, NULL);
 		return;
 	}
-	if (mdr_local_lookup(p->base_fd, &c->g.id, h->target, &r) != 200) {
+	if (mdr_local_lookup(c->gen->base_fd, &c->g.id, h->target, &r) != 200) {
 		respond(p, c, r.status, r.why, r.status < 500, NULL);
 		return;
 	}
@@ -162,14 +168,14 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 	size_t len, need;
 	bool keep;
 
-	if (!mdr_cache_enabled(&p->cache) || !mdr_str_eq(h->method, "GET") ||
-	    h->body != MDR_BODY_NONE)
+	if (!mdr_cache_enabled(&c->gen->cache) ||
+	    !mdr_str_eq(h->method, "GET") || h->body != MDR_BODY_NONE)
 		return false;
 	len = mdr_cache_key(&c->g.id, h->target.p, h->target.n, key,
 			    MDR_BUF_SIZE);
 	if (!len)
 		return false;
-	if (!mdr_cache_lookup(&p->cache, key, len, p->loop.now_ms, &hit)) {
+	if (!mdr_cache_lookup(&c->gen->cache, key, len, p->loop.now_ms, &hit)) {
 		mdr_counter_add(&p->ctr->cache_misses, 1);
 		*key_len = len;
 		return false;
@@ -203,7 +209,7 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 static void dispatch_request(struct proxy *p, struct conn *c,
 			     const struct mdr_http_head *h)
 {
-	const struct mdr_backend_ops *ops = mdr_backend_ops(p->o->backend);
+	const struct mdr_backend_ops *ops = mdr_backend_ops(c->gen->backend);
 	char key[MDR_BUF_SIZE];
 	size_t key_len = 0;
 
@@ -218,7 +224,7 @@ static void dispatch_request(struct proxy *p, struct conn *c,
 	} else if (!ops->relayed) {
 		serve_local(p, c, h);
 	} else if (!serve_cached(p, c, h, key, &key_len)) {
-		relay_start(&p->relay, &c->r, &c->x, &c->g.id, h,
+		relay_start(&c->gen->relay, &c->r, &c->x, &c->g.id, h,
 			    key_len ? key : NULL, key_len);
 		if (c->r.outcome.status)
 			answer_outcome(p, c);
@@ -227,9 +233,20 @@ static void dispatch_request(struct proxy *p, struct conn *c,
 	}
 }
 
+void session_adopt_gen(struct proxy *p, struct conn *c)
+{
+	if (c->gen == p->gen)
+		return;
+	relay_close(&c->gen->relay, &c->r);
+	c->gen->users--;
+	c->gen = p->gen;
+	c->gen->users++;
+}
+
 static void start_request(struct proxy *p, struct conn *c,
 			  const struct mdr_http_head *h)
 {
+	session_adopt_gen(p, c);
 	begin_request(c, h);
 	if (!c->g.have_id)
 		respond(p, c, 404, "no metadata service for this address",
@@ -390,7 +407,7 @@ static int conn_step(struct proxy *p, struct conn *c, bool *progress)
 	switch (c->state) {
 	case CS_HEAD: ret = handle_head(p, c, progress); break;
 	case CS_RELAY:
-		ret = relay_step(&p->relay, &c->r, &c->x, progress);
+		ret = relay_step(&c->gen->relay, &c->r, &c->x, progress);
 		if (!ret)
 			answer_outcome(p, c);
 		break;
@@ -418,7 +435,8 @@ void session_close(struct proxy *p, struct conn *c)
 			c->x.note = "aborted";
 		access_log_end(p, c);
 	}
-	relay_close(&p->relay, &c->r);
+	relay_close(&c->gen->relay, &c->r);
+	c->gen->users--; /* the generation is freed between loop turns */
 	if (c->file.fd >= 0)
 		close(c->file.fd);
 	close(c->g.fd);
@@ -462,10 +480,10 @@ static void conn_settle(struct proxy *p, struct conn *c)
 		if (c->le.tkind != T_CONNECT)
 			timer_set(p, c, T_CONNECT);
 		if (c->r.rs == RS_HANDSHAKE)
-			relay_update_events(&p->relay, &c->r);
+			relay_update_events(&c->gen->relay, &c->r);
 		return;
 	}
-	relay_update_events(&p->relay, &c->r);
+	relay_update_events(&c->gen->relay, &c->r);
 	/* Blame whoever we are waiting for. */
 	kind = mdr_buf_len(&x->out) || relay_waits_for_guest(&c->r, x)
 		       ? T_CLIENT
@@ -551,8 +569,9 @@ int session_open(struct proxy *p, struct conn *c, int fd)
 		return -ENOMEM;
 	c->g.fd = fd;
 	c->file.fd = -1;
+	c->gen = p->gen;
 	loop_entry_init(&c->le);
-	c->g.ep = (struct endpoint){ c, false, -1 };
+	c->g.ep = (struct endpoint){ c, false, -1, NULL };
 	relay_init(&c->r, c);
 	if (epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		int err = errno;
@@ -563,6 +582,7 @@ int session_open(struct proxy *p, struct conn *c, int fd)
 		return -err;
 	}
 	c->g.ev = EPOLLIN;
+	c->gen->users++;
 	c->state = CS_HEAD;
 	c->all_next = p->all;
 	if (p->all)
@@ -577,7 +597,7 @@ void session_event(struct proxy *p, struct conn *c, bool backend,
 		   uint32_t events)
 {
 	if (backend) {
-		if (!relay_event(&p->relay, &c->r, &c->x))
+		if (!relay_event(&c->gen->relay, &c->r, &c->x))
 			return;
 		answer_outcome(p, c);
 	} else if (events & (EPOLLERR | EPOLLHUP)) {

@@ -33,8 +33,11 @@ void session_close(struct proxy *p, struct conn *c);
  * extra: more header lines ("Name: value\r\n"), or NULL. Returns its
  * length, or 0 if cap is too small (cannot happen: responses are tiny).
  */
-size_t session_format_reply(char *buf, size_t cap, const struct proxy *p,
+size_t session_format_reply(char *buf, size_t cap, const struct mdr_backend *be,
 			    int status, const char *why, bool keep_alive,
 			    bool head, const char *extra);
+/* Between two requests: c takes the proxy's newest generation for the
+ * next one (what a reload changed applies to it). */
+void session_adopt_gen(struct proxy *p, struct conn *c);
 
 #endif
