@@ -8,6 +8,34 @@
 
 enum mdr_log_level mdr_log_level = MDR_LOG_INFO;
 
+/* Where this thread's error lines are also kept (mdr_log_capture()). */
+static __thread char *capture;
+static __thread size_t capture_cap, capture_len;
+
+void mdr_log_capture(char *buf, size_t cap)
+{
+	capture = cap ? buf : NULL;
+	capture_cap = cap;
+	capture_len = 0;
+	if (capture)
+		capture[0] = '\0';
+}
+
+static void keep_line(const char *fmt, va_list ap)
+{
+	size_t room = capture_cap - capture_len;
+	int n;
+
+	if (room < 2)
+		return;
+	n = vsnprintf(capture + capture_len, room - 1, fmt, ap);
+	if (n < 0)
+		return;
+	capture_len += (size_t)n < room - 1 ? (size_t)n : room - 2;
+	capture[capture_len++] = '\n';
+	capture[capture_len] = '\0';
+}
+
 static const char *const level_prefix[] = {
 	[MDR_LOG_ERR] = "error: ",
 	[MDR_LOG_WARN] = "warning: ",
@@ -26,6 +54,11 @@ void mdr_log(enum mdr_log_level level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (capture && level == MDR_LOG_ERR) {
+		va_start(ap, fmt);
+		keep_line(fmt, ap);
+		va_end(ap);
+	}
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
