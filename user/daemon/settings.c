@@ -820,6 +820,17 @@ int mdr_settings_set(struct mdr_settings *s, const char *name,
 	return err;
 }
 
+void mdr_settings_refuse(const struct mdr_settings *s, const char *name,
+			 const char *why)
+{
+	const struct option *o = find_option_by_name(name);
+
+	if (o)
+		report(s, o, why);
+	else
+		pr_err("%s: %s", name, why);
+}
+
 /* ---- the file ---- */
 
 struct ini_parser {

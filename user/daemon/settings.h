@@ -129,6 +129,14 @@ int mdr_settings_set(struct mdr_settings *s, const char *name,
  */
 int mdr_settings_finish(struct mdr_settings *s);
 
+/*
+ * Refuses the value option NAME has, for a reason found after
+ * mdr_settings_finish() (a reload that cannot change it): pr_err
+ * "FILE:LINE: [section] name: WHY", like every error in the files.
+ */
+void mdr_settings_refuse(const struct mdr_settings *s, const char *name,
+			 const char *why);
+
 /* Parsed service pools, for the data path. 0, or -EINVAL if not valid. */
 int mdr_settings_pool4(const struct mdr_settings *s, struct in_addr *addr,
 		       unsigned *prefix);
