@@ -84,6 +84,21 @@ static int proxy_netns_setup(const struct mdr_state *st, struct mdr_config *cfg)
 	return mdr_netns_cookie(&cfg->proxy_netns_cookie);
 }
 
+/* The settings the BPF programs apply per packet. */
+static void wanted_limits(const struct mdr_proxy_wish *wish,
+			  struct mdr_config *cfg)
+{
+	cfg->syn_interval_ns = 0;
+	cfg->syn_burst_ns = 0;
+	if (wish->syn_rate) {
+		/* GCRA: a burst of n passes when n - 1 intervals fit ahead. */
+		cfg->syn_interval_ns = 1000000000ULL / wish->syn_rate ?: 1;
+		cfg->syn_burst_ns = cfg->syn_interval_ns *
+				    (wish->syn_burst ? wish->syn_burst - 1 : 0);
+	}
+	cfg->reply_ttl = wish->reply_ttl;
+}
+
 /* What the operator asked for, or the defaults, as a configuration. */
 static void wanted_config(const struct mdr_proxy_wish *wish,
 			  const struct mdr_config *cur, struct mdr_config *cfg)
@@ -120,14 +135,9 @@ static void wanted_config(const struct mdr_proxy_wish *wish,
 		cfg->syn_interval_ns = cur->syn_interval_ns;
 		cfg->syn_burst_ns = cur->syn_burst_ns;
 		cfg->reply_ttl = cur->reply_ttl;
-	} else if (wish->syn_rate) {
-		/* GCRA: a burst of n passes when n - 1 intervals fit ahead. */
-		cfg->syn_interval_ns = 1000000000ULL / wish->syn_rate ?: 1;
-		cfg->syn_burst_ns = cfg->syn_interval_ns *
-				    (wish->syn_burst ? wish->syn_burst - 1 : 0);
+	} else {
+		wanted_limits(wish, cfg);
 	}
-	if (wish)
-		cfg->reply_ttl = wish->reply_ttl;
 }
 
 static bool same_layout(const struct mdr_config *a, const struct mdr_config *b)
@@ -214,6 +224,23 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st,
 err_delete:
 	if (created)
 		mdr_netns_delete(cfg->proxy_netns);
+	return err;
+}
+
+int mdr_dp_set_proxy_limits(const struct mdr_state *st,
+			    const struct mdr_proxy_wish *wish,
+			    struct mdr_config *cfg)
+{
+	struct mdr_config next;
+	int err;
+
+	err = mdr_state_get_config(st, &next);
+	if (err)
+		return err;
+	wanted_limits(wish, &next);
+	err = mdr_state_set_config(st, &next);
+	if (!err)
+		*cfg = next;
 	return err;
 }
 

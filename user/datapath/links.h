@@ -50,6 +50,15 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st,
 			const struct mdr_proxy_wish *wish,
 			struct mdr_config *cfg);
 
+/*
+ * A reload: the per-packet settings of @wish (syn_rate, syn_burst,
+ * reply_ttl) into the pinned mdr_config, which the programs read for each
+ * packet; the rest of it is left as it is. Fills @cfg with the result.
+ */
+int mdr_dp_set_proxy_limits(const struct mdr_state *st,
+			    const struct mdr_proxy_wish *wish,
+			    struct mdr_config *cfg);
+
 /* The link ids in use, for mdr_dp_ensure_link(); free with mdr_idset_free(). */
 int mdr_dp_link_ids(const struct mdr_state *st, struct mdr_idset *ids);
 /*
