@@ -295,6 +295,8 @@ static void *watch_main(void *arg)
 	unsigned int n_ovn;
 	int timeout;
 
+	/* Started again by a reload: nothing of the last run is left. */
+	memset(&wt, 0, sizeof(wt));
 	wt.w = arg;
 	wt.fd = -1;
 	wt.host_nsid = -1;
@@ -353,13 +355,19 @@ int mdr_watch_start(struct mdr_watch *w, const char *proxy_netns,
 		    unsigned int sources, const struct mdr_ovn_config *ovn,
 		    volatile sig_atomic_t *stop)
 {
+	sigset_t all, old;
 	int err;
 
 	w->proxy_netns = proxy_netns;
 	w->sources = sources;
 	w->ovn = ovn;
 	w->stop = stop;
+	/* Signals are the proxy's thread's: its epoll_wait() is the one
+	 * to interrupt. The watcher looks at *stop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = pthread_create(&w->thread, NULL, watch_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	w->started = !err;
 	return -err;
 }
