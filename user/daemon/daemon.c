@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/tcp.h>
 #include <sys/file.h>
@@ -23,6 +24,7 @@
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
+#include "daemon/reload_status.h"
 #include "datapath/links.h"
 #include "lib/identity.h"
 #include "control/lock.h"
@@ -34,18 +36,22 @@
 #include "control/watch.h"
 #include "service_addr.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 struct daemon {
+	const struct mdr_daemon_options *opts; /* read again at each reload */
+	struct mdr_settings *set;	       /* in force */
 	struct mdr_state st;
 	struct mdr_config cfg;
-	struct mdr_backend backend;
+	struct mdr_proxy_options popts;	   /* in force */
 	struct mdr_http_stats *http_stats; /* mmapped mdr_http_stats */
 	size_t http_stats_len;
 	int listen_fd;
@@ -53,6 +59,14 @@ struct daemon {
 	struct mdr_proxy_counters counters; /* the proxy's, for metrics */
 	struct mdr_metrics metrics;
 	struct mdr_metrics_server metrics_server;
+	/* The sources' thread, and the settings it was started with: a
+	 * reload that changes them starts it again. */
+	struct mdr_watch watch;
+	char watch_netns[MDR_NETNS_LEN];
+	struct mdr_settings *watch_set;
+	struct mdr_ovn_config ovn;
+	volatile sig_atomic_t watch_stop;
+	unsigned long generation; /* reloads tried */
 };
 
 /*
@@ -238,20 +252,31 @@ static void renew_programs(struct mdr_state *st)
 		MDR_PIN_DIR, atts, links);
 }
 
-/* Pinned state and the proxy namespace, created or repaired. */
-static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
+/* What the settings ask of the data path. */
+static int proxy_wish(const struct mdr_settings *set,
+		      struct mdr_proxy_wish *wish)
 {
-	struct mdr_proxy_wish wish = {
+	*wish = (struct mdr_proxy_wish){
 		.proxy_netns = set->proxy_netns,
 		.syn_rate = set->new_connection_rate,
 		.syn_burst = set->new_connection_burst,
 		.reply_ttl = set->reply_ttl,
 	};
+	if (mdr_settings_pool4(set, &wish->pool, &wish->pool_prefix) ||
+	    mdr_settings_pool6(set, &wish->pool6, &wish->pool6_prefix))
+		return -EINVAL; /* mdr_settings_finish() vetted them */
+	return 0;
+}
+
+/* Pinned state and the proxy namespace, created or repaired. */
+static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
+{
+	struct mdr_proxy_wish wish;
 	int lock, err;
 
-	if (mdr_settings_pool4(set, &wish.pool, &wish.pool_prefix) ||
-	    mdr_settings_pool6(set, &wish.pool6, &wish.pool6_prefix))
-		return -EINVAL; /* mdr_settings_finish() vetted them */
+	err = proxy_wish(set, &wish);
+	if (err)
+		return err;
 	lock = mdr_lock();
 	if (lock < 0)
 		return lock;
@@ -347,6 +372,29 @@ static int setup_backend(struct mdr_backend *be, const struct mdr_settings *set)
 	return err;
 }
 
+/* A backend of its own for each configuration: the proxy keeps the old
+ * one alive while requests still use it (backend_done). */
+static struct mdr_backend *new_backend(const struct mdr_settings *set, int *err)
+{
+	struct mdr_backend *be = calloc(1, sizeof(*be));
+
+	*err = be ? setup_backend(be, set) : -ENOMEM;
+	if (*err) {
+		if (be)
+			mdr_backend_release(be);
+		free(be);
+		return NULL;
+	}
+	return be;
+}
+
+static void backend_done(void *ctx, const struct mdr_backend *be)
+{
+	(void)ctx;
+	mdr_backend_release((struct mdr_backend *)be);
+	free((struct mdr_backend *)be);
+}
+
 /*
  * The access log goes to stderr, like every other line, but through a
  * buffer of its own, which the proxy flushes once per loop turn: a write
@@ -399,21 +447,232 @@ static void daemon_cleanup(struct daemon *d)
 		munmap(d->http_stats, d->http_stats_len);
 	mdr_state_close(&d->st);
 	if (d->pid_fd >= 0) {
+		mdr_reload_status_remove();
 		unlink(MDR_PID_FILE);
 		close(d->pid_fd);
 	}
 }
 
+static int start_sources(struct daemon *d)
+{
+	int err;
+
+	ovn_config(d->watch_set, &d->ovn);
+	/* Its own copy: a reload rewrites d->cfg while the thread runs. */
+	memcpy(d->watch_netns, d->cfg.proxy_netns, sizeof(d->watch_netns));
+	err = mdr_watch_start(&d->watch, d->watch_netns,
+			      d->watch_set->attach_from, &d->ovn,
+			      &d->watch_stop);
+	if (err)
+		pr_err("cannot start the interface watcher: %s",
+		       strerror(-err));
+	return err;
+}
+
+/* ---- reload ---- */
+
+/*
+ * The data path's layout: the proxy namespace holds the listener, and the
+ * pools give every attachment its service address. Neither can move under
+ * a running daemon: with attachments, they would all be readdressed (as at
+ * start, refused); without, the listener would have to be closed and made
+ * again elsewhere, refusing guests meanwhile, which a reload never does.
+ */
+static int check_layout(struct daemon *d, const struct mdr_settings *next)
+{
+	char why[512], pool[INET_ADDRSTRLEN], pool6[INET6_ADDRSTRLEN];
+	struct mdr_proxy_wish w;
+	const char *name = NULL;
+
+	if (proxy_wish(next, &w))
+		return -EINVAL;
+	if (next->proxy_netns[0] &&
+	    strcmp(next->proxy_netns, d->cfg.proxy_netns))
+		name = "proxy_netns";
+	else if (w.pool_prefix && (w.pool.s_addr != d->cfg.pool_addr ||
+				   w.pool_prefix != d->cfg.pool_prefix))
+		name = "service_pool";
+	else if (w.pool6_prefix && (memcmp(&w.pool6, d->cfg.pool6_addr, 16) ||
+				    w.pool6_prefix != d->cfg.pool6_prefix))
+		name = "service_pool6";
+	if (!name)
+		return 0;
+	inet_ntop(AF_INET, &d->cfg.pool_addr, pool, sizeof(pool));
+	inet_ntop(AF_INET6, d->cfg.pool6_addr, pool6, sizeof(pool6));
+	if (mdr_state_has_attachments(&d->st))
+		snprintf(why, sizeof(why),
+			 "cannot change on reload: interfaces are attached "
+			 "with proxy namespace '%s', service pools %s/%u and "
+			 "%s/%u, and each has its service address from them; "
+			 "detach them (or run `mdredir unload`) and restart "
+			 "the daemon to change it",
+			 d->cfg.proxy_netns, pool, d->cfg.pool_prefix, pool6,
+			 d->cfg.pool6_prefix);
+	else
+		snprintf(why, sizeof(why),
+			 "cannot change on reload: the listener lives in "
+			 "proxy namespace '%s' with service pools %s/%u and "
+			 "%s/%u, and moving it would refuse guests meanwhile; "
+			 "restart the daemon to change it",
+			 d->cfg.proxy_netns, pool, d->cfg.pool_prefix, pool6,
+			 d->cfg.pool6_prefix);
+	mdr_settings_refuse(next, name, why);
+	return -EBUSY;
+}
+
+/* The per-packet settings of the BPF programs (new_connection_rate and
+ * _burst, reply_ttl), in the pinned config they read. */
+static int set_data_path_limits(struct daemon *d,
+				const struct mdr_settings *set)
+{
+	struct mdr_proxy_wish w;
+	int lock, err;
+
+	err = proxy_wish(set, &w);
+	if (err)
+		return err;
+	lock = mdr_lock();
+	if (lock < 0)
+		return lock;
+	err = mdr_dp_set_proxy_limits(&d->st, &w, &d->cfg);
+	mdr_unlock(lock);
+	if (err)
+		pr_err("cannot write the new connection rate and reply TTL "
+		       "to the pinned mdr_config: %s",
+		       strerror(-err));
+	return err;
+}
+
+static bool same_sources(const struct mdr_settings *a,
+			 const struct mdr_settings *b)
+{
+	return a->attach_from == b->attach_from &&
+	       !strcmp(a->ovsdb_connection, b->ovsdb_connection) &&
+	       !strcmp(a->ovn_sb_connection, b->ovn_sb_connection) &&
+	       !strcmp(a->ovn_sb_private_key, b->ovn_sb_private_key) &&
+	       !strcmp(a->ovn_sb_certificate, b->ovn_sb_certificate) &&
+	       !strcmp(a->ovn_sb_ca_cert, b->ovn_sb_ca_cert) &&
+	       a->ovsdb_probe_interval == b->ovsdb_probe_interval;
+}
+
+/*
+ * The sources' settings changed: their thread starts again with the new
+ * ones. Stopping a source detaches nothing (the attachments it made stay
+ * until their interfaces go, or a source that runs again converges on
+ * them), and a source that starts reads its databases before it detaches
+ * anything.
+ */
+static int restart_sources(struct daemon *d, const struct mdr_settings *next)
+{
+	d->watch_stop = 1;
+	mdr_watch_join(&d->watch);
+	d->watch_stop = 0;
+	memcpy(d->watch_set, next, sizeof(*next));
+	pr_info("the sources' settings changed: the watcher starts again");
+	return start_sources(d);
+}
+
+/*
+ * Everything new is made and checked before anything changes: settings,
+ * layout, the ovn source's, the backend; then the data path's per-packet
+ * settings, which are put back if the proxy refuses the rest. A request
+ * under way ends as it began (see mdr_proxy_reconfigure()).
+ */
+static int reload(struct daemon *d, struct proxy *p, struct mdr_settings *next,
+		  bool *applied)
+{
+	struct mdr_proxy_options popts = d->popts;
+	struct mdr_ovn_config ovn;
+	struct mdr_backend *be;
+	int err;
+
+	err = load_settings(d->opts, next);
+	if (!err)
+		err = check_layout(d, next);
+	if (err)
+		return err;
+	ovn_config(next, &ovn);
+	if (next->attach_from & 1u << MDR_SOURCE_OVN) {
+		err = mdr_ovn_config_check(&ovn);
+		if (err)
+			return err;
+	}
+	be = new_backend(next, &err);
+	if (!be)
+		return err;
+	popts.backend = be;
+	/* Everything the settings say of the proxy, access log included. */
+	mdr_settings_proxy_options(next, &popts);
+	err = set_data_path_limits(d, next);
+	if (!err) {
+		err = mdr_proxy_reconfigure(p, &popts);
+		if (err) {
+			pr_err("the proxy cannot take the new settings: %s",
+			       strerror(-err));
+			set_data_path_limits(d, d->set);
+		}
+	}
+	if (err) {
+		backend_done(NULL, be);
+		return err;
+	}
+	*applied = true;
+	d->popts = popts;
+	memcpy(d->set, next, sizeof(*next));
+	/* (Also when they could not start last time.) */
+	if (!same_sources(d->watch_set, next) || !d->watch.started)
+		err = restart_sources(d, next);
+	return err;
+}
+
+/* SIGHUP, on the proxy's thread between two turns of its loop. */
+static void on_reload(void *ctx, struct proxy *p)
+{
+	static struct mdr_settings next; /* large: not on the stack */
+	struct daemon *d = ctx;
+	struct mdr_reload_status rs = { .pid = getpid() };
+	char desc[PATH_MAX + 32];
+	bool applied = false;
+	int err;
+
+	rs.generation = ++d->generation;
+	pr_info("reload %lu: reading the configuration again", rs.generation);
+	mdr_log_capture(rs.errors, sizeof(rs.errors));
+	err = reload(d, p, &next, &applied);
+	mdr_log_capture(NULL, 0);
+	rs.ok = !err;
+	if (!err) {
+		mdr_backend_describe(d->popts.backend, desc, sizeof(desc));
+		pr_info("reload %lu: done, backend %s", rs.generation, desc);
+	} else if (applied) {
+		pr_err("reload %lu: the new settings are in force, but the "
+		       "sources did not start again (above)",
+		       rs.generation);
+	} else {
+		pr_err("reload %lu: refused, the settings in force are "
+		       "unchanged",
+		       rs.generation);
+	}
+	err = mdr_reload_status_write(&rs);
+	if (err)
+		pr_warn("cannot write %s: %s", MDR_RELOAD_STATUS_FILE,
+			strerror(-err));
+}
+
 int mdr_daemon_run(const struct mdr_daemon_options *opts)
 {
-	static struct mdr_settings set; /* large: not on the stack */
-	struct daemon d = { .listen_fd = -1,
+	/* Large: not on the stack. */
+	static struct mdr_settings set, watch_set;
+	struct daemon d = { .opts = opts,
+			    .set = &set,
+			    .watch_set = &watch_set,
+			    .listen_fd = -1,
 			    .pid_fd = -1,
 			    .metrics_server.fd = -1 };
-	struct mdr_proxy_options popts = {};
+	struct mdr_proxy_options *popts = &d.popts;
+	struct mdr_reload_status rs = { .pid = getpid(), .ok = true };
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct mdr_watch watch = {};
-	struct mdr_ovn_config ovn;
+	struct mdr_backend *be = NULL;
 	char desc[PATH_MAX + 32];
 	int err;
 
@@ -421,15 +680,15 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	err = load_settings(opts, &set);
 	if (err)
 		return err;
-	ovn_config(&set, &ovn);
+	ovn_config(&set, &d.ovn);
 	if (set.attach_from & 1u << MDR_SOURCE_OVN) {
-		err = mdr_ovn_config_check(&ovn);
+		err = mdr_ovn_config_check(&d.ovn);
 		if (err)
 			return err;
 	}
-	err = setup_backend(&d.backend, &set);
-	if (err)
-		goto out;
+	be = new_backend(&set, &err);
+	if (!be)
+		return err;
 	err = take_pid_file(&d);
 	if (err)
 		goto out;
@@ -450,39 +709,47 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	mdr_backend_describe(&d.backend, desc, sizeof(desc));
+	mdr_backend_describe(be, desc, sizeof(desc));
 	pr_info("listening on port %u in network namespace '%s', backend %s",
 		MDR_METADATA_PORT, d.cfg.proxy_netns, desc);
-	popts.listen_fd = d.listen_fd;
-	popts.backend = &d.backend;
-	popts.identify = identify;
-	popts.identify_ctx = &d;
-	popts.on_request = count_request;
-	popts.on_request_ctx = &d;
-	popts.counters = &d.counters;
-	popts.access_log = open_access_log();
-	popts.stop = &stop_requested;
-	mdr_settings_proxy_options(&set, &popts);
-	err = mdr_watch_start(&watch, d.cfg.proxy_netns, set.attach_from, &ovn,
-			      &stop_requested);
-	if (err) {
-		pr_err("cannot start the interface watcher: %s",
-		       strerror(-err));
+	popts->listen_fd = d.listen_fd;
+	popts->backend = be;
+	popts->backend_done = backend_done;
+	popts->identify = identify;
+	popts->identify_ctx = &d;
+	popts->on_request = count_request;
+	popts->on_request_ctx = &d;
+	popts->counters = &d.counters;
+	popts->access_log = open_access_log();
+	popts->stop = &stop_requested;
+	popts->reload = &reload_requested;
+	popts->on_reload = on_reload;
+	popts->on_reload_ctx = &d;
+	mdr_settings_proxy_options(&set, popts);
+	err = mdr_reload_status_write(&rs);
+	if (err)
+		pr_warn("cannot write %s: %s", MDR_RELOAD_STATUS_FILE,
+			strerror(-err));
+	memcpy(&watch_set, &set, sizeof(set));
+	err = start_sources(&d);
+	if (err)
 		goto out;
-	}
-	err = mdr_proxy_run(&popts);
-	stop_requested = 1; /* the watcher too, whatever stopped the proxy */
+	be = NULL; /* the proxy's now, until backend_done() */
+	err = mdr_proxy_run(popts);
 	if (err)
 		pr_err("the proxy stopped: %s", strerror(-err));
 	else
 		pr_info("stopped");
 out:
-	mdr_watch_join(&watch);
-	if (popts.access_log && popts.access_log != stderr)
-		fclose(popts.access_log);
+	d.watch_stop = 1; /* whatever stopped the proxy */
+	mdr_watch_join(&d.watch);
+	if (popts->access_log && popts->access_log != stderr)
+		fclose(popts->access_log);
 	daemon_cleanup(&d);
-	mdr_backend_release(&d.backend);
+	if (be)
+		backend_done(NULL, be);
 	return err;
 }
