@@ -18,6 +18,7 @@
 #include "datapath/links.h"
 #include "lib/log.h"
 #include "datapath/netns.h"
+#include "cli/reload.h"
 #include "cli/show.h"
 #include "control/unload.h"
 
@@ -414,13 +415,19 @@ static int cmd_unload(const struct cli_command *cmd, int argc, char **argv)
 	return rc < 0 ? status(mdr_unload()) : rc;
 }
 
+static int cmd_reload(const struct cli_command *cmd, int argc, char **argv)
+{
+	return cmd_show(cmd, argc, argv, mdr_reload);
+}
+
 static const struct cli_command commands[] = {
 	{ "daemon", "run the metadata proxy in the foreground",
 	  "Usage: mdredir daemon [--backend SPEC] [--config FILE] [--proxy-netns NAME]\n"
 	  "                      [--reply-ttl N] [--attach-from SOURCES]\n",
 	  "Runs the proxy in the foreground until SIGINT or SIGTERM, logging to\n"
 	  "stderr. The data path keeps working without it; guests' connections\n"
-	  "are refused while it is stopped.\n",
+	  "are refused while it is stopped. SIGHUP (or `mdredir reload`) reads\n"
+	  "the same files and flags again.\n",
 	  daemon_options,
 	  "The shared secret for Nova comes from the config file\n"
 	  "(metadata_proxy_shared_secret, or [mdredir] shared_secret_file), never\n"
@@ -453,6 +460,17 @@ static const struct cli_command commands[] = {
 	  "Stops the daemon and removes every program, map, pin, veth and\n"
 	  "namespace mdredir made.\n",
 	  NULL, NULL, cmd_unload },
+	{ "reload", "make the daemon read its configuration again",
+	  "Usage: mdredir reload [--json]\n",
+	  "Sends SIGHUP to the running daemon, which reads the same --config\n"
+	  "files and flags again, and waits for its answer: \"reloaded\", or\n"
+	  "the errors (FILE:LINE: ...) that made it keep the settings in force,\n"
+	  "and exit status 1. New requests take the new settings; requests under\n"
+	  "way end with theirs, and no guest connection is dropped.\n",
+	  show_options,
+	  "The proxy namespace and the service pools cannot change on reload\n"
+	  "(see the README, \"Reload\").\n",
+	  cmd_reload },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
