@@ -15,7 +15,7 @@ assert_nothing_left() {
 }
 
 @test "every subcommand has --help" {
-	for cmd in daemon attach detach list stats unload; do
+	for cmd in daemon attach detach list stats unload reload; do
 		run mdredir "$cmd" --help
 		assert_success
 		assert_output --partial "Usage: mdredir $cmd"
@@ -29,7 +29,7 @@ assert_nothing_left() {
 	run mdredir frobnicate
 	assert_equal "$status" 2
 	assert_output --partial "unknown command 'frobnicate'"
-	for cmd in daemon attach detach list stats unload; do
+	for cmd in daemon attach detach list stats unload reload; do
 		run mdredir "$cmd" --no-such-flag
 		assert_equal "$status" 2
 		assert_output --partial "Usage: mdredir $cmd"
