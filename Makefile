@@ -28,7 +28,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps fuzz tree-check format format-check
+.PHONY: all clean test demo deps fuzz tree-check format format-check FORCE
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -77,6 +77,20 @@ $(OUT)/user/%.o: user/%.c | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The build's version, for `mdredir --version` and the daemon's first log
+# line: a package build passes VERSION=, a checkout says what git describe
+# says. The header is rewritten only when the version changes, so a new
+# version rebuilds one object (user/lib/version.c) and relinks.
+VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+$(OUT)/mdredir_version.h: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '#define MDR_VERSION "%s"\n' '$(VERSION)' >$@.new
+	$(Q)if cmp -s $@.new $@; then rm $@.new; else \
+		mv $@.new $@; printf '  %-8s %s\n' GEN $@; fi
+
+$(OUT)/user/lib/version.o: $(OUT)/mdredir_version.h
 
 $(OUT)/mdredir: $(USER_OBJS)
 	$(call msg,LD,$@)

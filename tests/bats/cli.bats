@@ -15,7 +15,7 @@ assert_nothing_left() {
 }
 
 @test "every subcommand has --help" {
-	for cmd in daemon attach detach list stats unload reload; do
+	for cmd in daemon attach detach list stats unload reload version; do
 		run mdredir "$cmd" --help
 		assert_success
 		assert_output --partial "Usage: mdredir $cmd"
@@ -25,11 +25,25 @@ assert_nothing_left() {
 	assert_output --partial "Commands:"
 }
 
+@test "--version and version print the build's git describe" {
+	local want
+	want=$(git -C "$ROOT" describe --always --dirty)
+	run mdredir --version
+	assert_success
+	# The tree may have changed since the build: same commit, at least.
+	assert_output --regexp "^mdredir ${want%-dirty}(-dirty)?\$"
+	run mdredir version
+	assert_success
+	assert_output --regexp "^mdredir ${want%-dirty}(-dirty)?\$"
+	run mdredir version extra
+	assert_equal "$status" 2
+}
+
 @test "unknown commands and flags exit 2 with usage" {
 	run mdredir frobnicate
 	assert_equal "$status" 2
 	assert_output --partial "unknown command 'frobnicate'"
-	for cmd in daemon attach detach list stats unload reload; do
+	for cmd in daemon attach detach list stats unload reload version; do
 		run mdredir "$cmd" --no-such-flag
 		assert_equal "$status" 2
 		assert_output --partial "Usage: mdredir $cmd"

@@ -21,8 +21,7 @@
 #include "cli/reload.h"
 #include "cli/show.h"
 #include "control/unload.h"
-
-#define MDR_VERSION "0.1.0"
+#include "lib/version.h"
 
 static int status(int err)
 {
@@ -420,6 +419,22 @@ static int cmd_reload(const struct cli_command *cmd, int argc, char **argv)
 	return cmd_show(cmd, argc, argv, mdr_reload);
 }
 
+/* `mdredir version` and `mdredir --version` say the same. */
+static int print_version(void)
+{
+	printf("mdredir %s\n", mdr_version);
+	return EXIT_OK;
+}
+
+static int cmd_version(const struct cli_command *cmd, int argc, char **argv)
+{
+	int rc;
+
+	rc = cli_parse(cmd, argc, argv, NULL, NULL);
+	rc = rc < 0 ? cli_no_more(cmd, NULL, argc, argv) : rc;
+	return rc < 0 ? print_version() : rc;
+}
+
 static const struct cli_command commands[] = {
 	{ "daemon", "run the metadata proxy in the foreground",
 	  "Usage: mdredir daemon [--backend SPEC] [--config FILE] [--proxy-netns NAME]\n"
@@ -471,6 +486,10 @@ static const struct cli_command commands[] = {
 	  "The proxy namespace and the service pools cannot change on reload\n"
 	  "(see the README, \"Reload\").\n",
 	  cmd_reload },
+	{ "version", "print the version", "Usage: mdredir version\n",
+	  "Prints the build's version: the git describe of the checkout it was\n"
+	  "built from, or its package's version.\n",
+	  NULL, NULL, cmd_version },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -509,7 +528,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+vVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v': level = MDR_LOG_DEBUG; break;
-		case 'V': printf("mdredir %s\n", MDR_VERSION); return EXIT_OK;
+		case 'V': return print_version();
 		case 'h': print_main_usage(stdout); return EXIT_OK;
 		default: print_main_usage(stderr); return EXIT_USAGE;
 		}

@@ -29,6 +29,7 @@
 #include "lib/identity.h"
 #include "control/lock.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "datapath/netns.h"
 #include "proxy/proxy.h"
 #include "control/ovn_source.h"
@@ -713,8 +714,9 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	signal(SIGPIPE, SIG_IGN);
 
 	mdr_backend_describe(be, desc, sizeof(desc));
-	pr_info("listening on port %u in network namespace '%s', backend %s",
-		MDR_METADATA_PORT, d.cfg.proxy_netns, desc);
+	pr_info("mdredir %s listening on port %u in network namespace '%s', "
+		"backend %s",
+		mdr_version, MDR_METADATA_PORT, d.cfg.proxy_netns, desc);
 	popts->listen_fd = d.listen_fd;
 	popts->backend = be;
 	popts->backend_done = backend_done;
