@@ -28,7 +28,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps fuzz tree-check format format-check FORCE
+.PHONY: all clean test demo deps fuzz tree-check format format-check FORCE man
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -49,7 +49,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUT)/tests/%,$(wildcard tests/help
 # BPF programs the tests use as someone else's (not part of mdredir).
 TEST_BPF   := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
 
-all: $(OUT)/mdredir $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF)
+all: $(OUT)/mdredir $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF) man
 
 # Each hook is its own compilation unit; the static linker joins them into
 # one object so a single skeleton carries every program and the shared maps.
@@ -114,6 +114,25 @@ $(OUT)/tests/%: tests/helpers/%.c $(LIB_OBJS) | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+# The manual pages, from scdoc sources in man/. mdredir.ini(5) takes its
+# description and options from tools/mdredir.ini.sample (tools/ini-man.py),
+# so the manual says what the sample says.
+SCDOC      ?= scdoc
+MAN_PAGES  := $(OUT)/man/mdredir.8 $(OUT)/man/mdredir.ini.5
+
+man: $(MAN_PAGES)
+
+$(OUT)/man/mdredir.8: man/mdredir.8.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(SCDOC) <$< >$@
+
+$(OUT)/man/mdredir.ini.5: man/mdredir.ini.5.scd tools/mdredir.ini.sample \
+			  tools/ini-man.py
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/ini-man.py $< tools/mdredir.ini.sample | $(SCDOC) >$@
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for the HTTP parsers, built with
 # clang's sanitizers around the few sources they exercise: nothing here

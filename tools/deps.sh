@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm pkg-config linux-libc-dev	# build
 	clang-format					# make format-check
+	scdoc						# the manual pages
 	libclang-rt-14-dev				# libFuzzer, sanitizers (make fuzz)
 	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF loader
 	libmnl-dev					# netlink
