@@ -29,7 +29,7 @@ struct show_ctx {
 	const struct mdr_state *st;
 	bool json;
 	int count;
-	unsigned int per_source[MDR_SOURCE_MAX]; /* attachments of each */
+	struct mdr_source_report sources;
 };
 
 static void service_str(const struct mdr_attachment *att, char buf[16])
@@ -195,8 +195,6 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
 	struct mdr_pkt_stats p;
 	char svc[16];
 
-	if (att->source < MDR_SOURCE_MAX)
-		ctx->per_source[att->source]++;
 	/* Counters read as zero if they cannot be read at all. */
 	mdr_state_get_http_stats(ctx->st, id, &h);
 	mdr_state_get_pkt_stats(ctx->st, id, &p);
@@ -253,44 +251,41 @@ static int stats_one(__u32 id, const struct mdr_attachment *att, void *data)
  */
 static void print_sources(const struct show_ctx *ctx)
 {
-	struct mdr_source_status st;
+	const struct mdr_source_report *r = &ctx->sources;
 	bool first = true;
 
 	if (ctx->json)
 		printf(", \"sources\": {");
 	for (unsigned int i = 0; i < MDR_SOURCE_MAX; i++) {
-		bool running;
+		const struct mdr_source_status *st = &r->status[i];
 
-		if (i == MDR_SOURCE_CLI)
-			continue;
-		running = !mdr_source_status_read(i, &st);
-		if (!running && !ctx->per_source[i])
+		if (!mdr_source_reported(r, i))
 			continue;
 		if (!ctx->json) {
 			printf("source %s: %s, %s, %s, %u attachments, "
 			       "%llu errors%s%s\n",
 			       mdr_source_name(i),
-			       running ? "running" : "not running",
-			       st.connected ? "connected" : "not connected",
-			       st.synced ? "synced" : "not synced",
-			       ctx->per_source[i], st.errors,
-			       st.last_error[0] ? ": " : "", st.last_error);
+			       r->running[i] ? "running" : "not running",
+			       st->connected ? "connected" : "not connected",
+			       st->synced ? "synced" : "not synced",
+			       r->per_source[i], st->errors,
+			       st->last_error[0] ? ": " : "", st->last_error);
 			continue;
 		}
 		printf("%s\n    \"%s\": {\"running\": %s, \"connected\": %s, "
 		       "\"synced\": %s, \"last_sync\": ",
 		       first ? "" : ",", mdr_source_name(i),
-		       running ? "true" : "false",
-		       st.connected ? "true" : "false",
-		       st.synced ? "true" : "false");
-		if (st.last_sync)
-			printf("%lld", st.last_sync);
+		       r->running[i] ? "true" : "false",
+		       st->connected ? "true" : "false",
+		       st->synced ? "true" : "false");
+		if (st->last_sync)
+			printf("%lld", st->last_sync);
 		else
 			printf("null");
 		printf(", \"attachments\": %u, \"errors\": %llu, "
 		       "\"last_error\": ",
-		       ctx->per_source[i], st.errors);
-		mdr_json_str_or_null(stdout, st.last_error);
+		       r->per_source[i], st->errors);
+		mdr_json_str_or_null(stdout, st->last_error);
 		printf("}");
 		first = false;
 	}
@@ -312,6 +307,7 @@ int mdr_show_stats(bool json)
 		ctx.st = &st;
 		mdr_state_get_pkt_stats(&st, 0, &global);
 	}
+	mdr_source_report(ctx.st, &ctx.sources);
 	if (json)
 		printf("{\"attachments\": [");
 	if (err == 0)

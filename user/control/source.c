@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "control/lock.h"
+#include "control/pinned_state.h"
 #include "control/source.h"
 
 static const char *const names[MDR_SOURCE_MAX] = {
@@ -108,4 +109,34 @@ void mdr_source_status_remove(enum mdr_source source)
 
 	status_path(source, path, sizeof(path), "");
 	unlink(path);
+}
+
+static int count_one(__u32 id, const struct mdr_attachment *att, void *data)
+{
+	struct mdr_source_report *r = data;
+
+	(void)id;
+	r->attachments++;
+	if (att->source < MDR_SOURCE_MAX)
+		r->per_source[att->source]++;
+	return 0;
+}
+
+int mdr_source_report(const struct mdr_state *st, struct mdr_source_report *r)
+{
+	int err = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (st)
+		err = mdr_state_for_each_attachment(st, count_one, r);
+	for (unsigned int i = 0; i < MDR_SOURCE_MAX; i++)
+		r->running[i] = i != MDR_SOURCE_CLI &&
+				!mdr_source_status_read(i, &r->status[i]);
+	return err;
+}
+
+bool mdr_source_reported(const struct mdr_source_report *r, unsigned int source)
+{
+	return source != MDR_SOURCE_CLI &&
+	       (r->running[source] || r->per_source[source]);
 }

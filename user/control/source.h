@@ -32,4 +32,23 @@ int mdr_source_status_read(enum mdr_source source,
 			   struct mdr_source_status *status);
 void mdr_source_status_remove(enum mdr_source source);
 
+struct mdr_state;
+
+/*
+ * What `stats` and the daemon's status to systemd say of the sources: the
+ * pinned attachments counted by source, and each source's own word.
+ */
+struct mdr_source_report {
+	unsigned int attachments;		 /* all of them */
+	unsigned int per_source[MDR_SOURCE_MAX]; /* each source's */
+	bool running[MDR_SOURCE_MAX];		 /* a running daemon runs it */
+	struct mdr_source_status status[MDR_SOURCE_MAX]; /* if running */
+};
+
+/* Fills @r; @st NULL (nothing pinned) counts no attachments. */
+int mdr_source_report(const struct mdr_state *st, struct mdr_source_report *r);
+/* Whether @source is worth a word: it runs, or owns attachments (never cli). */
+bool mdr_source_reported(const struct mdr_source_report *r,
+			 unsigned int source);
+
 #endif
