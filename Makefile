@@ -15,7 +15,8 @@ CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT)
 # Every object also writes the headers it read into a .d file beside it.
 DEPFLAGS    = -MMD -MP
-LDLIBS     += -lbpf -lelf -lz -lmnl -lssl -lcrypto -ljansson -lpthread
+LDLIBS     += -lbpf -lelf -lz -lmnl -lssl -lcrypto -ljansson -lpthread \
+	      $(shell pkg-config --libs libsystemd)
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
 

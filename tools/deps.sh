@@ -13,6 +13,7 @@ packages=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF loader
 	libmnl-dev					# netlink
 	libjansson-dev					# OVSDB's JSON-RPC (control plane)
+	libsystemd-dev					# sd_notify (Type=notify unit)
 	libssl-dev openssl				# HMAC and TLS to Nova; test CAs
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
 	strace						# syscall-count tests

@@ -25,6 +25,7 @@
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
 #include "daemon/reload_status.h"
+#include "daemon/notify.h"
 #include "datapath/links.h"
 #include "lib/identity.h"
 #include "control/lock.h"
@@ -725,6 +726,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	popts->on_request = count_request;
 	popts->on_request_ctx = &d;
 	popts->counters = &d.counters;
+	popts->on_turn = mdr_notify_turn;
 	popts->access_log = open_access_log();
 	popts->stop = &stop_requested;
 	popts->reload = &reload_requested;
@@ -739,8 +741,12 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	err = start_sources(&d);
 	if (err)
 		goto out;
+	err = mdr_notify_start(&d.st);
+	if (err)
+		goto out;
 	be = NULL; /* the proxy's now, until backend_done() */
 	err = mdr_proxy_run(popts);
+	mdr_notify_stop();
 	if (err)
 		pr_err("the proxy stopped: %s", strerror(-err));
 	else

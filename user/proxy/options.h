@@ -50,6 +50,12 @@ struct mdr_proxy_options {
 	/* Called once per finished request (may be NULL). */
 	void (*on_request)(void *ctx, const struct mdr_request_record *rec);
 	void *on_request_ctx;
+	/*
+	 * Called on the loop's thread at every turn, at least every 200 ms
+	 * (may be NULL): a sign of life that stops when the loop hangs.
+	 */
+	void (*on_turn)(void *ctx);
+	void *on_turn_ctx;
 	FILE *access_log;	     /* one line per request; NULL for none */
 	bool access_log_json;	     /* JSON objects rather than text lines */
 	volatile sig_atomic_t *stop; /* the loop returns soon after *stop != 0 */

@@ -340,6 +340,8 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	p.accepting = true;
 
 	while (!*p.o->stop) {
+		if (p.o->on_turn)
+			p.o->on_turn(p.o->on_turn_ctx);
 		loop_tick(&p.loop);
 		/* Between two turns: nothing is half done. */
 		if (p.o->reload && *p.o->reload) {
