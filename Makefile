@@ -29,7 +29,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps fuzz tree-check format format-check FORCE man
+.PHONY: all clean test demo deps fuzz tree-check format format-check FORCE \
+	man install uninstall
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -134,6 +135,47 @@ $(OUT)/man/mdredir.ini.5: man/mdredir.ini.5.scd tools/mdredir.ini.sample \
 	$(call msg,SCDOC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)tools/ini-man.py $< tools/mdredir.ini.sample | $(SCDOC) >$@
+
+# make install [DESTDIR=DIR] [PREFIX=/usr]: the binary, the manual pages, a
+# commented /etc/mdredir/mdredir.ini (the sample), the systemd unit (its
+# paths follow SBINDIR and SYSCONFDIR) and the local backend's directory.
+# The configuration is overwritten: keeping an operator's is the package's
+# job (conffiles). /var/lib/mdredir/metadata is the binary's default
+# backend (MDR_SETTINGS_DEFAULT_BACKEND), so it does not follow PREFIX.
+PREFIX     ?= /usr
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+STATEDIR   := /var/lib/mdredir
+INSTALL    ?= install
+
+install: $(OUT)/mdredir $(MAN_PAGES)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -D -m 0755 $(OUT)/mdredir $(DESTDIR)$(SBINDIR)/mdredir
+	$(Q)$(INSTALL) -D -m 0644 $(OUT)/man/mdredir.8 \
+		$(DESTDIR)$(MANDIR)/man8/mdredir.8
+	$(Q)$(INSTALL) -D -m 0644 $(OUT)/man/mdredir.ini.5 \
+		$(DESTDIR)$(MANDIR)/man5/mdredir.ini.5
+	$(Q)$(INSTALL) -D -m 0644 tools/mdredir.ini.sample \
+		$(DESTDIR)$(SYSCONFDIR)/mdredir/mdredir.ini
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|/usr/sbin/mdredir|$(SBINDIR)/mdredir|g' \
+		-e 's|/etc/mdredir/|$(SYSCONFDIR)/mdredir/|g' \
+		systemd/mdredir.service >$(DESTDIR)$(UNITDIR)/mdredir.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/mdredir.service
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(STATEDIR)/metadata
+
+# What install put there, but not /var/lib/mdredir if anything is in it.
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/mdredir \
+		$(DESTDIR)$(MANDIR)/man8/mdredir.8 \
+		$(DESTDIR)$(MANDIR)/man5/mdredir.ini.5 \
+		$(DESTDIR)$(SYSCONFDIR)/mdredir/mdredir.ini \
+		$(DESTDIR)$(UNITDIR)/mdredir.service
+	$(Q)rmdir $(DESTDIR)$(SYSCONFDIR)/mdredir $(DESTDIR)$(STATEDIR)/metadata \
+		$(DESTDIR)$(STATEDIR) 2>/dev/null || true
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for the HTTP parsers, built with
 # clang's sanitizers around the few sources they exercise: nothing here

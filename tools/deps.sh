@@ -18,6 +18,7 @@ packages=(
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
 	strace						# syscall-count tests
 	prometheus					# promtool and a server (metrics tests)
+	man-db groff-base systemd			# manuals, unit checks
 	openvswitch-switch				# ovsdb-server for the OVSDB tests
 	ovn-central					# ovn-northd, OVN schemas (OVN tests)
 	bats bats-assert bats-support
