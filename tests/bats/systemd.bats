@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
 # The daemon as the systemd unit runs it: what it tells the NOTIFY_SOCKET a
-# test listens on, as systemd would.
+# test listens on, as systemd would, and the capabilities the unit leaves it.
 
 load helpers
 
@@ -102,3 +102,70 @@ start_notifying_daemon() {
 	! notified 'WATCHDOG=1'
 }
 
+# run_with_caps CAP... -- CMD...: CMD as root with only the named
+# capabilities (CAP_X), as CapabilityBoundingSet= leaves a unit's root.
+run_with_caps() {
+	local bset=-all
+	while [ "$1" != -- ]; do
+		[ -z "$1" ] || bset+=",+$(tr 'A-Z' 'a-z' <<<"${1#CAP_}")"
+		shift
+	done
+	shift
+	exec setpriv --bounding-set "$bset" --inh-caps -all -- "$@"
+}
+
+@test "the daemon serves with only the capabilities the unit leaves it, and needs each" {
+	local caps log=$BATS_TEST_TMPDIR/daemon.log
+	local -A why=(
+		[CAP_SYS_ADMIN]="cannot enter network namespace 'mdredir': Operation not permitted"
+		[CAP_NET_ADMIN]="cannot bring lo up: Operation not permitted"
+		[CAP_NET_BIND_SERVICE]="cannot listen on port 80 in namespace 'mdredir': Permission denied"
+	)
+	read -ra caps < <(sed -n 's/^CapabilityBoundingSet=//p' "$ROOT/systemd/mdredir.service")
+	[ "${#caps[@]}" -ge 3 ]
+	run_with_caps "${caps[@]}" -- "$MDREDIR" daemon \
+		--backend "local:$BATS_TEST_TMPDIR/md" 2>"$log" 3>&- &
+	DAEMON_PID=$!
+	await_line "$DAEMON_PID" "$log" 'listening on'
+	run metadata "$SB-vm1" /who
+	assert_output one
+	# It ran with those and no other.
+	run capsh --decode="$(awk '$1 == "CapEff:" { print $2 }' "/proc/$DAEMON_PID/status")"
+	assert_equal "$(sed 's/^0x[0-9a-f]*=//' <<<"$output" | tr , '\n' | sort)" \
+		"$(printf '%s\n' "${caps[@]}" | tr 'A-Z' 'a-z' | sort)"
+	stop_daemon
+	# No RLIMIT_MEMLOCK to raise (BPF memory is charged to the cgroup), so
+	# no CAP_SYS_RESOURCE: libbpf would have said it failed to.
+	run grep -i memlock "$log"
+	assert_failure
+	# Without any one of them (CAP_DAC_OVERRIDE is for a socket of
+	# another user's, which this test has not), it cannot start.
+	for drop in CAP_SYS_ADMIN CAP_NET_ADMIN CAP_NET_BIND_SERVICE; do
+		run run_with_caps "${caps[@]/$drop/}" -- "$MDREDIR" daemon \
+			--backend "local:$BATS_TEST_TMPDIR/md"
+		assert_failure
+		assert_output --partial "${why[$drop]}"
+	done
+}
+
+@test "CAP_DAC_OVERRIDE is what reaches an agent socket of the neutron user's" {
+	local caps sock=$BATS_TEST_TMPDIR/agent.sock log=$BATS_TEST_TMPDIR/daemon.log
+	start_backend --unix "$sock"
+	# As Neutron leaves it: the neutron user's, writable by it alone.
+	chown nobody "$sock"
+	chmod 0644 "$sock"
+	read -ra caps < <(sed -n 's/^CapabilityBoundingSet=//p' "$ROOT/systemd/mdredir.service")
+	for without in "" CAP_DAC_OVERRIDE; do
+		run_with_caps "${caps[@]/$without/}" -- "$MDREDIR" daemon \
+			--backend "neutron:unix:$sock" 2>"$log" 3>&- &
+		DAEMON_PID=$!
+		await_line "$DAEMON_PID" "$log" 'listening on'
+		run metadata "$SB-vm1" /latest/meta-data/ -o /dev/null -w '%{http_code}'
+		stop_daemon
+		if [ -z "$without" ]; then
+			assert_output 200
+		else
+			assert_output 503
+		fi
+	done
+}
