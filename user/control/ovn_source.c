@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "control/attach.h"
 #include "control/ovn_join.h"
@@ -43,6 +46,7 @@ struct mdr_ovn_source {
 	long long retry_sync_at;
 	/* Names logged once, so that a sync per change does not repeat. */
 	json_t *said; /* {message: true} */
+	int host_fd;  /* a socket of the host namespace, for tap_exists() */
 	struct mdr_source_status status;
 };
 
@@ -72,11 +76,20 @@ static void say_once(const char *msg, void *ctx)
 
 /* ---- the join ---- */
 
-/* The tap is in the host namespace, where the ovn source attaches. */
+/*
+ * The tap is in the host namespace, where the ovn source attaches: asked
+ * of a socket made there, once (if_nametoindex() makes one a call, and a
+ * sync asks for every binding).
+ */
 static bool tap_exists(const char *name, void *ctx)
 {
-	(void)ctx;
-	return if_nametoindex(name);
+	struct mdr_ovn_source *src = ctx;
+	struct ifreq ifr = { 0 };
+
+	if (src->host_fd < 0 || strlen(name) >= sizeof(ifr.ifr_name))
+		return src->host_fd < 0 && if_nametoindex(name);
+	strcpy(ifr.ifr_name, name);
+	return !ioctl(src->host_fd, SIOCGIFINDEX, &ifr);
 }
 
 /* What the replicas ask for. */
@@ -102,6 +115,7 @@ struct known {
 	struct mdr_attachment *atts;
 	__u32 *ids;
 	size_t n;
+	json_t *by_name; /* {ifname: index in atts} */
 };
 
 static int collect(__u32 id, const struct mdr_attachment *att, void *data)
@@ -115,22 +129,29 @@ static int collect(__u32 id, const struct mdr_attachment *att, void *data)
 	return 0;
 }
 
-static const struct mdr_attachment *known_iface(const struct known *k,
-						const char *ifname)
+/*
+ * {name: index} of @n names, each @stride bytes after the last: a sync
+ * matches every binding with every attachment, by name, in linear time.
+ */
+static json_t *index_names(const char *first, size_t n, size_t stride)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (!strcmp(k->atts[i].ifname, ifname))
-			return &k->atts[i];
-	return NULL;
+	json_t *idx = json_object();
+
+	for (size_t i = 0; idx && i < n; i++)
+		if (json_object_set_new(idx, first + i * stride,
+					json_integer((json_int_t)i))) {
+			json_decref(idx);
+			return NULL;
+		}
+	return idx;
 }
 
-static const struct mdr_ovn_want *wanted_iface(const struct mdr_ovn_plan *p,
-					       const char *ifname)
+/* The index of @name in @idx (index_names()), or -1. */
+static long lookup_name(const json_t *idx, const char *name)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (!strcmp(p->w[i].ifname, ifname))
-			return &p->w[i];
-	return NULL;
+	const json_t *i = json_object_get(idx, name);
+
+	return i ? (long)json_integer_value(i) : -1;
 }
 
 /* Whether @att already is what @w asks for. */
@@ -192,9 +213,15 @@ static void converge(struct mdr_ovn_source *src)
 	size_t n = 0;
 	char msg[256];
 
+	json_t *wanted = NULL;
+	long i_att;
+
 	k.atts = malloc(MDR_MAX_ATTACH * sizeof(*k.atts));
 	k.ids = malloc(MDR_MAX_ATTACH * sizeof(*k.ids));
 	if (!k.atts || !k.ids || plan(src, &p))
+		goto out;
+	wanted = index_names(p.w[0].ifname, p.n, sizeof(p.w[0]));
+	if (!wanted)
 		goto out;
 	reqs = calloc(p.n + 1, sizeof(*reqs));
 	update = calloc(p.n + 1, sizeof(*update));
@@ -204,11 +231,18 @@ static void converge(struct mdr_ovn_source *src)
 	have_state = !mdr_state_open(&st, MDR_STATE_READ);
 	if (have_state)
 		mdr_state_for_each_attachment(&st, collect, &k);
+	k.by_name = index_names(k.atts[0].ifname, k.n, sizeof(k.atts[0]));
+	if (!k.by_name) {
+		if (have_state)
+			mdr_state_close(&st);
+		goto out;
+	}
 	for (size_t i = 0; i < p.n; i++) {
-		const struct mdr_attachment *att =
-			known_iface(&k, p.w[i].ifname);
+		const struct mdr_attachment *att = NULL;
 		struct mdr_next_hop hop = { 0 };
 
+		i_att = lookup_name(k.by_name, p.w[i].ifname);
+		att = i_att >= 0 ? &k.atts[i_att] : NULL;
 		if (att && att->source != MDR_SOURCE_OVN) {
 			snprintf(msg, sizeof(msg),
 				 "'%s' was attached by hand: the ovn source "
@@ -222,7 +256,7 @@ static void converge(struct mdr_ovn_source *src)
 			continue;
 		}
 		if (att && have_state)
-			mdr_state_get_next_hop(&st, k.ids[att - k.atts], &hop);
+			mdr_state_get_next_hop(&st, k.ids[i_att], &hop);
 		if (att && same(att, &hop, &p.w[i]))
 			continue;
 		update[n] = att != NULL;
@@ -238,7 +272,7 @@ static void converge(struct mdr_ovn_source *src)
 		const struct mdr_attachment *att = &k.atts[i];
 
 		if (att->source != MDR_SOURCE_OVN ||
-		    wanted_iface(&p, att->ifname))
+		    lookup_name(wanted, att->ifname) >= 0)
 			continue;
 		if (!mdr_detach(att->ifname, ""))
 			pr_info("ovn: detached '%s' (instance %s): no longer "
@@ -247,6 +281,8 @@ static void converge(struct mdr_ovn_source *src)
 	}
 	src->status.last_sync = time(NULL);
 out:
+	json_decref(wanted);
+	json_decref(k.by_name);
 	free(update);
 	free(reqs);
 	free(p.w);
@@ -474,8 +510,11 @@ struct mdr_ovn_source *mdr_ovn_source_new(const struct mdr_ovn_config *cfg)
 
 	if (!src)
 		return NULL;
+	src->host_fd = -1;
 	src->cfg = *cfg;
 	src->said = json_object();
+	/* Made here, in the host namespace: it stays of it. */
+	src->host_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	err = src->said && none ? 0 : -ENOMEM;
 	err = err
 		      ?: db_init(&src->local, "local Open vSwitch",
@@ -521,6 +560,8 @@ void mdr_ovn_source_free(struct mdr_ovn_source *src)
 	db_free(&src->local);
 	db_free(&src->sb);
 	json_decref(src->said);
+	if (src->host_fd >= 0)
+		close(src->host_fd);
 	free(src);
 }
 
