@@ -20,6 +20,7 @@ packages=(
 	prometheus					# promtool and a server (metrics tests)
 	man-db groff-base systemd			# manuals, unit checks
 	openvswitch-switch				# ovsdb-server for the OVSDB tests
+	python3-openvswitch				# the OVN agent's IDL (tools/ovn-bench.sh)
 	ovn-central					# ovn-northd, OVN schemas (OVN tests)
 	bats bats-assert bats-support
 )
