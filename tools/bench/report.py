@@ -524,6 +524,12 @@ def main():
     if os.path.exists(notes_path):
         w(open(notes_path).read().rstrip())
         w("")
+    # tools/ovn-bench.sh's section: its own harness, its figures kept by
+    # hand in ovn.md, so a rerun of this one does not drop them.
+    ovn_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ovn.md")
+    if os.path.exists(ovn_path):
+        w(open(ovn_path).read().rstrip())
+        w("")
 
     with open(out, "w") as f:
         f.write("\n".join(L) + "\n")
