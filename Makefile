@@ -11,6 +11,8 @@ BPFTOOL    ?= bpftool
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 
+# CFLAGS, CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags' in a
+# package build) come before the tree's own, which they cannot turn off.
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT)
 # Every object also writes the headers it read into a .d file beside it.
@@ -78,7 +80,7 @@ $(OUT)/mdredir.skel.h: $(OUT)/mdredir.bpf.o
 $(OUT)/user/%.o: user/%.c | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The build's version, for `mdredir --version` and the daemon's first log
 # line: a package build passes VERSION=, a checkout says what git describe
@@ -96,12 +98,12 @@ $(OUT)/user/lib/version.o: $(OUT)/mdredir_version.h
 
 $(OUT)/mdredir: $(USER_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/tests/unit/%.o: tests/unit/%.c | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(DEPFLAGS) -c $< -o $@
 
 # Kept, not deleted as intermediates: the .d files beside them need them.
 .SECONDARY: $(UNIT_OBJS)
@@ -110,12 +112,12 @@ $(OUT)/tests/unit/%.o: tests/unit/%.c | $(OUT)/mdredir.skel.h
 $(OUT)/tests/test_%: $$(addprefix $(OUT)/,$$(subst .c,.o,$$(wildcard tests/unit/$$*/*.c))) \
 		     $(OUT)/tests/unit/check.o $(LIB_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/tests/%: tests/helpers/%.c $(LIB_OBJS) | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 # The manual pages, from scdoc sources in man/. mdredir.ini(5) takes its
 # description and options from tools/mdredir.ini.sample (tools/ini-man.py),
