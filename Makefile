@@ -32,7 +32,7 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all clean test demo deps fuzz tree-check format format-check FORCE \
-	man install uninstall
+	man install uninstall deb
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -178,6 +178,26 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/mdredir.service
 	$(Q)rmdir $(DESTDIR)$(SYSCONFDIR)/mdredir $(DESTDIR)$(STATEDIR)/metadata \
 		$(DESTDIR)$(STATEDIR) 2>/dev/null || true
+
+# make deb: the Debian package debian/ describes, built by dpkg-buildpackage
+# from a copy of the tree's files (tracked or new, not ignored: what would
+# be committed) in $(DEB_DIR)/src, since it writes its results beside the
+# source: the .deb, .buildinfo and .changes land in $(DEB_DIR), and the
+# checkout stays as it was. The copy builds with its own make: none of this
+# make's variables may reach it (an OUT= outside the copy would have its
+# `make clean` remove the copy itself).
+DEB_DIR    := $(OUT)/deb
+
+deb:
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)rm -rf $(DEB_DIR)
+	$(Q)mkdir -p $(DEB_DIR)/src
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		tar --null --ignore-failed-read -T - -cf - | tar -C $(DEB_DIR)/src -xf -
+	$(Q)cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u OUT -u VERSION \
+		dpkg-buildpackage -b -us -uc -jauto >../build.log 2>&1 || \
+		{ tail -30 ../build.log; echo "make deb: failed, see $(DEB_DIR)/build.log" >&2; exit 1; }
+	$(Q)ls $(DEB_DIR)/*.deb
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for the HTTP parsers, built with
 # clang's sanitizers around the few sources they exercise: nothing here
