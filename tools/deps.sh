@@ -3,18 +3,18 @@
 #
 # Installs what building, testing and demonstrating mdredir needs, from
 # Debian's packages, and only what is missing (a no-op on a ready machine).
+# What building needs is the package's Build-Depends (debian/control, with
+# build-essential), the one list of it; here are only what the tests, the
+# checks and the demo need besides.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
-	make gcc clang llvm pkg-config linux-libc-dev	# build
 	clang-format					# make format-check
-	scdoc						# the manual pages
 	libclang-rt-14-dev				# libFuzzer, sanitizers (make fuzz)
-	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF loader
-	libmnl-dev					# netlink
-	libjansson-dev					# OVSDB's JSON-RPC (control plane)
-	libsystemd-dev					# sd_notify (Type=notify unit)
-	libssl-dev openssl				# HMAC and TLS to Nova; test CAs
+	git						# make deb's copy of the tree
+	lintian						# the package's check
+	openssl						# test CAs
 	iproute2 iputils-ping procps curl jq python3	# sandboxes and tests
 	strace						# syscall-count tests
 	prometheus					# promtool and a server (metrics tests)
@@ -37,13 +37,23 @@ if command -v python3 >/dev/null; then
 	missing=("${missing[@]/python3}")
 fi
 missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
-[ ${#missing[@]} -eq 0 ] && exit 0
+# dpkg-checkbuilddeps (dpkg-dev, which build-essential brings) names the
+# unmet ones; without it, nothing of the build can be there yet.
+build_missing=
+if ! command -v dpkg-checkbuilddeps >/dev/null; then
+	build_missing="build-essential and debian/control's Build-Depends"
+elif ! unmet=$(dpkg-checkbuilddeps debian/control 2>&1); then
+	build_missing=${unmet#*Unmet build dependencies: }
+fi
+[ ${#missing[@]} -eq 0 ] && [ -z "$build_missing" ] && exit 0
+what=${missing[*]}
+[ -z "$build_missing" ] || what+="${what:+; }to build: $build_missing"
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing ${missing[*]}; run as root to install them" >&2
+	echo "deps: missing $what; run as root to install them" >&2
 	exit 1
 fi
-echo "deps: installing ${missing[*]}" >&2
+echo "deps: installing $what" >&2
 export DEBIAN_FRONTEND=noninteractive
 # Packages install, their services never start: openvswitch-switch would
 # start a system ovsdb-server and an ovs-vswitchd (which needs a kernel
@@ -56,4 +66,11 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# build-dep on the tree itself (apt reads ./debian/control) installs the
+# Build-Depends and build-essential.
+if [ -n "$build_missing" ]; then
+	apt-get build-dep -y -qq --no-install-recommends ./ >/dev/null
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
