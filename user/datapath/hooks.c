@@ -121,15 +121,21 @@ void mdr_xdp_detach(int ifindex, __u32 mode)
 		bpf_xdp_detach(ifindex, xdp_flags(cur_mode), NULL);
 }
 
+__u32 mdr_xdp_mode(uint8_t attach_mode)
+{
+	return attach_mode == XDP_ATTACHED_SKB ? MDR_MODE_XDP_GENERIC
+					       : MDR_MODE_XDP;
+}
+
 uint32_t mdr_xdp_prog_id(int ifindex, __u32 *mode)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct mdr_nl_link l;
 
-	if (bpf_xdp_query(ifindex, 0, &q))
+	/* Not bpf_xdp_query(): it dumps every interface to find this one. */
+	if (mdr_nl_link_get(ifindex, &l))
 		return 0;
-	*mode = q.attach_mode == XDP_ATTACHED_SKB ? MDR_MODE_XDP_GENERIC
-						  : MDR_MODE_XDP;
-	return q.prog_id;
+	*mode = mdr_xdp_mode(l.xdp_attach_mode);
+	return l.xdp_prog_id;
 }
 
 uint32_t mdr_tc_prog_id(int ifindex, enum bpf_tc_attach_point where)

@@ -23,6 +23,8 @@ bool mdr_prog_is_ours(uint32_t prog_id);
 int mdr_xdp_attach(int ifindex, int prog_fd, __u32 mode);
 /* Takes our XDP program off, if the one there is ours. */
 void mdr_xdp_detach(int ifindex, __u32 mode);
+/* Our mode (MDR_MODE_XDP*) for an XDP_ATTACHED_* attach mode. */
+__u32 mdr_xdp_mode(uint8_t attach_mode);
 /* The id of the XDP program on @ifindex in any mode, 0 if none. */
 uint32_t mdr_xdp_prog_id(int ifindex, __u32 *mode);
 /* The id of the program behind our filter, 0 if there is none. */

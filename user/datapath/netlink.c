@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -159,6 +160,70 @@ int mdr_nl_link_del_group(uint32_t group)
 
 	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	return nl_transact(nlh);
+}
+
+/*
+ * Stats are the bulk of a link message, and nothing here reads them;
+ * a kernel that does not know the flag ignores it.
+ */
+static void put_skip_stats(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+}
+
+static int xdp_attr(const struct nlattr *attr, void *data)
+{
+	struct mdr_nl_link *l = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_XDP_ATTACHED &&
+	    !mnl_attr_validate(attr, MNL_TYPE_U8))
+		l->xdp_attach_mode = mnl_attr_get_u8(attr);
+	/* As bpf_xdp_query(): none when programs in two modes are there. */
+	else if (mnl_attr_get_type(attr) == IFLA_XDP_PROG_ID &&
+		 !mnl_attr_validate(attr, MNL_TYPE_U32))
+		l->xdp_prog_id = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int link_attr(const struct nlattr *attr, void *data)
+{
+	struct mdr_nl_link *l = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+	    !mnl_attr_validate(attr, MNL_TYPE_NUL_STRING))
+		snprintf(l->ifname, sizeof(l->ifname), "%s",
+			 mnl_attr_get_str(attr));
+	else if (mnl_attr_get_type(attr) == IFLA_XDP &&
+		 !mnl_attr_validate(attr, MNL_TYPE_NESTED))
+		mnl_attr_parse_nested(attr, xdp_attr, l);
+	return MNL_CB_OK;
+}
+
+/* One RTM_NEWLINK message into @l. */
+static void link_parse(const struct nlmsghdr *nlh, struct mdr_nl_link *l)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	memset(l, 0, sizeof(*l));
+	l->ifindex = ifi->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifi), link_attr, l);
+}
+
+static int link_one_msg(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		link_parse(nlh, data);
+	return MNL_CB_OK;
+}
+
+int mdr_nl_link_get(int ifindex, struct mdr_nl_link *l)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_ACK, ifindex);
+
+	put_skip_stats(nlh);
+	memset(l, 0, sizeof(*l));
+	return nl_request(nlh, link_one_msg, l);
 }
 
 /* An interface ioctl on @ifname: 0 or -errno. */

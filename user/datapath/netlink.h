@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 /*
@@ -33,6 +34,21 @@ int mdr_nl_link_del(int ifindex);
  * period for all of them instead of one each.
  */
 int mdr_nl_link_del_group(uint32_t group);
+/* What one RTM_GETLINK answer says of an interface. */
+struct mdr_nl_link {
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	/* As bpf_xdp_query() with no flags: 0 if none (or two modes). */
+	uint32_t xdp_prog_id;
+	uint8_t xdp_attach_mode; /* XDP_ATTACHED_* */
+};
+
+/*
+ * One interface, asked for by index. bpf_xdp_query() would dump every
+ * interface of the namespace to find it, which at a thousand interfaces
+ * makes a loop over them quadratic.
+ */
+int mdr_nl_link_get(int ifindex, struct mdr_nl_link *l);
 /* The MAC of an Ethernet interface; -EPROTONOSUPPORT for any other kind. */
 int mdr_link_ether_mac(const char *ifname, uint8_t mac[6]);
 /*
