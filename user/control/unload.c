@@ -44,33 +44,39 @@ static void stop_daemon(void)
  */
 static void clean_netns_here(const char *label)
 {
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	__u32 mode;
+	struct mdr_nl_link *ifs;
+	size_t n;
 	int link;
 
 	link = if_nametoindex(MDR_LINK_IFNAME);
 	if (link && mdr_nl_link_del(link) == 0)
 		pr_debug("deleted %s in %s", MDR_LINK_IFNAME, label);
-	for (i = ifs; i && i->if_index; i++) {
-		uint32_t id = mdr_tc_prog_id(i->if_index, BPF_TC_INGRESS);
+	/*
+	 * One dump says which interfaces have an XDP program: asking each
+	 * interface in turn would be a dump each, quadratic in their number.
+	 */
+	if (mdr_nl_link_list(&ifs, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct mdr_nl_link *l = &ifs[i];
+		uint32_t id = mdr_tc_prog_id(l->ifindex, BPF_TC_INGRESS);
 
 		/*
 		 * Whether we created its clsact is not known here (the map
 		 * that said so may be gone); an empty clsact goes either way.
 		 */
 		if (id && mdr_prog_is_ours(id)) {
-			mdr_tc_detach(i->if_index, BPF_TC_INGRESS, true);
-			pr_debug("detached from %s in %s", i->if_name, label);
+			mdr_tc_detach(l->ifindex, BPF_TC_INGRESS, true);
+			pr_debug("detached from %s in %s", l->ifname, label);
 		}
-		id = mdr_xdp_prog_id(i->if_index, &mode);
-		if (id && mdr_prog_is_ours(id)) {
-			mdr_xdp_detach(i->if_index, mode);
-			pr_debug("detached XDP from %s in %s", i->if_name,
+		if (l->xdp_prog_id && mdr_prog_is_ours(l->xdp_prog_id)) {
+			mdr_xdp_detach(l->ifindex,
+				       mdr_xdp_mode(l->xdp_attach_mode));
+			pr_debug("detached XDP from %s in %s", l->ifname,
 				 label);
 		}
 	}
-	if (ifs)
-		if_freenameindex(ifs);
+	free(ifs);
 }
 
 struct unload_ctx {

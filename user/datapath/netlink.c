@@ -3,6 +3,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -224,6 +225,53 @@ int mdr_nl_link_get(int ifindex, struct mdr_nl_link *l)
 	put_skip_stats(nlh);
 	memset(l, 0, sizeof(*l));
 	return nl_request(nlh, link_one_msg, l);
+}
+
+struct link_table {
+	struct mdr_nl_link *links;
+	size_t n, cap;
+	int err;
+};
+
+static int link_table_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_table *t = data;
+	struct mdr_nl_link *more;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || t->err)
+		return MNL_CB_OK;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 64;
+		more = realloc(t->links, t->cap * sizeof(*more));
+		if (!more) {
+			/* Read the dump to its end all the same. */
+			t->err = -ENOMEM;
+			return MNL_CB_OK;
+		}
+		t->links = more;
+	}
+	link_parse(nlh, &t->links[t->n++]);
+	return MNL_CB_OK;
+}
+
+int mdr_nl_link_list(struct mdr_nl_link **links, size_t *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_DUMP, 0);
+	struct link_table t = {};
+	int err;
+
+	put_skip_stats(nlh);
+	err = nl_request(nlh, link_table_msg, &t);
+	err = err ?: t.err;
+	if (err) {
+		free(t.links);
+		t.links = NULL;
+		t.n = 0;
+	}
+	*links = t.links;
+	*n = t.n;
+	return err;
 }
 
 /* An interface ioctl on @ifname: 0 or -errno. */

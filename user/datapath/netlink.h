@@ -49,6 +49,11 @@ struct mdr_nl_link {
  * makes a loop over them quadratic.
  */
 int mdr_nl_link_get(int ifindex, struct mdr_nl_link *l);
+/*
+ * Every interface here, from one dump, into a table for free(): to act
+ * on each, look at the table instead of asking link by link.
+ */
+int mdr_nl_link_list(struct mdr_nl_link **links, size_t *n);
 /* The MAC of an Ethernet interface; -EPROTONOSUPPORT for any other kind. */
 int mdr_link_ether_mac(const char *ifname, uint8_t mac[6]);
 /*
