@@ -254,8 +254,7 @@ static void write_proxy(FILE *f, const struct mdr_proxy_counters *c)
  */
 static void write_sources(FILE *f, const struct snapshot *s)
 {
-	struct mdr_source_status st[MDR_SOURCE_MAX];
-	bool running[MDR_SOURCE_MAX];
+	struct mdr_source_report r;
 	static const struct {
 		const char *name, *type, *help;
 	} fam[] = {
@@ -276,21 +275,21 @@ static void write_sources(FILE *f, const struct snapshot *s)
 	for (unsigned int i = 0; i < MDR_SOURCE_MAX; i++)
 		fprintf(f, "mdredir_attachments{source=\"%s\"} %u\n",
 			mdr_source_name(i), s->per_source[i]);
-	for (unsigned int i = 0; i < MDR_SOURCE_MAX; i++)
-		running[i] = i != MDR_SOURCE_CLI &&
-			     !mdr_source_status_read(i, &st[i]);
+	/* The sources' own word (as stats and systemd have it); their
+	 * attachments were counted in this scrape's one walk of them. */
+	mdr_source_report(NULL, &r);
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		family(f, fam[k].name, fam[k].type, fam[k].help);
 		for (unsigned int i = 0; i < MDR_SOURCE_MAX; i++) {
-			const struct mdr_source_status *ss = &st[i];
-			const long long v[] = { running[i], ss->connected,
+			const struct mdr_source_status *ss = &r.status[i];
+			const long long v[] = { r.running[i], ss->connected,
 						ss->synced, ss->last_sync,
 						(long long)ss->errors };
 
 			if (i == MDR_SOURCE_CLI)
 				continue;
 			fprintf(f, "%s{source=\"%s\"} %lld\n", fam[k].name,
-				mdr_source_name(i), running[i] ? v[k] : 0);
+				mdr_source_name(i), r.running[i] ? v[k] : 0);
 		}
 	}
 }
