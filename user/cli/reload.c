@@ -11,18 +11,11 @@
 #include "control/lock.h"
 #include "daemon/reload_status.h"
 #include "lib/log.h"
+#include "lib/clock.h"
 
 /* Long enough for a reload that restarts the sources (a second or so). */
 #define MDR_RELOAD_WAIT_MS 10000
 #define POLL_MS		   20
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 /*
  * The status @pid wrote after @after (a generation), waiting for it until
@@ -38,7 +31,7 @@ static int wait_status(pid_t pid, long after, long long deadline,
 			return 0;
 		if (kill(pid, 0) && errno == ESRCH)
 			return -ESRCH;
-		if (now_ms() >= deadline)
+		if (mdr_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		usleep(POLL_MS * 1000);
 	}
@@ -65,7 +58,7 @@ static void print_json(const struct mdr_reload_status *rs)
 
 int mdr_reload(bool json)
 {
-	long long deadline = now_ms() + MDR_RELOAD_WAIT_MS;
+	long long deadline = mdr_now_ms() + MDR_RELOAD_WAIT_MS;
 	struct mdr_reload_status rs;
 	pid_t pid = mdr_daemon_pid();
 	const char *line, *end;

@@ -18,6 +18,7 @@
 #include "control/pinned_state.h"
 #include "control/source.h"
 #include "lib/log.h"
+#include "lib/clock.h"
 
 /* After attachments failed, how soon to try again though nothing changed. */
 #define RETRY_MS 2000
@@ -49,14 +50,6 @@ struct mdr_ovn_source {
 	int host_fd;  /* a socket of the host namespace, for tap_exists() */
 	struct mdr_source_status status;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 /* ---- what we say once ---- */
 
@@ -190,7 +183,7 @@ static void attach_all(struct mdr_ovn_source *src,
 				 sizeof(src->status.last_error));
 	if (failed) {
 		src->status.errors += failed;
-		src->retry_sync_at = now_ms() + RETRY_MS;
+		src->retry_sync_at = mdr_now_ms() + RETRY_MS;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (ids[i])
@@ -400,7 +393,7 @@ static void db_lost(struct db *d, bool was_connected)
 		d->remotes[(d->next + d->n_remotes - 1) % d->n_remotes];
 
 	d->backoff_ms = mdr_ovsdb_backoff(d->backoff_ms);
-	d->retry_at = now_ms() + d->backoff_ms;
+	d->retry_at = mdr_now_ms() + d->backoff_ms;
 	if (was_connected || !d->down_logged)
 		pr_warn("ovn: %s database %s: %s; %s, attachments kept "
 			"as they are",
@@ -425,7 +418,7 @@ static void db_run(struct db *d, short revents)
 	bool was = mdr_ovsdb_connected(d->c);
 
 	if (mdr_ovsdb_fd(d->c) < 0) {
-		if (now_ms() >= d->retry_at)
+		if (mdr_now_ms() >= d->retry_at)
 			db_connect(d);
 		return;
 	}
@@ -583,7 +576,7 @@ static void add_poll(struct db *d, struct pollfd *pfd, unsigned int *n,
 			*timeout_ms = (int)wait;
 		return;
 	}
-	wait = d->retry_at - now_ms();
+	wait = d->retry_at - mdr_now_ms();
 	wait = wait < 0 ? 0 : wait;
 	if (*timeout_ms < 0 || wait < *timeout_ms)
 		*timeout_ms = (int)wait;
@@ -599,7 +592,7 @@ unsigned int mdr_ovn_source_poll(struct mdr_ovn_source *src, struct pollfd *pfd,
 	if (src->cond_system_id[0])
 		add_poll(&src->sb, pfd, &n, timeout_ms);
 	if (src->retry_sync_at) {
-		long long wait = src->retry_sync_at - now_ms();
+		long long wait = src->retry_sync_at - mdr_now_ms();
 
 		wait = wait < 0 ? 0 : wait;
 		if (*timeout_ms < 0 || wait < *timeout_ms)
@@ -649,7 +642,7 @@ void mdr_ovn_source_run(struct mdr_ovn_source *src, const struct pollfd *pfd,
 	}
 	if (src->cond_chassis[0] && mdr_ovsdb_synced(src->sb.c))
 		src->sb_bound_synced = true;
-	if (src->retry_sync_at && now_ms() >= src->retry_sync_at) {
+	if (src->retry_sync_at && mdr_now_ms() >= src->retry_sync_at) {
 		src->retry_sync_at = 0;
 		src->dirty = true;
 	}

@@ -21,6 +21,7 @@
 #include "control/ovsdb.h"
 #include "control/ovsdb_replica.h"
 #include "lib/tls.h"
+#include "lib/clock.h"
 
 #define READ_CHUNK 65536
 #define ERR_LEN	   256
@@ -77,14 +78,6 @@ struct mdr_ovsdb {
 
 static int fail(struct mdr_ovsdb *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 /* Records why the connection ends, closes it, returns @err (< 0). */
 static int fail(struct mdr_ovsdb *c, int err, const char *fmt, ...)
@@ -281,7 +274,7 @@ static int start_session(struct mdr_ovsdb *c)
 {
 	int err;
 
-	c->heard_ms = now_ms(); /* the probe counts from the start */
+	c->heard_ms = mdr_now_ms(); /* the probe counts from the start */
 	err = send_request(c, "get_schema", json_pack("[s]", c->db),
 			   &c->schema_rpc);
 	for (size_t i = 0; !err && i < c->n_mon; i++) {
@@ -717,7 +710,7 @@ int mdr_ovsdb_feed(struct mdr_ovsdb *c, const char *buf, size_t len)
 {
 	if (c->state == ST_IDLE)
 		return -ENOTCONN;
-	c->heard_ms = now_ms();
+	c->heard_ms = mdr_now_ms();
 	c->probing = false;
 	while (len) {
 		size_t n = len < READ_CHUNK ? len : READ_CHUNK;
@@ -902,7 +895,7 @@ void mdr_ovsdb_set_probe(struct mdr_ovsdb *c, unsigned ms)
 {
 	c->probe_ms = ms;
 	c->probing = false;
-	c->heard_ms = now_ms(); /* a new interval counts from now */
+	c->heard_ms = mdr_now_ms(); /* a new interval counts from now */
 }
 
 /* When the probe acts next: an echo when connected, else the verdict. */
@@ -924,7 +917,7 @@ int mdr_ovsdb_timeout_ms(const struct mdr_ovsdb *c)
 		return 0;
 	if (!c->probe_ms)
 		return -1;
-	left = probe_due(c) - now_ms();
+	left = probe_due(c) - mdr_now_ms();
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -937,7 +930,7 @@ int mdr_ovsdb_timeout_ms(const struct mdr_ovsdb *c)
  */
 static int run_probe(struct mdr_ovsdb *c)
 {
-	long long quiet = now_ms() - c->heard_ms;
+	long long quiet = mdr_now_ms() - c->heard_ms;
 	int err;
 
 	if (!c->probe_ms || quiet < c->probe_ms)

@@ -30,6 +30,7 @@
 #include "datapath/netns.h"
 #include "control/pinned_state.h"
 #include "control/watch.h"
+#include "lib/clock.h"
 
 #define RESCAN_MS	1000
 /* Link events of every attached namespace arrive here: room for bursts. */
@@ -267,14 +268,6 @@ static void read_events(struct watcher *wt)
 	}
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* The periodic work: namespaces that came or went, Neutron's too. */
 static void rescan_all(struct watcher *wt)
 {
@@ -326,12 +319,12 @@ static void *watch_main(void *arg)
 				continue;
 			}
 		}
-		if (now_ms() >= next_rescan) {
+		if (mdr_now_ms() >= next_rescan) {
 			rescan_all(&wt);
-			next_rescan = now_ms() + RESCAN_MS;
+			next_rescan = mdr_now_ms() + RESCAN_MS;
 		}
 		pfd[0] = (struct pollfd){ .fd = wt.fd, .events = POLLIN };
-		timeout = (int)(next_rescan - now_ms());
+		timeout = (int)(next_rescan - mdr_now_ms());
 		timeout = timeout < 0 ? 0 : timeout;
 		n_ovn = wt.ovn_source ? mdr_ovn_source_poll(wt.ovn_source,
 							    pfd + 1, &timeout)

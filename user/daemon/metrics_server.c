@@ -12,6 +12,7 @@
 #include "daemon/metrics_server.h"
 #include "http/parser.h"
 #include "lib/log.h"
+#include "lib/clock.h"
 
 #define POLL_MS 200 /* how often the idle thread looks at quit */
 
@@ -85,19 +86,11 @@ bad:
 	return -EINVAL;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for EVENTS on fd until the deadline; false on timeout or error. */
 static bool wait_for(int fd, short events, uint64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	uint64_t now = now_ms();
+	uint64_t now = mdr_now_ms();
 
 	if (now >= deadline)
 		return false;
@@ -164,7 +157,7 @@ static int read_head(int fd, char *buf, struct mdr_http_head *h,
 			if (!wait_for(fd, POLLIN, deadline)) {
 				if (len) /* a second more to say so */
 					reply_text(fd, 408, "request timeout\n",
-						   NULL, now_ms() + 1000);
+						   NULL, mdr_now_ms() + 1000);
 				return len ? -1 : 0;
 			}
 			continue;
@@ -198,7 +191,7 @@ static bool is_metrics_path(struct mdr_str t)
 
 static void serve_client(const struct mdr_metrics_server *s, int fd)
 {
-	uint64_t deadline = now_ms() + MDR_METRICS_TIMEOUT_MS;
+	uint64_t deadline = mdr_now_ms() + MDR_METRICS_TIMEOUT_MS;
 	char req[MDR_METRICS_MAX_REQUEST];
 	struct mdr_http_head h;
 	char *body = NULL;
@@ -260,7 +253,7 @@ static void *serve_main(void *arg)
 	while (!__atomic_load_n(&s->quit, __ATOMIC_RELAXED)) {
 		int fd;
 
-		if (!wait_for(s->fd, POLLIN, now_ms() + POLL_MS))
+		if (!wait_for(s->fd, POLLIN, mdr_now_ms() + POLL_MS))
 			continue;
 		fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)

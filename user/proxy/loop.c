@@ -7,6 +7,7 @@
 
 #include "lib/log.h"
 #include "proxy/loop.h"
+#include "lib/clock.h"
 
 int loop_init(struct mdr_loop *l)
 {
@@ -23,10 +24,7 @@ void loop_free(struct mdr_loop *l)
 
 void loop_tick(struct mdr_loop *l)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	l->now_ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	l->now_ms = (uint64_t)mdr_now_ms();
 }
 
 double loop_precise_ms(void)
