@@ -28,7 +28,7 @@ struct db {
 	const char *what; /* for messages */
 	struct mdr_ovsdb *c;
 	char **remotes;
-	size_t n_remotes, next; /* next: the remote to try next */
+	size_t n_remotes, cur; /* cur: the remote in use, or tried last */
 	unsigned int backoff_ms;
 	long long retry_at; /* monotonic ms of the next attempt */
 	bool ever_synced;   /* has been read whole once */
@@ -389,9 +389,9 @@ static int db_init(struct db *d, const char *what, const char *db,
 /* The connection failed or closed: the next remote, after a while. */
 static void db_lost(struct db *d, bool was_connected)
 {
-	const char *remote =
-		d->remotes[(d->next + d->n_remotes - 1) % d->n_remotes];
+	const char *remote = d->remotes[d->cur];
 
+	d->cur = (d->cur + 1) % d->n_remotes;
 	d->backoff_ms = mdr_ovsdb_backoff(d->backoff_ms);
 	d->retry_at = mdr_now_ms() + d->backoff_ms;
 	if (was_connected || !d->down_logged)
@@ -405,14 +405,12 @@ static void db_lost(struct db *d, bool was_connected)
 
 static void db_connect(struct db *d)
 {
-	const char *remote = d->remotes[d->next];
-
-	d->next = (d->next + 1) % d->n_remotes;
-	if (mdr_ovsdb_connect(d->c, remote))
+	if (mdr_ovsdb_connect(d->c, d->remotes[d->cur]))
 		db_lost(d, false);
 }
 
-/* Steps @d's connection with @revents; false if it was lost. */
+/* Connects @d when its time comes, or steps its connection with
+ * @revents. */
 static void db_run(struct db *d, short revents)
 {
 	bool was = mdr_ovsdb_connected(d->c);
@@ -430,9 +428,7 @@ static void db_run(struct db *d, short revents)
 	if (mdr_ovsdb_synced(d->c)) {
 		if (!d->ever_synced || d->down_logged)
 			pr_info("ovn: %s database %s: connected and read",
-				d->what,
-				d->remotes[(d->next + d->n_remotes - 1) %
-					   d->n_remotes]);
+				d->what, d->remotes[d->cur]);
 		d->ever_synced = true;
 		d->down_logged = false;
 		d->backoff_ms = 0;
