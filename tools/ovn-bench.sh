@@ -101,18 +101,6 @@ stop_guests() {
 	GUEST_PIDS=()
 }
 
-stop_pidfile() {
-	local pid
-	pid=$(cat "$1" 2>/dev/null) || return 0
-	rm -f "$1"
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do
-		[ -d "/proc/$pid" ] || return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 # ovn_down: stops the OVN processes of the current setup (the harness's
 # ovn_stop), removes its taps.
 ovn_down() {
@@ -189,15 +177,7 @@ port_ids() {
 }
 
 sb_transact() { ovsdb-client transact "unix:$OVN/sb.sock" "$1" >/dev/null; }
-# What the bats' OVN harness (tests/bats/ovn_helpers.bash) takes from
-# tests/bats/helpers.bash, which only loads under bats.
-ovsdb_serve() {
-	local base=${1%.db}
-	ovsdb-server "$1" --remote="punix:$2" --unixctl="$base.ctl" \
-		--pidfile="$base.pid" --log-file="$base.log" --detach --no-chdir \
-		"${@:3}" 2>>"$WORK/start.err"
-}
-ovsdb_unserve() { stop_pidfile "${1%.db}.pid"; }
+. "$ROOT/tools/ovsdb.sh"
 . "$ROOT/tests/bats/ovn_helpers.bash"
 
 # ovn_up NAME: the harness's compute host in $WORK/NAME (the local vswitch
