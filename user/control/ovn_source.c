@@ -53,14 +53,22 @@ struct mdr_ovn_source {
 
 /* ---- what we say once ---- */
 
+/* Whether @msg is news: not said before (and now noted as said). */
+static bool first_time(struct mdr_ovn_source *src, const char *msg)
+{
+	if (json_object_get(src->said, msg))
+		return false;
+	json_object_set_new(src->said, msg, json_true());
+	return true;
+}
+
 /* Logs @msg (at warning, counted as an error) unless already said. */
 static void say_once(const char *msg, void *ctx)
 {
 	struct mdr_ovn_source *src = ctx;
 
-	if (json_object_get(src->said, msg))
+	if (!first_time(src, msg))
 		return;
-	json_object_set_new(src->said, msg, json_true());
 	pr_warn("ovn: %s", msg);
 	src->status.errors++;
 	snprintf(src->status.last_error, sizeof(src->status.last_error), "%s",
@@ -241,11 +249,8 @@ static void converge(struct mdr_ovn_source *src)
 				 "'%s' was attached by hand: the ovn source "
 				 "leaves it alone",
 				 att->ifname);
-			if (!json_object_get(src->said, msg)) {
-				json_object_set_new(src->said, msg,
-						    json_true());
+			if (first_time(src, msg))
 				pr_info("ovn: %s", msg);
-			}
 			continue;
 		}
 		if (att && have_state)
