@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The skeleton, the maps' default state and the runner (see harness.h). */
-#include <arpa/inet.h>
+/* The fixture runner (see harness.h). */
 #include <errno.h>
-#include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,114 +9,21 @@
 #include <bpf/libbpf.h>
 
 #include "check.h"
-#include "datapath/netns.h"
 #include "frames.h"
 #include "harness.h"
 
-/* ---- Map state ---- */
-
-struct mdredir_bpf *skel;
-__u32 lo_ifindex;
-__u64 test_netns;
-static int ncpus;
-
-struct mdr_attachment test_attachment(void)
-{
-	struct mdr_attachment att = {
-		.ifindex = lo_ifindex,
-		/* Replies are accepted only on the link veth: test_run's. */
-		.link_ifindex = lo_ifindex,
-		.proxy_ifindex = lo_ifindex,
-		.mode = MDR_MODE_TC,
-		.link_id = TEST_LINK_ID,
-		.ifname = "tap-test",
-	};
-
-	att.service_addr = inet_addr(SERVICE_IP);
-	put_addr(att.service_addr6, AF_INET6, SERVICE_IP6);
-	memcpy(att.mac, TAP_MAC, 6);
-	memcpy(att.proxy_mac, PROXY_MAC, 6);
-	return att;
-}
-
-static int clear_map(int fd)
-{
-	uint8_t key[64];
-
-	/* Deleting the first key each time never loses our place. */
-	while (bpf_map_get_next_key(fd, NULL, key) == 0)
-		if (bpf_map_delete_elem(fd, key))
-			return -errno;
-	return 0;
-}
-
-/* Puts every map back to the one attachment the fixtures assume. */
-static int reset_state(void)
-{
-	struct mdr_config cfg = { .pool_prefix = 16,
-				  .pool6_prefix = POOL6_PREFIX };
-	struct mdr_iface_key ik = { test_netns, lo_ifindex, 0 };
-	struct mdr_attachment att = test_attachment();
-	__u32 zero = 0, id = TEST_ATTACH_ID;
-	int err;
-
-	/* No SYN rate, replies keep their TTL: the defaults. */
-	cfg.pool_addr = inet_addr("100.100.0.0");
-	put_addr(cfg.pool6_addr, AF_INET6, POOL6);
-	struct mdr_syn_rate no_rate = {};
-	struct mdr_next_hop no_hop = {};
-
-	err = clear_map(bpf_map__fd(skel->maps.mdr_iface));
-	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_attach));
-	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_neigh));
-	if (err)
-		return err;
-	/* Arrays: entries cannot go, only go back to "nothing scheduled"
-	 * and "no next hop". */
-	for (__u32 i = 0; i < N_CHECKED_IDS; i++)
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_syn_rate),
-					&i, &no_rate, 0) ||
-		    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_next_hop),
-					&i, &no_hop, 0))
-			return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_config), &zero, &cfg,
-				0) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id,
-				0) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att,
-				0))
-		return -errno;
-	return 0;
-}
-
-/* The mdr_neigh key of a guest of attachment 1: IPv4 in the first 4 bytes. */
-struct mdr_neigh_key neigh_key(int family, const char *vm_ip)
-{
-	struct mdr_neigh_key key = { .attach_id = TEST_ATTACH_ID,
-				     .family = (__u32)family };
-
-	put_addr(key.addr, family, vm_ip);
-	return key;
-}
-
-int set_neigh(int family, const char *vm_ip, const uint8_t *mac)
-{
-	struct mdr_neigh_key key = neigh_key(family, vm_ip);
-	struct mdr_neigh val = {};
-
-	memcpy(val.mac, mac, 6);
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_neigh), &key,
-				   &val, 0)
-		       ? -errno
-		       : 0;
-}
+/* ---- Counters ---- */
 
 /* Sums one attachment's per-CPU counters. */
 static int read_counters(__u32 id, __u64 out[MDR_PKT_COUNTER_MAX])
 {
-	struct mdr_pkt_stats *per_cpu = calloc(ncpus, sizeof(*per_cpu));
+	int ncpus = libbpf_num_possible_cpus();
+	struct mdr_pkt_stats *per_cpu;
 	int err = 0;
 
+	if (ncpus < 0)
+		return ncpus;
+	per_cpu = calloc(ncpus, sizeof(*per_cpu));
 	if (!per_cpu)
 		return -ENOMEM;
 	memset(out, 0, sizeof(__u64) * MDR_PKT_COUNTER_MAX);
@@ -137,59 +41,6 @@ out:
 }
 
 /* ---- The runner ---- */
-
-static struct bpf_program *prog_of(enum prog_id id)
-{
-	switch (id) {
-	case TAP: return skel->progs.mdr_tap_ingress;
-	case TAP_XDP: return skel->progs.mdr_tap_xdp;
-	case LINK: return skel->progs.mdr_link_ingress;
-	case PROXY: return skel->progs.mdr_proxy_egress;
-	}
-	return NULL;
-}
-
-/*
- * One pass of @in through @prog, on this namespace's loopback device as
- * test_run's skb or xdp_buff sees it; the output frame in @out.
- */
-static int test_run(enum prog_id prog, const struct pkt *in, uint8_t *out,
-		    __u32 *out_len, int *retval, char *why, size_t n)
-{
-	struct __sk_buff skb = { .ifindex = lo_ifindex }, skb_out = {};
-	/* XDP wants data_end = the frame's length, the rest zero. */
-	struct xdp_md xdp = { .data_end = (__u32)in->len,
-			      .ingress_ifindex = lo_ifindex },
-		      xdp_out = {};
-	bool is_xdp = prog == TAP_XDP;
-	__u32 ifindex;
-
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b,
-		    .data_size_in = (__u32)in->len, .data_out = out,
-		    .data_size_out = *out_len,
-		    .ctx_in = is_xdp ? (void *)&xdp : (void *)&skb,
-		    .ctx_size_in = is_xdp ? sizeof(xdp) : sizeof(skb),
-		    .ctx_out = is_xdp ? (void *)&xdp_out : (void *)&skb_out,
-		    .ctx_size_out = is_xdp ? sizeof(xdp_out) : sizeof(skb_out),
-		    .repeat = 1);
-	if (bpf_prog_test_run_opts(bpf_program__fd(prog_of(prog)), &opts)) {
-		int err = -errno;
-
-		snprintf(why, n, "bpf_prog_test_run_opts: %s", strerror(-err));
-		return err;
-	}
-	/* Every attachment check keys on the device: be sure what it was. */
-	ifindex = is_xdp ? xdp_out.ingress_ifindex : skb_out.ifindex;
-	if (ifindex != lo_ifindex) {
-		snprintf(why, n, "ran with %s %u, expected %u",
-			 is_xdp ? "ingress_ifindex" : "skb->ifindex", ifindex,
-			 lo_ifindex);
-		return -EINVAL;
-	}
-	*out_len = opts.data_size_out;
-	*retval = (int)opts.retval;
-	return 0;
-}
 
 /* The tap program run_tap() uses: the one the fixture runs through. */
 static enum prog_id tap_hook = TAP;
@@ -225,7 +76,8 @@ int run_tap(const struct pkt_spec *s, int verdict)
 	int err, got;
 
 	build(s, &p);
-	err = test_run(tap_hook, &p, out, &out_len, &got, why, sizeof(why));
+	err = test_run(tap_hook, p.b, p.len, out, &out_len, &got, why,
+		       sizeof(why));
 	if (err)
 		return err;
 	if (tap_hook == TAP_XDP)
@@ -312,7 +164,7 @@ static bool run_fixture(const struct fixture *f, char *why, size_t n)
 			return false;
 		}
 
-	if (test_run(f->prog, &in, out, &out_len, &verdict, why, n))
+	if (test_run(f->prog, in.b, in.len, out, &out_len, &verdict, why, n))
 		return false;
 	if (verdict != f->verdict) {
 		snprintf(why, n, "verdict %d, expected %d", verdict,
@@ -390,53 +242,4 @@ void run_fixtures_xdp(const struct fixture_table *t)
 		snprintf(name, sizeof(name), "xdp: %s", f->name);
 		report(run_fixture(&x, why, sizeof(why)), name, why);
 	}
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-int harness_init(const char **what)
-{
-	int err;
-
-	libbpf_set_print(libbpf_print);
-	/* test_run's skb lives on this namespace's loopback device. */
-	lo_ifindex = if_nametoindex("lo");
-	if (!lo_ifindex) {
-		*what = "no loopback device";
-		return -errno;
-	}
-	err = mdr_netns_cookie(&test_netns);
-	if (err) {
-		*what = "reading this namespace's cookie";
-		return err;
-	}
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus < 0) {
-		*what = "counting CPUs";
-		return ncpus;
-	}
-	skel = mdredir_bpf__open();
-	if (!skel) {
-		*what = "opening the BPF skeleton";
-		return -errno;
-	}
-	err = mdredir_bpf__load(skel);
-	if (err) {
-		mdredir_bpf__destroy(skel);
-		skel = NULL;
-		*what = "loading the BPF programs (as root?)";
-		return err;
-	}
-	return 0;
-}
-
-void harness_fini(void)
-{
-	mdredir_bpf__destroy(skel);
 }

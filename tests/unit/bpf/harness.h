@@ -1,18 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The harness: the skeleton loaded privately (no pin paths, so nothing
- * here touches /sys/fs/bpf/mdredir or a running daemon), the maps put back
- * to one known attachment before every fixture, and the runner that sends
- * a fixture's frame through bpf_prog_test_run_opts and compares the
- * verdict, the output bytes, their checksums and every counter.
+ * The harness: the maps put back to one known attachment before every
+ * fixture (progs.h), and the runner that sends a fixture's frame through
+ * bpf_prog_test_run_opts and compares the verdict, the output bytes, their
+ * checksums and every counter.
  *
  * A fixture is {name, program, input packet, expected verdict, expected
  * output packet, expected counter}, plus hooks that set up map state
  * beyond the default and check it afterwards.
- *
- * What test_run cannot show: where bpf_redirect() would send the packet.
- * It returns TC_ACT_REDIRECT (XDP_REDIRECT) and leaves the target in
- * per-CPU state.
  */
 #ifndef MDR_TEST_HARNESS_H
 #define MDR_TEST_HARNESS_H
@@ -22,19 +17,8 @@
 #include <linux/types.h>
 
 #include "mdredir.h"
-#include "mdredir.skel.h"
 #include "pkt.h"
-
-/* The link id recorded in the attachment (names its proxy end only). */
-#define TEST_LINK_ID	3
-/* The attachment; its service address is pool + 1. */
-#define TEST_ATTACH_ID	1
-/* A second one, only where a fixture adds it (its own SYN budget). */
-#define TEST_ATTACH2_ID 2
-/* Counters are compared for ids 0 (unowned) and both attachments. */
-#define N_CHECKED_IDS	3
-
-enum prog_id { TAP, LINK, PROXY, TAP_XDP };
+#include "progs.h"
 
 struct xdp_differs;
 
@@ -83,22 +67,8 @@ struct fixture_table {
 extern const struct fixture_table tap_fixtures, tap_guard_fixtures,
 	tap_xdp_fixtures, tap_via_fixtures, link_fixtures, proxy_fixtures;
 
-/* ---- harness.c: the skeleton, map state and the runner ---- */
+/* ---- harness.c: the runner ---- */
 
-extern struct mdredir_bpf *skel;
-extern __u32 lo_ifindex;
-/* test_run's devices are this namespace's: attachments are keyed by it. */
-extern __u64 test_netns;
-
-/* Loads the skeleton; a negative errno and what failed in @what. */
-int harness_init(const char **what);
-void harness_fini(void);
-
-/* Attachment 1 as reset_state() stores it. */
-struct mdr_attachment test_attachment(void);
-struct mdr_neigh_key neigh_key(int family, const char *vm_ip);
-/* mdr_neigh: guest @vm_ip of attachment 1 is at @mac. */
-int set_neigh(int family, const char *vm_ip, const uint8_t *mac);
 /* Runs @s through the tap program as a fixture does (see harness.c). */
 int run_tap(const struct pkt_spec *s, int verdict);
 
@@ -117,8 +87,6 @@ void report(bool ok, const char *name, const char *why);
 
 /* ---- state.c: setup hooks and post-checks shared by the tables ---- */
 
-int set_config(__u64 syn_interval_ns, __u64 syn_burst_ns, __u32 reply_ttl);
-
 int know_guest(void);
 int know_guest_old_mac(void);
 int know_guest6(void);
@@ -131,8 +99,6 @@ int ttl1_know_guest(void);
 int ttl1_know_guest6(void);
 int ttl2_know_guest(void);
 int ttl1(void);
-/* mdr_next_hop: attachment @id answers ARP for @ip too (NULL: none). */
-int set_next_hop(__u32 id, const char *ip);
 int via_next_hop(void);
 
 bool has_neigh(__u32 id, int family, const char *vm_ip, const uint8_t *mac,

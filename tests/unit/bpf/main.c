@@ -28,7 +28,7 @@ int main(void)
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	err = harness_init(&what);
+	err = progs_load(&what);
 	if (err) {
 		/* Setup failures still end in the summary line scripts look for. */
 		printf("not ok - setup: %s: %s\n", what, strerror(-err));
@@ -48,6 +48,6 @@ int main(void)
 	/* Every tap fixture again, through the XDP entry (tap_xdp.c). */
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		run_fixtures_xdp(tables[i]);
-	harness_fini();
+	progs_unload();
 	return check_summary();
 }

@@ -69,6 +69,18 @@ void put_addr(uint8_t *p, int family, const char *text)
 	}
 }
 
+void eui64_link_local(const uint8_t *mac, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	addr[0] = 0xfe;
+	addr[1] = 0x80;
+	addr[8] = mac[0] ^ 0x02; /* the universal/local bit, inverted */
+	memcpy(addr + 9, mac + 1, 2);
+	addr[11] = 0xff;
+	addr[12] = 0xfe;
+	memcpy(addr + 13, mac + 3, 3);
+}
+
 static size_t l4_csum_offset(uint8_t proto)
 {
 	return proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2;

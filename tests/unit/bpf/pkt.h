@@ -101,6 +101,9 @@ uint16_t get16(const uint8_t *p);
 /* @text as @family's address at @p; a bad literal is a fixture bug (exit 2). */
 void put_addr(uint8_t *p, int family, const char *text);
 
+/* fe80::/64 with the modified EUI-64 of @mac (RFC 4291 appendix A). */
+void eui64_link_local(const uint8_t *mac, uint8_t addr[16]);
+
 void build(const struct pkt_spec *s, struct pkt *p);
 /*
  * Whether the IPv4 header, TCP, UDP and ICMPv6 checksums of an untagged

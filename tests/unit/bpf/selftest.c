@@ -72,13 +72,9 @@ bool harness_self_test(char *why, size_t n)
 /* Whether @text is fe80::/64 with the modified EUI-64 of @mac. */
 static bool eui64_is(const uint8_t *mac, const char *text)
 {
-	uint8_t want[16] = { 0xfe, 0x80 }, got[16];
+	uint8_t want[16], got[16];
 
-	want[8] = mac[0] ^ 0x02;
-	memcpy(want + 9, mac + 1, 2);
-	want[11] = 0xff;
-	want[12] = 0xfe;
-	memcpy(want + 13, mac + 3, 3);
+	eui64_link_local(mac, want);
 	put_addr(got, AF_INET6, text);
 	return memcmp(want, got, 16) == 0;
 }

@@ -14,28 +14,28 @@
 
 int know_guest(void)
 {
-	return set_neigh(AF_INET, GUEST_IP, GUEST_MAC);
+	return set_neigh(TEST_ATTACH_ID, AF_INET, GUEST_IP, GUEST_MAC);
 }
 
 /* The guest's IP was last seen with another MAC (a recycled address). */
 int know_guest_old_mac(void)
 {
-	return set_neigh(AF_INET, GUEST_IP, GUEST2_MAC);
+	return set_neigh(TEST_ATTACH_ID, AF_INET, GUEST_IP, GUEST2_MAC);
 }
 
 int know_guest6(void)
 {
-	return set_neigh(AF_INET6, GUEST6_IP, GUEST_MAC);
+	return set_neigh(TEST_ATTACH_ID, AF_INET6, GUEST6_IP, GUEST_MAC);
 }
 
 int know_guest6_old_mac(void)
 {
-	return set_neigh(AF_INET6, GUEST6_IP, GUEST2_MAC);
+	return set_neigh(TEST_ATTACH_ID, AF_INET6, GUEST6_IP, GUEST2_MAC);
 }
 
 int know_global_guest6(void)
 {
-	return set_neigh(AF_INET6, GUEST6_GLOBAL_IP, GUEST_MAC);
+	return set_neigh(TEST_ATTACH_ID, AF_INET6, GUEST6_GLOBAL_IP, GUEST_MAC);
 }
 
 /* The tap is not attached: its mdr_iface entry is gone. */
@@ -78,16 +78,6 @@ int reply_on_wrong_link(void)
 		 ? -errno : 0);
 }
 
-int set_next_hop(__u32 id, const char *ip)
-{
-	struct mdr_next_hop hop = { .addr4 = ip ? inet_addr(ip) : 0 };
-
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_next_hop), &id,
-				   &hop, 0)
-		       ? -errno
-		       : 0;
-}
-
 /* Attachment 1 was attached with --metadata-via NEXT_HOP_IP. */
 int via_next_hop(void)
 {
@@ -101,10 +91,9 @@ bool has_neigh(__u32 id, int family, const char *vm_ip, const uint8_t *mac,
 	       char *why, size_t n)
 {
 	int fd = bpf_map__fd(skel->maps.mdr_neigh);
-	struct mdr_neigh_key key = neigh_key(family, vm_ip);
+	struct mdr_neigh_key key = neigh_key(id, family, vm_ip);
 	struct mdr_neigh val;
 
-	key.attach_id = id;
 	if (bpf_map_lookup_elem(fd, &key, &val)) {
 		snprintf(why, n, "mdr_neigh has no entry for {%u, %s, %s}", id,
 			 family == AF_INET ? "AF_INET" : "AF_INET6", vm_ip);
@@ -182,21 +171,7 @@ bool nothing_learnt(char *why, size_t n)
 	return true;
 }
 
-/* ---- Configuration: the SYN rate and the reply TTL ---- */
-
-int set_config(__u64 syn_interval_ns, __u64 syn_burst_ns, __u32 reply_ttl)
-{
-	int fd = bpf_map__fd(skel->maps.mdr_config);
-	struct mdr_config cfg;
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(fd, &zero, &cfg))
-		return -errno;
-	cfg.syn_interval_ns = syn_interval_ns;
-	cfg.syn_burst_ns = syn_burst_ns;
-	cfg.reply_ttl = reply_ttl;
-	return bpf_map_update_elem(fd, &zero, &cfg, 0) ? -errno : 0;
-}
+/* ---- Configuration: the reply TTL ---- */
 
 int ttl1_know_guest(void)
 {

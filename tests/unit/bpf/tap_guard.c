@@ -29,35 +29,13 @@
 #define TEST_SYN_INTERVAL (10 * NSEC_PER_SEC)
 #define TEST_SYN_BURST	  (2 * TEST_SYN_INTERVAL)
 
-/*
- * Attachment 1 with --mac @vm_mac (NULL: none) and --ip for each of the
- * NULL-terminated @ips (NULL: none), as `mdredir attach` stores them.
- */
+/* Attachment 1 with --mac @vm_mac and --ip @ips (see guard_attachment()). */
 static int guard(const uint8_t *vm_mac, const char *const *ips)
 {
 	struct mdr_attachment att = test_attachment();
-	__u32 id = TEST_ATTACH_ID;
 
-	if (vm_mac) {
-		att.flags |= MDR_F_HAS_VM_MAC;
-		memcpy(att.vm_mac, vm_mac, 6);
-	}
-	for (int i = 0; ips && ips[i]; i++) {
-		int family = strchr(ips[i], ':') ? AF_INET6 : AF_INET;
-
-		if (i >= MDR_MAX_FIXED_IPS) {
-			fprintf(stderr, "fixture bug: too many fixed IPs\n");
-			exit(2);
-		}
-		att.flags |= MDR_F_HAS_FIXED_IP;
-		att.fixed_ips[i].family = family == AF_INET6 ? MDR_AF_INET6
-							     : MDR_AF_INET;
-		put_addr(att.fixed_ips[i].addr, family, ips[i]);
-	}
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id,
-				   &att, 0)
-		       ? -errno
-		       : 0;
+	guard_attachment(&att, vm_mac, ips);
+	return put_attachment(TEST_ATTACH_ID, &att);
 }
 
 static const char *const GUEST_IPS[] = { GUEST_IP, GUEST6_GLOBAL_IP, NULL };
@@ -220,18 +198,13 @@ static int rate_spent_guarded(void)
  */
 static int switch_to_attach2(void)
 {
-	struct mdr_attachment att = test_attachment();
+	struct mdr_attachment att = test_attachment2();
 	struct mdr_iface_key ik = { test_netns, lo_ifindex, 0 };
 	__u32 id = TEST_ATTACH2_ID;
 
-	att.service_addr = inet_addr(SERVICE2_IP);
-	put_addr(att.service_addr6, AF_INET6, SERVICE2_IP6);
-	memcpy(att.ifname, "tap-test2", sizeof("tap-test2"));
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_attach), &id, &att,
-				0) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id, 0))
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id, 0))
 		return -errno;
-	return 0;
+	return put_attachment(id, &att);
 }
 
 static int rate_spent_then_attach2(void)
