@@ -266,6 +266,14 @@ static const struct fixture fixtures[] = {
 		.check = nothing_learnt,
 	},
 	{
+		/* One off the port: a range check would take it. */
+		.name = "tap: TCP to 169.254.169.254:81 is untouched",
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .dport = 81 },
+		.verdict = TC_ACT_OK,
+		.check = nothing_learnt,
+	},
+	{
 		.name = "tap: TCP to 10.0.0.1:80 is untouched",
 		.prog = TAP,
 		.in = { SYN_TO_METADATA, .daddr = "10.0.0.1" },
@@ -277,6 +285,16 @@ static const struct fixture fixtures[] = {
 		.prog = TAP,
 		.in = { SYN_TO_METADATA, .proto = IPPROTO_UDP,
 			.payload = "metadata?" },
+		.verdict = TC_ACT_OK,
+		.check = nothing_learnt,
+	},
+	{
+		/* A guest's everyday traffic: DNS to its server. */
+		.name = "tap: UDP to 10.0.0.1:53 (DNS) is untouched",
+		.prog = TAP,
+		.in = { SYN_TO_METADATA, .daddr = "10.0.0.1",
+			.proto = IPPROTO_UDP, .dport = 53,
+			.payload = "metadata" },
 		.verdict = TC_ACT_OK,
 		.check = nothing_learnt,
 	},
