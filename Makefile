@@ -199,33 +199,44 @@ deb:
 		{ tail -30 ../build.log; echo "make deb: failed, see $(DEB_DIR)/build.log" >&2; exit 1; }
 	$(Q)ls $(DEB_DIR)/*.deb
 
-# libFuzzer targets (tests/fuzz/fuzz_*.c) for the HTTP parsers, built with
-# clang's sanitizers around the few sources they exercise: nothing here
-# needs BPF or the rest of the daemon.
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for the HTTP and OVSDB parsers
+# and the BPF programs, built with clang's sanitizers around the few
+# sources they exercise, not the rest of the daemon.
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	       -Iinclude -Iuser -fno-omit-frame-pointer \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # A target links FUZZ_LIBS_<name> and FUZZ_LDLIBS_<name> if set, else the
-# HTTP ones.
+# HTTP ones, and adds FUZZ_CFLAGS_<name> to the flags.
 FUZZ_LIBS   := user/http/parser.c user/http/rewrite.c user/backends/spec.c \
 	       user/backends/kinds.c user/lib/tls.c
 FUZZ_LDLIBS := -lssl -lcrypto
 FUZZ_LIBS_fuzz_ovsdb   := user/control/ovsdb.c user/control/ovsdb_replica.c \
 			  user/control/ovn_join.c user/lib/values.c user/lib/tls.c
 FUZZ_LDLIBS_fuzz_ovsdb := -ljansson -lssl -lcrypto
+# The BPF programs' fuzzer runs them as the unit fixtures do (progs.c), so
+# it needs the skeleton and root.
+FUZZ_LIBS_fuzz_bpf     := tests/unit/bpf/progs.c tests/unit/bpf/pkt.c \
+			  user/datapath/netns.c user/datapath/netlink.c user/lib/log.c
+FUZZ_LDLIBS_fuzz_bpf   := -lbpf -lelf -lz -lmnl
+FUZZ_CFLAGS_fuzz_bpf   := -I$(OUT) -Itests/unit/bpf
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 fuzz_libs    = $(or $(FUZZ_LIBS_$(1)),$(FUZZ_LIBS))
 fuzz_ldlibs  = $(or $(FUZZ_LDLIBS_$(1)),$(FUZZ_LDLIBS))
+fuzz_cflags  = $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$(1))
 
 fuzz: $(FUZZ_BINS)
 
 $(OUT)/fuzz/%: tests/fuzz/%.c $$(call fuzz_libs,$$*)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< \
+	$(Q)$(FUZZ_CC) $(call fuzz_cflags,$*) $(DEPFLAGS) -MF $@.d -MT $@ $< \
 		$(call fuzz_libs,$*) -o $@ $(call fuzz_ldlibs,$*)
+
+# The programs it runs are in the skeleton; its .d file cannot say so (one
+# compiler run over several sources keeps only the last one's headers).
+$(OUT)/fuzz/fuzz_bpf: $(OUT)/mdredir.skel.h
 
 # Every C file of the tree, formatted as .clang-format says.
 FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null || \

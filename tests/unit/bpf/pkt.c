@@ -31,9 +31,8 @@ uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-/* The pseudo-header sum of an L4 segment of @len bytes. */
-static uint32_t pseudo_sum(const uint8_t *saddr, const uint8_t *daddr,
-			   size_t alen, uint8_t proto, size_t len)
+uint32_t pseudo_sum(const uint8_t *saddr, const uint8_t *daddr, size_t alen,
+		    uint8_t proto, size_t len)
 {
 	uint32_t sum = 0;
 

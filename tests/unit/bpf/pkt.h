@@ -97,6 +97,9 @@ struct pkt {
 /* RFC 1071 sums, for the checker's own self-test. */
 uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len);
 uint16_t csum_fold(uint32_t sum);
+/* The pseudo-header sum of an L4 segment of @len bytes. */
+uint32_t pseudo_sum(const uint8_t *saddr, const uint8_t *daddr, size_t alen,
+		    uint8_t proto, size_t len);
 uint16_t get16(const uint8_t *p);
 /* @text as @family's address at @p; a bad literal is a fixture bug (exit 2). */
 void put_addr(uint8_t *p, int family, const char *text);

@@ -171,7 +171,7 @@ int set_config(__u64 syn_interval_ns, __u64 syn_burst_ns, __u32 reply_ttl)
 
 /* ---- One pass ---- */
 
-static struct bpf_program *prog_of(enum prog_id id)
+struct bpf_program *prog_of(enum prog_id id)
 {
 	switch (id) {
 	case TAP: return skel->progs.mdr_tap_ingress;
@@ -265,4 +265,31 @@ void progs_unload(void)
 {
 	mdredir_bpf__destroy(skel);
 	skel = NULL;
+}
+
+/* ---- The fuzzer's choice byte ---- */
+
+/*
+ * Bits 0-1: the program (enum prog_id); bits 2-3: the attachment id the
+ * device is attached as (0: none); bits 4-5: the reply TTL, one of these.
+ */
+static const __u32 fuzz_ttls[4] = { 0, 1, 2, 255 };
+
+struct fuzz_choice fuzz_choice_of(uint8_t byte)
+{
+	return (struct fuzz_choice){
+		.prog = (enum prog_id)(byte & 3),
+		.attach_id = (byte >> 2) & 3,
+		.reply_ttl = fuzz_ttls[(byte >> 4) & 3],
+	};
+}
+
+uint8_t fuzz_choice_byte(const struct fuzz_choice *c)
+{
+	uint8_t ttl = 0;
+
+	for (uint8_t i = 0; i < 4; i++)
+		if (fuzz_ttls[i] == c->reply_ttl)
+			ttl = i;
+	return (uint8_t)((c->prog & 3) | (c->attach_id & 3) << 2 | ttl << 4);
 }

@@ -66,6 +66,9 @@ int set_neigh(__u32 id, int family, const char *vm_ip, const uint8_t *mac);
 int set_next_hop(__u32 id, const char *ip);
 int set_config(__u64 syn_interval_ns, __u64 syn_burst_ns, __u32 reply_ttl);
 
+/* The program behind @id (bpf_program__name() says which). */
+struct bpf_program *prog_of(enum prog_id id);
+
 /*
  * One pass of the @len bytes at @in through @prog, as test_run's skb or
  * xdp_buff on the loopback device sees them: the output frame in @out
@@ -74,5 +77,19 @@ int set_config(__u64 syn_interval_ns, __u64 syn_burst_ns, __u32 reply_ttl);
  */
 int test_run(enum prog_id prog, const uint8_t *in, size_t len, uint8_t *out,
 	     __u32 *out_len, int *retval, char *why, size_t n);
+
+/*
+ * How the fuzzer runs a frame: the first byte of each of its inputs, and
+ * of each seed `test_bpf --corpus DIR` writes, before the frame.
+ */
+struct fuzz_choice {
+	enum prog_id prog;
+	__u32 attach_id; /* what the loopback device is attached as; 0: none */
+	__u32 reply_ttl; /* mdr_config's */
+};
+
+struct fuzz_choice fuzz_choice_of(uint8_t byte);
+/* The byte for @c; its reply_ttl must be one fuzz_choice_of() gives. */
+uint8_t fuzz_choice_byte(const struct fuzz_choice *c);
 
 #endif
