@@ -71,9 +71,13 @@ struct seen {
  */
 static bool backend_sees_identity(struct mdr_str name)
 {
-	static const char *const exact[] = { "x-forwarded-for", "x-tenant-id" };
+	static const char *const exact[] = {
+		"x-forwarded-for",  "forwarded",   "x-forwarded-proto",
+		"x-forwarded-host", "x-tenant-id", "x-forwarded-prefix",
+	};
 	static const char *const prefix[] = { "x-neutron-", "x-ovn-",
-					      "x-instance-id" };
+					      "x-instance-id",
+					      "x-metadata-provider" };
 	char low[64];
 	size_t n = name.n < sizeof(low) ? name.n : sizeof(low) - 1;
 

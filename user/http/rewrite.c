@@ -8,10 +8,12 @@
 #include "http/rewrite.h"
 
 /*
- * Compares a header name with a lowercase literal, taking '_' for '-':
- * WSGI servers (eventlet's, which runs Nova and the metadata agent, among
- * them) turn both into '_' in the environ key, so "X_Instance_ID" would
- * reach the backend as X-Instance-ID. prefix: lit need only start name.
+ * Compares a header name with a lowercase literal, taking '_' for '-': the
+ * backends read headers from a WSGI environ (HTTP_X_INSTANCE_ID), where
+ * both become '_' (webob.Request.from_file in Neutron's metadata proxies,
+ * the WSGI server Nova runs under, eventlet's among them), so
+ * "X_Instance_ID" would reach the backend as X-Instance-ID. prefix: lit
+ * need only start name.
  */
 static bool name_matches(struct mdr_str name, const char *lit, bool prefix)
 {
@@ -29,13 +31,66 @@ static bool name_matches(struct mdr_str name, const char *lit, bool prefix)
 	return true;
 }
 
+/*
+ * Every request header a backend behind us reads as the guest's identity
+ * or as the request's provenance, and where (the README's Hardening table
+ * says the same). Only the proxy may say these: a guest sending one could
+ * name another instance, address or provider, or claim a hop it never made.
+ */
+static const struct {
+	const char *name;
+	bool prefix;
+} identity_headers[] = {
+	/* nova/api/metadata/handler.py, MetadataRequestHandler:
+	 * _handle_instance_id_request, _handle_instance_id_request_from_lb
+	 * (the guest's address, for the load-balancer lookup); neutron/agent/
+	 * metadata/proxy_base.py, MetadataProxyHandlerBase:
+	 * _get_instance_and_project_id (the port lookup); oslo.middleware
+	 * HTTPProxyToWSGI.process_request makes it Nova's REMOTE_ADDR. */
+	{ "x-forwarded-for", false },
+	/* RFC 7239. HTTPProxyToWSGI.process_request (in Nova's metadata
+	 * pipeline, etc/nova/api-paste.ini [pipeline:meta], when
+	 * [oslo_middleware] enable_proxy_headers_parsing is on): for= becomes
+	 * REMOTE_ADDR, which _handle_remote_ip_request looks the instance up
+	 * by; when present, X-Forwarded-For, -Proto and -Host are not read. */
+	{ "forwarded", false },
+	/* HTTPProxyToWSGI.process_request: the scheme, host and path prefix
+	 * the first proxy was reached by (wsgi.url_scheme, HTTP_HOST,
+	 * SCRIPT_NAME). nova/api/wsgi.py Request.__init__ also takes the
+	 * scheme from [wsgi] secure_proxy_ssl_header, documented as
+	 * HTTP_X_FORWARDED_PROTO and as a header the proxy must strip. */
+	{ "x-forwarded-proto", false },
+	{ "x-forwarded-host", false },
+	{ "x-forwarded-prefix", false },
+	/* handler.py: __call__ (warns of it), _handle_instance_id_request
+	 * (X-Instance-ID, X-Instance-ID-Signature). */
+	{ "x-instance-id", true },
+	/* handler.py: _handle_instance_id_request. */
+	{ "x-tenant-id", false },
+	/* handler.py: __call__ (its presence selects the load-balancer
+	 * lookup), _handle_instance_id_request_from_lb (X-Metadata-Provider,
+	 * X-Metadata-Provider-Signature): the provider and the guest's
+	 * address name the instance. */
+	{ "x-metadata-provider", true },
+	/* neutron/agent/metadata/agent.py MetadataProxyHandler's
+	 * NETWORK_ID_HEADER, ROUTER_ID_HEADER (X-Neutron-Network-ID,
+	 * X-Neutron-Router-ID), read by proxy_base.py _get_instance_id. */
+	{ "x-neutron-", true },
+	/* neutron/agent/ovn/metadata/server_socket.py MetadataProxyHandler's
+	 * NETWORK_ID_HEADER (X-OVN-Network-ID), read by _get_instance_id;
+	 * the OVN metadata agent and neutron-ovn-agent's metadata extension
+	 * (neutron/agent/ovn/extensions/metadata.py) both serve it. */
+	{ "x-ovn-", true },
+};
+
 bool mdr_header_is_identity(struct mdr_str name)
 {
-	return name_matches(name, "x-forwarded-for", false) ||
-	       name_matches(name, "x-neutron-", true) ||
-	       name_matches(name, "x-ovn-", true) ||
-	       name_matches(name, "x-instance-id", true) ||
-	       name_matches(name, "x-tenant-id", false);
+	for (size_t i = 0;
+	     i < sizeof(identity_headers) / sizeof(identity_headers[0]); i++)
+		if (name_matches(name, identity_headers[i].name,
+				 identity_headers[i].prefix))
+			return true;
+	return false;
 }
 
 bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,

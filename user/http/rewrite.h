@@ -14,7 +14,10 @@
 #include "http/parser.h"
 #include "lib/identity.h"
 
-/* Identity headers only the proxy may set (X-Instance-ID*, X-Neutron-*, ...). */
+/* Whether name is one of the headers a backend reads as the guest's identity
+ * or the request's provenance (X-Forwarded-For, Forwarded, X-Instance-ID*,
+ * X-Metadata-Provider*, X-Neutron-*, ...: the table in rewrite.c), in any
+ * case, '_' taken for '-'. Only the proxy may send these. */
 bool mdr_header_is_identity(struct mdr_str name);
 /* Hop-by-hop: Connection, Keep-Alive, ..., and any name listed in h's
  * Connection header. */
@@ -23,8 +26,8 @@ bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,
 
 /*
  * Writes the head sent to the backend for request req (parsed from the
- * guest) into out: the guest's headers minus hop-by-hop and identity ones,
- * then X-Forwarded-For and, for neutron, X-Neutron-Network-ID (or -Router-
+ * guest) into out: the guest's headers minus hop-by-hop and identity ones
+ * (those are dropped before ours are written), then X-Forwarded-For and, for neutron, X-Neutron-Network-ID (or -Router-
  * ID); for nova, Host: <nova host:port>, X-Instance-ID, X-Tenant-ID and
  * X-Instance-ID-Signature; last "Connection: close" (one backend
  * connection per request). Returns its length, -ENOSPC if cap is too

@@ -33,6 +33,7 @@ void test_rewrite_request_http10(void);
 void test_rewrite_response(void);
 void test_rewrite_nova(void);
 void test_rewrite_request_keep_alive(void);
+void test_rewrite_identity_headers(void);
 
 /* test_backends.c */
 void test_backend_specs(void);

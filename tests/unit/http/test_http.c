@@ -49,6 +49,7 @@ int main(void)
 	test_nova_signature();
 	test_rewrite_nova();
 	test_rewrite_request_keep_alive();
+	test_rewrite_identity_headers();
 	test_tls_options();
 	test_local();
 	test_rate_base_window();
