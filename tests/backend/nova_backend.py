@@ -19,6 +19,34 @@ compared in constant time (else 403). Then serves:
   /echo (POST)                      the body back, whatever its size
   /headers                          the received headers as JSON
 
+Headers are read as Nova reads them, from a WSGI environ: case and '-'
+or '_' alike (X_Instance_ID is X-Instance-ID), repeated ones joined by
+','. The rest of Nova's handler is there too, for tests of what a guest
+could make it believe (MetadataRequestHandler.__call__ in
+nova/api/metadata/handler.py):
+
+  --proxy-headers       oslo.middleware's HTTPProxyToWSGI with
+                        [oslo_middleware] enable_proxy_headers_parsing:
+                        Forwarded (for, proto, host) or else
+                        X-Forwarded-For, -Proto, -Host become REMOTE_ADDR,
+                        the scheme and the host, X-Forwarded-Prefix the
+                        SCRIPT_NAME. meta_data.json then also says
+                        "application_url", the scheme, host and prefix
+                        Nova believed (Nova itself builds no URLs).
+  --no-service-metadata-proxy
+                        [neutron] service_metadata_proxy = False: the
+                        instance is the one at REMOTE_ADDR (--instance),
+                        X-Instance-ID is ignored.
+  --instance ADDR=UUID/PROJECT
+                        the instance at ADDR, for the lookup above.
+  --provider PROVIDER:ADDR=UUID/PROJECT
+                        a port of a network behind metadata provider
+                        PROVIDER: a request with X-Metadata-Provider is
+                        answered as _handle_instance_id_request_from_lb
+                        does, by provider and the first X-Forwarded-For
+                        address, X-Metadata-Provider-Signature checked
+                        when there is a secret.
+
 Every request is recorded (--record, one JSON object a line) with its
 method, path, headers, body_len, body_sha256, signature_ok (true,
 false, or null when there was nothing to check) and, over HTTPS,
@@ -59,11 +87,88 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     read_body = record_backend.Handler.read_body
 
+    def values(self, name):
+        """Every value of header name, as a WSGI environ keys it."""
+        key = name.upper().replace("-", "_")
+        return [v for k, v in self.headers.items()
+                if k.upper().replace("-", "_") == key]
+
+    def header(self, name):
+        """req.headers.get(name) under a WSGI server: joined, or None."""
+        vals = self.values(name)
+        return ",".join(vals) if vals else None
+
+    def environ(self):
+        """REMOTE_ADDR, scheme, host and SCRIPT_NAME, after
+        HTTPProxyToWSGI.process_request when --proxy-headers."""
+        env = {
+            "REMOTE_ADDR": self.client_address[0],
+            "wsgi.url_scheme": "https" if self.server.tls else "http",
+            "HTTP_HOST": self.header("Host") or "",
+            "SCRIPT_NAME": "",
+        }
+        if not self.server.proxy_headers:
+            return env
+        fwd = self.header("Forwarded")
+        if fwd:
+            first = {}
+            for pair in fwd.split(",")[0].split(";"):
+                key, _, value = pair.partition("=")
+                first[key.lower().strip()] = value.strip()
+            for key, var in (("proto", "wsgi.url_scheme"),
+                             ("host", "HTTP_HOST"), ("for", "REMOTE_ADDR")):
+                if first.get(key):
+                    env[var] = first[key]
+        else:
+            for name, var in (("X-Forwarded-Proto", "wsgi.url_scheme"),
+                              ("X-Forwarded-Host", "HTTP_HOST"),
+                              ("X-Forwarded-For", "REMOTE_ADDR")):
+                if self.header(name):
+                    env[var] = self.header(name)
+        if self.header("X-Forwarded-Prefix"):
+            env["SCRIPT_NAME"] = self.header("X-Forwarded-Prefix")
+        return env
+
+    def identify(self, env):
+        """Nova's __call__: ((instance, tenant), status, why, signature_ok)."""
+        if not self.server.service_metadata_proxy:
+            found = self.server.instances.get(env["REMOTE_ADDR"])
+            if not found:
+                return None, 404, "The resource could not be found.", None
+            return found, 200, None, None
+        if self.header("X-Metadata-Provider"):
+            return self.identify_from_lb()
+        status, why, signature_ok = self.check_identity()
+        found = (self.header("X-Instance-ID"), self.header("X-Tenant-ID"))
+        return found, status, why, signature_ok
+
+    def identify_from_lb(self):
+        """Nova's _handle_instance_id_request_from_lb."""
+        forwarded = self.header("X-Forwarded-For")
+        provider = self.header("X-Metadata-Provider")
+        if forwarded is None:
+            return None, 400, "X-Forwarded-For is missing from request.", None
+        address = forwarded.split(",")[0]
+        signature_ok = None
+        if self.server.secret:
+            expected = hmac.new(self.server.secret, provider.encode(),
+                                hashlib.sha256).hexdigest()
+            sig = self.header("X-Metadata-Provider-Signature") or ""
+            signature_ok = hmac.compare_digest(expected, sig)
+            if not signature_ok:
+                return None, 403, "Invalid proxy request signature.", False
+        found = self.server.providers.get((provider, address))
+        if not found:
+            return None, 400, ("Expected a single port matching provider %s "
+                               "and IP %s. Found 0." % (provider, address)), \
+                signature_ok
+        return found, 200, None, signature_ok
+
     def check_identity(self):
         """Nova's _handle_instance_id_request: (status, why, signature_ok)."""
-        instance = self.headers.get_all("X-Instance-ID") or []
-        tenant = self.headers.get_all("X-Tenant-ID") or []
-        sig = self.headers.get_all("X-Instance-ID-Signature") or []
+        instance = self.values("X-Instance-ID")
+        tenant = self.values("X-Tenant-ID")
+        sig = self.values("X-Instance-ID-Signature")
         if not instance:
             return 400, "X-Instance-ID header is missing from request.", None
         if not sig:
@@ -108,12 +213,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         body = self.read_body()
-        status, why, signature_ok = self.check_identity()
+        env = self.environ()
+        found, status, why, signature_ok = self.identify(env)
         self.record(body, signature_ok)
         if status != 200:
             return self.reply(status, (why + "\n").encode())
-        instance = self.headers["X-Instance-ID"]
-        tenant = self.headers["X-Tenant-ID"]
+        instance, tenant = found
         path = self.path.split("?")[0]
         parts = path.strip("/").split("/")
         try:
@@ -138,6 +243,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/openstack/latest/meta_data.json" and \
                 self.command in ("GET", "HEAD"):
             data = {"uuid": instance, "project_id": tenant}
+            if self.server.proxy_headers:
+                data["application_url"] = "%s://%s%s" % (
+                    env["wsgi.url_scheme"], env["HTTP_HOST"],
+                    env["SCRIPT_NAME"])
             return self.reply(200, json.dumps(data).encode(),
                               "application/json")
         if path == "/openstack/latest/password":
@@ -181,6 +290,26 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         pass
 
 
+def instance_arg(text):
+    """ADDR=UUID/PROJECT -> (ADDR, (UUID, PROJECT))."""
+    addr, _, who = text.partition("=")
+    uuid, _, project = who.partition("/")
+    if not addr or not uuid or not project:
+        raise argparse.ArgumentTypeError(
+            "%r: expected ADDR=UUID/PROJECT" % text)
+    return addr, (uuid, project)
+
+
+def provider_arg(text):
+    """PROVIDER:ADDR=UUID/PROJECT -> ((PROVIDER, ADDR), (UUID, PROJECT))."""
+    provider, _, rest = text.partition(":")
+    if not provider:
+        raise argparse.ArgumentTypeError(
+            "%r: expected PROVIDER:ADDR=UUID/PROJECT" % text)
+    addr, who = instance_arg(rest)
+    return (provider, addr), who
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -192,6 +321,15 @@ def main():
     ap.add_argument("--secret-file", metavar="FILE",
                     help="the shared secret (one trailing newline ignored)")
     ap.add_argument("--record", metavar="FILE")
+    ap.add_argument("--proxy-headers", action="store_true",
+                    help="HTTPProxyToWSGI with enable_proxy_headers_parsing")
+    ap.add_argument("--no-service-metadata-proxy", action="store_false",
+                    dest="service_metadata_proxy",
+                    help="look instances up by REMOTE_ADDR (--instance)")
+    ap.add_argument("--instance", metavar="ADDR=UUID/PROJECT",
+                    action="append", default=[], type=instance_arg)
+    ap.add_argument("--provider", metavar="PROVIDER:ADDR=UUID/PROJECT",
+                    action="append", default=[], type=provider_arg)
     args = ap.parse_args()
 
     secret = b""
@@ -210,6 +348,10 @@ def main():
     server.record_file = args.record
     server.lock = threading.Lock()
     server.passwords = {}
+    server.proxy_headers = args.proxy_headers
+    server.service_metadata_proxy = args.service_metadata_proxy
+    server.instances = dict(args.instance)
+    server.providers = dict(args.provider)
     if args.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
