@@ -209,6 +209,25 @@ out:
 	return err;
 }
 
+/* Every map, then every program, by one index. */
+static const char *object_name(size_t i)
+{
+	return i < N_MAPS ? map_names[i] : prog_names[i - N_MAPS];
+}
+
+/* Whether every map and program has its pin. */
+static bool all_pinned(void)
+{
+	char path[256];
+
+	for (size_t i = 0; i < N_MAPS + N_PROGS; i++) {
+		pin_path(path, sizeof(path), object_name(i));
+		if (access(path, F_OK))
+			return false;
+	}
+	return true;
+}
+
 int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 {
 	int err, loaded;
@@ -345,6 +364,45 @@ int mdr_state_unpin(void)
 	if (rmdir(MDR_PIN_DIR) && errno != ENOENT && !err)
 		err = -errno;
 	return err;
+}
+
+/* Pins @fd as @name where nothing is pinned: 1 if it did, else 0 or -errno. */
+static int pin_if_missing(const char *name, int fd)
+{
+	char path[256];
+
+	pin_path(path, sizeof(path), name);
+	if (fd < 0 || access(path, F_OK) == 0)
+		return 0;
+	return bpf_obj_pin(fd, path) ? -errno : 1;
+}
+
+int mdr_state_repin(const struct mdr_state *st, unsigned int *maps,
+		    unsigned int *progs)
+{
+	/* The slot tables only read through it here. */
+	struct mdr_state *fds = (struct mdr_state *)st;
+	int n, err;
+
+	*maps = *progs = 0;
+	if (all_pinned())
+		return 0; /* the usual case, a few stat()s */
+	err = ensure_bpffs();
+	if (err)
+		return err;
+	if (mkdir(MDR_PIN_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	for (size_t i = 0; i < N_MAPS + N_PROGS; i++) {
+		bool map = i < N_MAPS;
+
+		n = pin_if_missing(object_name(i),
+				   map ? *map_slot(fds, i)
+				       : *prog_slot(fds, i - N_MAPS));
+		if (n < 0)
+			return n;
+		*(map ? maps : progs) += n;
+	}
+	return 0;
 }
 
 int mdr_state_get_config(const struct mdr_state *st, struct mdr_config *cfg)

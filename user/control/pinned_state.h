@@ -56,6 +56,14 @@ int mdr_state_renew_programs(struct mdr_state *st);
 bool mdr_state_exists(void);
 /* Removes every pin; objects still in use live on until released. */
 int mdr_state_unpin(void);
+/*
+ * Pins st's maps and programs again where their pins are missing (removed
+ * by hand, or the whole directory): the objects live on while anything
+ * holds them, and st does. Counts what it pinned into @maps and @progs;
+ * 0 or -errno. Pins that are there are left alone.
+ */
+int mdr_state_repin(const struct mdr_state *st, unsigned int *maps,
+		    unsigned int *progs);
 
 int mdr_state_get_config(const struct mdr_state *st, struct mdr_config *cfg);
 int mdr_state_set_config(const struct mdr_state *st,

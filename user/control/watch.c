@@ -58,7 +58,9 @@ struct watcher {
 	 * proxy's (whose link events tell it a tap came or went). */
 	struct mdr_ovn_source *ovn_source;
 	int host_nsid;
-	bool sweep; /* a rescan found a namespace to sweep */
+	bool sweep;	     /* a rescan found a namespace to sweep */
+	int repin_failed;    /* said so already */
+	long long next_keep; /* when to look at the pins again */
 	struct watched ns[MDR_MAX_LINKS];
 	size_t n;
 };
@@ -268,6 +270,46 @@ static void read_events(struct watcher *wt)
 	}
 }
 
+/*
+ * Pins removed under us (rm -rf of the directory, say) leave the data path
+ * running, since the hooks hold the programs and they the maps, but every
+ * later command, and the next daemon, would find nothing attached, and an
+ * attach would load a second, empty set. The daemon holds a descriptor of
+ * each object, so it pins them again. Looked at with each rescan rather
+ * than through inotify: a watch on the directory goes with it (and with
+ * bpffs unmounted), and a second's delay costs guests nothing.
+ */
+static void keep_pins(struct watcher *wt)
+{
+	unsigned int maps, progs;
+	int err;
+
+	err = mdr_state_repin(wt->w->held, &maps, &progs);
+	if (err && !wt->repin_failed)
+		pr_err("pins under %s were removed and cannot be put back: "
+		       "%s; until they are, `mdredir list`, attach and a "
+		       "restarted daemon will not see the attachments",
+		       MDR_PIN_DIR, strerror(-err));
+	else if (maps || progs)
+		pr_warn("pins under %s removed; re-pinned %u maps and %u "
+			"programs from the running daemon's objects: every "
+			"attachment is kept",
+			MDR_PIN_DIR, maps, progs);
+	wt->repin_failed = err;
+}
+
+/*
+ * What the daemon is known by, kept: before anything else, since neither
+ * the watcher's own state nor its event socket can open without it.
+ */
+static void keep_names(struct watcher *wt)
+{
+	if (!wt->w->held || mdr_now_ms() < wt->next_keep)
+		return;
+	keep_pins(wt);
+	wt->next_keep = mdr_now_ms() + RESCAN_MS;
+}
+
 /* The periodic work: namespaces that came or went, Neutron's too. */
 static void rescan_all(struct watcher *wt)
 {
@@ -307,6 +349,7 @@ static void *watch_main(void *arg)
 			       "out of memory");
 	}
 	while (!*wt.w->stop) {
+		keep_names(&wt);
 		if (wt.st.link_fd < 0 &&
 		    mdr_state_open(&wt.st, MDR_STATE_READ)) {
 			usleep(RESCAN_MS * 1000);

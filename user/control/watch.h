@@ -2,7 +2,7 @@
 /*
  * Follows the interfaces the data path is attached to: when one is deleted,
  * or its whole namespace goes, its attachment is removed without an
- * operator having to say so.
+ * operator having to say so. Puts the pins back if they are removed.
  */
 #ifndef MDR_WATCH_H
 #define MDR_WATCH_H
@@ -11,6 +11,7 @@
 #include <signal.h>
 
 struct mdr_ovn_config;
+struct mdr_state;
 
 struct mdr_watch {
 	pthread_t thread;
@@ -19,6 +20,9 @@ struct mdr_watch {
 	const struct mdr_ovn_config *ovn; /* the ovn source's, if it runs */
 	volatile sig_atomic_t *stop;
 	int started;
+	/* The daemon's descriptors of every pinned object, set before
+	 * mdr_watch_start(): pinned again when their pins go. */
+	const struct mdr_state *held;
 };
 
 /*

@@ -462,6 +462,7 @@ static int start_sources(struct daemon *d)
 	ovn_config(d->watch_set, &d->ovn);
 	/* Its own copy: a reload rewrites d->cfg while the thread runs. */
 	memcpy(d->watch_netns, d->cfg.proxy_netns, sizeof(d->watch_netns));
+	d->watch.held = &d->st;
 	err = mdr_watch_start(&d->watch, d->watch_netns,
 			      d->watch_set->attach_from, &d->ovn,
 			      &d->watch_stop);
