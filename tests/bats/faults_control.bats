@@ -86,3 +86,22 @@ rm_pin_dir() { rm -rf "$PINS"; }
 	remove_pins_test rm_pin_dir
 }
 
+@test "an attach while the pins are missing waits for the daemon to pin them again" {
+	local ids
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
+	mdredir attach "${SB}t1" --instance-id inst-1
+	start_daemon --backend "local:$md"
+	ids=$(pinned_ids)
+	rm -rf "$PINS"
+	# Not a second, empty set of maps and programs of its own, whose
+	# egress program would take the proxy's replies from every guest.
+	run mdredir attach "${SB}t2" --instance-id inst-2
+	assert_success
+	assert_output --partial "waiting for the daemon (pid $DAEMON_PID) to pin its objects again"
+	assert_equal "$(pinned_ids)" "$ids"
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	run metadata "$SB-vm2" /latest/meta-data/instance-id
+	assert_output inst-2
+}

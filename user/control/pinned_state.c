@@ -13,12 +13,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "control/lock.h"
 #include "lib/log.h"
 #include "mdredir.skel.h"
 #include "control/pinned_state.h"
 
-#define BPF_FS_MAGIC 0xcafe4a11
-#define BPF_FS_ROOT  "/sys/fs/bpf"
+#define BPF_FS_MAGIC  0xcafe4a11
+#define BPF_FS_ROOT   "/sys/fs/bpf"
+/* A running daemon pins its objects again within a second of their
+ * removal (its watcher's rescan): commands wait this long for it. */
+#define REPIN_WAIT_MS 3000
 
 static const char *const map_names[] = {
 	"mdr_config",	  "mdr_iface",	  "mdr_attach",
@@ -215,12 +219,17 @@ static const char *object_name(size_t i)
 	return i < N_MAPS ? map_names[i] : prog_names[i - N_MAPS];
 }
 
-/* Whether every map and program has its pin. */
-static bool all_pinned(void)
+/*
+ * Whether every map and program has its pin; with @older_ok, pins an
+ * older build left (maps added later missing) count as whole.
+ */
+static bool all_pinned(bool older_ok)
 {
 	char path[256];
 
 	for (size_t i = 0; i < N_MAPS + N_PROGS; i++) {
+		if (older_ok && i < N_MAPS && map_added_later(i))
+			continue;
 		pin_path(path, sizeof(path), object_name(i));
 		if (access(path, F_OK))
 			return false;
@@ -228,11 +237,34 @@ static bool all_pinned(void)
 	return true;
 }
 
+/*
+ * Pins missing while a daemon runs are its to put back (it holds every
+ * object, see mdr_state_repin()): wait for them, rather than read nothing
+ * attached, or load a second, empty set of maps and programs and hook
+ * them in place of the ones every attachment is in.
+ */
+static void await_repin(void)
+{
+	pid_t pid;
+
+	for (int i = 0; i < REPIN_WAIT_MS / 50 && !all_pinned(true); i++) {
+		pid = mdr_daemon_pid();
+		if (!pid || pid == getpid())
+			return;
+		if (!i)
+			pr_info("the pins under %s are missing: waiting for "
+				"the daemon (pid %d) to pin its objects again",
+				MDR_PIN_DIR, pid);
+		usleep(50 * 1000);
+	}
+}
+
 int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 {
 	int err, loaded;
 
 	mdr_state_init(st);
+	await_repin();
 	if (mode == MDR_STATE_READ) {
 		err = open_pinned(st, false);
 		if (err)
@@ -385,7 +417,7 @@ int mdr_state_repin(const struct mdr_state *st, unsigned int *maps,
 	int n, err;
 
 	*maps = *progs = 0;
-	if (all_pinned())
+	if (all_pinned(false))
 		return 0; /* the usual case, a few stat()s */
 	err = ensure_bpffs();
 	if (err)
