@@ -16,6 +16,33 @@ setup() {
 }
 teardown() { common_teardown; }
 
+# served GUEST ID: GUEST gets its own instance id, ID.
+served() {
+	run metadata "$1" /latest/meta-data/instance-id
+	assert_output "$2"
+}
+
+# start_with_one: two guests, the first behind a tap of the host's,
+# attached and served by a daemon, the second behind a tap in namespace
+# $SB-dhcp, not attached yet (attach_second).
+start_with_one() {
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_netns "$SB-dhcp"
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6 "$SB-dhcp"
+	mdredir attach "${SB}t1" --instance-id inst-1
+	start_daemon --backend "local:$md"
+	served "$SB-vm1" inst-1
+}
+attach_second() { mdredir attach "${SB}t2" --netns "$SB-dhcp" --instance-id inst-2; }
+
+# crash_and_restart: SIGKILL, and a daemon started again.
+crash_and_restart() {
+	kill -9 "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null || true
+	DAEMON_PID=
+	start_daemon --backend "local:$md"
+}
+
 # What every later command reads: the attachments, ids and addresses.
 listing() { mdredir list --json | jq -c 'map({id, ifname, service_addr})'; }
 # The kernel's ids of the pinned objects: the same ones, not a new load.
@@ -32,12 +59,7 @@ pinned_ids_are() { [ "$(pinned_ids 2>/dev/null)" = "$1" ]; }
 # remove_pins_test HOW: the test below, with the pins removed by HOW.
 remove_pins_test() {
 	local before ids maps progs
-	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
-	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
-	mdredir attach "${SB}t1" --instance-id inst-1
-	start_daemon --backend "local:$md"
-	run metadata "$SB-vm1" /latest/meta-data/instance-id
-	assert_output inst-1
+	start_with_one
 	before=$(listing)
 	ids=$(pinned_ids)
 	maps=$(grep -c ' map$' <<<"$ids")
@@ -46,8 +68,7 @@ remove_pins_test() {
 	"$@"
 	[ ! -e "$PINS/mdr_attach" ]
 	# The data path never needed the pins.
-	run metadata "$SB-vm1" /latest/meta-data/instance-id
-	assert_output inst-1
+	served "$SB-vm1" inst-1
 	# Pinned again from the daemon's own objects, not loaded anew.
 	wait_until 3 pinned_ids_are "$ids"
 	assert_equal "$(listing)" "$before"
@@ -55,18 +76,12 @@ remove_pins_test() {
 	assert_output --partial "re-pinned $maps maps and $progs programs from the running daemon's objects"
 
 	# Attach and detach work on the same state.
-	mdredir attach "${SB}t2" --instance-id inst-2
-	run metadata "$SB-vm2" /latest/meta-data/instance-id
-	assert_output inst-2
+	attach_second
+	served "$SB-vm2" inst-2
 	# A crash and a restart keep everything.
-	kill -9 "$DAEMON_PID"
-	wait "$DAEMON_PID" 2>/dev/null || true
-	DAEMON_PID=
-	start_daemon --backend "local:$md"
-	run metadata "$SB-vm1" /latest/meta-data/instance-id
-	assert_output inst-1
-	run metadata "$SB-vm2" /latest/meta-data/instance-id
-	assert_output inst-2
+	crash_and_restart
+	served "$SB-vm1" inst-1
+	served "$SB-vm2" inst-2
 	assert_equal "$(stat_of "${SB}t1" .requests)" 3
 	assert_equal "$(mdredir list --json | jq -r 'map(.ifname) | join(" ")')" \
 		"${SB}t1 ${SB}t2"
@@ -88,20 +103,71 @@ rm_pin_dir() { rm -rf "$PINS"; }
 
 @test "an attach while the pins are missing waits for the daemon to pin them again" {
 	local ids
-	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
-	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
-	mdredir attach "${SB}t1" --instance-id inst-1
-	start_daemon --backend "local:$md"
+	start_with_one
 	ids=$(pinned_ids)
 	rm -rf "$PINS"
 	# Not a second, empty set of maps and programs of its own, whose
 	# egress program would take the proxy's replies from every guest.
-	run mdredir attach "${SB}t2" --instance-id inst-2
+	run attach_second
 	assert_success
-	assert_output --partial "waiting for the daemon (pid $DAEMON_PID) to pin its objects again"
+	assert_output --partial "waiting for the daemon (pid $DAEMON_PID) to pin its objects under $PINS again"
 	assert_equal "$(pinned_ids)" "$ids"
-	run metadata "$SB-vm1" /latest/meta-data/instance-id
-	assert_output inst-1
-	run metadata "$SB-vm2" /latest/meta-data/instance-id
-	assert_output inst-2
+	served "$SB-vm1" inst-1
+	served "$SB-vm2" inst-2
+}
+
+# The proxy namespace's inode: the same namespace, not one made anew.
+proxy_ino() { stat -L -c %i /run/netns/mdredir 2>/dev/null; }
+proxy_ino_is() { [ "$(proxy_ino)" = "$1" ]; }
+
+@test "the proxy namespace deleted under a running daemon is named again, every attachment kept" {
+	local ino
+	start_with_one
+	ino=$(proxy_ino)
+
+	ip netns delete mdredir
+	# Only the name went: the listener and link veths are still there.
+	served "$SB-vm1" inst-1
+	wait_until 3 proxy_ino_is "$ino"
+	run ip netns list
+	assert_line --regexp '^mdredir( |$)'
+	run grep "the proxy's, was deleted" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output --partial "named again from the daemon's handle"
+	assert_equal "$(mdredir list --json | jq -r 'map(.ifname) | join(" ")')" "${SB}t1"
+
+	# A new namespace's link veth finds its far end by the name.
+	attach_second
+	served "$SB-vm2" inst-2
+	# A crash and a restart find the same namespace, links and all.
+	crash_and_restart
+	assert_equal "$(proxy_ino)" "$ino"
+	served "$SB-vm1" inst-1
+	served "$SB-vm2" inst-2
+
+	# And unload still takes everything away.
+	mdredir unload
+	run ip netns list
+	refute_line --regexp '^mdredir( |$)'
+	[ ! -e /sys/fs/bpf/mdredir ]
+	run ip -o link show
+	refute_output --partial mdr-link
+	run ip -n "$SB-dhcp" -o link show
+	refute_output --partial mdr-link
+	run tc filter show dev "${SB}t1" ingress
+	refute_output --partial mdr_tap
+}
+
+@test "an attach while the proxy namespace has no name waits for the daemon to name it again" {
+	local ino
+	start_with_one
+	ino=$(proxy_ino)
+	ip netns delete mdredir
+	# Not a new, empty namespace of its own under the name, which the
+	# daemon's listener is not in.
+	run attach_second
+	assert_success
+	assert_output --partial "waiting for the daemon (pid $DAEMON_PID) to name network namespace 'mdredir' again"
+	assert_equal "$(proxy_ino)" "$ino"
+	served "$SB-vm1" inst-1
+	served "$SB-vm2" inst-2
 }

@@ -56,3 +56,19 @@ pid_t mdr_daemon_pid(void)
 	close(fd);
 	return pid > 1 ? pid : 0;
 }
+
+void mdr_await_daemon(bool (*done)(const void *arg), const void *arg,
+		      const char *what)
+{
+	pid_t pid;
+
+	for (int i = 0; i < MDR_DAEMON_REPAIR_MS / 50 && !done(arg); i++) {
+		pid = mdr_daemon_pid();
+		if (!pid || pid == getpid())
+			return;
+		if (!i)
+			pr_info("waiting for the daemon (pid %d) to %s", pid,
+				what);
+		usleep(50 * 1000);
+	}
+}

@@ -18,11 +18,8 @@
 #include "mdredir.skel.h"
 #include "control/pinned_state.h"
 
-#define BPF_FS_MAGIC  0xcafe4a11
-#define BPF_FS_ROOT   "/sys/fs/bpf"
-/* A running daemon pins its objects again within a second of their
- * removal (its watcher's rescan): commands wait this long for it. */
-#define REPIN_WAIT_MS 3000
+#define BPF_FS_MAGIC 0xcafe4a11
+#define BPF_FS_ROOT  "/sys/fs/bpf"
 
 static const char *const map_names[] = {
 	"mdr_config",	  "mdr_iface",	  "mdr_attach",
@@ -237,26 +234,10 @@ static bool all_pinned(bool older_ok)
 	return true;
 }
 
-/*
- * Pins missing while a daemon runs are its to put back (it holds every
- * object, see mdr_state_repin()): wait for them, rather than read nothing
- * attached, or load a second, empty set of maps and programs and hook
- * them in place of the ones every attachment is in.
- */
-static void await_repin(void)
+static bool pinned_enough(const void *arg)
 {
-	pid_t pid;
-
-	for (int i = 0; i < REPIN_WAIT_MS / 50 && !all_pinned(true); i++) {
-		pid = mdr_daemon_pid();
-		if (!pid || pid == getpid())
-			return;
-		if (!i)
-			pr_info("the pins under %s are missing: waiting for "
-				"the daemon (pid %d) to pin its objects again",
-				MDR_PIN_DIR, pid);
-		usleep(50 * 1000);
-	}
+	(void)arg;
+	return all_pinned(true);
 }
 
 int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
@@ -264,7 +245,13 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 	int err, loaded;
 
 	mdr_state_init(st);
-	await_repin();
+	/* Pins missing while a daemon runs are its to put back (it holds
+	 * every object, see mdr_state_repin()): wait for them, rather than
+	 * read nothing attached, or load a second, empty set of maps and
+	 * programs and hook them in place of the ones every attachment is
+	 * in. */
+	mdr_await_daemon(pinned_enough, NULL,
+			 "pin its objects under " MDR_PIN_DIR " again");
 	if (mode == MDR_STATE_READ) {
 		err = open_pinned(st, false);
 		if (err)

@@ -60,6 +60,7 @@ struct watcher {
 	int host_nsid;
 	bool sweep;	     /* a rescan found a namespace to sweep */
 	int repin_failed;    /* said so already */
+	int name_err;	     /* keep_proxy_name()'s, said already */
 	long long next_keep; /* when to look at the pins again */
 	struct watched ns[MDR_MAX_LINKS];
 	size_t n;
@@ -155,7 +156,8 @@ static int rescan_link(__u64 cookie, const struct mdr_link *link, void *data)
 	if (wt->n == MDR_MAX_LINKS)
 		return 1;
 	nsid = mdr_netns_id_in(wt->w->proxy_netns, link->netns);
-	if (nsid == -ENOENT) {
+	/* (-ENOENT also when the proxy namespace's name is gone.) */
+	if (nsid == -ENOENT && !mdr_netns_exists(link->netns)) {
 		/* Gone before we ever watched it. */
 		pr_info("network namespace '%s' is gone", link->netns);
 		mdr_detach_vanished(cookie, 0);
@@ -299,6 +301,41 @@ static void keep_pins(struct watcher *wt)
 }
 
 /*
+ * `ip netns delete` of the proxy namespace only takes its name: the
+ * namespace lives on, held by the daemon's sockets and descriptor, with
+ * the listener and every link veth's far end in it, so guests are still
+ * served. But attach finds the namespace by that name, to put a new link
+ * veth's far end in, and a restarted daemon would make a new, empty one
+ * under it (the old one, and every link veth with it, gone with its last
+ * holder). The daemon names its own again.
+ */
+static void keep_proxy_name(struct watcher *wt)
+{
+	const char *name = wt->w->proxy_netns;
+	int err = mdr_netns_keep_name(wt->w->proxy_netns_fd, name);
+
+	if (err == 1)
+		pr_warn("network namespace '%s', the proxy's, was deleted "
+			"while the daemon ran; it lived on, held by the "
+			"daemon with its listener and link veths: named "
+			"again from the daemon's handle",
+			name);
+	else if (err == -EEXIST && wt->name_err != err)
+		pr_err("network namespace '%s' is no longer the proxy's: it "
+		       "was deleted while the daemon ran, and another was "
+		       "made under its name; guests attached from now on "
+		       "cannot be served: run `mdredir unload` and start "
+		       "the daemon again",
+		       name);
+	else if (err < 0 && wt->name_err != err)
+		pr_err("network namespace '%s', the proxy's, was deleted "
+		       "while the daemon ran and cannot be named again: %s; "
+		       "attach and a restarted daemon fail until it is",
+		       name, strerror(-err));
+	wt->name_err = err < 0 ? err : 0;
+}
+
+/*
  * What the daemon is known by, kept: before anything else, since neither
  * the watcher's own state nor its event socket can open without it.
  */
@@ -307,6 +344,7 @@ static void keep_names(struct watcher *wt)
 	if (!wt->w->held || mdr_now_ms() < wt->next_keep)
 		return;
 	keep_pins(wt);
+	keep_proxy_name(wt);
 	wt->next_keep = mdr_now_ms() + RESCAN_MS;
 }
 

@@ -2,7 +2,8 @@
 /*
  * Follows the interfaces the data path is attached to: when one is deleted,
  * or its whole namespace goes, its attachment is removed without an
- * operator having to say so. Puts the pins back if they are removed.
+ * operator having to say so. Puts the pins, and the proxy namespace's
+ * name, back if they are removed.
  */
 #ifndef MDR_WATCH_H
 #define MDR_WATCH_H
@@ -20,9 +21,11 @@ struct mdr_watch {
 	const struct mdr_ovn_config *ovn; /* the ovn source's, if it runs */
 	volatile sig_atomic_t *stop;
 	int started;
-	/* The daemon's descriptors of every pinned object, set before
-	 * mdr_watch_start(): pinned again when their pins go. */
+	/* The daemon's descriptors of every pinned object, and of the
+	 * proxy namespace, set before mdr_watch_start(): pinned, or named,
+	 * again when their pins, or its name, go. */
 	const struct mdr_state *held;
+	int proxy_netns_fd;
 };
 
 /*

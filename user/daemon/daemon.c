@@ -57,6 +57,7 @@ struct daemon {
 	struct mdr_http_stats *http_stats; /* mmapped mdr_http_stats */
 	size_t http_stats_len;
 	int listen_fd;
+	int proxy_netns_fd; /* held: its name can be put back from it */
 	int pid_fd;
 	struct mdr_proxy_counters counters; /* the proxy's, for metrics */
 	struct mdr_metrics metrics;
@@ -193,7 +194,10 @@ static int open_listener(struct daemon *d, unsigned int port)
 	struct mdr_netns_saved saved;
 	int fd, one = 1, zero = 0, err;
 
-	err = mdr_netns_enter(d->cfg.proxy_netns, &saved);
+	d->proxy_netns_fd = mdr_netns_open(d->cfg.proxy_netns);
+	if (d->proxy_netns_fd < 0)
+		return d->proxy_netns_fd;
+	err = mdr_netns_enter_fd(d->proxy_netns_fd, &saved);
 	if (err)
 		return err;
 	/* The socket stays in the proxy namespace after we leave it. */
@@ -445,6 +449,8 @@ static void daemon_cleanup(struct daemon *d)
 	mdr_metrics_free(&d->metrics);
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
+	if (d->proxy_netns_fd >= 0)
+		close(d->proxy_netns_fd);
 	if (d->http_stats)
 		munmap(d->http_stats, d->http_stats_len);
 	mdr_state_close(&d->st);
@@ -463,6 +469,7 @@ static int start_sources(struct daemon *d)
 	/* Its own copy: a reload rewrites d->cfg while the thread runs. */
 	memcpy(d->watch_netns, d->cfg.proxy_netns, sizeof(d->watch_netns));
 	d->watch.held = &d->st;
+	d->watch.proxy_netns_fd = d->proxy_netns_fd;
 	err = mdr_watch_start(&d->watch, d->watch_netns,
 			      d->watch_set->attach_from, &d->ovn,
 			      &d->watch_stop);
@@ -670,6 +677,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 			    .set = &set,
 			    .watch_set = &watch_set,
 			    .listen_fd = -1,
+			    .proxy_netns_fd = -1,
 			    .pid_fd = -1,
 			    .metrics_server.fd = -1 };
 	struct mdr_proxy_options *popts = &d.popts;

@@ -8,6 +8,7 @@
 #include <linux/if_link.h>
 #include <linux/pkt_sched.h>
 
+#include "control/lock.h"
 #include "datapath/hooks.h"
 #include "datapath/links.h"
 #include "lib/log.h"
@@ -175,6 +176,25 @@ static int change_layout(const struct mdr_state *st,
 	return mdr_netns_delete(cur->proxy_netns);
 }
 
+static bool netns_named(const void *name)
+{
+	return mdr_netns_exists(name);
+}
+
+/*
+ * The proxy namespace's name deleted under a running daemon: the namespace
+ * lives on, the listener and every link in it, and the daemon names it
+ * again. Wait for that, rather than make a new, empty one under its name,
+ * through which no guest could be served.
+ */
+static void await_proxy_name(const char *name)
+{
+	char what[MDR_NETNS_LEN + 64];
+
+	snprintf(what, sizeof(what), "name network namespace '%s' again", name);
+	mdr_await_daemon(netns_named, name, what);
+}
+
 int mdr_dp_ensure_proxy(const struct mdr_state *st,
 			const struct mdr_proxy_wish *wish,
 			struct mdr_config *cfg)
@@ -197,6 +217,8 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st,
 		pr_err("invalid proxy namespace name '%s'", cfg->proxy_netns);
 		return -EINVAL;
 	}
+	if (!strcmp(cur.proxy_netns, cfg->proxy_netns))
+		await_proxy_name(cfg->proxy_netns);
 	if (!mdr_netns_exists(cfg->proxy_netns)) {
 		err = mdr_netns_create(cfg->proxy_netns);
 		if (err) {

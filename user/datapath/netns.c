@@ -143,14 +143,12 @@ static int prepare_run_dir(void)
 	return 0;
 }
 
-int mdr_netns_create(const char *name)
+/* Names the namespace at @src (a /proc path) @name, by a bind mount. */
+static int bind_name(const char *src, const char *name)
 {
-	struct mdr_netns_saved saved = { .fd = -1 };
 	char path[256];
 	int fd, err;
 
-	if (mdr_netns_valid_name(name))
-		return -EINVAL;
 	err = prepare_run_dir();
 	if (err)
 		return err;
@@ -159,29 +157,52 @@ int mdr_netns_create(const char *name)
 	if (fd < 0)
 		return -errno;
 	close(fd);
-
-	saved.fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (saved.fd < 0) {
+	if (mount(src, path, "none", MS_BIND, NULL)) {
 		err = -errno;
-		goto err_unlink;
+		unlink(path);
+		return err;
 	}
+	return 0;
+}
+
+int mdr_netns_create(const char *name)
+{
+	struct mdr_netns_saved saved;
+	int err;
+
+	if (mdr_netns_valid_name(name))
+		return -EINVAL;
+	saved.fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (saved.fd < 0)
+		return -errno;
 	if (unshare(CLONE_NEWNET)) {
 		err = -errno;
-		goto err_close;
+		close(saved.fd);
+		return err;
 	}
-	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL)) {
-		err = -errno;
-		mdr_netns_leave(&saved);
-		goto err_unlink;
-	}
+	/* Unnamed, the new namespace goes when we leave it. */
+	err = bind_name("/proc/thread-self/ns/net", name);
 	mdr_netns_leave(&saved);
-	return 0;
-
-err_close:
-	close(saved.fd);
-err_unlink:
-	unlink(path);
 	return err;
+}
+
+int mdr_netns_keep_name(int fd, const char *name)
+{
+	char src[64];
+	struct stat sb;
+	ino_t ino;
+	int err;
+
+	if (fstat(fd, &sb))
+		return -errno;
+	ino = mdr_netns_ino(name);
+	if (ino == sb.st_ino)
+		return 0;
+	if (ino != (ino_t)-1)
+		return -EEXIST;
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	err = bind_name(src, name);
+	return err ?: 1;
 }
 
 int mdr_netns_delete(const char *name)

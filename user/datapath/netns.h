@@ -29,6 +29,13 @@ int mdr_netns_enter_fd(int fd, struct mdr_netns_saved *saved);
 void mdr_netns_leave(struct mdr_netns_saved *saved);
 int mdr_netns_create(const char *name);
 int mdr_netns_delete(const char *name);
+/*
+ * Keeps @name the name of the namespace @fd holds: a namespace lives on
+ * after `ip netns delete` while anything holds it, and is named again
+ * here, as `ip netns attach` would. 1 named again, 0 it was, -EEXIST when
+ * another namespace has the name, or -errno.
+ */
+int mdr_netns_keep_name(int fd, const char *name);
 int mdr_netns_cookie(__u64 *cookie);
 /*
  * The inode of /run/netns/NAME: a namespace made again under an old name
