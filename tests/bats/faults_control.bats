@@ -171,3 +171,37 @@ proxy_ino_is() { [ "$(proxy_ino)" = "$1" ]; }
 	served "$SB-vm1" inst-1
 	served "$SB-vm2" inst-2
 }
+
+@test "a daemon whose mounts do not reach the host says how to name its namespace again" {
+	local log=$BATS_TEST_TMPDIR/daemon.log ino cmd
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_netns "$SB-dhcp"
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6 "$SB-dhcp"
+	mdredir attach "${SB}t1" --instance-id inst-1
+	# As the systemd unit runs it: in a mount namespace of its own, whose
+	# mounts are slaves of the host's.
+	unshare -m --propagation slave "$MDREDIR" daemon --backend "local:$md" \
+		2>"$log" 3>&- &
+	DAEMON_PID=$!
+	await_line "$DAEMON_PID" "$log" 'listening on'
+	ino=$(proxy_ino)
+	ip netns delete mdredir
+	served "$SB-vm1" inst-1
+	wait_until 3 grep -q "cannot be named again from here" "$log"
+	# No empty file under the name, which nobody could enter.
+	[ ! -e /run/netns/mdredir ]
+	# Nor a new namespace made by an attach meanwhile.
+	run attach_second
+	assert_failure
+	assert_output --partial "did not name network namespace 'mdredir' again within 3 s"
+	[ ! -e /run/netns/mdredir ]
+	# The log's command, run on the host, names it again.
+	cmd=$(sed -n 's/.* name it from the host: //p' "$log")
+	[ -n "$cmd" ]
+	bash -c "$cmd"
+	assert_equal "$(proxy_ino)" "$ino"
+	wait_until 3 grep -q "has its name again" "$log"
+	attach_second
+	served "$SB-vm2" inst-2
+	served "$SB-vm1" inst-1
+}

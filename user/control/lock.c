@@ -57,18 +57,25 @@ pid_t mdr_daemon_pid(void)
 	return pid > 1 ? pid : 0;
 }
 
-void mdr_await_daemon(bool (*done)(const void *arg), const void *arg,
-		      const char *what)
+int mdr_await_daemon(bool (*done)(const void *arg), const void *arg,
+		     const char *what)
 {
 	pid_t pid;
 
-	for (int i = 0; i < MDR_DAEMON_REPAIR_MS / 50 && !done(arg); i++) {
+	for (int i = 0; !done(arg); i++) {
 		pid = mdr_daemon_pid();
 		if (!pid || pid == getpid())
-			return;
+			return 0;
+		if (i == MDR_DAEMON_REPAIR_MS / 50) {
+			pr_err("the daemon (pid %d) did not %s within %d s: "
+			       "its log says why; not going on without it",
+			       pid, what, MDR_DAEMON_REPAIR_MS / 1000);
+			return -ETIMEDOUT;
+		}
 		if (!i)
 			pr_info("waiting for the daemon (pid %d) to %s", pid,
 				what);
 		usleep(50 * 1000);
 	}
+	return 0;
 }

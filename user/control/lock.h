@@ -20,9 +20,10 @@ pid_t mdr_daemon_pid(void);
 /*
  * Waits, up to MDR_DAEMON_REPAIR_MS, for @done(@arg) while a daemon other
  * than the caller runs: for what it puts back by itself (its pins, its
- * namespace's name). Says once that it waits for it "to @what".
+ * namespace's name). Says once that it waits for it "to @what". 0 when
+ * done, or no other daemon runs; -ETIMEDOUT (said) when it never was.
  */
-void mdr_await_daemon(bool (*done)(const void *arg), const void *arg,
-		      const char *what);
+int mdr_await_daemon(bool (*done)(const void *arg), const void *arg,
+		     const char *what);
 
 #endif

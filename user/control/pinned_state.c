@@ -249,9 +249,11 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 	 * every object, see mdr_state_repin()): wait for them, rather than
 	 * read nothing attached, or load a second, empty set of maps and
 	 * programs and hook them in place of the ones every attachment is
-	 * in. */
-	mdr_await_daemon(pinned_enough, NULL,
-			 "pin its objects under " MDR_PIN_DIR " again");
+	 * in; and if they never come, do neither. */
+	err = mdr_await_daemon(pinned_enough, NULL,
+			       "pin its objects under " MDR_PIN_DIR " again");
+	if (err)
+		return err;
 	if (mode == MDR_STATE_READ) {
 		err = open_pinned(st, false);
 		if (err)

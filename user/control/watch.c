@@ -327,11 +327,27 @@ static void keep_proxy_name(struct watcher *wt)
 		       "cannot be served: run `mdredir unload` and start "
 		       "the daemon again",
 		       name);
+	else if (err == -EXDEV && wt->name_err != err)
+		pr_err("network namespace '%s', the proxy's, was deleted "
+		       "while the daemon ran; it lives on, held by the daemon "
+		       "with its listener and link veths, but cannot be "
+		       "named again from here: the daemon's mounts do not "
+		       "reach the host's (a mount namespace of its own, as "
+		       "its systemd unit makes). Until it is, attach fails, "
+		       "and a restart loses every link; name it from the "
+		       "host: touch %s/%s && mount --bind /proc/%d/fd/%d "
+		       "%s/%s",
+		       name, MDR_NETNS_RUN_DIR, name, getpid(),
+		       wt->w->proxy_netns_fd, MDR_NETNS_RUN_DIR, name);
 	else if (err < 0 && wt->name_err != err)
 		pr_err("network namespace '%s', the proxy's, was deleted "
 		       "while the daemon ran and cannot be named again: %s; "
 		       "attach and a restarted daemon fail until it is",
 		       name, strerror(-err));
+	else if (!err && wt->name_err)
+		pr_info("network namespace '%s', the proxy's, has its name "
+			"again",
+			name);
 	wt->name_err = err < 0 ? err : 0;
 }
 

@@ -194,7 +194,7 @@ static int open_listener(struct daemon *d, unsigned int port)
 	struct mdr_netns_saved saved;
 	int fd, one = 1, zero = 0, err;
 
-	d->proxy_netns_fd = mdr_netns_open(d->cfg.proxy_netns);
+	d->proxy_netns_fd = mdr_netns_hold(d->cfg.proxy_netns);
 	if (d->proxy_netns_fd < 0)
 		return d->proxy_netns_fd;
 	err = mdr_netns_enter_fd(d->proxy_netns_fd, &saved);

@@ -185,14 +185,15 @@ static bool netns_named(const void *name)
  * The proxy namespace's name deleted under a running daemon: the namespace
  * lives on, the listener and every link in it, and the daemon names it
  * again. Wait for that, rather than make a new, empty one under its name,
- * through which no guest could be served.
+ * through which no guest could be served; and if it never comes, make
+ * none.
  */
-static void await_proxy_name(const char *name)
+static int await_proxy_name(const char *name)
 {
 	char what[MDR_NETNS_LEN + 64];
 
 	snprintf(what, sizeof(what), "name network namespace '%s' again", name);
-	mdr_await_daemon(netns_named, name, what);
+	return mdr_await_daemon(netns_named, name, what);
 }
 
 int mdr_dp_ensure_proxy(const struct mdr_state *st,
@@ -217,8 +218,11 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st,
 		pr_err("invalid proxy namespace name '%s'", cfg->proxy_netns);
 		return -EINVAL;
 	}
-	if (!strcmp(cur.proxy_netns, cfg->proxy_netns))
-		await_proxy_name(cfg->proxy_netns);
+	if (!strcmp(cur.proxy_netns, cfg->proxy_netns)) {
+		err = await_proxy_name(cfg->proxy_netns);
+		if (err)
+			return err;
+	}
 	if (!mdr_netns_exists(cfg->proxy_netns)) {
 		err = mdr_netns_create(cfg->proxy_netns);
 		if (err) {

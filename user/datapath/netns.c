@@ -84,6 +84,20 @@ int mdr_netns_open(const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+int mdr_netns_hold(const char *name)
+{
+	struct mdr_netns_saved saved;
+	int fd, err;
+
+	err = mdr_netns_enter(name, &saved);
+	if (err)
+		return err;
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	err = fd < 0 ? -errno : fd;
+	mdr_netns_leave(&saved);
+	return err;
+}
+
 int mdr_netns_enter_fd(int fd, struct mdr_netns_saved *saved)
 {
 	saved->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -186,6 +200,43 @@ int mdr_netns_create(const char *name)
 	return err;
 }
 
+/*
+ * Whether a name bound under /run/netns here is seen by the mount
+ * namespace ours came from: not when the mount it would land on is a
+ * slave of that one's, whose mounts never propagate back (a systemd
+ * unit's mount namespace: MountFlags=slave, ProtectSystem=). The last
+ * mount listed on the longest prefix of the path is the one on top.
+ */
+static bool names_reach_master(void)
+{
+	char line[1024], at[256] = "", mnt[256], *end;
+	bool slave = false;
+	size_t len;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return true;
+	/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - ... */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1)
+			continue;
+		len = strlen(mnt);
+		if (strncmp(MDR_NETNS_RUN_DIR, mnt, len) ||
+		    (len > 1 && MDR_NETNS_RUN_DIR[len] &&
+		     MDR_NETNS_RUN_DIR[len] != '/') ||
+		    len < strlen(at))
+			continue;
+		end = strstr(line, " - ");
+		if (end)
+			*end = '\0';
+		slave = strstr(line, " master:") != NULL;
+		snprintf(at, sizeof(at), "%s", mnt);
+	}
+	fclose(f);
+	return !slave;
+}
+
 int mdr_netns_keep_name(int fd, const char *name)
 {
 	char src[64];
@@ -200,6 +251,10 @@ int mdr_netns_keep_name(int fd, const char *name)
 		return 0;
 	if (ino != (ino_t)-1)
 		return -EEXIST;
+	/* Seen by us alone, the name would leave an empty file for all
+	 * the others, which no command could enter. */
+	if (!names_reach_master())
+		return -EXDEV;
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
 	err = bind_name(src, name);
 	return err ?: 1;

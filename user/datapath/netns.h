@@ -24,6 +24,12 @@ bool mdr_netns_is_host(const char *name);
 int mdr_netns_valid_name(const char *name);
 bool mdr_netns_exists(const char *name);
 int mdr_netns_open(const char *name);
+/*
+ * Namespace @name's descriptor, as mdr_netns_open()'s but opened from
+ * inside: /proc/PID/fd/N reads net:[INODE], not the path of a mount that
+ * `ip netns delete` detaches, so mount(8) can bind it to a name again.
+ */
+int mdr_netns_hold(const char *name);
 int mdr_netns_enter(const char *name, struct mdr_netns_saved *saved);
 int mdr_netns_enter_fd(int fd, struct mdr_netns_saved *saved);
 void mdr_netns_leave(struct mdr_netns_saved *saved);
@@ -33,7 +39,8 @@ int mdr_netns_delete(const char *name);
  * Keeps @name the name of the namespace @fd holds: a namespace lives on
  * after `ip netns delete` while anything holds it, and is named again
  * here, as `ip netns attach` would. 1 named again, 0 it was, -EEXIST when
- * another namespace has the name, or -errno.
+ * another namespace has the name, -EXDEV when a name bound here would not
+ * be seen outside this mount namespace, or -errno.
  */
 int mdr_netns_keep_name(int fd, const char *name);
 int mdr_netns_cookie(__u64 *cookie);
