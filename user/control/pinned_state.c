@@ -285,8 +285,61 @@ int mdr_state_open(struct mdr_state *st, enum mdr_state_mode mode)
 	return err;
 }
 
-/* Whether skel's programs and the pinned ones in st are the same, by tag:
- * 1 yes, 0 no, -ENOENT if one is missing. */
+#define MAX_PROG_MAPS 32
+
+/* The ids of the maps program @fd uses, at most MAX_PROG_MAPS; how many. */
+static int prog_map_ids(int fd, __u32 *ids)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	info.nr_map_ids = MAX_PROG_MAPS;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	return info.nr_map_ids < MAX_PROG_MAPS ? (int)info.nr_map_ids
+					       : MAX_PROG_MAPS;
+}
+
+static bool has_id(const __u32 *ids, int n, __u32 id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the pinned program @pinned uses every pinned map that @ours
+ * uses. The tag hashes instructions, not the maps they point at: an older
+ * build's program can match ours by tag and still count into a map this
+ * build replaced under a new name (mdr_pkt_stats), and it must go too.
+ */
+static int same_pinned_maps(struct mdr_state *st, int ours, int pinned)
+{
+	__u32 our_ids[MAX_PROG_MAPS], their_ids[MAX_PROG_MAPS];
+	int n_ours, n_theirs;
+
+	n_ours = prog_map_ids(ours, our_ids);
+	n_theirs = prog_map_ids(pinned, their_ids);
+	if (n_ours < 0 || n_theirs < 0)
+		return -ENOENT;
+	for (size_t i = 0; i < N_MAPS; i++) {
+		struct bpf_map_info map = {};
+		__u32 len = sizeof(map);
+		int fd = *map_slot(st, i);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &map, &len))
+			continue;
+		if (has_id(our_ids, n_ours, map.id) &&
+		    !has_id(their_ids, n_theirs, map.id))
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether skel's programs and the pinned ones in st are the same, by tag
+ * and maps: 1 yes, 0 no, -ENOENT if one is missing. */
 static int same_programs(struct mdr_state *st, struct mdredir_bpf *skel)
 {
 	for (size_t i = 0; i < N_PROGS; i++) {
@@ -295,6 +348,7 @@ static int same_programs(struct mdr_state *st, struct mdredir_bpf *skel)
 							 prog_names[i]);
 		struct bpf_prog_info ours = {}, pinned = {};
 		__u32 len = sizeof(ours), plen = sizeof(pinned);
+		int same;
 
 		if (!prog || *prog_slot(st, i) < 0 ||
 		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &ours,
@@ -303,6 +357,10 @@ static int same_programs(struct mdr_state *st, struct mdredir_bpf *skel)
 			return -ENOENT;
 		if (memcmp(ours.tag, pinned.tag, sizeof(ours.tag)))
 			return 0;
+		same = same_pinned_maps(st, bpf_program__fd(prog),
+					*prog_slot(st, i));
+		if (same <= 0)
+			return same;
 	}
 	return 1;
 }
