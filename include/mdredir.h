@@ -22,7 +22,10 @@
 #define MDR_MAX_ATTACH 4096
 /* Namespaces holding attached interfaces (one link veth pair each). */
 #define MDR_MAX_LINKS  1024
-/* Guests remembered for the return path (attachment, guest IP -> MAC). */
+/*
+ * Guests remembered for the return path (attachment, guest IP -> MAC), and
+ * guests whose new connections are rate-limited (mdr_guest_syn).
+ */
 #define MDR_MAX_NEIGH  65536
 
 #define MDR_ID_LEN	  64 /* network/router/instance/project ids */
@@ -138,7 +141,10 @@ struct mdr_link {
 	char netns[MDR_NETNS_LEN];
 };
 
-/* Key of mdr_neigh: a guest behind an attachment, by its address. */
+/*
+ * Key of mdr_neigh and mdr_guest_syn: a guest behind an attachment, by its
+ * address.
+ */
 struct mdr_neigh_key {
 	__u32 attach_id;
 	__u32 family;  /* AF_INET or AF_INET6 */
@@ -156,6 +162,11 @@ struct mdr_neigh {
  * it counts packets passed on or dropped). `stats` prints them in this
  * order, the passed ones as "packets", the dropped ones as "dropped"; the
  * README describes each (tests/bats/cli.bats checks that it does).
+ *
+ * The list sizes the value of the pinned counter map, and the kernel
+ * reuses a pinned map only with the same layout: a new counter gives that
+ * map a new name (bpf/lib/maps.h), so an upgrade over pins of an older
+ * build creates it beside theirs instead of failing to load.
  */
 enum mdr_count_kind {
 	MDR_COUNT_PASS,
@@ -184,7 +195,9 @@ enum mdr_count_kind {
 	/* from an address not among its --ip */              \
 	X(MDR_DROP_SPOOF_IP, "spoofed_ip", MDR_COUNT_DROP)    \
 	/* new connection over the attachment's rate */       \
-	X(MDR_DROP_SYN_RATE, "syn_rate", MDR_COUNT_DROP)
+	X(MDR_DROP_SYN_RATE, "syn_rate", MDR_COUNT_DROP)      \
+	/* new connection over its guest's own rate */        \
+	X(MDR_DROP_GUEST_SYN_RATE, "guest_syn_rate", MDR_COUNT_DROP)
 
 #define MDR_PKT_X_ENUM(id, name, kind) id,
 enum mdr_pkt_counter {
@@ -200,6 +213,25 @@ struct mdr_pkt_stats {
 struct mdr_syn_rate {
 	struct bpf_spin_lock lock;
 	__u32 pad;
+	__u64 tat; /* theoretical arrival time, ns */
+};
+
+/*
+ * Entry 0 of mdr_guest_limit: new connections per guest (attachment and
+ * source address), a GCRA as in mdr_config; 0: no limit. A map of its own,
+ * not fields of mdr_config: pinned mdr_config maps of older builds keep
+ * their layout and stay usable.
+ */
+struct mdr_guest_limit {
+	__u64 syn_interval_ns;
+	__u64 syn_burst_ns;
+};
+
+/*
+ * Value of mdr_guest_syn: a guest's GCRA state. No spin lock: the kernel
+ * refuses one in an LRU map (EOPNOTSUPP); see mdr_guest_syn_allowed().
+ */
+struct mdr_guest_syn {
 	__u64 tat; /* theoretical arrival time, ns */
 };
 
@@ -247,6 +279,8 @@ _Static_assert(sizeof(struct mdr_next_hop) == 4, "mdr_next_hop layout");
 _Static_assert(sizeof(struct mdr_link) == 80, "mdr_link layout");
 _Static_assert(sizeof(struct mdr_neigh_key) == 24, "mdr_neigh_key layout");
 _Static_assert(sizeof(struct mdr_neigh) == 8, "mdr_neigh layout");
+_Static_assert(sizeof(struct mdr_guest_limit) == 16, "mdr_guest_limit layout");
+_Static_assert(sizeof(struct mdr_guest_syn) == 8, "mdr_guest_syn layout");
 #endif
 
 #endif

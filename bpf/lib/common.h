@@ -15,7 +15,7 @@ static __always_inline void mdr_count(__u32 attach_id, __u32 counter)
 
 	if (counter >= MDR_PKT_COUNTER_MAX)
 		return;
-	st = bpf_map_lookup_elem(&mdr_pkt_stats, &attach_id);
+	st = bpf_map_lookup_elem(&mdr_pkt_stats2, &attach_id);
 	if (st)
 		st->count[counter]++;
 }

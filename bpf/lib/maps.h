@@ -62,13 +62,17 @@ struct {
 	__type(value, struct mdr_neigh);
 } mdr_neigh SEC(".maps") __weak;
 
-/* attachment id -> packet counters; id 0 counts what has no attachment */
+/*
+ * attachment id -> packet counters; id 0 counts what has no attachment.
+ * The suffix counts the layouts of struct mdr_pkt_stats (mdredir.h): 2
+ * since guest_syn_rate; the unsuffixed one is an older build's.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MDR_MAX_ATTACH + 1);
 	__type(key, __u32);
 	__type(value, struct mdr_pkt_stats);
-} mdr_pkt_stats SEC(".maps") __weak;
+} mdr_pkt_stats2 SEC(".maps") __weak;
 
 /* attachment id -> new-connection rate state */
 struct {
@@ -77,6 +81,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mdr_syn_rate);
 } mdr_syn_rate SEC(".maps") __weak;
+
+/* new connections per guest, entry 0 (see struct mdr_guest_limit) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mdr_guest_limit);
+} mdr_guest_limit SEC(".maps") __weak;
+
+/*
+ * (attachment, guest IP) -> that guest's new-connection rate state. As
+ * many as mdr_neigh: every guest the return path can remember can be
+ * limited too. LRU, so guests beyond that (or forged source addresses on
+ * a tap without --ip) push out the longest quiet ones: an evicted guest
+ * starts afresh, so eviction can let a SYN through but never drops one.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MDR_MAX_NEIGH);
+	__type(key, struct mdr_neigh_key);
+	__type(value, struct mdr_guest_syn);
+} mdr_guest_syn SEC(".maps") __weak;
 
 /* attachment id -> request counters, written by the daemon through mmap */
 struct {

@@ -108,8 +108,17 @@ static __always_inline int mdr_tap_admit(struct mdr_tap_verdict *v,
 	if (!v->att)
 		return 0; /* not attached (any more): not ours */
 	v->reason = mdr_check_guest(v->att, v->eth->h_source, family, saddr);
-	if (!v->reason && tcp && !mdr_syn_allowed(cfg, v->id, tcp))
-		v->reason = MDR_DROP_SYN_RATE;
+	/*
+	 * The guest's own rate first, and only what it passes is charged to
+	 * the attachment: a flooding guest spends its own budget, never the
+	 * one its neighbours on a qdhcp tap share.
+	 */
+	if (!v->reason && tcp && mdr_is_new_connection(tcp)) {
+		if (!mdr_guest_syn_allowed(v->id, family, saddr))
+			v->reason = MDR_DROP_GUEST_SYN_RATE;
+		else if (!mdr_syn_allowed(cfg, v->id))
+			v->reason = MDR_DROP_SYN_RATE;
+	}
 	if (v->reason)
 		v->action = MDR_TAP_DROP;
 	return !v->reason;

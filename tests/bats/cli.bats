@@ -175,7 +175,7 @@ assert_nothing_left() {
 @test "stats names every packet counter, and the README describes each" {
 	run mdredir stats --json
 	assert_success
-	assert_output '{"attachments": [], "unattributed": {"packets": {"arp_replied": 0, "ndp_replied": 0, "to_proxy": 0, "to_guest": 0}, "dropped": {"no_neigh": 0, "no_attach": 0, "rewrite": 0, "not_ours": 0, "spoofed_mac": 0, "spoofed_ip": 0, "syn_rate": 0}}, "sources": {}}'
+	assert_output '{"attachments": [], "unattributed": {"packets": {"arp_replied": 0, "ndp_replied": 0, "to_proxy": 0, "to_guest": 0}, "dropped": {"no_neigh": 0, "no_attach": 0, "rewrite": 0, "not_ours": 0, "spoofed_mac": 0, "spoofed_ip": 0, "syn_rate": 0, "guest_syn_rate": 0}}, "sources": {}}'
 	names=$(jq -r '.unattributed | (.packets, .dropped) | keys_unsorted[]' <<<"$output")
 	# The README's paragraph on `stats --json`, up to the next item.
 	desc=$(sed -n '/^- `stats --json`/,/^- `unload`/p' "$ROOT/README.md")

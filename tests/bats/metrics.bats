@@ -112,6 +112,11 @@ check_scrape() {
 	[ "$(value mdredir_connections_open)" -le 1 ]
 	assert_equal "$(value mdredir_attachments 'source="cli"')" 1
 	assert_equal "$(value mdredir_source_running 'source="ovn"')" 0
+	# The README's bound on the series holds them all, to the last one:
+	# with one attachment, every series it counts is there.
+	read -r per host < <(sed -n 's/.*At most `\([0-9]*\) × attachments + \([0-9]*\)`.*/\1 \2/p' "$ROOT/README.md")
+	[ -n "$per" ] || fail "README's Metrics states no bound on the series"
+	assert_equal "$(grep -vc '^#' "$SCRAPE")" $((per + host))
 	# The README's Metrics names every metric served.
 	desc=$(sed -n '/^### Metrics/,/^### Hardening/p' "$ROOT/README.md")
 	for name in $(sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' "$SCRAPE"); do

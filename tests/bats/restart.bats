@@ -239,3 +239,29 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	run metadata "$SB-vm2" /latest/meta-data/instance-id
 	assert_output inst-2
 }
+
+@test "pins of a build before guest_syn_rate: counters read as zero, then the new maps pinned and every program moved over" {
+	local pins=/sys/fs/bpf/mdredir
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --instance-id inst-1
+	# What that build leaves: no per-guest maps, and its counters in an
+	# mdr_pkt_stats of 11 (88 bytes), which this build cannot reuse. Its
+	# programs are ours by tag, but count into a map no longer pinned.
+	rm "$pins/mdr_pkt_stats2" "$pins/mdr_guest_limit" "$pins/mdr_guest_syn"
+	bpftool map create "$pins/mdr_pkt_stats" type percpu_array key 4 \
+		value 88 entries 4097 name mdr_pkt_stats
+	run mdredir stats --json
+	assert_success
+	assert_equal "$(jq '.attachments[0].dropped.guest_syn_rate' <<<"$output")" 0
+	start_daemon --backend "local:$md"
+	[ -e "$pins/mdr_pkt_stats2" ] && [ -e "$pins/mdr_guest_limit" ] &&
+		[ -e "$pins/mdr_guest_syn" ]
+	[ ! -e "$pins/mdr_pkt_stats" ] || fail "the older counters are still pinned"
+	run grep "another build" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output --partial "1 attachments and 1 link veths moved over"
+	run metadata "$SB-vm1" /latest/meta-data/instance-id
+	assert_output inst-1
+	# The running programs count into the new map.
+	[ "$(stat_of "${SB}t1" .packets.to_proxy)" -gt 0 ]
+	[ "$(stat_of "${SB}t1" .packets.to_guest)" -gt 0 ]
+}

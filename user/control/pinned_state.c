@@ -22,9 +22,9 @@
 #define BPF_FS_ROOT  "/sys/fs/bpf"
 
 static const char *const map_names[] = {
-	"mdr_config",	  "mdr_iface",	  "mdr_attach",
-	"mdr_link",	  "mdr_neigh",	  "mdr_pkt_stats",
-	"mdr_http_stats", "mdr_syn_rate", "mdr_next_hop",
+	"mdr_config",	"mdr_iface",	   "mdr_attach",     "mdr_link",
+	"mdr_neigh",	"mdr_pkt_stats2",  "mdr_http_stats", "mdr_syn_rate",
+	"mdr_next_hop", "mdr_guest_limit", "mdr_guest_syn",
 };
 
 /*
@@ -35,8 +35,20 @@ static const char *const map_names[] = {
  */
 static bool map_added_later(size_t i)
 {
-	return !strcmp(map_names[i], "mdr_next_hop");
+	return !strcmp(map_names[i], "mdr_next_hop") ||
+	       !strcmp(map_names[i], "mdr_pkt_stats2") ||
+	       !strcmp(map_names[i], "mdr_guest_limit") ||
+	       !strcmp(map_names[i], "mdr_guest_syn");
 }
+
+/*
+ * Pins of older builds that this one replaced with a map of another name
+ * (a new layout): a load removes them once its own are pinned. Programs
+ * of the older build still running keep their map until they are moved.
+ */
+static const char *const retired_map_names[] = {
+	"mdr_pkt_stats", /* counters before guest_syn_rate */
+};
 
 /* One instance of each serves every namespace. */
 static const char *const prog_names[] = {
@@ -50,9 +62,10 @@ static const char *const prog_names[] = {
 static int *map_slot(struct mdr_state *st, size_t i)
 {
 	int *slots[] = {
-		&st->config_fd,	    &st->iface_fd,    &st->attach_fd,
-		&st->link_fd,	    &st->neigh_fd,    &st->pkt_stats_fd,
-		&st->http_stats_fd, &st->syn_rate_fd, &st->next_hop_fd,
+		&st->config_fd,	     &st->iface_fd,	&st->attach_fd,
+		&st->link_fd,	     &st->neigh_fd,	&st->pkt_stats_fd,
+		&st->http_stats_fd,  &st->syn_rate_fd,	&st->next_hop_fd,
+		&st->guest_limit_fd, &st->guest_syn_fd,
 	};
 	return slots[i];
 }
@@ -64,8 +77,9 @@ static int *prog_slot(struct mdr_state *st, size_t i)
 	return slots[i];
 }
 
-#define N_MAPS	(sizeof(map_names) / sizeof(map_names[0]))
-#define N_PROGS (sizeof(prog_names) / sizeof(prog_names[0]))
+#define N_MAPS	  (sizeof(map_names) / sizeof(map_names[0]))
+#define N_PROGS	  (sizeof(prog_names) / sizeof(prog_names[0]))
+#define N_RETIRED (sizeof(retired_map_names) / sizeof(retired_map_names[0]))
 
 static void pin_path(char *buf, size_t len, const char *name)
 {
@@ -189,6 +203,7 @@ static int pin_programs(struct mdredir_bpf *skel, bool replace)
 static int load_and_pin(void)
 {
 	struct mdredir_bpf *skel;
+	char path[256];
 	int err;
 
 	skel = open_skeleton();
@@ -205,6 +220,12 @@ static int load_and_pin(void)
 	err = pin_programs(skel, false);
 	if (err >= 0)
 		err = err == (int)N_PROGS;
+	for (size_t i = 0; err >= 0 && i < N_RETIRED; i++) {
+		pin_path(path, sizeof(path), retired_map_names[i]);
+		if (unlink(path) && errno != ENOENT)
+			pr_warn("cannot remove %s, a map no longer used: %s",
+				path, strerror(errno));
+	}
 out:
 	mdredir_bpf__destroy(skel);
 	return err;
@@ -617,18 +638,28 @@ int mdr_state_set_next_hop(const struct mdr_state *st, __u32 id,
 								       : 0;
 }
 
+/* Deletes the entries of attachment @id from @fd, keyed by guest. */
+static void forget_guests_in(int fd, struct mdr_neigh_key *keys, __u32 id)
+{
+	size_t n;
+
+	if (fd < 0)
+		return; /* pins of an older build */
+	n = map_keys(fd, keys, sizeof(*keys), MDR_MAX_NEIGH);
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].attach_id == id)
+			bpf_map_delete_elem(fd, &keys[i]);
+}
+
 int mdr_state_forget_guests(const struct mdr_state *st, __u32 id)
 {
 	struct mdr_neigh_key *keys;
-	size_t n;
 
 	keys = malloc(MDR_MAX_NEIGH * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	n = map_keys(st->neigh_fd, keys, sizeof(*keys), MDR_MAX_NEIGH);
-	for (size_t i = 0; i < n; i++)
-		if (keys[i].attach_id == id)
-			bpf_map_delete_elem(st->neigh_fd, &keys[i]);
+	forget_guests_in(st->neigh_fd, keys, id);
+	forget_guests_in(st->guest_syn_fd, keys, id);
 	free(keys);
 	return 0;
 }
@@ -654,7 +685,8 @@ int mdr_state_reset_counters(const struct mdr_state *st, __u32 id)
 	percpu = alloc_percpu_pkt_stats(&ncpus);
 	if (!percpu)
 		return -errno;
-	if (bpf_map_update_elem(st->pkt_stats_fd, &id, percpu, BPF_ANY) ||
+	if ((st->pkt_stats_fd >= 0 &&
+	     bpf_map_update_elem(st->pkt_stats_fd, &id, percpu, BPF_ANY)) ||
 	    bpf_map_update_elem(st->http_stats_fd, &id, &http, BPF_ANY) ||
 	    bpf_map_update_elem(st->syn_rate_fd, &id, &rate, BPF_ANY))
 		err = -errno;
@@ -669,6 +701,8 @@ int mdr_state_get_pkt_stats(const struct mdr_state *st, __u32 id,
 	int ncpus, err = 0;
 
 	memset(sum, 0, sizeof(*sum));
+	if (st->pkt_stats_fd < 0)
+		return 0; /* pins of an older build: theirs are unread */
 	percpu = alloc_percpu_pkt_stats(&ncpus);
 	if (!percpu)
 		return -errno;

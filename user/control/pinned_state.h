@@ -21,12 +21,14 @@ struct mdr_state {
 	int attach_fd;
 	int link_fd;
 	int neigh_fd;
-	int pkt_stats_fd;
+	int pkt_stats_fd; /* -1 in pins of an older build (READ) */
 	int http_stats_fd;
 	int syn_rate_fd;
-	int next_hop_fd; /* -1 in pins of an older build (READ) */
-	int tap_prog_fd; /* programs: -1 unless opened with */
-	int xdp_prog_fd; /* MDR_STATE_LOAD */
+	int next_hop_fd;    /* -1 in pins of an older build (READ) */
+	int guest_limit_fd; /* likewise */
+	int guest_syn_fd;   /* likewise */
+	int tap_prog_fd;    /* programs: -1 unless opened with */
+	int xdp_prog_fd;    /* MDR_STATE_LOAD */
 	int link_prog_fd;
 	int egress_prog_fd;
 	bool loaded; /* every program was loaded and pinned by this open */
@@ -106,12 +108,18 @@ int mdr_state_get_next_hop(const struct mdr_state *st, __u32 id,
 /* Sets it (zero: none); -ENOENT for a next hop where there is no map. */
 int mdr_state_set_next_hop(const struct mdr_state *st, __u32 id,
 			   const struct mdr_next_hop *hop);
-/* Forgets the guests (MAC per address) learnt behind attachment @id. */
+/*
+ * Forgets the guests learnt behind attachment @id: their MACs and their
+ * new-connection rate state.
+ */
 int mdr_state_forget_guests(const struct mdr_state *st, __u32 id);
 
 /* Counters of attachment @id (0: what no attachment could be charged). */
 int mdr_state_reset_counters(const struct mdr_state *st, __u32 id);
-/* The packet counters summed over every CPU. */
+/*
+ * The packet counters summed over every CPU; zero in pins of an older
+ * build, whose counter map has another layout.
+ */
 int mdr_state_get_pkt_stats(const struct mdr_state *st, __u32 id,
 			    struct mdr_pkt_stats *sum);
 int mdr_state_get_http_stats(const struct mdr_state *st, __u32 id,

@@ -27,7 +27,7 @@ static int read_counters(__u32 id, __u64 out[MDR_PKT_COUNTER_MAX])
 	if (!per_cpu)
 		return -ENOMEM;
 	memset(out, 0, sizeof(__u64) * MDR_PKT_COUNTER_MAX);
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mdr_pkt_stats), &id,
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mdr_pkt_stats2), &id,
 				per_cpu)) {
 		err = -errno;
 		goto out;
@@ -85,6 +85,15 @@ int run_tap(const struct pkt_spec *s, int verdict)
 	return got == verdict ? 0 : -EPROTO;
 }
 
+int send_syns(const struct pkt_spec *s, int count, int verdict)
+{
+	int err = 0;
+
+	for (int i = 0; i < count && !err; i++)
+		err = run_tap(s, verdict);
+	return err;
+}
+
 /* The first differing byte, for a failure message that points at it. */
 static void describe_diff(const struct pkt *want, const uint8_t *got,
 			  size_t got_len, char *why, size_t n)
@@ -117,7 +126,7 @@ static bool counters_ok(const struct fixture *f,
 
 	for (__u32 id = 0; id < N_CHECKED_IDS; id++) {
 		if (read_counters(id, after)) {
-			snprintf(why, n, "cannot read mdr_pkt_stats[%u]", id);
+			snprintf(why, n, "cannot read mdr_pkt_stats2[%u]", id);
 			return false;
 		}
 		for (int c = 0; c < MDR_PKT_COUNTER_MAX; c++) {
@@ -160,7 +169,7 @@ static bool run_fixture(const struct fixture *f, char *why, size_t n)
 	}
 	for (__u32 id = 0; id < N_CHECKED_IDS; id++)
 		if (read_counters(id, before[id])) {
-			snprintf(why, n, "cannot read mdr_pkt_stats[%u]", id);
+			snprintf(why, n, "cannot read mdr_pkt_stats2[%u]", id);
 			return false;
 		}
 

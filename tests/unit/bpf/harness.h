@@ -65,12 +65,15 @@ struct fixture_table {
 	}
 
 extern const struct fixture_table tap_fixtures, tap_guard_fixtures,
-	tap_xdp_fixtures, tap_via_fixtures, link_fixtures, proxy_fixtures;
+	tap_guest_rate_fixtures, tap_xdp_fixtures, tap_via_fixtures,
+	link_fixtures, proxy_fixtures;
 
 /* ---- harness.c: the runner ---- */
 
 /* Runs @s through the tap program as a fixture does (see harness.c). */
 int run_tap(const struct pkt_spec *s, int verdict);
+/* run_tap() @count times, each expecting @verdict. */
+int send_syns(const struct pkt_spec *s, int count, int verdict);
 
 /* Runs every fixture of @t, printing "ok - NAME" or "not ok - NAME: why". */
 void run_fixtures(const struct fixture_table *t);

@@ -3,9 +3,9 @@
  * Packet fixtures for the BPF programs, run through bpf_prog_test_run_opts
  * (katran's way): pkt.c builds the frames, harness.c loads the programs
  * and runs a fixture, and one file per program holds its fixtures: tap.c,
- * tap_guard.c and tap_via.c (the tap), link.c, proxy.c. Every tap fixture
- * runs through both tap programs, TC and XDP; tap_xdp.c holds the frames
- * where the two part.
+ * tap_guard.c, tap_guest_rate.c and tap_via.c (the tap), link.c, proxy.c.
+ * Every tap fixture runs through both tap programs, TC and XDP; tap_xdp.c
+ * holds the frames where the two part.
  *
  * `test_bpf --corpus DIR` writes every fixture's frame into DIR instead,
  * as the seeds of the BPF fuzzer (tests/fuzz/fuzz_bpf.c): the fixtures
@@ -23,8 +23,13 @@ bool harness_self_test(char *why, size_t n);
 bool harness_ipv6_self_test(char *why, size_t n);
 
 static const struct fixture_table *const tables[] = {
-	&tap_fixtures,	     &link_fixtures,	&proxy_fixtures,
-	&tap_guard_fixtures, &tap_xdp_fixtures, &tap_via_fixtures,
+	&tap_fixtures,
+	&link_fixtures,
+	&proxy_fixtures,
+	&tap_guard_fixtures,
+	&tap_xdp_fixtures,
+	&tap_via_fixtures,
+	&tap_guest_rate_fixtures,
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -98,15 +99,17 @@ int reset_state(void)
 	__u32 zero = 0, id = TEST_ATTACH_ID;
 	struct mdr_syn_rate no_rate = {};
 	struct mdr_next_hop no_hop = {};
+	struct mdr_guest_limit no_guest_limit = {};
 	int err;
 
-	/* No SYN rate, replies keep their TTL: the defaults. */
+	/* No SYN rates, replies keep their TTL: the defaults. */
 	cfg.pool_addr = inet_addr("100.100.0.0");
 	put_addr(cfg.pool6_addr, AF_INET6, POOL6);
 
 	err = clear_map(bpf_map__fd(skel->maps.mdr_iface));
 	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_attach));
 	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_neigh));
+	err = err ?: clear_map(bpf_map__fd(skel->maps.mdr_guest_syn));
 	if (err)
 		return err;
 	/* Arrays: entries cannot go, only go back to "nothing scheduled"
@@ -119,6 +122,8 @@ int reset_state(void)
 			return -errno;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_config), &zero, &cfg,
 				0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_guest_limit), &zero,
+				&no_guest_limit, 0) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.mdr_iface), &ik, &id, 0))
 		return -errno;
 	return put_attachment(id, &att);
@@ -167,6 +172,14 @@ int set_config(__u64 syn_interval_ns, __u64 syn_burst_ns, __u32 reply_ttl)
 	cfg.syn_burst_ns = syn_burst_ns;
 	cfg.reply_ttl = reply_ttl;
 	return bpf_map_update_elem(fd, &zero, &cfg, 0) ? -errno : 0;
+}
+
+__u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * NSEC_PER_SEC + (__u64)ts.tv_nsec;
 }
 
 /* ---- One pass ---- */

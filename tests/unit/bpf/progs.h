@@ -29,6 +29,8 @@
 /* Counters are compared, array entries reset, for ids 0 (unowned) to 2. */
 #define N_CHECKED_IDS	3
 
+#define NSEC_PER_SEC 1000000000ULL
+
 enum prog_id { TAP, LINK, PROXY, TAP_XDP };
 
 extern struct mdredir_bpf *skel;
@@ -54,7 +56,7 @@ int put_attachment(__u32 id, const struct mdr_attachment *att);
 
 /*
  * Every map back to one attachment (1, on the loopback device), no
- * guests, no next hop, no SYN rate, replies keeping their TTL.
+ * guests, no next hop, no SYN rates, replies keeping their TTL.
  */
 int reset_state(void);
 
@@ -65,6 +67,8 @@ int set_neigh(__u32 id, int family, const char *vm_ip, const uint8_t *mac);
 /* mdr_next_hop: attachment @id answers ARP for @ip too (NULL: none). */
 int set_next_hop(__u32 id, const char *ip);
 int set_config(__u64 syn_interval_ns, __u64 syn_burst_ns, __u32 reply_ttl);
+/* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() reads. */
+__u64 monotonic_ns(void);
 
 /* The program behind @id (bpf_program__name() says which). */
 struct bpf_program *prog_of(enum prog_id id);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -20,7 +19,6 @@
 /* Base packets with a field or two overridden: see frames.h. */
 #pragma GCC diagnostic ignored "-Woverride-init"
 
-#define NSEC_PER_SEC	  1000000000ULL
 /*
  * The SYN rate the fixtures use: one SYN per 10 s, bursts up to two
  * intervals ahead, so three SYNs in a row pass and the fourth does not.
@@ -95,15 +93,6 @@ static int guard_unattached(void)
 	return guard_mac_ip() ?: forget_iface();
 }
 
-static int send_syns(const struct pkt_spec *s, int count, int verdict)
-{
-	int err = 0;
-
-	for (int i = 0; i < count && !err; i++)
-		err = run_tap(s, verdict);
-	return err;
-}
-
 static const struct pkt_spec syn4 = { SYN_TO_METADATA };
 static const struct pkt_spec syn6 = { SYN6_TO_METADATA };
 
@@ -119,14 +108,6 @@ static __u64 syn_tat(__u32 id)
 
 /* Where the schedules stood, and when, before the fixture's packet. */
 static __u64 tat_before[N_CHECKED_IDS], clock_before;
-
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + (__u64)ts.tv_nsec;
-}
 
 static int note_schedule(void)
 {
