@@ -304,9 +304,10 @@ ip netns exec "$DHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/hap0/haproxy.cfg"
 HAP_PID=$(cat "$WORK/hap0/pid")
 ls "/proc/$HAP_PID/task" | wc -l >"$RAW/haproxy.threads"
 
-# mdredir as it would be benchmarked fairly: no SYN rate limit (measured
-# with the shipped default separately below).
-printf '[mdredir]\nnew_connection_rate = 0\n' >"$WORK/bench.ini"
+# mdredir as it would be benchmarked fairly: no SYN rate limits (measured
+# with the shipped defaults separately below).
+printf '[mdredir]\nnew_connection_rate = 0\nnew_connection_rate_per_guest = 0\n' \
+	>"$WORK/bench.ini"
 start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench.ini"
 
 # use DESIGN: what the VM reaches from now on.

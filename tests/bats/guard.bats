@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
 # What the BPF program refuses before anything reaches the proxy: spoofed
-# guests, SYN floods; and the reply hop limit.
+# guests, SYN floods (per attachment and per guest); and the reply hop
+# limit.
 
 load helpers
 
@@ -40,6 +41,24 @@ teardown() { common_teardown; }
 	assert_equal "$(stat_of "${SB}t1" .requests)" 2
 }
 
+# syn_flood VM N SECS: up to N connection attempts from VM to metadata, as
+# fast as it can send them for SECS seconds, then SECS more with them all
+# open (the kernel sends their SYNs again meanwhile).
+syn_flood() {
+	ip netns exec "$1" python3 -c '
+import socket, sys, time
+n, secs = int(sys.argv[1]), float(sys.argv[2])
+socks = []
+end = time.time() + secs
+while time.time() < end and len(socks) < n:
+    s = socket.socket(); s.setblocking(False)
+    try: s.connect(("169.254.169.254", 80))
+    except BlockingIOError: pass
+    socks.append(s)
+time.sleep(secs)
+' "$2" "$3"
+}
+
 # syn_dropped TAP: BPF has dropped SYNs of TAP over its rate.
 syn_dropped() { [ "$(stat_of "$1" .dropped.syn_rate)" -gt 0 ]; }
 
@@ -52,18 +71,7 @@ syn_dropped() { [ "$(stat_of "$1" .dropped.syn_rate)" -gt 0 ]; }
 	printf '[mdredir]\nnew_connection_rate = 20\nnew_connection_burst = 10\n' >"$conf"
 	start_daemon --config "$conf" --backend "local:$md"
 
-	# 3000 connection attempts as fast as the guest can send them.
-	ip netns exec "$SB-vm1" python3 -c '
-import socket, time
-socks = []
-end = time.time() + 3
-while time.time() < end and len(socks) < 3000:
-    s = socket.socket(); s.setblocking(False)
-    try: s.connect(("169.254.169.254", 80))
-    except BlockingIOError: pass
-    socks.append(s)
-time.sleep(3)  # kept open: the kernel sends their SYNs again meanwhile
-' 3>&- &
+	syn_flood "$SB-vm1" 3000 3 3>&- &
 	flood=$!
 	# Once BPF is cutting it, the other guest asks.
 	wait_until 5 syn_dropped "${SB}t1"
@@ -76,6 +84,50 @@ time.sleep(3)  # kept open: the kernel sends their SYNs again meanwhile
 	dropped=$(stat_of "${SB}t1" .dropped.syn_rate)
 	[ "$dropped" -gt 1000 ] || fail "only $dropped SYNs dropped"
 	assert_equal "$(stat_of "${SB}t2" .dropped.syn_rate)" 0
+}
+
+# guest_syn_dropped TAP: BPF has dropped SYNs of a guest of TAP over the
+# guest's own rate.
+guest_syn_dropped() { [ "$(stat_of "$1" .dropped.guest_syn_rate)" -gt 0 ]; }
+
+@test "one guest flooding a qdhcp tap spends its own SYN budget; its neighbour keeps being served" {
+	start_backend --unix "$BATS_TEST_TMPDIR/agent.sock"
+	sb_network "$SB-sw" "$SB-dhcp" "${SB}d"
+	sb_vm_on_switch "$SB-vm5" "$SB-sw" "${SB}p5" 10.0.0.5
+	sb_vm_on_switch "$SB-vm6" "$SB-sw" "${SB}p6" 10.0.0.6
+	# No --ip: the tap serves the whole network, as Neutron's qdhcp does.
+	mdredir attach "${SB}d" --netns "$SB-dhcp" --network-id net-shared
+	# The flood alone would spend the network's budget ten times over
+	# (the test above); each guest gets a tenth of it.
+	conf=$BATS_TEST_TMPDIR/mdredir.ini
+	cat >"$conf" <<-EOF
+		[mdredir]
+		new_connection_rate = 200
+		new_connection_burst = 100
+		new_connection_rate_per_guest = 20
+		new_connection_burst_per_guest = 10
+	EOF
+	start_daemon --config "$conf" --backend "neutron:unix:$BATS_TEST_TMPDIR/agent.sock"
+
+	syn_flood "$SB-vm5" 4000 4 3>&- &
+	flood=$!
+	wait_until 5 guest_syn_dropped "${SB}d"
+	# Ten requests in a row, each on a new connection: a SYN of the
+	# neighbour's dropped would cost it the 1 s retransmit.
+	for i in $(seq 10); do
+		run ip netns exec "$SB-vm6" curl -sS -m 5 -o /dev/null \
+			-w '%{http_code} %{time_total}' http://169.254.169.254/latest/meta-data/
+		assert_success
+		read -r code secs <<<"$output"
+		assert_equal "$code" 200
+		awk -v s="$secs" 'BEGIN { exit !(s < 0.5) }' ||
+			fail "request $i of the neighbour took $secs s"
+	done
+	wait "$flood"
+	dropped=$(stat_of "${SB}d" .dropped.guest_syn_rate)
+	[ "$dropped" -gt 1000 ] || fail "only $dropped SYNs dropped"
+	# Only what the flooder's own rate passed was charged to the network.
+	assert_equal "$(stat_of "${SB}d" .dropped.syn_rate)" 0
 }
 
 # reply_ttl GUEST: the TTL of the SYN-ACK a guest gets from metadata.

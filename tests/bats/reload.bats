@@ -262,9 +262,9 @@ code() { metadata "$1" "$2" -o /dev/null -w '%{http_code}'; }
 	assert_equal "$(saw_path "$RECORD" /cached)" 2
 }
 
-# The pinned mdr_config's field, as bpftool prints it (BTF).
+# A field of the pinned mdr_config (or of MAP), as bpftool prints it (BTF).
 config_field() {
-	bpftool -j map dump pinned /sys/fs/bpf/mdredir/mdr_config |
+	bpftool -j map dump pinned "/sys/fs/bpf/mdredir/${2:-mdr_config}" |
 		jq -r ".[0].formatted.value.$1"
 }
 
@@ -273,13 +273,20 @@ config_field() {
 	start_daemon --config "$CONF"
 	assert_equal "$(config_field reply_ttl)" 0
 	assert_equal "$(config_field syn_interval_ns)" 10000 # the default
+	# 25,000/s with bursts of 5,000: the per-guest defaults.
+	assert_equal "$(config_field syn_interval_ns mdr_guest_limit)" 40000
+	assert_equal "$(config_field syn_burst_ns mdr_guest_limit)" 199960000
 	conf '[mdredir]' "backend = neutron:unix:$A_SOCK" 'reply_ttl = 1' \
-		'new_connection_rate = 100' 'new_connection_burst = 5'
+		'new_connection_rate = 100' 'new_connection_burst = 5' \
+		'new_connection_rate_per_guest = 10' \
+		'new_connection_burst_per_guest = 3'
 	run "$MDREDIR" reload
 	assert_success
 	assert_equal "$(config_field reply_ttl)" 1
 	assert_equal "$(config_field syn_interval_ns)" 10000000
 	assert_equal "$(config_field syn_burst_ns)" 40000000
+	assert_equal "$(config_field syn_interval_ns mdr_guest_limit)" 100000000
+	assert_equal "$(config_field syn_burst_ns mdr_guest_limit)" 200000000
 	assert_equal "$(code "$SB-vm1" /ttl)" 200
 	# A flag wins over the files, at a reload as at start.
 	stop_daemon

@@ -261,7 +261,9 @@ sockets() { find "/proc/$DAEMON_PID/fd" -lname 'socket:*' | wc -l; }
 	assert_output --partial "1 attachments and 1 link veths moved over"
 	run metadata "$SB-vm1" /latest/meta-data/instance-id
 	assert_output inst-1
-	# The running programs count into the new map.
+	# The running programs count into the new map, and limit guests.
 	[ "$(stat_of "${SB}t1" .packets.to_proxy)" -gt 0 ]
 	[ "$(stat_of "${SB}t1" .packets.to_guest)" -gt 0 ]
+	run bpftool -j map dump pinned "$pins/mdr_guest_syn"
+	assert_equal "$(jq 'length' <<<"$output")" 1
 }

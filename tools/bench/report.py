@@ -190,7 +190,7 @@ def storm(w, work):
           f"{sum(x['same_as_pass1'] for x in g):,} |")
     w("")
     w("| configuration | proxy CPU | backend CPU | crawler CPU | mdredir `stats`: requests, "
-      "2xx, 4xx, 5xx, dropped (syn_rate) | access-log lines not 200 |")
+      "2xx, 4xx, 5xx, dropped (syn_rate, guest_syn_rate) | access-log lines not 200 |")
     w("|---|---:|---:|---:|---|---:|")
     for c, name in STORM_CONFIGS:
         cr = crawls.get(c)
@@ -207,7 +207,8 @@ def storm(w, work):
                 dr = sum(a["dropped"].values())
                 stx = (f"{a['requests']:,}, {a['responses']['2xx']:,}, "
                        f"{a['responses']['4xx']}, {a['responses']['5xx']}, "
-                       f"{dr} ({a['dropped'].get('syn_rate', 0)})")
+                       f"{dr} ({a['dropped'].get('syn_rate', 0)}, "
+                       f"{a['dropped'].get('guest_syn_rate', 0)})")
         w(f"| {name} | {ex.get('proxy_ticks', 0) / hz:.2f} s | "
           f"{ex.get('backend_ticks', 0) / hz:.2f} s | {cr.get('crawler_cpu_s', 0):.2f} s | "
           f"{stx} | {ex.get('access_non200', '–') if ex.get('access_lines') else '–'} |")
@@ -338,8 +339,9 @@ def main():
   `--mode xdp` (on a veth this is **{xdpmode}**: generic XDP, the skb is
   already built, so it is no faster than TC by construction; the attach says:
   "{xdp_warn.splitlines()[0] if xdp_warn else ''}"), daemon `--backend neutron:unix:<sock>`
-  with `[mdredir] new_connection_rate = 0` (no BPF SYN-rate limit; the
-  "shipped defaults" rows run with the default limit, and the section on
+  with `[mdredir] new_connection_rate = 0` and
+  `new_connection_rate_per_guest = 0` (no BPF SYN-rate limits; the
+  "shipped defaults" rows run with the default limits, and the section on
   it below tells what the first, lower default did to this benchmark).
 - **Proxy CPU/req** is the proxy process's own CPU time (utime+stime from
   `/proc/PID/stat`) over the run divided by the requests; **machine

@@ -664,6 +664,18 @@ int mdr_state_forget_guests(const struct mdr_state *st, __u32 id)
 	return 0;
 }
 
+int mdr_state_set_guest_limit(const struct mdr_state *st,
+			      const struct mdr_guest_limit *limit)
+{
+	__u32 zero = 0;
+
+	if (st->guest_limit_fd < 0)
+		return -ENOENT;
+	return bpf_map_update_elem(st->guest_limit_fd, &zero, limit, BPF_ANY)
+		       ? -errno
+		       : 0;
+}
+
 /* A per-CPU value for every possible CPU; free() it. */
 static struct mdr_pkt_stats *alloc_percpu_pkt_stats(int *ncpus)
 {

@@ -114,6 +114,13 @@ int mdr_state_set_next_hop(const struct mdr_state *st, __u32 id,
  */
 int mdr_state_forget_guests(const struct mdr_state *st, __u32 id);
 
+/*
+ * Sets the new-connection rate per guest the programs apply; -ENOENT in
+ * pins of an older build, which have no such map.
+ */
+int mdr_state_set_guest_limit(const struct mdr_state *st,
+			      const struct mdr_guest_limit *limit);
+
 /* Counters of attachment @id (0: what no attachment could be charged). */
 int mdr_state_reset_counters(const struct mdr_state *st, __u32 id);
 /*

@@ -266,6 +266,8 @@ static int proxy_wish(const struct mdr_settings *set,
 		.proxy_netns = set->proxy_netns,
 		.syn_rate = set->new_connection_rate,
 		.syn_burst = set->new_connection_burst,
+		.guest_syn_rate = set->new_connection_rate_per_guest,
+		.guest_syn_burst = set->new_connection_burst_per_guest,
 		.reply_ttl = set->reply_ttl,
 	};
 	if (mdr_settings_pool4(set, &wish->pool, &wish->pool_prefix) ||
@@ -531,7 +533,8 @@ static int check_layout(struct daemon *d, const struct mdr_settings *next)
 }
 
 /* The per-packet settings of the BPF programs (new_connection_rate and
- * _burst, reply_ttl), in the pinned config they read. */
+ * _burst, per attachment and per guest, reply_ttl), in the pinned maps
+ * they read. */
 static int set_data_path_limits(struct daemon *d,
 				const struct mdr_settings *set)
 {
@@ -547,8 +550,8 @@ static int set_data_path_limits(struct daemon *d,
 	err = mdr_dp_set_proxy_limits(&d->st, &w, &d->cfg);
 	mdr_unlock(lock);
 	if (err)
-		pr_err("cannot write the new connection rate and reply TTL "
-		       "to the pinned mdr_config: %s",
+		pr_err("cannot write the new connection rates and reply TTL "
+		       "to the pinned mdr_config and mdr_guest_limit: %s",
 		       strerror(-err));
 	return err;
 }

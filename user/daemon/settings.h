@@ -70,6 +70,8 @@ struct mdr_settings {
 	/* per second and attachment, in BPF; 0: none */
 	unsigned int new_connection_rate;
 	unsigned int new_connection_burst;
+	unsigned int new_connection_rate_per_guest;
+	unsigned int new_connection_burst_per_guest;
 	unsigned int reply_ttl; /* 0: replies keep their TTL / hop limit */
 	unsigned int cache_ttl; /* seconds; 0: no response cache */
 	unsigned int cache_size_mb;

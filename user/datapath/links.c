@@ -85,19 +85,37 @@ static int proxy_netns_setup(const struct mdr_state *st, struct mdr_config *cfg)
 	return mdr_netns_cookie(&cfg->proxy_netns_cookie);
 }
 
+/* @rate new connections/s, bursts of @burst, as a GCRA; 0: no limit. */
+static void gcra(unsigned int rate, unsigned int burst, __u64 *interval_ns,
+		 __u64 *burst_ns)
+{
+	*interval_ns = 0;
+	*burst_ns = 0;
+	if (!rate)
+		return;
+	/* A burst of n passes when n - 1 intervals fit ahead. */
+	*interval_ns = 1000000000ULL / rate ?: 1;
+	*burst_ns = *interval_ns * (burst ? burst - 1 : 0);
+}
+
 /* The settings the BPF programs apply per packet. */
 static void wanted_limits(const struct mdr_proxy_wish *wish,
 			  struct mdr_config *cfg)
 {
-	cfg->syn_interval_ns = 0;
-	cfg->syn_burst_ns = 0;
-	if (wish->syn_rate) {
-		/* GCRA: a burst of n passes when n - 1 intervals fit ahead. */
-		cfg->syn_interval_ns = 1000000000ULL / wish->syn_rate ?: 1;
-		cfg->syn_burst_ns = cfg->syn_interval_ns *
-				    (wish->syn_burst ? wish->syn_burst - 1 : 0);
-	}
+	gcra(wish->syn_rate, wish->syn_burst, &cfg->syn_interval_ns,
+	     &cfg->syn_burst_ns);
 	cfg->reply_ttl = wish->reply_ttl;
+}
+
+/* The per-guest one lives in a map of its own (see mdr_guest_limit). */
+static int set_guest_limit(const struct mdr_state *st,
+			   const struct mdr_proxy_wish *wish)
+{
+	struct mdr_guest_limit limit;
+
+	gcra(wish->guest_syn_rate, wish->guest_syn_burst,
+	     &limit.syn_interval_ns, &limit.syn_burst_ns);
+	return mdr_state_set_guest_limit(st, &limit);
 }
 
 /* What the operator asked for, or the defaults, as a configuration. */
@@ -243,6 +261,8 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st,
 	if (err)
 		goto err_delete;
 	err = mdr_state_set_config(st, cfg);
+	if (!err && wish)
+		err = set_guest_limit(st, wish);
 	if (err)
 		goto err_delete;
 	return 0;
@@ -264,7 +284,7 @@ int mdr_dp_set_proxy_limits(const struct mdr_state *st,
 	if (err)
 		return err;
 	wanted_limits(wish, &next);
-	err = mdr_state_set_config(st, &next);
+	err = mdr_state_set_config(st, &next) ?: set_guest_limit(st, wish);
 	if (!err)
 		*cfg = next;
 	return err;

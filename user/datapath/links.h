@@ -38,6 +38,8 @@ struct mdr_proxy_wish {
 	unsigned int pool6_prefix;
 	unsigned int syn_rate; /* new connections/s per attachment; 0: any */
 	unsigned int syn_burst;
+	unsigned int guest_syn_rate; /* the same per guest */
+	unsigned int guest_syn_burst;
 	unsigned int reply_ttl; /* 0: leave replies alone */
 };
 
@@ -52,8 +54,9 @@ int mdr_dp_ensure_proxy(const struct mdr_state *st,
 
 /*
  * A reload: the per-packet settings of @wish (syn_rate, syn_burst,
- * reply_ttl) into the pinned mdr_config, which the programs read for each
- * packet; the rest of it is left as it is. Fills @cfg with the result.
+ * reply_ttl) into the pinned mdr_config, and guest_syn_rate, _burst into
+ * mdr_guest_limit, which the programs read for each packet; the rest of it
+ * is left as it is. Fills @cfg with the result.
  */
 int mdr_dp_set_proxy_limits(const struct mdr_state *st,
 			    const struct mdr_proxy_wish *wish,

@@ -176,6 +176,8 @@ static void test_defaults(void)
 	CHECK_INT(s.max_connections_per_attachment, 256);
 	CHECK_INT(s.new_connection_rate, 100000);
 	CHECK_INT(s.new_connection_burst, 20000);
+	CHECK_INT(s.new_connection_rate_per_guest, 25000);
+	CHECK_INT(s.new_connection_burst_per_guest, 5000);
 	CHECK_INT(s.reply_ttl, 0);
 	CHECK_INT(s.cache_ttl, 0);
 	CHECK_INT(s.cache_size_mb, 64);
@@ -233,6 +235,8 @@ static void test_every_option(void)
 			"max_connections_per_attachment = 7\n"
 			"new_connection_rate = 0\n"
 			"new_connection_burst = 9\n"
+			"new_connection_rate_per_guest = 0\n"
+			"new_connection_burst_per_guest = 3\n"
 			"reply_ttl = 1\n"
 			"[metadata_rate_limiting]\n"
 			"rate_limit_enabled = yes\n"
@@ -266,6 +270,8 @@ static void test_every_option(void)
 	CHECK_INT(s.max_connections_per_attachment, 7);
 	CHECK_INT(s.new_connection_rate, 0);
 	CHECK_INT(s.new_connection_burst, 9);
+	CHECK_INT(s.new_connection_rate_per_guest, 0);
+	CHECK_INT(s.new_connection_burst_per_guest, 3);
 	CHECK_INT(s.reply_ttl, 1);
 	CHECK(s.rate_limit_enabled);
 	CHECK_INT(s.rate_limit_ip_versions,
@@ -1250,7 +1256,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 41); /* every option in settings.c's table */
+	CHECK_INT(set, 43); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
