@@ -13,6 +13,7 @@
  * inside a line, the guest's framing kept, and a bounded length; and the
  * two heads the same but for their Connection line.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ struct seen {
 	unsigned int identity_foreign; /* an identity header not ours */
 	unsigned int xff, net, inst, tenant, sig, host, conn, cl, te;
 	unsigned int conn_close, conn_keep; /* Connection lines, by value */
+	unsigned int token; /* an IMDS token header, never the backend's */
 };
 
 /*
@@ -94,6 +96,21 @@ static bool backend_sees_identity(struct mdr_str name)
 		if (!strncmp(low, prefix[i], strlen(prefix[i])))
 			return true;
 	return false;
+}
+
+/* X-aws-ec2-metadata-token and -ttl-seconds, as a WSGI backend reads them. */
+static bool backend_sees_token(struct mdr_str name)
+{
+	static const char lit[] = "x-aws-ec2-metadata-token";
+
+	if (name.n < sizeof(lit) - 1)
+		return false;
+	for (size_t i = 0; i < sizeof(lit) - 1; i++)
+		if ((name.p[i] == '_'
+			     ? '-'
+			     : tolower((unsigned char)name.p[i])) != lit[i])
+			return false;
+	return true;
 }
 
 static bool value_is(const char *v, size_t n, const char *want)
@@ -145,6 +162,7 @@ static void note_line(struct seen *s, const char *line, size_t n,
 		s->conn_close += value_is(v, vn, "close");
 		s->conn_keep += value_is(v, vn, "keep-alive");
 	}
+	s->token += backend_sees_token(name);
 	s->cl += mdr_str_ieq(name, "content-length");
 	s->te += mdr_str_ieq(name, "transfer-encoding");
 }
@@ -175,6 +193,7 @@ static void check_rewritten(const char *out, size_t n,
 	}
 	ASSERT(pos == n - 2);
 	ASSERT(!s.identity_foreign);
+	ASSERT(!s.token);
 	ASSERT(s.xff == 1);
 	ASSERT(s.host == 1);
 	ASSERT(s.conn == 1);

@@ -93,6 +93,18 @@ bool mdr_header_is_identity(struct mdr_str name)
 	return false;
 }
 
+bool mdr_header_name_is(struct mdr_str name, const char *lit)
+{
+	return name_matches(name, lit, false);
+}
+
+/* IMDS session tokens are the proxy's business (proxy/token.h): a backend
+ * has no use for them, and a token is worth keeping from its logs. */
+bool mdr_header_is_token(struct mdr_str name)
+{
+	return name_matches(name, "x-aws-ec2-metadata-token", true);
+}
+
 bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,
 			      struct mdr_str name)
 {
@@ -188,7 +200,8 @@ int mdr_rewrite_request_conn(const struct mdr_http_head *req,
 		const struct mdr_http_header *hd = &req->headers[i];
 
 		if (mdr_header_is_hop_by_hop(req, hd->name) ||
-		    mdr_header_is_identity(hd->name))
+		    mdr_header_is_identity(hd->name) ||
+		    mdr_header_is_token(hd->name))
 			continue;
 		/* We answer 100-continue ourselves (see proxy.c). */
 		if (mdr_str_ieq(hd->name, "expect"))

@@ -19,6 +19,11 @@
  * X-Metadata-Provider*, X-Neutron-*, ...: the table in rewrite.c), in any
  * case, '_' taken for '-'. Only the proxy may send these. */
 bool mdr_header_is_identity(struct mdr_str name);
+/* name is lit (lowercase), in any case and with '_' for '-' (as WSGI). */
+bool mdr_header_name_is(struct mdr_str name, const char *lit);
+/* X-aws-ec2-metadata-token and X-aws-ec2-metadata-token-ttl-seconds (any
+ * case, '_' or '-', and any name they begin): never sent to a backend. */
+bool mdr_header_is_token(struct mdr_str name);
 /* Hop-by-hop: Connection, Keep-Alive, ..., and any name listed in h's
  * Connection header. */
 bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,
@@ -26,8 +31,9 @@ bool mdr_header_is_hop_by_hop(const struct mdr_http_head *h,
 
 /*
  * Writes the head sent to the backend for request req (parsed from the
- * guest) into out: the guest's headers minus hop-by-hop and identity ones
- * (those are dropped before ours are written), then X-Forwarded-For and, for neutron, X-Neutron-Network-ID (or -Router-
+ * guest) into out: the guest's headers minus hop-by-hop, identity and
+ * token ones (those are dropped before ours are written), then
+ * X-Forwarded-For and, for neutron, X-Neutron-Network-ID (or -Router-
  * ID); for nova, Host: <nova host:port>, X-Instance-ID, X-Tenant-ID and
  * X-Instance-ID-Signature; last "Connection: close" (one backend
  * connection per request). Returns its length, -ENOSPC if cap is too

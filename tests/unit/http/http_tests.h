@@ -34,6 +34,7 @@ void test_rewrite_response(void);
 void test_rewrite_nova(void);
 void test_rewrite_request_keep_alive(void);
 void test_rewrite_identity_headers(void);
+void test_rewrite_tokens(void);
 
 /* test_backends.c */
 void test_backend_specs(void);

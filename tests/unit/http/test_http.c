@@ -50,6 +50,7 @@ int main(void)
 	test_rewrite_nova();
 	test_rewrite_request_keep_alive();
 	test_rewrite_identity_headers();
+	test_rewrite_tokens();
 	test_tls_options();
 	test_local();
 	test_rate_base_window();

@@ -537,3 +537,40 @@ void test_rewrite_identity_headers(void)
 	}
 	mdr_backend_release(&be);
 }
+
+/* IMDS token headers never reach a backend, however they are spelt. */
+void test_rewrite_tokens(void)
+{
+	static struct mdr_http_head h;
+	struct mdr_identity id = { .vm_ip = "10.0.0.5", .network_id = "net-1" };
+	struct mdr_backend be = { .kind = MDR_BACKEND_NEUTRON };
+	const char *req = "GET /latest/meta-data/ HTTP/1.1\r\nHost: h\r\n"
+			  "X-aws-ec2-metadata-token: AQAAAA\r\n"
+			  "x_AWS_ec2_metadata_token: AQAAAB\r\n"
+			  "X-aws-ec2-metadata-token-ttl-seconds: 60\r\n"
+			  "X_aws_ec2_metadata_token_ttl_seconds: 61\r\n"
+			  "X-aws-ec2-metadata: kept\r\n\r\n";
+	char out[2048];
+	int n;
+
+	CHECK_INT(parse_req(req, &h), 1);
+	n = mdr_rewrite_request(&h, &id, &be, out, sizeof(out) - 1);
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(!strstr(out, "AQAAA"));
+	CHECK(!strcasestr(out, "ttl"));
+	CHECK(!strcasestr(out, "metadata_token"));
+	CHECK_HAS(out, "\r\nX-aws-ec2-metadata: kept\r\n");
+	for (const char *const *s =
+		     (const char *const[]){
+			     "X-aws-ec2-metadata-token",
+			     "X-AWS-EC2-METADATA-TOKEN-TTL-SECONDS",
+			     "x_aws_ec2_metadata_token", NULL };
+	     *s; s++)
+		CHECK(mdr_header_is_token((struct mdr_str){ *s, strlen(*s) }));
+	for (const char *const *s =
+		     (const char *const[]){ "X-aws-ec2-metadata", "Token",
+					    "X-aws-ec2-metadata-toke", NULL };
+	     *s; s++)
+		CHECK(!mdr_header_is_token((struct mdr_str){ *s, strlen(*s) }));
+}
