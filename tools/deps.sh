@@ -22,6 +22,7 @@ packages=(
 	openvswitch-switch				# ovsdb-server for the OVSDB tests
 	python3-openvswitch				# the OVN agent's IDL (tools/ovn-bench.sh)
 	ovn-central					# ovn-northd, OVN schemas (OVN tests)
+	cloud-init					# its EC2 and OpenStack datasources (token tests)
 	bats bats-assert bats-support
 )
 

@@ -130,20 +130,6 @@ guest_syn_dropped() { [ "$(stat_of "$1" .dropped.guest_syn_rate)" -gt 0 ]; }
 	assert_equal "$(stat_of "${SB}d" .dropped.syn_rate)" 0
 }
 
-# reply_ttl GUEST: the TTL of the SYN-ACK a guest gets from metadata.
-reply_ttl() {
-	ip netns exec "$1" python3 -c '
-import socket
-raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-raw.settimeout(3)
-c = socket.create_connection(("169.254.169.254", 80), timeout=3)
-while True:
-    frame = raw.recv(2048)
-    ip = frame[14:]
-    if ip[9] == 6 and ip[12:16] == bytes([169, 254, 169, 254]):
-        print(ip[8]); break'
-}
-
 @test "--reply-ttl sets the TTL of metadata replies" {
 	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
 	mdredir attach "${SB}t1" --instance-id inst-1

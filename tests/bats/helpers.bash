@@ -129,6 +129,20 @@ metadata() {
 	ip netns exec "$vm" curl -sS -m 5 "$@" "http://169.254.169.254$path"
 }
 
+# reply_ttl GUEST: the TTL of the SYN-ACK a guest gets from metadata.
+reply_ttl() {
+	ip netns exec "$1" python3 -c '
+import socket
+raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+raw.settimeout(3)
+c = socket.create_connection(("169.254.169.254", 80), timeout=3)
+while True:
+    frame = raw.recv(2048)
+    ip = frame[14:]
+    if ip[9] == 6 and ip[12:16] == bytes([169, 254, 169, 254]):
+        print(ip[8]); break'
+}
+
 # A pinned-map counter of one attachment, from `stats --json`.
 stat_of() {
 	"$MDREDIR" stats --json |

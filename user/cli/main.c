@@ -71,6 +71,11 @@ static const struct cli_option daemon_options[] = {
 	  "named in [ovs] and [ovn]), neutron-namespaces\n"
 	  "(qdhcp-/qrouter- namespaces)",
 	  cli_set_string, offsetof(struct mdr_daemon_options, attach_from) },
+	{ "imds-tokens", 0, "MODE",
+	  "IMDSv2 session tokens: off (default), optional, or\n"
+	  "required (then every request needs one, and replies\n"
+	  "leave with TTL 1 unless --reply-ttl says otherwise)",
+	  cli_set_string, offsetof(struct mdr_daemon_options, imds_tokens) },
 	{}
 };
 

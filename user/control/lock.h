@@ -5,6 +5,8 @@
 
 #define MDR_RUN_DIR	     "/run/mdredir"
 #define MDR_PID_FILE	     MDR_RUN_DIR "/daemon.pid"
+/* The IMDS token key (daemon/token_key.h): gone with the attachments. */
+#define MDR_TOKEN_KEY_FILE   MDR_RUN_DIR "/imds-token.key"
 /* A running daemon repairs what it is known by within a second (its
  * watcher's rescan): commands wait this long for it. */
 #define MDR_DAEMON_REPAIR_MS 3000

@@ -157,6 +157,7 @@ int mdr_unload(void)
 		err = err ?: e;
 	}
 	unlink(MDR_PID_FILE);
+	unlink(MDR_TOKEN_KEY_FILE);
 	unlink(MDR_RUN_DIR "/lock");
 	mdr_unlock(lock);
 	rmdir(MDR_RUN_DIR);

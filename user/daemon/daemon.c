@@ -25,6 +25,7 @@
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
 #include "daemon/reload_status.h"
+#include "daemon/token_key.h"
 #include "daemon/notify.h"
 #include "datapath/links.h"
 #include "lib/identity.h"
@@ -318,6 +319,9 @@ static int load_settings(const struct mdr_daemon_options *opts,
 	if (!err && opts->attach_from)
 		err = mdr_settings_set(set, "attach_from", opts->attach_from,
 				       "--attach-from");
+	if (!err && opts->imds_tokens)
+		err = mdr_settings_set(set, "imds_tokens", opts->imds_tokens,
+				       "--imds-tokens");
 	return err ?: mdr_settings_finish(set);
 }
 
@@ -704,6 +708,10 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	if (!be)
 		return err;
 	err = take_pid_file(&d);
+	if (err)
+		goto out;
+	/* Whatever imds_tokens says now: a reload may turn tokens on. */
+	err = mdr_token_key_load(MDR_TOKEN_KEY_FILE, &popts->token_key);
 	if (err)
 		goto out;
 	err = prepare_data_path(&d, &set);

@@ -14,6 +14,7 @@ struct mdr_daemon_options {
 	const char *proxy_netns; /* overrides [mdredir] proxy_netns */
 	const char *reply_ttl;	 /* overrides [mdredir] reply_ttl */
 	const char *attach_from; /* overrides [mdredir] attach_from */
+	const char *imds_tokens; /* overrides [mdredir] imds_tokens */
 };
 
 /* Runs in the foreground until SIGINT/SIGTERM; 0 on a clean stop. */

@@ -54,7 +54,8 @@ enum opt_type {
 	OPT_SOURCES,	   /* list of attachment sources, as bits */
 	OPT_OVSDB_REMOTES, /* comma-separated OVSDB remotes (ovsdb.h) */
 	OPT_LOG_FORMAT,	   /* "text" | "json", stored as bool "is json" */
-	OPT_LISTEN, /* "", ADDRESS:PORT or unix:PATH (metrics_server.h) */
+	OPT_LISTEN,	 /* "", ADDRESS:PORT or unix:PATH (metrics_server.h) */
+	OPT_IMDS_TOKENS, /* "off" | "optional" | "required" (proxy/token.h) */
 };
 
 struct option {
@@ -162,6 +163,8 @@ static const struct option options[] = {
 	  FIELD(access_log_json), 0, 0, OURS },
 	{ "mdredir", "metrics_listen", OPT_LISTEN, "", FIELD(metrics_listen), 0,
 	  0, OURS },
+	{ "mdredir", "imds_tokens", OPT_IMDS_TOKENS, "off", FIELD(imds_tokens),
+	  0, 0, OURS },
 	{ "metadata_rate_limiting", "rate_limit_enabled", OPT_BOOL, "false",
 	  FIELD(rate_limit_enabled), 0, 0, NEUTRON },
 	{ "metadata_rate_limiting", "ip_versions", OPT_IP_VERSIONS, "4",
@@ -621,6 +624,11 @@ static int parse_value(const struct option *o, const char *v, void *field,
 			return bad(o, v, why, "must be text or json");
 		*(bool *)field = !strcmp(v, "json");
 		return 0;
+	case OPT_IMDS_TOKENS:
+		if (mdr_imds_tokens_parse(v, field))
+			return bad(o, v, why,
+				   "must be off, optional or required");
+		return 0;
 	case OPT_IP_VERSIONS:
 		if (parse_ip_versions(v, field))
 			return bad(o, v, why,
@@ -669,6 +677,11 @@ static int format_value(const struct mdr_settings *s, const struct option *o,
 		return 0;
 	case OPT_LOG_FORMAT:
 		snprintf(buf, len, "%s", *(const bool *)f ? "json" : "text");
+		return 0;
+	case OPT_IMDS_TOKENS:
+		snprintf(buf, len, "%s",
+			 mdr_imds_tokens_name(*(const enum mdr_imds_tokens *)f)
+				 ?: "?");
 		return 0;
 	case OPT_SOURCES:
 		u = *(const unsigned int *)f;
@@ -1243,6 +1256,21 @@ static int finish_secret(struct mdr_settings *s)
 	return 0;
 }
 
+/*
+ * As AWS's HttpPutResponseHopLimit with tokens required: a token is worth
+ * stealing only off the guest's own stack, so a container or nested guest
+ * behind it gets no reply at all (reply_ttl 1), unless the operator chose
+ * a reply_ttl, 0 included.
+ */
+static void finish_reply_ttl(struct mdr_settings *s)
+{
+	const struct option *o = find_option_by_name("reply_ttl");
+
+	if (o && s->imds_tokens == MDR_TOKENS_REQUIRED &&
+	    !s->origin[option_index(o)].source)
+		s->reply_ttl = 1;
+}
+
 int mdr_settings_finish(struct mdr_settings *s)
 {
 	int err;
@@ -1255,6 +1283,7 @@ int mdr_settings_finish(struct mdr_settings *s)
 	err = finish_secret(s);
 	if (err)
 		return err;
+	finish_reply_ttl(s);
 	/* Neutron too uses the client certificate only when both are set. */
 	if (!s->nova_client_cert[0] != !s->nova_client_priv_key[0])
 		pr_warn("[DEFAULT] nova_client_cert and nova_client_priv_key "
@@ -1308,4 +1337,5 @@ void mdr_settings_proxy_options(const struct mdr_settings *s,
 	o->cache_max_bytes = (size_t)s->cache_size_mb << 20;
 	o->backend_keepalive = s->backend_keepalive;
 	o->access_log_json = s->access_log_json;
+	o->imds_tokens = s->imds_tokens;
 }

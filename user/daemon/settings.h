@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <netinet/in.h>
 
+#include "proxy/token.h"
+
 struct mdr_proxy_options;
 
 #define MDR_SETTINGS_DEFAULT_BACKEND "local:/var/lib/mdredir/metadata"
@@ -79,6 +81,8 @@ struct mdr_settings {
 	bool access_log_json;	/* access_log_format: "text" | "json" */
 	/* "" (off), ADDRESS:PORT or unix:PATH, in the host's namespace */
 	char metrics_listen[128];
+	/* off, optional, required; required makes reply_ttl default to 1 */
+	enum mdr_imds_tokens imds_tokens;
 	/* attach_from: bit 1 << enum mdr_source for each source that runs */
 	unsigned int attach_from;
 	/* [metadata_rate_limiting]: Neutron's; enforced by the proxy (admission.h) */

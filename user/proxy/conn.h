@@ -78,6 +78,7 @@ struct proxy_gen {
 	const struct mdr_backend *backend;
 	int base_fd; /* local backend: O_PATH of DIR */
 	unsigned int timeout_ms[T_COUNT];
+	enum mdr_imds_tokens tokens;
 	struct mdr_cache cache;
 	struct relay_env relay;
 	unsigned int

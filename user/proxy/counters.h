@@ -34,7 +34,12 @@
 	X(cache_hits, "counter", "mdredir_cache_hits_total",                   \
 	  "GET requests answered from the response cache.")                    \
 	X(cache_misses, "counter", "mdredir_cache_misses_total",               \
-	  "Cacheable GET requests the response cache could not answer.")
+	  "Cacheable GET requests the response cache could not answer.")       \
+	X(tokens_issued, "counter", "mdredir_imds_tokens_issued_total",        \
+	  "IMDS session tokens issued (PUT /latest/api/token).")               \
+	X(token_refused, "counter", "mdredir_imds_token_refused_total",        \
+	  "Requests answered 401: an IMDS session token missing where one "    \
+	  "is required, or not valid.")
 
 struct mdr_proxy_counters {
 #define MDR_PROXY_X_FIELD(f, type, name, help) uint64_t f;

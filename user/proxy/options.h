@@ -19,6 +19,7 @@
 #include "lib/identity.h"
 #include "proxy/admission.h"
 #include "proxy/counters.h"
+#include "proxy/token.h"
 
 /*
  * Resolves an accepted connection to its attachment from the local (service)
@@ -132,6 +133,14 @@ struct mdr_proxy_options {
 	 * "option http-server-close".
 	 */
 	bool backend_keepalive;
+	/*
+	 * IMDSv2-style session tokens ([mdredir] imds_tokens, token.h):
+	 * off, or PUT /latest/api/token answered by the proxy with a token
+	 * under token_key, which requests may (optional) or must (required)
+	 * carry. The key is the daemon's (daemon/token_key.h).
+	 */
+	enum mdr_imds_tokens imds_tokens;
+	struct mdr_token_key token_key;
 };
 
 #endif

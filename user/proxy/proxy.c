@@ -158,6 +158,7 @@ static struct proxy_gen *gen_new(struct proxy *p,
 	g->timeout_ms[T_CLIENT] = o->timeout_client_ms;
 	g->timeout_ms[T_SERVER] = o->timeout_server_ms;
 	g->timeout_ms[T_CONNECT] = o->timeout_connect_ms;
+	g->tokens = o->imds_tokens;
 	if (!mdr_backend_ops(o->backend)->relayed) {
 		g->base_fd =
 			open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -22,6 +22,8 @@
  * Statuses the proxy itself answers: 400 malformed request, 404 no
  * attachment (or, for nova, no instance id on it), 405 a method other than
  * GET, HEAD, POST (GET, HEAD for local), 408 head not received in time,
+ * with imds_tokens the token path's 200, 400, 403 and 405 and 401 for a
+ * token missing or not valid (session.c, token.h),
  * 414/431 request line or header block over its limit, 429 over the rate
  * limit, 502 backend broke the protocol or TLS failed, 503 backend
  * unreachable or too many connections (answered at accept, before any

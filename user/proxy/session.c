@@ -12,9 +12,11 @@
 
 #include "backends/kinds.h"
 #include "backends/local.h"
+#include "http/rewrite.h"
 #include "lib/log.h"
 #include "proxy/access_log.h"
 #include "proxy/session.h"
+#include "proxy/token.h"
 
 #define MAX_ROUNDS     16 /* per wakeup, then let others run */
 #define SENDFILE_CHUNK (256 * 1024)
@@ -51,7 +53,8 @@ size_t session_format_reply(char *buf, size_t cap, const struct mdr_backend *be,
 			    int status, const char *why, bool keep_alive,
 			    bool head, const char *extra)
 {
-	const char *allow = mdr_backend_ops(be)->allow;
+	/* A 405 names what is allowed: the backend's, unless extra does. */
+	bool allow = status == 405 && !extra;
 	int n;
 
 	n = snprintf(buf, cap,
@@ -61,8 +64,9 @@ size_t session_format_reply(char *buf, size_t cap, const struct mdr_backend *be,
 		     "%s%s%s%s"
 		     "Connection: %s\r\n\r\n%s%s",
 		     status, mdr_http_reason(status), strlen(why) + 1,
-		     status == 405 ? "Allow: " : "", status == 405 ? allow : "",
-		     status == 405 ? "\r\n" : "", extra ? extra : "",
+		     allow ? "Allow: " : "",
+		     allow ? mdr_backend_ops(be)->allow : "",
+		     allow ? "\r\n" : "", extra ? extra : "",
 		     keep_alive ? "keep-alive" : "close", head ? "" : why,
 		     head ? "" : "\n");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
@@ -117,6 +121,122 @@ static bool refused_over_rate(struct proxy *p, struct conn *c)
 	c->x.note = "rate limited";
 	mdr_counter_add(&p->ctr->rate_limited, 1);
 	respond(p, c, 429, "too many requests, retry later", true, retry);
+	return true;
+}
+
+/*
+ * The guest's headers called name (any case, '_' for '-'): how many, and
+ * the first one's value in *v.
+ */
+static unsigned int header_values(const struct mdr_http_head *h,
+				  const char *name, struct mdr_str *v)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < h->nheaders; i++) {
+		if (!mdr_header_name_is(h->headers[i].name, name))
+			continue;
+		if (!n++)
+			*v = h->headers[i].value;
+	}
+	return n;
+}
+
+/*
+ * PUT /latest/api/token, answered as AWS's IMDS does: the token for this
+ * guest, valid for the seconds X-aws-ec2-metadata-token-ttl-seconds asks,
+ * which the reply repeats. Refused (403) with X-Forwarded-For: a token
+ * is for the guest that asks, never for whoever a proxy on it speaks for.
+ */
+static void issue_token(struct proxy *p, struct conn *c,
+			const struct mdr_http_head *h)
+{
+	struct exchange *x = &c->x;
+	char token[MDR_TOKEN_LEN + 1];
+	struct mdr_str v = {};
+	unsigned int ttl;
+	bool keep;
+	int n;
+
+	if (!mdr_str_eq(h->method, "PUT")) {
+		respond(p, c, 405, "a token is asked for with PUT", true,
+			"Allow: PUT\r\n");
+		return;
+	}
+	if (header_values(h, "x-forwarded-for", &v)) {
+		respond(p, c, 403, "a token request may not be forwarded", true,
+			NULL);
+		return;
+	}
+	if (header_values(h, MDR_TOKEN_TTL_HEADER, &v) != 1 ||
+	    mdr_token_parse_ttl(v.p, v.n, &ttl)) {
+		respond(p, c, 400,
+			"X-aws-ec2-metadata-token-ttl-seconds must be "
+			"one number of seconds, 1 to 21600",
+			true, NULL);
+		return;
+	}
+	if (mdr_token_mint(&p->o->token_key, &c->g.id, &c->g.peer_addr, ttl,
+			   mdr_token_now(), token)) {
+		x->note = "cannot make a token";
+		respond(p, c, 500, "cannot make a token", false, NULL);
+		return;
+	}
+	mdr_counter_add(&p->ctr->tokens_issued, 1);
+	keep = !x->close_after && x->req_body.done;
+	/* The body is the token alone, no newline: guests take it as is. */
+	n = snprintf(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
+		     "HTTP/1.1 200 OK\r\n"
+		     "Content-Type: text/plain\r\n"
+		     "Content-Length: %d\r\n"
+		     "X-Aws-Ec2-Metadata-Token-Ttl-Seconds: %u\r\n"
+		     "Connection: %s\r\n\r\n%s",
+		     MDR_TOKEN_LEN, ttl, keep ? "keep-alive" : "close", token);
+	x->out.tail += n;
+	x->close_after = !keep;
+	x->status = 200;
+	c->state = CS_RESPOND;
+	timer_set(p, c, T_CLIENT);
+}
+
+/*
+ * With tokens on, the token path is ours (a token is issued or refused),
+ * and a request that carries a token must carry a valid one, as must
+ * every request when they are required: else 401, as AWS answers, and
+ * the guest asks for a new token. True when the request was answered.
+ */
+static bool answered_by_tokens(struct proxy *p, struct conn *c,
+			       const struct mdr_http_head *h)
+{
+	enum mdr_imds_tokens mode = c->gen->tokens;
+	enum mdr_token_verdict v;
+	struct mdr_str token = {};
+	unsigned int n;
+
+	if (mode == MDR_TOKENS_OFF)
+		return false;
+	if (mdr_str_eq(h->target, MDR_TOKEN_PATH)) {
+		issue_token(p, c, h);
+		return true;
+	}
+	n = header_values(h, MDR_TOKEN_HEADER, &token);
+	if (!n && mode == MDR_TOKENS_OPTIONAL)
+		return false;
+	if (n == 1) {
+		v = mdr_token_verify(&p->o->token_key, &c->g.id,
+				     &c->g.peer_addr, token.p, token.n,
+				     mdr_token_now());
+		if (v == MDR_TOKEN_VALID)
+			return false;
+		c->x.note = mdr_token_verdict_why(v);
+	} else {
+		c->x.note = n ? "more than one token" : "no token";
+	}
+	mdr_counter_add(&p->ctr->token_refused, 1);
+	respond(p, c, 401,
+		n ? "the token is not valid: ask for a new one"
+		  : "a token is required: PUT /latest/api/token first",
+		true, NULL);
 	return true;
 }
 
@@ -251,7 +371,7 @@ static void start_request(struct proxy *p, struct conn *c,
 	if (!c->g.have_id)
 		respond(p, c, 404, "no metadata service for this address",
 			false, NULL);
-	else if (!refused_over_rate(p, c))
+	else if (!refused_over_rate(p, c) && !answered_by_tokens(p, c, h))
 		dispatch_request(p, c, h);
 	/* The body, if any, stays in x.in for the relay (or is never read). */
 	mdr_buf_consume(&c->x.in, h->len);

@@ -30,8 +30,10 @@ void session_close(struct proxy *p, struct conn *c);
 
 /*
  * Formats a complete response made by the proxy: text/plain, one line.
- * extra: more header lines ("Name: value\r\n"), or NULL. Returns its
- * length, or 0 if cap is too small (cannot happen: responses are tiny).
+ * extra: more header lines ("Name: value\r\n"), or NULL. A 405 says what
+ * be allows in an Allow line, unless extra is given: it then carries its
+ * own. Returns its length, or 0 if cap is too small (cannot happen:
+ * responses are tiny).
  */
 size_t session_format_reply(char *buf, size_t cap, const struct mdr_backend *be,
 			    int status, const char *why, bool keep_alive,

@@ -1045,6 +1045,55 @@ static void test_access_log_format(void)
 		  "[mdredir] access_log_format: 'JSON' must be text or json");
 }
 
+/* imds_tokens, and the hop limit that required brings unless one is set. */
+static void test_imds_tokens(void)
+{
+	struct mdr_proxy_options o = {};
+	const char *path;
+
+	mdr_settings_defaults(&s);
+	CHECK_INT(s.imds_tokens, MDR_TOKENS_OFF);
+	CHECK_INT(finish(&s), 0);
+	CHECK_INT(s.reply_ttl, 0);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nimds_tokens = optional\n", NULL),
+		  0);
+	CHECK_INT(finish(&s), 0);
+	CHECK_INT(s.imds_tokens, MDR_TOKENS_OPTIONAL);
+	CHECK_INT(s.reply_ttl, 0);
+	mdr_settings_proxy_options(&s, &o);
+	CHECK_INT(o.imds_tokens, MDR_TOKENS_OPTIONAL);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nimds_tokens = required\n", NULL),
+		  0);
+	CHECK_INT(finish(&s), 0);
+	CHECK_INT(s.imds_tokens, MDR_TOKENS_REQUIRED);
+	CHECK_INT(s.reply_ttl, 1);
+	/* The operator's reply_ttl stands, 0 included, wherever it came from. */
+	CHECK_INT(load_fresh(&s,
+			     "[mdredir]\nimds_tokens = required\n"
+			     "reply_ttl = 0\n",
+			     NULL),
+		  0);
+	CHECK_INT(finish(&s), 0);
+	CHECK_INT(s.reply_ttl, 0);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nimds_tokens = required\n", NULL),
+		  0);
+	capture_start();
+	CHECK_INT(mdr_settings_set(&s, "reply_ttl", "3", "--reply-ttl"), 0);
+	capture_stop();
+	CHECK_INT(finish(&s), 0);
+	CHECK_INT(s.reply_ttl, 3);
+	capture_start();
+	CHECK_INT(mdr_settings_set(&s, "imds_tokens", "off", "--imds-tokens"),
+		  0);
+	capture_stop();
+	CHECK_INT(s.imds_tokens, MDR_TOKENS_OFF);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nimds_tokens = on\n", &path),
+		  -EINVAL);
+	CHECK_HAS(captured, at(path, 2));
+	CHECK_HAS(captured, "[mdredir] imds_tokens: 'on' must be off, "
+			    "optional or required");
+}
+
 static void test_metrics_listen(void)
 {
 	static const char *const good[] = {
@@ -1256,7 +1305,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 43); /* every option in settings.c's table */
+	CHECK_INT(set, 44); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
@@ -1354,6 +1403,7 @@ int main(void)
 	test_overrides_and_finish();
 	test_access_log_format();
 	test_metrics_listen();
+	test_imds_tokens();
 	test_sample_file();
 	test_proxy_options();
 
