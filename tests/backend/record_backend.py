@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -90,9 +91,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
         self.wfile.write(b"0\r\nX-Trailer: done\r\n\r\n")
 
+    def cut(self, mode):
+        """Half a response, then the connection reset, as when a backend
+        dies mid-answer: half of the head, or the head and half of a body
+        framed by Content-Length or chunks. Ends the process after, with
+        --cut-exit, as a crash would."""
+        n = 65536
+        w = self.wfile
+        if mode == "head":
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: appl")
+        elif mode == "body":
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                    % (n, pattern(n // 2)))
+        else:
+            w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                    b"\r\n%x\r\n%s\r\n" % (n // 2, pattern(n // 2)))
+        # Linger 0: the close is a reset, not a FIN, for TCP backends.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+        if self.server.cut_exit:
+            os._exit(0)
+
     def handle_any(self):
         body = self.read_body()
         self.nreq += 1
+        if self.server.cut and self.path == self.server.cut[1]:
+            self.record(body, dropped=True)
+            mode = self.server.cut[0]
+            self.server.cut = None  # once
+            return self.cut(mode)
         if self.server.drop_reused and self.nreq > 1:
             # As if the backend had closed the idle connection just as
             # this request was sent: no answer, only the close.
@@ -155,6 +184,11 @@ def main():
     ap.add_argument("--record", metavar="FILE")
     ap.add_argument("--drop-reused", action="store_true",
                     help="close a connection, unanswered, on its 2nd request")
+    ap.add_argument("--cut", metavar="MODE:PATH",
+                    help="answer the first request for PATH with half a "
+                    "response (MODE head, body or chunked), then reset")
+    ap.add_argument("--cut-exit", action="store_true",
+                    help="exit after the --cut response, as a crash would")
     args = ap.parse_args()
 
     if args.unix:
@@ -171,6 +205,8 @@ def main():
     server.record_lock = threading.Lock()
     server.conn_count = 0
     server.drop_reused = args.drop_reused
+    server.cut = args.cut.split(":", 1) if args.cut else None
+    server.cut_exit = args.cut_exit
 
     def on_term(signum, frame):
         raise SystemExit(0)

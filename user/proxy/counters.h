@@ -25,7 +25,7 @@
 	  "Requests answered 429, over [metadata_rate_limiting].")             \
 	X(backend_errors, "counter", "mdredir_backend_errors_total",           \
 	  "Requests answered 502 or 503 because the backend could not be "     \
-	  "reached, failed TLS or broke HTTP.")                                \
+	  "reached, failed TLS or broke HTTP, or cut short as it died.")       \
 	X(backend_timeouts, "counter", "mdredir_backend_timeouts_total",       \
 	  "Requests the backend did not connect, answer or finish in time "    \
 	  "(504, or a response cut short).")                                   \

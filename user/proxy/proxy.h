@@ -35,8 +35,9 @@
  * for the same fields as JSON, opts->access_log_json):
  *   mdredir: access attach=tap0@qdhcp-x vm=10.0.0.5 "GET /path" 200 bytes=123 dur=1.2ms
  * with " error=<why>" appended when the request did not end cleanly
- * (aborted, timeout, backend response truncated, ...) and for every TLS
- * failure toward the backend, with OpenSSL's reason, e.g.
+ * (aborted, timeout, backend died mid-response, why a backend failure
+ * earned a 5xx, ...) and for every TLS failure toward the backend, with
+ * OpenSSL's reason, e.g.
  *   error=TLS handshake with backend failed: certificate verify failed
  *   (unable to get local issuer certificate) attach=- when no
  * attachment owns the address; "- -" when the request could not be parsed.

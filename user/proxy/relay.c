@@ -757,6 +757,26 @@ static int response_head(struct relay_env *re, struct relay *r,
 	return 0;
 }
 
+/*
+ * The backend went away with its response half sent (a crash, a reset, a
+ * short body): the guest's connection is to end at once, reset by the
+ * session, and the response is neither cached (its capture is incomplete)
+ * nor its backend connection pooled (closed already).
+ */
+static int backend_died(struct relay_env *re, struct relay *r,
+			struct exchange *x)
+{
+	char be[80];
+
+	mdr_backend_describe(re->be, be, sizeof(be));
+	snprintf(r->why, sizeof(r->why),
+		 "backend died mid-response (%.48s, %.64s); reset the guest's "
+		 "connection, cached nothing",
+		 r->err ? strerror(r->err) : "closed early", be);
+	x->note = r->why;
+	return -ECONNABORTED;
+}
+
 static int response_body(struct relay_env *re, struct relay *r,
 			 struct exchange *x, bool *progress)
 {
@@ -779,11 +799,9 @@ static int response_body(struct relay_env *re, struct relay *r,
 	if (used || n)
 		*progress = true;
 	if (r->in_eof && !mdr_buf_len(&r->in) && !r->body.done) {
-		if (r->body.kind != MDR_BODY_CLOSE) {
-			/* Short body: the guest sees the close and can tell. */
-			x->note = "backend response truncated";
-			x->close_after = true;
-		}
+		/* A body that ends with the connection ends well on a FIN. */
+		if (r->body.kind != MDR_BODY_CLOSE || r->err)
+			return backend_died(re, r, x);
 		r->body.done = true;
 	}
 	if (r->body.done) {

@@ -100,6 +100,8 @@ static void answer_outcome(struct proxy *p, struct conn *c)
 	if (!status)
 		return;
 	mdr_counter_add(&p->ctr->backend_errors, 1);
+	if (!c->x.note)
+		c->x.note = c->r.outcome.why; /* kept until the log line */
 	respond(p, c, status, c->r.outcome.why, false, NULL);
 }
 
@@ -530,6 +532,8 @@ static int conn_step(struct proxy *p, struct conn *c, bool *progress)
 		ret = relay_step(&c->gen->relay, &c->r, &c->x, progress);
 		if (!ret)
 			answer_outcome(p, c);
+		else if (ret == -ECONNABORTED) /* it died mid-response */
+			mdr_counter_add(&p->ctr->backend_errors, 1);
 		break;
 	case CS_RESPOND: break;
 	case CS_LINGER: return c->x.in_eof ? -ENOTCONN : 0;
@@ -548,8 +552,19 @@ static int conn_step(struct proxy *p, struct conn *c, bool *progress)
 
 void session_close(struct proxy *p, struct conn *c)
 {
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
 	if (c->le.dead)
 		return;
+	/*
+	 * A response cut short ends with a reset, never a FIN: a FIN ends a
+	 * body framed by the close (an HTTP/1.0 guest's, a backend's that
+	 * had no length) as if it were complete, and the guest would keep
+	 * the half it has.
+	 */
+	if (c->log.in_request && c->x.status)
+		setsockopt(c->g.fd, SOL_SOCKET, SO_LINGER, &reset,
+			   sizeof(reset));
 	if (c->log.in_request) {
 		if (!c->x.note)
 			c->x.note = "aborted";
