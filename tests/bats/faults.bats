@@ -20,7 +20,11 @@ setup() {
 	ATTACHED=$(mdredir list --json)
 	LOG=$BATS_TEST_TMPDIR/daemon.log
 }
-teardown() { common_teardown; }
+teardown() {
+	# A guest's flood, if the test ended before it did.
+	[ -z "${FLOOD_PID:-}" ] || kill "$FLOOD_PID" 2>/dev/null || true
+	common_teardown
+}
 
 # config [LINES...]: a config for the TCP test backend, with LINES added
 # to [mdredir].
@@ -91,5 +95,54 @@ code_of() { metadata "$1" "$2" -o /dev/null -w '%{http_code}'; }
 	assert_equal "$(code_of "$SB-vm1" /status/200)" 200
 	run jq -r .conn "$RECORD"
 	assert_output "$(printf '1\n1\n2\n2')"
+	assert_attachments_kept
+}
+
+# cpu_ticks PID: the user and system time PID has used, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+@test "out of file descriptors: no spin, guests refused with 503 and told once, served again after" {
+	local md=$BATS_TEST_TMPDIR/md hold=$BATS_TEST_TMPDIR/hold
+	sb_make_metadata "$md" inst-2 vm-two
+	DAEMON_WRAP="prlimit --nofile=64:64 --" \
+		start_daemon --config "$(config "backend = local:$md")"
+	grep -q 'open-file limit is 64, below the .* that max_connections = 4096 needs' "$LOG"
+	# A guest holds 100 connections, more than the daemon has
+	# descriptors, until $hold goes.
+	touch "$hold"
+	sb_in "$SB-vm1" python3 -c '
+import os, socket, sys, time
+held = [socket.socket() for _ in range(100)]
+for s in held:
+    s.setblocking(False)
+    s.connect_ex(("169.254.169.254", 80))
+while os.path.exists(sys.argv[1]):
+    time.sleep(0.05)' "$hold" 3>&- &
+	FLOOD_PID=$!
+	wait_until 5 grep -q 'out of file descriptors (accept: Too many open files' "$LOG"
+	# A well-behaved guest meanwhile: a prompt 503, not a wait.
+	run metadata "$SB-vm2" /latest/meta-data/hostname -w ' %{http_code}'
+	assert_output "$(printf 'out of file descriptors\n 503')"
+	# Level-triggered, a listener with a connection queued that cannot
+	# be accepted would wake the loop for good: the proxy refuses it
+	# instead, and does not spin.
+	metadata "$SB-vm2" /latest/meta-data/hostname >/dev/null 2>&1 &
+	local guest=$!
+	local before
+	before=$(cpu_ticks "$DAEMON_PID")
+	sleep 2
+	local used=$(($(cpu_ticks "$DAEMON_PID") - before))
+	[ "$used" -lt 30 ] || fail "the daemon used $used ticks in 2 s out of descriptors"
+	wait "$guest" || true
+	# The flood ends and the daemon recovers by itself.
+	rm "$hold"
+	wait "$FLOOD_PID"
+	FLOOD_PID=
+	wait_until 5 metadata "$SB-vm2" /latest/meta-data/hostname -o /dev/null
+	run metadata "$SB-vm2" /latest/meta-data/hostname
+	assert_output vm-two.example
+	run grep -c 'out of file descriptors (accept' "$LOG"
+	assert_output 1
+	grep -q 'accepting guests again after [0-9.]* s ([0-9]* refused with 503' "$LOG"
 	assert_attachments_kept
 }

@@ -71,11 +71,14 @@ wait_until() {
 	done
 }
 
-# start_daemon ARGS...: runs `mdredir daemon ARGS` until it listens.
+# start_daemon ARGS...: runs `mdredir daemon ARGS` until it listens; under
+# $DAEMON_WRAP when set, a command that ends by exec'ing its arguments
+# (prlimit --nofile=64:64 --), so that DAEMON_PID is still the daemon's.
 start_daemon() {
 	local log=$BATS_TEST_TMPDIR/daemon.log
 	# fd 3 is bats' own: a background child holding it would hang bats.
-	"$MDREDIR" daemon "$@" 2>"$log" 3>&- &
+	# shellcheck disable=SC2086 # DAEMON_WRAP is words
+	${DAEMON_WRAP:-} "$MDREDIR" daemon "$@" 2>"$log" 3>&- &
 	DAEMON_PID=$!
 	await_line "$DAEMON_PID" "$log" 'listening on' || { DAEMON_PID=; return 1; }
 }

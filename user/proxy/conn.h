@@ -99,6 +99,14 @@ struct conn {
 	struct relay r;
 };
 
+/* Out of descriptors (or memory) at accept, as the log tells it. */
+struct accept_shortage {
+	bool on, told;	   /* under way; its start was logged */
+	uint64_t since_ms; /* it began */
+	uint64_t logged_ms;
+	uint64_t refused, pauses; /* guests refused with 503; accept pauses */
+};
+
 struct proxy {
 	/* The options in force: the caller's, as the last reload left them. */
 	struct mdr_proxy_options opts;
@@ -114,6 +122,7 @@ struct proxy {
 	/* Held so that out of descriptors, one can still be freed to accept
 	 * a guest and tell it 503 rather than leave it in the queue. */
 	int spare_fd;
+	struct accept_shortage accept_short;
 	struct conn *all;
 	struct mdr_proxy_counters *ctr; /* options->counters, or our own */
 	struct endpoint listener;

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "lib/log.h"
@@ -17,6 +18,7 @@
 
 #define ACCEPT_PAUSE_MS 100
 #define MAX_ACCEPTS	128 /* per wakeup */
+#define SHORT_LOG_MS	10000
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf,
 			size_t len)
@@ -150,48 +152,133 @@ static int accept_guest(struct proxy *p, struct sockaddr_storage *peer)
 		       SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
+static unsigned long long fd_limit(void)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) ? 0
+					     : (unsigned long long)rl.rlim_cur;
+}
+
+/*
+ * accept() failed for want of a resource (err: EMFILE, ENFILE, ENOMEM,
+ * ENOBUFS), and a guest was refused with 503 or accepting paused. Said
+ * when it starts, then at most every SHORT_LOG_MS with what it cost, and
+ * when it ends (short_over()): an hour of it is a few lines, not one per
+ * guest. One that comes and goes within SHORT_LOG_MS of the last line is
+ * not told.
+ */
+static void short_of(struct proxy *p, int err, bool refused)
+{
+	struct accept_shortage *s = &p->accept_short;
+	uint64_t now = p->loop.now_ms;
+	unsigned long long open = mdr_counter_read(&p->ctr->connections_open);
+	bool fds = err == EMFILE || err == ENFILE;
+	char pausing[48];
+
+	if (!s->on)
+		*s = (struct accept_shortage){ .on = true,
+					       .since_ms = now,
+					       .logged_ms = s->logged_ms };
+	s->refused += refused;
+	s->pauses += !refused;
+	if (s->logged_ms && now - s->logged_ms < SHORT_LOG_MS)
+		return;
+	snprintf(pausing, sizeof(pausing),
+		 "pausing accepts for %d ms at a time", ACCEPT_PAUSE_MS);
+	if (!s->told)
+		pr_warn("proxy: %s (accept: %s; %llu guest connections open, "
+			"open-file limit %llu): %s until %s free up",
+			fds ? "out of file descriptors"
+			    : "cannot accept guests",
+			strerror(err), open, fd_limit(),
+			refused ? "refusing new guests with 503" : pausing,
+			fds ? "descriptors" : "resources");
+	else
+		pr_warn("proxy: still %s after %.1f s: %llu guests refused "
+			"with 503, %llu accept pauses; %llu guest connections "
+			"open, open-file limit %llu",
+			fds ? "out of file descriptors" : "unable to accept",
+			(now - s->since_ms) / 1e3,
+			(unsigned long long)s->refused,
+			(unsigned long long)s->pauses, open, fd_limit());
+	s->told = true;
+	s->logged_ms = now;
+}
+
+/* A guest accepted as usual again: a shortage that was told is over. */
+static void short_over(struct proxy *p)
+{
+	struct accept_shortage *s = &p->accept_short;
+
+	if (!s->on)
+		return;
+	s->on = false;
+	if (!s->told)
+		return;
+	pr_info("proxy: accepting guests again after %.1f s (%llu refused "
+		"with 503, %llu accept pauses meanwhile)",
+		(p->loop.now_ms - s->since_ms) / 1e3,
+		(unsigned long long)s->refused, (unsigned long long)s->pauses);
+	s->logged_ms = p->loop.now_ms;
+}
+
 /*
  * Out of descriptors: gives up the spare one for long enough to accept a
- * guest and tell it 503, so load is shed rather than queued. Returns
- * whether the queue was served (a guest taken off it, or none waiting).
+ * guest and tell it 503, so load is shed rather than queued. 1: a guest
+ * was refused, 0: none waits, -1: no descriptor even so.
  */
-static bool shed_with_spare(struct proxy *p)
+static int shed_with_spare(struct proxy *p)
 {
 	struct sockaddr_storage peer;
-	int fd;
+	int fd, ret = -1;
 
 	if (p->spare_fd < 0)
-		return false;
+		return -1;
 	close(p->spare_fd);
 	fd = accept_guest(p, &peer);
-	if (fd >= 0)
+	if (fd >= 0) {
 		admit(p, fd, &peer, "out of file descriptors");
-	else if (errno == EAGAIN || errno == EWOULDBLOCK)
-		fd = 0; /* the queue is empty: nobody waits */
+		ret = 1;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		ret = 0;
+	}
 	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0;
+	return ret;
 }
 
 void listener_accept(struct proxy *p)
 {
+	/* Another thread (metrics, the sources) took the spare's number
+	 * while shed_with_spare() had let it go: the spare comes first,
+	 * before any guest, as soon as a descriptor is free. */
+	if (p->spare_fd < 0)
+		p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* Bounded, so a burst of connections cannot hold up guests already
 	 * served: the listener is level-triggered and comes back. */
 	for (int i = 0; i < MAX_ACCEPTS; i++) {
 		struct sockaddr_storage peer;
-		int fd = accept_guest(p, &peer);
+		int fd = accept_guest(p, &peer), err = errno, shed = -1;
 
 		if (fd >= 0) {
+			short_over(p);
 			admit(p, fd, &peer, NULL);
 			continue;
 		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (err == EAGAIN || err == EWOULDBLOCK)
 			return;
-		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+		if (err == EINTR || err == ECONNABORTED || err == EPROTO)
 			continue;
-		if ((errno == EMFILE || errno == ENFILE) && shed_with_spare(p))
+		if (err == EMFILE || err == ENFILE)
+			shed = shed_with_spare(p);
+		if (!shed)
+			return; /* nobody waits */
+		short_of(p, err, shed > 0);
+		if (shed > 0)
 			continue;
-		/* Out of descriptors or memory: a level-triggered listener
-		 * would spin, so look away for a moment. */
+		/* Out of descriptors, even the spare, or of memory: a
+		 * level-triggered listener would spin, so look away for a
+		 * moment. */
 		p->accept_resume_ms = p->loop.now_ms + ACCEPT_PAUSE_MS;
 		listener_set_accepting(p, false);
 		return;

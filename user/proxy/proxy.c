@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "backends/kinds.h"
+#include "lib/log.h"
 #include "proxy/conn.h"
 #include "proxy/listener.h"
 #include "proxy/proxy.h"
@@ -96,6 +97,13 @@ static void raise_fd_limit(unsigned int max_conns)
 			      ? rl.rlim_max
 			      : want;
 	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want)
+		pr_warn("proxy: the open-file limit is %llu, below the %llu "
+			"that max_connections = %u needs: short of "
+			"descriptors, new guests are refused with 503 (raise "
+			"the hard limit, LimitNOFILE= under systemd)",
+			(unsigned long long)rl.rlim_cur,
+			(unsigned long long)want, max_conns);
 }
 
 /* The options come complete (see proxy.h): no defaults of our own here. */
