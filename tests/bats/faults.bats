@@ -105,7 +105,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 	local md=$BATS_TEST_TMPDIR/md hold=$BATS_TEST_TMPDIR/hold
 	sb_make_metadata "$md" inst-2 vm-two
 	DAEMON_WRAP="prlimit --nofile=64:64 --" \
-		start_daemon --config "$(config "backend = local:$md")"
+		start_daemon --config "$(config "backend = local:$md" \
+			"metrics_listen = 127.0.0.1:$METRICS_PORT")"
 	grep -q 'open-file limit is 64, below the .* that max_connections = 4096 needs' "$LOG"
 	# A guest holds 100 connections, more than the daemon has
 	# descriptors, until $hold goes.
@@ -124,16 +125,19 @@ while os.path.exists(sys.argv[1]):
 	run metadata "$SB-vm2" /latest/meta-data/hostname -w ' %{http_code}'
 	assert_output "$(printf 'out of file descriptors\n 503')"
 	# Level-triggered, a listener with a connection queued that cannot
-	# be accepted would wake the loop for good: the proxy refuses it
-	# instead, and does not spin.
+	# be accepted would wake its thread for good: the proxy refuses it
+	# instead, the metrics thread waits a turn, and neither spins.
 	metadata "$SB-vm2" /latest/meta-data/hostname >/dev/null 2>&1 &
 	local guest=$!
+	curl -s -m 3 "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null 2>&1 &
+	local scrape=$!
 	local before
 	before=$(cpu_ticks "$DAEMON_PID")
 	sleep 2
 	local used=$(($(cpu_ticks "$DAEMON_PID") - before))
 	[ "$used" -lt 30 ] || fail "the daemon used $used ticks in 2 s out of descriptors"
-	wait "$guest" || true
+	grep -q 'metrics: cannot accept a scrape (accept: Too many open files); pausing' "$LOG"
+	wait "$guest" "$scrape" || true
 	# The flood ends and the daemon recovers by itself.
 	rm "$hold"
 	wait "$FLOOD_PID"

@@ -246,6 +246,28 @@ static void close_gently(int fd)
 	close(fd);
 }
 
+/*
+ * Out of descriptors or memory, the scrape stays queued and the listener
+ * readable: poll() would return at once, for as long as it lasts. So wait
+ * a turn without it, and say so, once a minute at most. A client that
+ * was gone already (ECONNABORTED) is no news.
+ */
+static void accept_failed(int err)
+{
+	static uint64_t logged_ms;
+	uint64_t now = mdr_now_ms();
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return;
+	if (!logged_ms || now - logged_ms >= 60000) {
+		pr_warn("metrics: cannot accept a scrape (accept: %s); "
+			"pausing accepts for %d ms at a time until it can",
+			strerror(err), POLL_MS);
+		logged_ms = now;
+	}
+	poll(NULL, 0, POLL_MS);
+}
+
 static void *serve_main(void *arg)
 {
 	struct mdr_metrics_server *s = arg;
@@ -256,8 +278,10 @@ static void *serve_main(void *arg)
 		if (!wait_for(s->fd, POLLIN, mdr_now_ms() + POLL_MS))
 			continue;
 		fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			continue; /* gone already, or out of descriptors */
+		if (fd < 0) {
+			accept_failed(errno);
+			continue;
+		}
 		serve_client(s, fd);
 		close_gently(fd);
 	}
