@@ -150,3 +150,54 @@ while os.path.exists(sys.argv[1]):
 	grep -q 'accepting guests again after [0-9.]* s ([0-9]* refused with 503' "$LOG"
 	assert_attachments_kept
 }
+
+@test "SIGSTOP for 5 s, then SIGCONT: what guests sent meanwhile is served, and the stall logged" {
+	local md=$BATS_TEST_TMPDIR/md d=$BATS_TEST_TMPDIR
+	sb_make_metadata "$md" inst-1 vm-one
+	sb_make_metadata "$md" inst-2 vm-two
+	printf '[mdredir]\nbackend = local:%s\n[metadata_haproxy]\ntimeout_http_keep_alive = 2\n' \
+		"$md" >"$d/stop.ini"
+	start_daemon --config "$d/stop.ini"
+	# 100 kept-alive connections, more than one epoll_wait reports: each
+	# answered once, then each sends again while the daemon is stopped,
+	# past the 2 s keep-alive timeout. Those requests came in time: a
+	# timer that ran out while we were stopped must not close them.
+	sb_in "$SB-vm1" python3 -c '
+import http.client, os, sys, time
+d = sys.argv[1]
+conns = [http.client.HTTPConnection("169.254.169.254", timeout=20)
+         for _ in range(100)]
+for c in conns:
+    c.request("GET", "/latest/meta-data/hostname")
+    c.getresponse().read()
+open(d + "/ready", "w").close()
+while not os.path.exists(d + "/go"):
+    time.sleep(0.01)
+for c in conns:
+    c.request("GET", "/latest/meta-data/hostname")
+ok = 0
+for c in conns:
+    try:
+        ok += c.getresponse().read() == b"vm-one.example\n"
+    except Exception as e:
+        print(type(e).__name__, e)
+print(ok)' "$d" >"$d/kept" 2>&1 3>&- &
+	local kept=$!
+	wait_until 10 test -e "$d/ready"
+	kill -STOP "$DAEMON_PID"
+	touch "$d/go"
+	# New connections meanwhile wait in the accept queue.
+	metadata "$SB-vm2" /latest/meta-data/hostname -m 20 >"$d/new2" 2>&1 3>&- &
+	local new2=$!
+	metadata "$SB-vm1" /latest/meta-data/hostname -m 20 >"$d/new1" 2>&1 3>&- &
+	local new1=$!
+	sleep 5
+	kill -CONT "$DAEMON_PID"
+	wait "$kept" "$new1" "$new2"
+	run cat "$d/kept"
+	assert_output 100
+	assert_equal "$(cat "$d/new1")" vm-one.example
+	assert_equal "$(cat "$d/new2")" vm-two.example
+	grep -q 'proxy: the loop stalled for [4-6]\.[0-9] s (the daemon was stopped' "$LOG"
+	assert_attachments_kept
+}

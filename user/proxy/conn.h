@@ -123,6 +123,7 @@ struct proxy {
 	 * a guest and tell it 503 rather than leave it in the queue. */
 	int spare_fd;
 	struct accept_shortage accept_short;
+	unsigned int catch_up_turns; /* after a stall: see note_stall() */
 	struct conn *all;
 	struct mdr_proxy_counters *ctr; /* options->counters, or our own */
 	struct endpoint listener;

@@ -25,13 +25,17 @@
 #include "proxy/relay.h"
 #include "proxy/session.h"
 
-#define STOP_CHECK_MS 200
-#define MAX_EVENTS    64
+#define STOP_CHECK_MS  200
+#define MAX_EVENTS     64
 /* Descriptors a connection can hold at once: guest, backend, local file. */
-#define FDS_PER_CONN  3
-#define FDS_SPARE     64
+#define FDS_PER_CONN   3
+#define FDS_SPARE      64
+/* A turn this much later than its wait was stopped or starved; then
+ * timers wait at most this many full turns for epoll to report all. */
+#define STALL_MS       1000
+#define CATCH_UP_TURNS 64
 /* Connection buffers kept for reuse: 8 MiB at most. */
-#define SPARE_BUFS    256
+#define SPARE_BUFS     256
 
 /* Runs what ran out of rounds last time; entries queued meanwhile wait
  * for the next turn. */
@@ -81,6 +85,32 @@ static int next_wait_ms(const struct proxy *p)
 	    p->accept_resume_ms - now < wait)
 		wait = p->accept_resume_ms - now;
 	return loop_wait_ms(&p->loop, wait);
+}
+
+/*
+ * A turn that came back from epoll_wait() much later than it asked
+ * (*last_ms: the previous turn's return) was stopped (SIGSTOP, a
+ * debugger, a frozen cgroup) or starved of CPU. Every timer whose
+ * deadline passed meanwhile is due now, although what guests and backends
+ * sent meanwhile is waiting, unread: so timers wait until epoll has
+ * reported everything ready (a turn with fewer than MAX_EVENTS), for a
+ * bounded number of turns. The clock is monotonic and counts the stall:
+ * what was really idle that long still times out after.
+ */
+static void note_stall(struct proxy *p, uint64_t *last_ms, int wait)
+{
+	uint64_t now = p->loop.now_ms, late = now - *last_ms - wait;
+
+	if (*last_ms && now - *last_ms > (uint64_t)wait + STALL_MS) {
+		pr_warn("proxy: the loop stalled for %.1f s (the daemon was "
+			"stopped, or starved of CPU); reading what %llu guest "
+			"connections sent meanwhile before their timeouts",
+			late / 1e3,
+			(unsigned long long)mdr_counter_read(
+				&p->ctr->connections_open));
+		p->catch_up_turns = CATCH_UP_TURNS;
+	}
+	*last_ms = now;
 }
 
 /* Enough descriptors for every connection the caps allow, as far as the
@@ -322,7 +352,8 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	struct mdr_proxy_counters own_counters = {};
 	struct epoll_event evs[MAX_EVENTS];
 	struct epoll_event lev = { .events = EPOLLIN };
-	int ret = 0, n;
+	uint64_t last_ms = 0;
+	int ret = 0, n, wait;
 
 	if (!o)
 		return -EINVAL;
@@ -363,12 +394,18 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 		/* A line per request, one write per loop turn under load. */
 		if (p.o->access_log)
 			fflush(p.o->access_log);
-		n = epoll_wait(p.loop.epfd, evs, MAX_EVENTS, next_wait_ms(&p));
+		wait = next_wait_ms(&p);
+		n = epoll_wait(p.loop.epfd, evs, MAX_EVENTS, wait);
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
 		}
 		loop_tick(&p.loop);
+		note_stall(&p, &last_ms, wait);
+		/* A signal: a reload or a stop to see to, or a SIGCONT that
+		 * ended one (see note_stall()), before any timer. */
+		if (n < 0)
+			continue;
 		for (int i = 0; i < n; i++) {
 			struct endpoint *ep = evs[i].data.ptr;
 
@@ -381,8 +418,13 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 					      evs[i].events);
 		}
 		run_queue(&p);
-		expire_timers(&p);
-		relay_pool_expire(&p.gen->relay);
+		if (p.catch_up_turns && n == MAX_EVENTS) {
+			p.catch_up_turns--;
+		} else {
+			p.catch_up_turns = 0;
+			expire_timers(&p);
+			relay_pool_expire(&p.gen->relay);
+		}
 		reap(&p);
 		reap_gens(&p);
 	}
