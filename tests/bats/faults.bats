@@ -24,6 +24,7 @@ teardown() {
 	# A guest's flood, if the test ended before it did.
 	[ -z "${FLOOD_PID:-}" ] || kill "$FLOOD_PID" 2>/dev/null || true
 	common_teardown
+	[ -z "${CG:-}" ] || rmdir "$CG" 2>/dev/null || true
 }
 
 # config [LINES...]: a config for the TCP test backend, with LINES added
@@ -199,5 +200,97 @@ print(ok)' "$d" >"$d/kept" 2>&1 3>&- &
 	assert_equal "$(cat "$d/new1")" vm-one.example
 	assert_equal "$(cat "$d/new2")" vm-two.example
 	grep -q 'proxy: the loop stalled for [4-6]\.[0-9] s (the daemon was stopped' "$LOG"
+	assert_attachments_kept
+}
+
+# memcg_make: a memory cgroup of our own, $CG, under the one this test
+# runs in: cgroup v2 (memory.max, memory.events) or v1 (limit_in_bytes,
+# failcnt, oom_control). Fails when neither can be made here.
+memcg_make() {
+	local parent
+	if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		CG_V=2
+		parent=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+		grep -qw memory "$parent/cgroup.subtree_control" 2>/dev/null ||
+			echo +memory >"$parent/cgroup.subtree_control" || return 1
+	elif [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+		CG_V=1
+		parent=/sys/fs/cgroup/memory$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+	else
+		return 1
+	fi
+	mkdir "$parent/$SB" || return 1
+	CG=$parent/$SB
+}
+
+memcg_limit() {
+	if [ "$CG_V" = 2 ]; then echo "$1" >"$CG/memory.max"
+	else echo "$1" >"$CG/memory.limit_in_bytes"; fi
+}
+
+# memcg_count max|oom_kill: how often the cap was reached; OOM kills.
+memcg_count() {
+	if [ "$CG_V" = 2 ]; then
+		awk -v k="$1" '$1 == k {print $2}' "$CG/memory.events"
+	elif [ "$1" = max ]; then
+		cat "$CG/memory.failcnt"
+	else
+		awk '$1 == "oom_kill" {print $2}' "$CG/memory.oom_control"
+	fi
+}
+
+@test "at its cgroup's memory cap the daemon bounds itself and serves on, never OOM-killed" {
+	local md=$BATS_TEST_TMPDIR/md d=$BATS_TEST_TMPDIR hold=$BATS_TEST_TMPDIR/hold
+	memcg_make || skip "no memory cgroup can be made here"
+	memcg_limit $((32 << 20))
+	sb_make_metadata "$md" inst-2 vm-two
+	# 48 MiB, out of the page cache: served, it is read in and charged
+	# to the daemon's cgroup, which it fills.
+	python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+for _ in range(48):
+    os.write(fd, b"x" * (1 << 20))
+os.fsync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$md/inst-2/latest/meta-data/big"
+	printf '#!/bin/sh\necho $$ >"%s/cgroup.procs" && exec "$@"\n' "$CG" >"$d/in-cgroup"
+	chmod +x "$d/in-cgroup"
+	# Half the connections for one attachment: more than the cap leaves.
+	DAEMON_WRAP=$d/in-cgroup start_daemon --config "$(config "backend = local:$md" \
+		'max_connections_per_attachment = 2048')"
+	grep -q 'max_connections = 4096 could take 512 MiB of buffers, more than the cgroup.s memory limit (32 MiB, .*serving at most [0-9]* connections at once, [0-9]* per attachment' "$LOG"
+	# A guest opens 1500 connections, each with 24,000 bytes of a request
+	# head it never ends: 35 MiB in the daemon's buffers, if it took them.
+	touch "$hold"
+	sb_in "$SB-vm1" python3 -c '
+import os, resource, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+held = []
+for _ in range(1500):
+    s = socket.socket()
+    s.settimeout(5)
+    try:
+        s.connect(("169.254.169.254", 80))
+        s.sendall(b"GET / HTTP/1.1\r\nX-Pad: " + b"a" * 24000)
+    except OSError:
+        pass
+    held.append(s)
+open(sys.argv[1] + ".sent", "w").close()
+while os.path.exists(sys.argv[1]):
+    time.sleep(0.05)' "$hold" 3>&- &
+	FLOOD_PID=$!
+	wait_until 60 test -e "$hold.sent"
+	# Meanwhile a neighbour reads 48 MiB, and the cap is reached.
+	run metadata "$SB-vm2" /latest/meta-data/big -m 30 -o /dev/null -w '%{http_code} %{size_download}'
+	assert_output "200 $((48 << 20))"
+	[ "$(memcg_count max)" -gt 0 ] || fail "the cgroup's memory cap was never reached"
+	assert_equal "$(memcg_count oom_kill)" 0
+	kill -0 "$DAEMON_PID"
+	grep -q 'vm=10.0.0.5 "- -" 503 .*error=too many connections from this attachment$' "$LOG"
+	rm "$hold"
+	wait "$FLOOD_PID"
+	FLOOD_PID=
+	run metadata "$SB-vm2" /latest/meta-data/hostname
+	assert_output vm-two.example
 	assert_attachments_kept
 }

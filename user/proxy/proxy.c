@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/resource.h>
 
 #include "backends/kinds.h"
+#include "lib/cgroup_mem.h"
 #include "lib/log.h"
 #include "proxy/conn.h"
 #include "proxy/listener.h"
@@ -134,6 +136,40 @@ static void raise_fd_limit(unsigned int max_conns)
 			"the hard limit, LimitNOFILE= under systemd)",
 			(unsigned long long)rl.rlim_cur,
 			(unsigned long long)want, max_conns);
+}
+
+/*
+ * The connection caps (*total, *per_attach: o's on entry) as far as the
+ * memory cap of our cgroup allows. A connection holds up to four buffers
+ * (guest in and out, backend in and out); half of what the cap leaves
+ * above today's use goes to them, the other half to the rest (sockets,
+ * the cache, the kernel's pages). Past the cap the kernel kills the whole
+ * daemon, so a flood is better refused with 503 at the connection cap than
+ * met there. The per-attachment cap shrinks in proportion, so that one
+ * attachment still cannot take them all.
+ */
+static void caps_for_memory(unsigned int *total, unsigned int *per_attach)
+{
+	const uint64_t per_conn = 4 * MDR_BUF_SIZE;
+	uint64_t limit, usage, fit, per;
+
+	if (mdr_cgroup_memory(&limit, &usage) || !limit)
+		return;
+	fit = limit > usage ? (limit - usage) / 2 / per_conn : 0;
+	if (fit >= *total)
+		return;
+	fit = fit ?: 1;
+	per = (uint64_t)*per_attach * fit / *total ?: 1;
+	pr_warn("proxy: max_connections = %u could take %" PRIu64
+		" MiB of buffers, more than the cgroup's memory limit "
+		"(%" PRIu64 " MiB, %" PRIu64 " MiB in use) leaves: serving "
+		"at most %" PRIu64 " connections at once, %" PRIu64
+		" per attachment, so that a flood is refused with 503 rather "
+		"than the daemon OOM-killed",
+		*total, (uint64_t)*total * per_conn >> 20, limit >> 20,
+		usage >> 20, fit, per);
+	*total = (unsigned int)fit;
+	*per_attach = (unsigned int)(per < *per_attach ? per : *per_attach);
 }
 
 /* The options come complete (see proxy.h): no defaults of our own here. */
@@ -268,6 +304,7 @@ static bool same_rate_config(const struct mdr_rate_config *a,
 
 int mdr_proxy_reconfigure(struct proxy *p, const struct mdr_proxy_options *o)
 {
+	unsigned int total, per_attach;
 	struct mdr_rate_limiter rate;
 	bool new_rate;
 	struct proxy_gen *g;
@@ -301,8 +338,10 @@ int mdr_proxy_reconfigure(struct proxy *p, const struct mdr_proxy_options *o)
 		mdr_rate_free(&p->rate);
 		p->rate = rate;
 	}
-	mdr_caps_set_limits(&p->caps, o->max_connections,
-			    o->max_connections_per_attachment);
+	total = o->max_connections;
+	per_attach = o->max_connections_per_attachment;
+	caps_for_memory(&total, &per_attach);
+	mdr_caps_set_limits(&p->caps, total, per_attach);
 	raise_fd_limit(o->max_connections);
 	p->opts = *o;
 	/* Connections between two requests hold nothing of the old one. */
@@ -314,11 +353,13 @@ int mdr_proxy_reconfigure(struct proxy *p, const struct mdr_proxy_options *o)
 
 static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
 {
+	unsigned int total = o->max_connections,
+		     per_attach = o->max_connections_per_attachment;
 	int ret;
 
 	raise_fd_limit(o->max_connections);
-	ret = mdr_caps_init(&p->caps, o->max_connections,
-			    o->max_connections_per_attachment);
+	caps_for_memory(&total, &per_attach);
+	ret = mdr_caps_init(&p->caps, total, per_attach);
 	if (!ret)
 		ret = mdr_rate_init(&p->rate, &o->rate_limit);
 	if (!ret && mdr_buf_pool_init(&p->bufs, MDR_BUF_SIZE, SPARE_BUFS))
