@@ -86,6 +86,34 @@ identity_headers() {
 	done
 }
 
+# The daemon keeps the attachments it read (issue 14); attach and detach
+# bump a generation that makes it read them again. The same tap, service
+# address and guest, a new identity each time, asked for at once.
+@test "re-attached on the same id: the very next request carries the new identity" {
+	local id
+	start_backend --unix "$BATS_TEST_TMPDIR/agent.sock"
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	mdredir attach "${SB}t1" --network-id net-0
+	start_daemon --backend "neutron:unix:$BATS_TEST_TMPDIR/agent.sock"
+	id=$("$MDREDIR" list --json | jq '.[0].id')
+
+	run metadata "$SB-vm1" /a
+	assert_success
+	for i in 1 2 3 4 5; do
+		mdredir detach "${SB}t1"
+		mdredir attach "${SB}t1" --network-id "net-$i"
+		assert_equal "$("$MDREDIR" list --json | jq '.[0].id')" "$id"
+		run metadata "$SB-vm1" /a
+		assert_success
+		assert_equal "$(recorded_header $((i + 1)) X-Neutron-Network-ID)" "net-$i"
+	done
+	# An update in place (same id, no detach) is seen at once too.
+	mdredir attach "${SB}t1" --network-id net-6 --instance-id inst-6
+	run metadata "$SB-vm1" /a
+	assert_success
+	assert_equal "$(recorded_header 7 X-Neutron-Network-ID)" net-6
+}
+
 # The fake Nova reads headers as Nova's handler does, lookups included (see
 # tests/backend/nova_backend.py): another tenant's instance inst-other sits
 # at the guest's own address behind metadata provider edge-1, and at

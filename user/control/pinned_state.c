@@ -599,15 +599,35 @@ int mdr_state_find_iface(const struct mdr_state *st,
 	return bpf_map_lookup_elem(st->iface_fd, key, id) ? -errno : 0;
 }
 
+/*
+ * After a change of an attachment (see mdr_attach_generation()). Two
+ * writers at once may both write the same next value: either way it
+ * changed after both changes were made, which is all a reader needs.
+ */
+static void bump_attach_generation(const struct mdr_state *st)
+{
+	struct mdr_http_stats slot = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(st->http_stats_fd, &zero, &slot);
+	slot.requests++;
+	if (bpf_map_update_elem(st->http_stats_fd, &zero, &slot, BPF_ANY))
+		pr_warn("cannot bump the attachments' generation: %s "
+			"(a running daemon may keep serving the old identity)",
+			strerror(errno));
+}
+
 int mdr_state_put_attachment(const struct mdr_state *st, __u32 id,
 			     const struct mdr_attachment *att,
 			     const struct mdr_iface_key *key)
 {
-	if (bpf_map_update_elem(st->attach_fd, &id, att, BPF_ANY))
-		return -errno;
-	if (key && bpf_map_update_elem(st->iface_fd, key, &id, BPF_ANY))
-		return -errno;
-	return 0;
+	int err = 0;
+
+	if (bpf_map_update_elem(st->attach_fd, &id, att, BPF_ANY) ||
+	    (key && bpf_map_update_elem(st->iface_fd, key, &id, BPF_ANY)))
+		err = -errno;
+	bump_attach_generation(st);
+	return err;
 }
 
 void mdr_state_delete_attachment(const struct mdr_state *st, __u32 id,
@@ -618,6 +638,7 @@ void mdr_state_delete_attachment(const struct mdr_state *st, __u32 id,
 	bpf_map_delete_elem(st->iface_fd, key);
 	bpf_map_delete_elem(st->attach_fd, &id);
 	mdr_state_set_next_hop(st, id, &none);
+	bump_attach_generation(st);
 }
 
 int mdr_state_get_next_hop(const struct mdr_state *st, __u32 id,

@@ -138,6 +138,19 @@ int mdr_state_get_http_stats(const struct mdr_state *st, __u32 id,
  */
 struct mdr_http_stats *mdr_state_map_http_stats(const struct mdr_state *st,
 						size_t *len);
+/*
+ * The attachments' generation: every change of an attachment (put,
+ * delete) bumps it once the change is made, so that whoever keeps copies
+ * of attachments (the daemon, per connection) learns with one load from
+ * the mapped request counters that they may be stale, and reads the map
+ * again. It lives in slot 0 of mdr_http_stats, which no attachment uses
+ * (ids start at 1): no new map, and pins of an older build carry it too.
+ * Read it before the attachment it validates.
+ */
+static inline __u64 mdr_attach_generation(const struct mdr_http_stats *mapped)
+{
+	return __atomic_load_n(&mapped[0].requests, __ATOMIC_ACQUIRE);
+}
 
 /* The link veth pair of the namespace of @cookie; -ENOENT if none. */
 int mdr_state_get_link(const struct mdr_state *st, __u64 cookie,

@@ -41,6 +41,20 @@
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
+/*
+ * Attachments as identify() last read them, so that a connection costs no
+ * bpf() lookup: slot id % ATTACH_CACHE_SLOTS, valid while the attachments'
+ * generation (mdr_attach_generation()) is the one it was read under. A
+ * collision only costs the lookup again.
+ */
+#define ATTACH_CACHE_SLOTS 256
+
+struct cached_attachment {
+	uint32_t id; /* 0: empty */
+	__u64 generation;
+	struct mdr_attachment att;
+};
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -70,7 +84,8 @@ struct daemon {
 	struct mdr_settings *watch_set;
 	struct mdr_ovn_config ovn;
 	volatile sig_atomic_t watch_stop;
-	unsigned long generation; /* reloads tried */
+	unsigned long generation;	       /* reloads tried */
+	struct cached_attachment *attachments; /* ATTACH_CACHE_SLOTS */
 };
 
 /*
@@ -110,30 +125,47 @@ static void guest_address(const struct sockaddr_in6 *peer, char *buf,
 		inet_ntop(AF_INET6, &peer->sin6_addr, buf, len);
 }
 
+/* Attachment @id as it is now, or NULL when there is none. */
+static const struct mdr_attachment *attachment(struct daemon *d, uint32_t id)
+{
+	struct cached_attachment *c = &d->attachments[id % ATTACH_CACHE_SLOTS];
+	/* Before the lookup: a change made after it bumps it again. */
+	__u64 gen = mdr_attach_generation(d->http_stats);
+
+	if (c->id == id && c->generation == gen)
+		return &c->att;
+	c->id = 0;
+	if (mdr_state_get_attachment(&d->st, id, &c->att))
+		return NULL;
+	c->id = id;
+	c->generation = gen;
+	return &c->att;
+}
+
 /* The service address says which attachment; the peer is the guest. */
 static int identify(void *data, const struct sockaddr *local,
 		    const struct sockaddr *peer, struct mdr_identity *id)
 {
 	const struct sockaddr_in6 *l6 = (const void *)local;
 	struct daemon *d = data;
-	struct mdr_attachment att;
+	const struct mdr_attachment *att;
 	uint32_t attach_id;
 
 	if (local->sa_family != AF_INET6 || peer->sa_family != AF_INET6)
 		return -ENOENT;
 	attach_id = service_id(&d->cfg, l6);
-	if (!attach_id || mdr_state_get_attachment(&d->st, attach_id, &att) ||
-	    !owns_address(&att, l6))
+	att = attach_id ? attachment(d, attach_id) : NULL;
+	if (!att || !owns_address(att, l6))
 		return -ENOENT;
 
 	memset(id, 0, sizeof(*id));
 	id->attach_id = attach_id;
-	memcpy(id->ifname, att.ifname, sizeof(id->ifname));
-	memcpy(id->netns, att.netns, sizeof(id->netns));
-	memcpy(id->network_id, att.network_id, sizeof(id->network_id));
-	memcpy(id->router_id, att.router_id, sizeof(id->router_id));
-	memcpy(id->instance_id, att.instance_id, sizeof(id->instance_id));
-	memcpy(id->project_id, att.project_id, sizeof(id->project_id));
+	memcpy(id->ifname, att->ifname, sizeof(id->ifname));
+	memcpy(id->netns, att->netns, sizeof(id->netns));
+	memcpy(id->network_id, att->network_id, sizeof(id->network_id));
+	memcpy(id->router_id, att->router_id, sizeof(id->router_id));
+	memcpy(id->instance_id, att->instance_id, sizeof(id->instance_id));
+	memcpy(id->project_id, att->project_id, sizeof(id->project_id));
 	guest_address((const void *)peer, id->vm_ip, sizeof(id->vm_ip));
 	return 0;
 }
@@ -230,7 +262,11 @@ static int open_listener(struct daemon *d, unsigned int port)
 static int map_http_stats(struct daemon *d)
 {
 	d->http_stats = mdr_state_map_http_stats(&d->st, &d->http_stats_len);
-	return d->http_stats ? 0 : -errno;
+	if (!d->http_stats)
+		return -errno;
+	/* identify() reads the generation in the mapped counters. */
+	d->attachments = calloc(ATTACH_CACHE_SLOTS, sizeof(*d->attachments));
+	return d->attachments ? 0 : -ENOMEM;
 }
 
 /*
@@ -459,6 +495,7 @@ static void daemon_cleanup(struct daemon *d)
 		close(d->proxy_netns_fd);
 	if (d->http_stats)
 		munmap(d->http_stats, d->http_stats_len);
+	free(d->attachments);
 	mdr_state_close(&d->st);
 	if (d->pid_fd >= 0) {
 		mdr_reload_status_remove();
