@@ -485,6 +485,17 @@ static int client_write(struct conn *c, bool *progress)
 	return 0;
 }
 
+/*
+ * Whether the guest may still send bytes we have not read: what it sent
+ * past its request, a body not read to its end, or a socket not found
+ * empty by the last read. Closing on such bytes would answer them with a
+ * reset, which can destroy our last response before the guest reads it.
+ */
+static bool guest_may_send_more(const struct conn *c)
+{
+	return mdr_buf_len(&c->x.in) || !c->x.req_body.done || !c->g.in_drained;
+}
+
 /* The response is out: log it and wait for the next request, or finish. */
 static int request_done(struct proxy *p, struct conn *c)
 {
@@ -493,12 +504,17 @@ static int request_done(struct proxy *p, struct conn *c)
 	 * else (the log line), so we close first and the TIME_WAIT is ours.
 	 * A guest that closes first keeps one per connection, and a guest
 	 * opening many (a benchmark, a storm) then spends its connect()s
-	 * searching for a free port. The guest's remaining bytes are read
-	 * until it closes, so our last response is not destroyed by a reset
-	 * for unread request bytes.
+	 * searching for a free port. A guest that may send more is read
+	 * until it closes (shut down our side, linger), so that our last
+	 * response is not destroyed by a reset for unread bytes. One that
+	 * sent its request and nothing else is closed once the line is
+	 * logged (a buffer, no I/O), which sends the same FIN, as nginx's
+	 * "lingering_close auto" does: no shutdown(), no wakeup for the
+	 * guest's FIN and no linger per connection (issue 14).
 	 */
-	bool shut = c->x.close_after && !c->x.in_eof &&
-		    shutdown(c->g.fd, SHUT_WR) == 0;
+	bool linger = c->x.close_after && !c->x.in_eof &&
+		      guest_may_send_more(c);
+	bool shut = linger && shutdown(c->g.fd, SHUT_WR) == 0;
 
 	access_log_end(p, c);
 	if (c->file.fd >= 0) {
