@@ -241,7 +241,8 @@ memcg_count() {
 
 @test "at its cgroup's memory cap the daemon bounds itself and serves on, never OOM-killed" {
 	local md=$BATS_TEST_TMPDIR/md d=$BATS_TEST_TMPDIR hold=$BATS_TEST_TMPDIR/hold
-	memcg_make || skip "no memory cgroup can be made here"
+	memcg_make || fail "no memory cgroup can be made here (needs cgroup v2" \
+		"with the memory controller, or v1's memory hierarchy)"
 	memcg_limit $((32 << 20))
 	sb_make_metadata "$md" inst-2 vm-two
 	# 48 MiB, out of the page cache: served, it is read in and charged
