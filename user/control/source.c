@@ -8,6 +8,7 @@
 #include "control/lock.h"
 #include "control/pinned_state.h"
 #include "control/source.h"
+#include "lib/file_update.h"
 
 static const char *const names[MDR_SOURCE_MAX] = {
 	[MDR_SOURCE_CLI] = "cli",
@@ -31,38 +32,32 @@ int mdr_source_parse(const char *name, enum mdr_source *source)
 	return -EINVAL;
 }
 
-static void status_path(enum mdr_source source, char *buf, size_t len,
-			const char *suffix)
+static void status_path(enum mdr_source source, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/source-%s%s", MDR_RUN_DIR,
-		 mdr_source_name(source), suffix);
+	snprintf(buf, len, "%s/source-%s", MDR_RUN_DIR,
+		 mdr_source_name(source));
 }
 
 int mdr_source_status_write(enum mdr_source source,
 			    const struct mdr_source_status *status)
 {
-	char path[128], tmp[128];
-	FILE *f;
-	int err = 0;
+	struct mdr_file_update u;
+	char path[128];
+	int err;
 
-	status_path(source, path, sizeof(path), "");
-	status_path(source, tmp, sizeof(tmp), ".new");
+	status_path(source, path, sizeof(path));
 	if (mkdir(MDR_RUN_DIR, 0755) && errno != EEXIST)
 		return -errno;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
+	err = mdr_file_update_begin(&u, path, 0666);
+	if (err)
+		return err;
 	/* One "key value" a line; the error, last, runs to the line's end. */
-	fprintf(f,
+	fprintf(u.f,
 		"connected %d\nsynced %d\nlast_sync %lld\nerrors %llu\n"
 		"last_error %s\n",
 		status->connected, status->synced, status->last_sync,
 		status->errors, status->last_error);
-	if (fclose(f) || rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return mdr_file_update_end(&u);
 }
 
 int mdr_source_status_read(enum mdr_source source,
@@ -76,7 +71,7 @@ int mdr_source_status_read(enum mdr_source source,
 	/* A daemon killed outright leaves its file: it says nothing now. */
 	if (!mdr_daemon_pid())
 		return -ENOENT;
-	status_path(source, path, sizeof(path), "");
+	status_path(source, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -107,7 +102,7 @@ void mdr_source_status_remove(enum mdr_source source)
 {
 	char path[128];
 
-	status_path(source, path, sizeof(path), "");
+	status_path(source, path, sizeof(path));
 	unlink(path);
 }
 

@@ -6,31 +6,24 @@
 #include <unistd.h>
 
 #include "daemon/reload_status.h"
-
-#define TMP_FILE MDR_RELOAD_STATUS_FILE ".tmp"
+#include "lib/file_update.h"
 
 int mdr_reload_status_write(const struct mdr_reload_status *rs)
 {
 	const char *line = rs->errors, *end;
-	FILE *f = fopen(TMP_FILE, "we");
+	struct mdr_file_update u;
 	int err;
 
-	if (!f)
-		return -errno;
-	fprintf(f, "pid %d\ngeneration %lu\nresult %s\n", (int)rs->pid,
+	err = mdr_file_update_begin(&u, MDR_RELOAD_STATUS_FILE, 0666);
+	if (err)
+		return err;
+	fprintf(u.f, "pid %d\ngeneration %lu\nresult %s\n", (int)rs->pid,
 		rs->generation, rs->ok ? "ok" : "failed");
 	for (; *line; line = *end ? end + 1 : end) {
 		end = strchrnul(line, '\n');
-		fprintf(f, "error %.*s\n", (int)(end - line), line);
+		fprintf(u.f, "error %.*s\n", (int)(end - line), line);
 	}
-	err = ferror(f) ? -EIO : 0;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(TMP_FILE, MDR_RELOAD_STATUS_FILE))
-		err = -errno;
-	if (err)
-		unlink(TMP_FILE);
-	return err;
+	return mdr_file_update_end(&u);
 }
 
 int mdr_reload_status_read(struct mdr_reload_status *rs)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "daemon/token_key.h"
+#include "lib/file_update.h"
 #include "lib/log.h"
 
 /* What was in path, if it is a key only root could have written. */
@@ -43,26 +43,16 @@ static int read_key(const char *path, struct mdr_token_key *key,
 /* A fresh key, written whole under another name and renamed into place. */
 static int make_key(const char *path, struct mdr_token_key *key)
 {
-	char tmp[PATH_MAX];
-	int fd, err = 0;
+	struct mdr_file_update u;
+	int err;
 
 	if (getrandom(key->k, sizeof(key->k), 0) != (ssize_t)sizeof(key->k))
 		return -errno ?: -EIO;
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, key->k, sizeof(key->k)) != (ssize_t)sizeof(key->k))
-		err = -errno ?: -EIO;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
+	err = mdr_file_update_begin(&u, path, 0600);
 	if (err)
-		unlink(tmp);
-	return err;
+		return err;
+	fwrite(key->k, sizeof(key->k), 1, u.f);
+	return mdr_file_update_end(&u);
 }
 
 int mdr_token_key_load(const char *path, struct mdr_token_key *key)
