@@ -12,7 +12,7 @@
  * Bumped whenever what the MAC covers changes, so that a token of another
  * layout is refused as malformed rather than checked the wrong way.
  */
-#define TOKEN_VERSION 1
+#define TOKEN_VERSION 2 /* 2: the expiry in ms, was s */
 #define MAC_LEN	      32
 #define RAW_LEN	      (1 + 8 + MAC_LEN)
 
@@ -46,7 +46,7 @@ uint64_t mdr_token_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static const char b64url[] =
@@ -137,7 +137,7 @@ int mdr_token_mint(const struct mdr_token_key *key,
 		   unsigned int ttl, uint64_t now, char *out)
 {
 	unsigned char raw[RAW_LEN];
-	uint64_t expiry = now + ttl;
+	uint64_t expiry = now + (uint64_t)ttl * 1000;
 	int err;
 
 	if (ttl < MDR_TOKEN_TTL_MIN || ttl > MDR_TOKEN_TTL_MAX)

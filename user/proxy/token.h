@@ -8,7 +8,7 @@
  * proxy checks it with no state, and a token taken from one guest is
  * worth nothing to another.
  *
- * Pure functions: the caller passes the time (CLOCK_BOOTTIME seconds,
+ * Pure functions: the caller passes the time (CLOCK_BOOTTIME milliseconds,
  * mdr_token_now()), so the unit tests drive them with any clock.
  */
 #ifndef MDR_TOKEN_H
@@ -48,7 +48,8 @@ const char *mdr_imds_tokens_name(enum mdr_imds_tokens mode);
 /* The mode called NAME: 0, or -EINVAL. */
 int mdr_imds_tokens_parse(const char *name, enum mdr_imds_tokens *mode);
 
-/* Seconds on CLOCK_BOOTTIME: steady, and never stepped by NTP. */
+/* Milliseconds on CLOCK_BOOTTIME: steady, never stepped by NTP, and fine
+ * enough that a token lives its whole TTL whenever in a second it is made. */
 uint64_t mdr_token_now(void);
 
 /*

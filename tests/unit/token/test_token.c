@@ -70,7 +70,8 @@ static void test_round_trip(void)
 			 "0123456789-_"),
 		  MDR_TOKEN_LEN);
 	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW), MDR_TOKEN_VALID);
-	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW + 21599), MDR_TOKEN_VALID);
+	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW + 21599999),
+		  MDR_TOKEN_VALID);
 	/* Another moment, another token; both good. */
 	CHECK_INT(mdr_token_mint(&key, &g, &a, 21600, NOW + 1, t2), 0);
 	CHECK(strcmp(t, t2));
@@ -90,7 +91,10 @@ static void test_expiry(void)
 
 	CHECK_INT(mdr_token_mint(&key, &g, &a, 1, NOW, t), 0);
 	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW), MDR_TOKEN_VALID);
-	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW + 1), MDR_TOKEN_EXPIRED);
+	/* A whole second, whenever in a second it was made (ms). */
+	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW + 999), MDR_TOKEN_VALID);
+	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW + 1000),
+		  MDR_TOKEN_EXPIRED);
 	CHECK_INT(check(&key, &g, "10.0.0.5", t, NOW + 100000),
 		  MDR_TOKEN_EXPIRED);
 }
@@ -162,10 +166,11 @@ static void test_tampered(void)
 	memcpy(bad, t, sizeof(t));
 	bad[10] = '+'; /* base64, not base64url */
 	CHECK_INT(check(&key, &g, "10.0.0.5", bad, NOW), MDR_TOKEN_MALFORMED);
-	/* Another version byte ("AQ" is 1, "Ag" 2): another layout. */
+	/* Another version byte ("AQ" is 1, "Ag" 2, ours): another layout,
+	 * such as version 1's, whose expiry was in seconds. */
 	memcpy(bad, t, sizeof(t));
 	bad[0] = 'A';
-	bad[1] = 'g';
+	bad[1] = 'Q';
 	CHECK_INT(check(&key, &g, "10.0.0.5", bad, NOW), MDR_TOKEN_MALFORMED);
 	/* A token cut short. */
 	CHECK_INT(mdr_token_verify(&key, &g, &a, t, MDR_TOKEN_LEN - 1, NOW),
