@@ -84,7 +84,9 @@ code_of() { metadata "$1" "$2" -o /dev/null -w '%{http_code}'; }
 
 @test "a backend that dies mid-head on a kept-alive connection: 502, and the pool lets it go" {
 	start_backend --listen "127.0.0.1:$BACKEND_PORT" --cut head:/status/200
-	start_daemon --config "$(config)"
+	# One worker: the idle pool is per worker, and each step below is to
+	# find the connection the one before it pooled.
+	start_daemon --config "$(config 'workers = 1')"
 	# A pooled connection first, which the cut then happens on.
 	assert_equal "$(code_of "$SB-vm1" /headers)" 200
 	assert_equal "$(code_of "$SB-vm1" /status/200)" 502

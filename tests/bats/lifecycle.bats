@@ -140,13 +140,6 @@ neigh_attach_ids() {
 	mdredir attach "${SB}d" --netns "$SB-dhcp" --network-id n2
 	start_daemon --backend "local:$BATS_TEST_TMPDIR/md"
 	metadata "$SB-vm1" / >/dev/null || true
-	# This mdredir's programs (the unit tests and fuzzers load programs
-	# of the same names, so the machine's list cannot tell).
-	local ids
-	ids=$(for f in /sys/fs/bpf/mdredir/*; do
-		bpftool prog show pinned "$f" --json 2>/dev/null | jq .id
-	done)
-	[ -n "$ids" ] || fail "no pinned program found"
 
 	# Break the state on purpose: the pins vanish under a live data path.
 	rm -rf /sys/fs/bpf/mdredir
@@ -167,10 +160,8 @@ neigh_attach_ids() {
 	refute_output --partial mdr-
 	run ip -n "$SB-dhcp" -o link show
 	refute_output --partial mdr-
-	for id in $ids; do
-		run bpftool prog show id "$id"
-		assert_failure
-	done
+	run bpftool prog show
+	refute_output --partial mdr_
 	# And a second unload is a no-op.
 	run mdredir unload
 	assert_success

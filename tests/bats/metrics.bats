@@ -114,9 +114,11 @@ check_scrape() {
 	assert_equal "$(value mdredir_source_running 'source="ovn"')" 0
 	# The README's bound on the series holds them all, to the last one:
 	# with one attachment, every series it counts is there.
-	read -r per host < <(sed -n 's/.*At most `\([0-9]*\) × attachments + \([0-9]*\)`.*/\1 \2/p' "$ROOT/README.md")
+	read -r per host < <(sed -n '/At most `/{N;s/.*At most `\([0-9]*\) × attachments +\n*\([0-9]*\) + workers`.*/\1 \2/p}' "$ROOT/README.md")
 	[ -n "$per" ] || fail "README's Metrics states no bound on the series"
-	assert_equal "$(grep -vc '^#' "$SCRAPE")" $((per + host))
+	# As many workers as CPUs we may run on (workers = auto), each counted.
+	assert_equal "$(grep -c '^mdredir_worker_connections_total{' "$SCRAPE")" "$(nproc)"
+	assert_equal "$(grep -vc '^#' "$SCRAPE")" $((per + host + $(nproc)))
 	# The README's Metrics names every metric served.
 	desc=$(sed -n '/^### Metrics/,/^### Hardening/p' "$ROOT/README.md")
 	for name in $(sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' "$SCRAPE"); do

@@ -86,10 +86,18 @@ print("\n".join(m.decode() for m in re.findall(rb"HTTP/1\.[01] [0-9]{3} [^\r]*",
 # conns: the backend connection id of each recorded request, in order.
 conns() { jq -r '.conn' "$RECORD" | paste -sd' '; }
 
+# one_worker: a configuration of one proxy worker. The backend idle pool
+# is per worker, so a test of which pooled connection a request takes
+# needs every guest connection to land on the same one.
+one_worker() {
+	printf '[mdredir]\nworkers = 1\n' >"$BATS_TEST_TMPDIR/one-worker.ini"
+	echo "$BATS_TEST_TMPDIR/one-worker.ini"
+}
+
 @test "backend keep-alive: a guest's requests share one backend connection" {
 	local sock=$BATS_TEST_TMPDIR/agent.sock
 	start_backend --unix "$sock"
-	start_daemon --backend "neutron:unix:$sock"
+	start_daemon --config "$(one_worker)" --backend "neutron:unix:$sock"
 	for _ in 1 2 3 4; do
 		run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
 		assert_output 200
@@ -205,7 +213,7 @@ conns() { jq -r '.conn' "$RECORD" | paste -sd' '; }
 @test "backend keep-alive: a GET the backend drops on a reused connection is resent" {
 	local sock=$BATS_TEST_TMPDIR/agent.sock
 	start_backend --unix "$sock" --drop-reused
-	start_daemon --backend "neutron:unix:$sock"
+	start_daemon --config "$(one_worker)" --backend "neutron:unix:$sock"
 	for _ in 1 2 3; do
 		run metadata "$SB-vm1" /headers -o /dev/null -w '%{http_code}'
 		assert_output 200

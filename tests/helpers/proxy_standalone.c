@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 	struct mdr_backend be;
 	char err[512], secret[4096];
 	size_t secret_len = 0;
-	int c, ret;
+	int c, ret, listen_fd;
 
 	/* The daemon's defaults; the flags below override them. */
 	mdr_settings_defaults(&defaults);
@@ -268,8 +268,10 @@ int main(int argc, char **argv)
 	mdr_backend_describe(&be, err, sizeof(err));
 	fprintf(stderr, "backend %s\n", err);
 	po.backend = &be;
-	po.listen_fd = listen_on(listen_spec);
-	if (po.listen_fd < 0) {
+	listen_fd = listen_on(listen_spec);
+	po.listen_fds = &listen_fd;
+	po.workers = 1;
+	if (listen_fd < 0) {
 		fprintf(stderr, "proxy_standalone: cannot listen on %s\n",
 			listen_spec);
 		return 1;
@@ -277,7 +279,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	ret = mdr_proxy_run(&po);
-	close(po.listen_fd);
+	close(listen_fd);
 	mdr_backend_release(&be);
 	if (ret) {
 		fprintf(stderr, "proxy_standalone: %s\n", strerror(-ret));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The daemon: one listener in the proxy namespace serving every attachment.
+ * The daemon: listeners in the proxy namespace (one per proxy worker, on
+ * one address) serving every attachment.
  * The data path lives in pinned BPF objects and does not need us; we only
  * add the HTTP side, so stopping or restarting the daemon detaches nothing.
  */
@@ -45,7 +46,8 @@ static volatile sig_atomic_t stop_requested, reload_requested;
  * Attachments as identify() last read them, so that a connection costs no
  * bpf() lookup: slot id % ATTACH_CACHE_SLOTS, valid while the attachments'
  * generation (mdr_attach_generation()) is the one it was read under. A
- * collision only costs the lookup again.
+ * collision only costs the lookup again. One cache per proxy worker (each
+ * calls identify() on its own thread): no lock on the way.
  */
 #define ATTACH_CACHE_SLOTS 256
 
@@ -68,10 +70,15 @@ struct daemon {
 	struct mdr_settings *set;	       /* in force */
 	struct mdr_state st;
 	struct mdr_config cfg;
+	/* cfg as the data path was prepared: identify() reads its pools on
+	 * the workers' threads while a reload rewrites cfg (the pools
+	 * themselves never change: check_layout()). */
+	struct mdr_config pools;
 	struct mdr_proxy_options popts;	   /* in force */
 	struct mdr_http_stats *http_stats; /* mmapped mdr_http_stats */
 	size_t http_stats_len;
-	int listen_fd;
+	unsigned int workers;
+	int listen_fds[MDR_WORKERS_MAX]; /* one per worker, SO_REUSEPORT */
 	int proxy_netns_fd; /* held: its name can be put back from it */
 	int pid_fd;
 	struct mdr_proxy_counters counters; /* the proxy's, for metrics */
@@ -84,9 +91,15 @@ struct daemon {
 	struct mdr_settings *watch_set;
 	struct mdr_ovn_config ovn;
 	volatile sig_atomic_t watch_stop;
-	unsigned long generation;	       /* reloads tried */
-	struct cached_attachment *attachments; /* ATTACH_CACHE_SLOTS */
+	unsigned long generation; /* reloads tried */
+	/* ATTACH_CACHE_SLOTS per worker; each worker's thread takes the
+	 * next free cache at its first identify(). */
+	struct cached_attachment *attachments;
+	unsigned int attach_caches_taken;
 };
+
+/* This thread's attachment cache (a proxy worker's), or NULL. */
+static __thread struct cached_attachment *thread_attachments;
 
 /*
  * The attachment a service address stands for, or 0. The listener is
@@ -125,10 +138,28 @@ static void guest_address(const struct sockaddr_in6 *peer, char *buf,
 		inet_ntop(AF_INET6, &peer->sin6_addr, buf, len);
 }
 
-/* Attachment @id as it is now, or NULL when there is none. */
-static const struct mdr_attachment *attachment(struct daemon *d, uint32_t id)
+/* The calling worker's attachment cache, taken at its first call. */
+static struct cached_attachment *attachment_cache(struct daemon *d)
 {
-	struct cached_attachment *c = &d->attachments[id % ATTACH_CACHE_SLOTS];
+	unsigned int i;
+
+	if (thread_attachments)
+		return thread_attachments;
+	i = __atomic_fetch_add(&d->attach_caches_taken, 1, __ATOMIC_RELAXED);
+	if (i >= d->workers) /* cannot be: identify() is the workers' */
+		return NULL;
+	thread_attachments = &d->attachments[i * ATTACH_CACHE_SLOTS];
+	return thread_attachments;
+}
+
+/* Attachment @id as it is now (in *scratch without a cache), or NULL when
+ * there is none. */
+static const struct mdr_attachment *
+attachment(struct daemon *d, uint32_t id, struct cached_attachment *scratch)
+{
+	struct cached_attachment *cache = attachment_cache(d);
+	struct cached_attachment *c = cache ? &cache[id % ATTACH_CACHE_SLOTS]
+					    : scratch;
 	/* Before the lookup: a change made after it bumps it again. */
 	__u64 gen = mdr_attach_generation(d->http_stats);
 
@@ -147,14 +178,15 @@ static int identify(void *data, const struct sockaddr *local,
 		    const struct sockaddr *peer, struct mdr_identity *id)
 {
 	const struct sockaddr_in6 *l6 = (const void *)local;
+	struct cached_attachment scratch = { 0 };
 	struct daemon *d = data;
 	const struct mdr_attachment *att;
 	uint32_t attach_id;
 
 	if (local->sa_family != AF_INET6 || peer->sa_family != AF_INET6)
 		return -ENOENT;
-	attach_id = service_id(&d->cfg, l6);
-	att = attach_id ? attachment(d, attach_id) : NULL;
+	attach_id = service_id(&d->pools, l6);
+	att = attach_id ? attachment(d, attach_id, &scratch) : NULL;
 	if (!att || !owns_address(att, l6))
 		return -ENOENT;
 
@@ -170,26 +202,31 @@ static int identify(void *data, const struct sockaddr *local,
 	return 0;
 }
 
-/* Counters go straight into the mmapped map: no syscall per request. */
+/*
+ * Counters go straight into the mmapped map: no syscall per request.
+ * Atomic adds, as workers on several threads may count one attachment.
+ */
 static void count_request(void *data, const struct mdr_request_record *rec)
 {
 	struct daemon *d = data;
 	struct mdr_http_stats *s;
+	__u64 *status;
 
 	mdr_metrics_count(&d->metrics, rec);
 	if (!rec->id || !d->http_stats || rec->id->attach_id > MDR_MAX_ATTACH)
 		return;
 	s = &d->http_stats[rec->id->attach_id];
-	s->requests++;
 	switch (rec->status / 100) {
-	case 1: s->status_1xx++; break;
-	case 2: s->status_2xx++; break;
-	case 3: s->status_3xx++; break;
-	case 4: s->status_4xx++; break;
-	default: s->status_5xx++; break;
+	case 1: status = &s->status_1xx; break;
+	case 2: status = &s->status_2xx; break;
+	case 3: status = &s->status_3xx; break;
+	case 4: status = &s->status_4xx; break;
+	default: status = &s->status_5xx; break;
 	}
-	s->bytes_in += rec->bytes_in;
-	s->bytes_out += rec->bytes_out;
+	__atomic_fetch_add(&s->requests, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(status, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->bytes_in, rec->bytes_in, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->bytes_out, rec->bytes_out, __ATOMIC_RELAXED);
 }
 
 /* One daemon at a time: the pid file's flock is held while we run. */
@@ -220,25 +257,20 @@ static int take_pid_file(struct daemon *d)
 	return 0;
 }
 
-static int open_listener(struct daemon *d, unsigned int port)
+/* One listening socket, in the proxy namespace (entered already). */
+static int listen_socket(unsigned int port)
 {
 	struct sockaddr_in6 addr = { .sin6_family = AF_INET6,
 				     .sin6_port = htons(port) };
-	struct mdr_netns_saved saved;
 	int fd, one = 1, zero = 0, err;
 
-	d->proxy_netns_fd = mdr_netns_hold(d->cfg.proxy_netns);
-	if (d->proxy_netns_fd < 0)
-		return d->proxy_netns_fd;
-	err = mdr_netns_enter_fd(d->proxy_netns_fd, &saved);
-	if (err)
-		return err;
-	/* The socket stays in the proxy namespace after we leave it. */
 	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	mdr_netns_leave(&saved);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Each worker its own socket on the address: the kernel spreads
+	 * new connections over them by their addresses' hash. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	/* One socket for both families: IPv4 guests arrive v4-mapped. */
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	/*
@@ -250,13 +282,36 @@ static int open_listener(struct daemon *d, unsigned int port)
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(fd, 4096)) {
 		err = -errno;
-		pr_err("cannot listen on port %u in namespace '%s': %s", port,
-		       d->cfg.proxy_netns, strerror(-err));
 		close(fd);
 		return err;
 	}
-	d->listen_fd = fd;
-	return 0;
+	return fd;
+}
+
+/* d->workers listening sockets, left in the proxy namespace. */
+static int open_listeners(struct daemon *d, unsigned int port)
+{
+	struct mdr_netns_saved saved;
+	int err;
+
+	d->proxy_netns_fd = mdr_netns_hold(d->cfg.proxy_netns);
+	if (d->proxy_netns_fd < 0)
+		return d->proxy_netns_fd;
+	err = mdr_netns_enter_fd(d->proxy_netns_fd, &saved);
+	if (err)
+		return err;
+	for (unsigned int i = 0; i < d->workers; i++) {
+		err = listen_socket(port);
+		if (err < 0)
+			break;
+		d->listen_fds[i] = err;
+		err = 0;
+	}
+	mdr_netns_leave(&saved);
+	if (err)
+		pr_err("cannot listen on port %u in namespace '%s': %s", port,
+		       d->cfg.proxy_netns, strerror(-err));
+	return err;
 }
 
 static int map_http_stats(struct daemon *d)
@@ -265,7 +320,8 @@ static int map_http_stats(struct daemon *d)
 	if (!d->http_stats)
 		return -errno;
 	/* identify() reads the generation in the mapped counters. */
-	d->attachments = calloc(ATTACH_CACHE_SLOTS, sizeof(*d->attachments));
+	d->attachments = calloc((size_t)d->workers * ATTACH_CACHE_SLOTS,
+				sizeof(*d->attachments));
 	return d->attachments ? 0 : -ENOMEM;
 }
 
@@ -331,6 +387,7 @@ static int prepare_data_path(struct daemon *d, const struct mdr_settings *set)
 	if (!err)
 		err = mdr_dp_ensure_proxy(&d->st, &wish, &d->cfg);
 	mdr_unlock(lock);
+	d->pools = d->cfg;
 	return err;
 }
 
@@ -489,8 +546,9 @@ static void daemon_cleanup(struct daemon *d)
 {
 	mdr_metrics_stop(&d->metrics_server);
 	mdr_metrics_free(&d->metrics);
-	if (d->listen_fd >= 0)
-		close(d->listen_fd);
+	for (unsigned int i = 0; i < MDR_WORKERS_MAX; i++)
+		if (d->listen_fds[i] >= 0)
+			close(d->listen_fds[i]);
 	if (d->proxy_netns_fd >= 0)
 		close(d->proxy_netns_fd);
 	if (d->http_stats)
@@ -539,6 +597,15 @@ static int check_layout(struct daemon *d, const struct mdr_settings *next)
 
 	if (proxy_wish(next, &w))
 		return -EINVAL;
+	if (mdr_settings_workers(next) != d->workers) {
+		snprintf(why, sizeof(why),
+			 "cannot change on reload: %u workers run, each on a "
+			 "listening socket of its own made at start; restart "
+			 "the daemon to change it",
+			 d->workers);
+		mdr_settings_refuse(next, "workers", why);
+		return -EBUSY;
+	}
 	if (next->proxy_netns[0] &&
 	    strcmp(next->proxy_netns, d->cfg.proxy_netns))
 		name = "proxy_netns";
@@ -720,7 +787,6 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	struct daemon d = { .opts = opts,
 			    .set = &set,
 			    .watch_set = &watch_set,
-			    .listen_fd = -1,
 			    .proxy_netns_fd = -1,
 			    .pid_fd = -1,
 			    .metrics_server.fd = -1 };
@@ -732,9 +798,12 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	int err;
 
 	mdr_state_init(&d.st);
+	for (unsigned int i = 0; i < MDR_WORKERS_MAX; i++)
+		d.listen_fds[i] = -1;
 	err = load_settings(opts, &set);
 	if (err)
 		return err;
+	d.workers = mdr_settings_workers(&set);
 	ovn_config(&set, &d.ovn);
 	if (set.attach_from & 1u << MDR_SOURCE_OVN) {
 		err = mdr_ovn_config_check(&d.ovn);
@@ -754,7 +823,7 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 	err = prepare_data_path(&d, &set);
 	if (err)
 		goto out;
-	err = open_listener(&d, MDR_METADATA_PORT);
+	err = open_listeners(&d, MDR_METADATA_PORT);
 	if (err)
 		goto out;
 	err = map_http_stats(&d);
@@ -773,9 +842,11 @@ int mdr_daemon_run(const struct mdr_daemon_options *opts)
 
 	mdr_backend_describe(be, desc, sizeof(desc));
 	pr_info("mdredir %s listening on port %u in network namespace '%s', "
-		"backend %s",
-		mdr_version, MDR_METADATA_PORT, d.cfg.proxy_netns, desc);
-	popts->listen_fd = d.listen_fd;
+		"%u worker%s, backend %s",
+		mdr_version, MDR_METADATA_PORT, d.cfg.proxy_netns, d.workers,
+		d.workers == 1 ? "" : "s", desc);
+	popts->listen_fds = d.listen_fds;
+	popts->workers = d.workers;
 	popts->backend = be;
 	popts->backend_done = backend_done;
 	popts->identify = identify;

@@ -246,6 +246,14 @@ static void write_proxy(FILE *f, const struct mdr_proxy_counters *c)
 	fprintf(f, "%s %" PRIu64 "\n", name, mdr_counter_read(&c->field));
 	MDR_PROXY_COUNTERS(MDR_PROXY_X_WRITE)
 #undef MDR_PROXY_X_WRITE
+	family(f, "mdredir_worker_connections_total", "counter",
+	       "Guest connections each proxy worker accepted: how the "
+	       "kernel spreads them over the workers' listeners.");
+	for (unsigned int i = 0; i < c->workers && i < MDR_WORKERS_MAX; i++)
+		fprintf(f,
+			"mdredir_worker_connections_total{worker=\"%u\"} "
+			"%" PRIu64 "\n",
+			i, mdr_counter_read(&c->worker_connections[i]));
 }
 
 /*

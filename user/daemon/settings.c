@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ enum opt_type {
 	OPT_LOG_FORMAT,	   /* "text" | "json", stored as bool "is json" */
 	OPT_LISTEN,	 /* "", ADDRESS:PORT or unix:PATH (metrics_server.h) */
 	OPT_IMDS_TOKENS, /* "off" | "optional" | "required" (proxy/token.h) */
+	OPT_WORKERS,	 /* "auto" (stored as 0) or a count within [min, max] */
 };
 
 struct option {
@@ -130,6 +132,9 @@ static const struct option options[] = {
 	  FIELD(shared_secret_file), 0, 0, OURS },
 	{ "mdredir", "max_connections_per_attachment", OPT_UINT, "256",
 	  FIELD(max_connections_per_attachment), 1, 1000000, OURS },
+	/* auto: one per CPU the daemon may run on (mdr_settings_workers()). */
+	{ "mdredir", "workers", OPT_WORKERS, "auto", FIELD(workers), 1,
+	  MDR_WORKERS_MAX, OURS },
 	/*
 	 * A flood guard, so above what a host can serve at all: at 20,000/s
 	 * it became the bottleneck of a 2-core machine (BENCHMARKS.md).
@@ -608,6 +613,16 @@ static int parse_value(const struct option *o, const char *v, void *field,
 
 	switch (o->type) {
 	case OPT_UINT: return parse_uint(v, o->min, o->max, field, why);
+	case OPT_WORKERS:
+		if (!strcmp(v, "auto")) {
+			*(unsigned int *)field = 0;
+			return 0;
+		}
+		if (parse_uint(v, o->min, o->max, field, why))
+			return bad(o, v, why,
+				   "must be auto or a number from 1 "
+				   "to " STR(MDR_WORKERS_MAX));
+		return 0;
 	case OPT_BOOL:
 		if (parse_bool(v, field))
 			return bad(o, v, why,
@@ -668,6 +683,13 @@ static int format_value(const struct mdr_settings *s, const struct option *o,
 	switch (o->type) {
 	case OPT_UINT:
 		snprintf(buf, len, "%u", *(const unsigned int *)f);
+		return 0;
+	case OPT_WORKERS:
+		u = *(const unsigned int *)f;
+		if (u)
+			snprintf(buf, len, "%u", u);
+		else
+			snprintf(buf, len, "auto");
 		return 0;
 	case OPT_BOOL:
 		snprintf(buf, len, "%s", *(const bool *)f ? "true" : "false");
@@ -1311,6 +1333,19 @@ int mdr_settings_pool6(const struct mdr_settings *s, struct in6_addr *addr,
 			  addr, prefix, why)
 		       ? -EINVAL
 		       : 0;
+}
+
+unsigned int mdr_settings_workers(const struct mdr_settings *s)
+{
+	cpu_set_t cpus;
+	int n;
+
+	if (s->workers)
+		return s->workers;
+	/* The CPUs we may run on, so that systemd's CPUAffinity= and
+	 * AllowedCPUs= (a cpuset) cap it, not the machine's count. */
+	n = sched_getaffinity(0, sizeof(cpus), &cpus) ? 1 : CPU_COUNT(&cpus);
+	return n < 1 ? 1 : n > MDR_WORKERS_MAX ? MDR_WORKERS_MAX : n;
 }
 
 void mdr_settings_proxy_options(const struct mdr_settings *s,

@@ -69,6 +69,7 @@ struct mdr_settings {
 	/* "" or a file whose content (trailing newline stripped) is the secret */
 	char shared_secret_file[PATH_MAX];
 	unsigned int max_connections_per_attachment;
+	unsigned int workers; /* 0: auto, see mdr_settings_workers() */
 	/* per second and attachment, in BPF; 0: none */
 	unsigned int new_connection_rate;
 	unsigned int new_connection_burst;
@@ -150,10 +151,17 @@ int mdr_settings_pool6(const struct mdr_settings *s, struct in6_addr *addr,
 		       unsigned *prefix);
 
 /*
+ * How many workers the proxy runs: the setting, or for auto the CPUs this
+ * process may run on (its affinity, which systemd's CPUAffinity= and
+ * AllowedCPUs= set), at most MDR_WORKERS_MAX.
+ */
+unsigned int mdr_settings_workers(const struct mdr_settings *s);
+
+/*
  * The one translation of settings into the proxy's options, in the proxy's
  * units: connection caps, rate limits, timeouts, the response cache and
- * backend pooling. The caller adds the rest (listener, backend, callbacks,
- * stop flag). The proxy has no defaults of its own: whoever runs it starts
+ * backend pooling. The caller adds the rest (listeners and workers,
+ * backend, callbacks, stop flag). The proxy has no defaults of its own: whoever runs it starts
  * from settings, at least mdr_settings_defaults().
  */
 void mdr_settings_proxy_options(const struct mdr_settings *s,

@@ -104,11 +104,16 @@ void access_log_end(struct proxy *p, struct conn *c)
 	if (g->have_id)
 		snprintf(attach, sizeof(attach), "%s%s%s", g->id.ifname,
 			 g->id.netns[0] ? "@" : "", g->id.netns);
-	/* Flushed once per loop turn, before waiting (mdr_proxy_run). */
-	if (o->access_log && o->access_log_json)
-		log_json(o->access_log, c, attach, rec.duration_ms);
-	else if (o->access_log)
-		log_text(o->access_log, c, attach, rec.duration_ms);
+	/* Flushed once per loop turn, before waiting (mdr_proxy_run); held
+	 * for the line, which other workers would otherwise cut into. */
+	if (o->access_log) {
+		flockfile(o->access_log);
+		if (o->access_log_json)
+			log_json(o->access_log, c, attach, rec.duration_ms);
+		else
+			log_text(o->access_log, c, attach, rec.duration_ms);
+		funlockfile(o->access_log);
+	}
 	if (o->on_request)
 		o->on_request(o->on_request_ctx, &rec);
 	c->log.in_request = false;

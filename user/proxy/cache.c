@@ -40,19 +40,27 @@ static uint64_t hash_key(const char *key, size_t len)
 	return h;
 }
 
+/* One response may take a sixteenth of the cache, a MiB at most. */
+static size_t max_body_of(size_t max_bytes)
+{
+	return max_bytes / 16 < (1 << 20) ? max_bytes / 16 : (1 << 20);
+}
+
 int mdr_cache_init(struct mdr_cache *c, uint64_t ttl_ms, size_t max_bytes)
 {
 	memset(c, 0, sizeof(*c));
-	if (!ttl_ms || !max_bytes)
-		return 0;
+	/* Made even for a cache that is off: a reload may turn it on, and
+	 * then cannot fail. */
 	c->bucket = calloc(NBUCKETS, sizeof(*c->bucket));
 	if (!c->bucket)
 		return -ENOMEM;
 	c->nbuckets = NBUCKETS;
-	c->ttl_ms = ttl_ms;
-	c->max_bytes = max_bytes;
-	/* One response may take a sixteenth of the cache, a MiB at most. */
-	c->max_body = max_bytes / 16 < (1 << 20) ? max_bytes / 16 : (1 << 20);
+	pthread_mutex_init(&c->lock, NULL);
+	if (ttl_ms && max_bytes) {
+		c->ttl_ms = ttl_ms;
+		c->max_bytes = max_bytes;
+		c->max_body = max_body_of(max_bytes);
+	}
 	return 0;
 }
 
@@ -90,23 +98,52 @@ static struct mdr_cache_entry **slot_of(struct mdr_cache *c,
 	return pp;
 }
 
-static void drop(struct mdr_cache *c, struct mdr_cache_entry *e)
+static void entry_free(struct mdr_cache_entry *e)
 {
-	*slot_of(c, e) = e->hnext;
-	lru_unlink(c, e);
-	c->used -= e->cost;
-	close(e->body_fd);
+	if (e->body_fd >= 0)
+		close(e->body_fd);
 	free(e->key);
 	free(e->head);
 	free(e);
 }
 
-void mdr_cache_free(struct mdr_cache *c)
+static void drop(struct mdr_cache *c, struct mdr_cache_entry *e)
+{
+	*slot_of(c, e) = e->hnext;
+	lru_unlink(c, e);
+	c->used -= e->cost;
+	entry_free(e);
+}
+
+static void drop_all(struct mdr_cache *c)
 {
 	while (c->lru_head)
 		drop(c, c->lru_head);
+}
+
+void mdr_cache_free(struct mdr_cache *c)
+{
+	if (!c->bucket)
+		return; /* never made, or freed */
+	drop_all(c);
 	free(c->bucket);
+	pthread_mutex_destroy(&c->lock);
 	memset(c, 0, sizeof(*c));
+}
+
+void mdr_cache_reconfigure(struct mdr_cache *c, uint64_t ttl_ms,
+			   size_t max_bytes)
+{
+	bool on = ttl_ms && max_bytes;
+
+	pthread_mutex_lock(&c->lock);
+	drop_all(c);
+	__atomic_store_n(&c->ttl_ms, on ? ttl_ms : 0, __ATOMIC_RELAXED);
+	c->max_bytes = on ? max_bytes : 0;
+	__atomic_store_n(&c->max_body, on ? max_body_of(max_bytes) : 0,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&c->epoch, c->epoch + 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&c->lock);
 }
 
 static size_t put_field(char *out, size_t o, size_t cap, const char *s)
@@ -152,12 +189,13 @@ static struct mdr_cache_entry *find(struct mdr_cache *c, const char *key,
 	return NULL;
 }
 
-bool mdr_cache_lookup(struct mdr_cache *c, const char *key, size_t key_len,
-		      uint64_t now_ms, struct mdr_cache_hit *hit)
+static bool lookup_locked(struct mdr_cache *c, const char *key, size_t key_len,
+			  uint64_t now_ms, char *head, size_t head_room,
+			  struct mdr_cache_hit *hit)
 {
 	struct mdr_cache_entry *e;
 
-	if (!mdr_cache_enabled(c))
+	if (!c->ttl_ms)
 		return false;
 	e = find(c, key, key_len, hash_key(key, key_len));
 	if (!e)
@@ -166,14 +204,34 @@ bool mdr_cache_lookup(struct mdr_cache *c, const char *key, size_t key_len,
 		drop(c, e);
 		return false;
 	}
+	if (e->head_len > head_room)
+		return false;
+	/* A dup, not the entry's own: another worker may evict it as soon
+	 * as the lock is released, closing the entry's descriptor. */
+	hit->body_fd = fcntl(e->body_fd, F_DUPFD_CLOEXEC, 0);
+	if (hit->body_fd < 0)
+		return false;
 	lru_unlink(c, e);
 	lru_push(c, e);
-	hit->head = e->head;
+	memcpy(head, e->head, e->head_len);
 	hit->head_len = e->head_len;
-	hit->body_fd = e->body_fd;
 	hit->body_len = e->body_len;
 	c->hits++;
 	return true;
+}
+
+bool mdr_cache_lookup(struct mdr_cache *c, const char *key, size_t key_len,
+		      uint64_t now_ms, char *head, size_t head_room,
+		      struct mdr_cache_hit *hit)
+{
+	bool found;
+
+	if (!mdr_cache_enabled(c))
+		return false;
+	pthread_mutex_lock(&c->lock);
+	found = lookup_locked(c, key, key_len, now_ms, head, head_room, hit);
+	pthread_mutex_unlock(&c->lock);
+	return found;
 }
 
 /* The body in a memfd of its own, sealed: nobody writes it again. */
@@ -200,60 +258,103 @@ static int body_memfd(const void *body, size_t len)
 	return fd;
 }
 
-int mdr_cache_store(struct mdr_cache *c, const char *key, size_t key_len,
-		    const char *head, size_t head_len, const void *body,
-		    size_t body_len, uint64_t now_ms)
+/* An entry, made outside the lock: the memfd's syscalls hold up no other
+ * worker. NULL and *err on failure. */
+static struct mdr_cache_entry *entry_new(const char *key, size_t key_len,
+					 const char *head, size_t head_len,
+					 const void *body, size_t body_len,
+					 int *err)
 {
-	uint64_t hash = hash_key(key, key_len);
-	struct mdr_cache_entry *e, *old;
-	size_t cost;
+	struct mdr_cache_entry *e = calloc(1, sizeof(*e));
 
-	if (!mdr_cache_enabled(c))
-		return 0;
-	cost = key_len + head_len + body_len + ENTRY_OVERHEAD;
-	if (body_len > c->max_body || cost > c->max_bytes)
-		return -E2BIG;
-	old = find(c, key, key_len, hash);
-	if (old)
-		drop(c, old);
-	while (c->lru_tail && c->used + cost > c->max_bytes)
-		drop(c, c->lru_tail);
-
-	e = calloc(1, sizeof(*e));
+	*err = -ENOMEM;
 	if (!e)
-		return -ENOMEM;
+		return NULL;
 	e->key = malloc(key_len);
 	e->head = malloc(head_len);
 	e->body_fd = body_memfd(body, body_len);
 	if (!e->key || !e->head || e->body_fd < 0) {
-		int err = e->body_fd < 0 ? e->body_fd : -ENOMEM;
-
-		if (e->body_fd >= 0)
-			close(e->body_fd);
-		free(e->key);
-		free(e->head);
-		free(e);
-		return err;
+		*err = e->body_fd < 0 ? e->body_fd : -ENOMEM;
+		entry_free(e);
+		return NULL;
 	}
 	memcpy(e->key, key, key_len);
 	memcpy(e->head, head, head_len);
 	e->key_len = key_len;
 	e->head_len = head_len;
 	e->body_len = body_len;
-	e->hash = hash;
-	e->cost = cost;
+	e->hash = hash_key(key, key_len);
+	e->cost = key_len + head_len + body_len + ENTRY_OVERHEAD;
+	return e;
+}
+
+/* Links e in (replacing an older one for its key, evicting to make room),
+ * or says why not: then e is still the caller's. */
+static int insert_locked(struct mdr_cache *c, struct mdr_cache_entry *e,
+			 uint64_t now_ms)
+{
+	struct mdr_cache_entry *old;
+
+	if (!c->ttl_ms)
+		return -ENOENT;
+	if (e->body_len > c->max_body || e->cost > c->max_bytes)
+		return -E2BIG;
+	old = find(c, e->key, e->key_len, e->hash);
+	if (old)
+		drop(c, old);
+	while (c->lru_tail && c->used + e->cost > c->max_bytes)
+		drop(c, c->lru_tail);
 	e->expires_ms = now_ms + c->ttl_ms;
-	e->hnext = c->bucket[hash & (c->nbuckets - 1)];
-	c->bucket[hash & (c->nbuckets - 1)] = e;
+	e->hnext = c->bucket[e->hash & (c->nbuckets - 1)];
+	c->bucket[e->hash & (c->nbuckets - 1)] = e;
 	lru_push(c, e);
-	c->used += cost;
+	c->used += e->cost;
 	c->stores++;
 	return 0;
 }
 
-void mdr_cache_capture_begin(struct mdr_cache_capture *cap, const char *key,
-			     size_t key_len)
+/* Stores e if the cache's epoch is still @epoch (any, for NULL). */
+static int insert(struct mdr_cache *c, struct mdr_cache_entry *e,
+		  const uint64_t *epoch, uint64_t now_ms)
 {
+	int err = -ESTALE;
+
+	pthread_mutex_lock(&c->lock);
+	if (!epoch || *epoch == c->epoch)
+		err = insert_locked(c, e, now_ms);
+	pthread_mutex_unlock(&c->lock);
+	if (err)
+		entry_free(e);
+	return err;
+}
+
+int mdr_cache_store(struct mdr_cache *c, const char *key, size_t key_len,
+		    const char *head, size_t head_len, const void *body,
+		    size_t body_len, uint64_t now_ms)
+{
+	struct mdr_cache_entry *e;
+	int err;
+
+	if (!mdr_cache_enabled(c))
+		return 0;
+	if (body_len > __atomic_load_n(&c->max_body, __ATOMIC_RELAXED))
+		return -E2BIG; /* (checked again under the lock) */
+	e = entry_new(key, key_len, head, head_len, body, body_len, &err);
+	if (!e)
+		return err;
+	err = insert(c, e, NULL, now_ms);
+	return err == -ENOENT ? 0 : err; /* turned off meanwhile */
+}
+
+void mdr_cache_capture_begin(struct mdr_cache *c, struct mdr_cache_capture *cap,
+			     const char *key, size_t key_len, uint64_t epoch)
+{
+	pthread_mutex_lock(&c->lock);
+	cap->max_body = c->max_body;
+	pthread_mutex_unlock(&c->lock);
+	if (epoch != mdr_cache_epoch(c) || !cap->max_body)
+		return;
+	cap->epoch = epoch;
 	cap->key = malloc(key_len);
 	if (cap->key) {
 		memcpy(cap->key, key, key_len);
@@ -270,7 +371,7 @@ void mdr_cache_capture_end(struct mdr_cache_capture *cap)
 	cap->key_len = cap->head_len = cap->len = 0;
 }
 
-void mdr_cache_capture_head(struct mdr_cache *c, struct mdr_cache_capture *cap,
+void mdr_cache_capture_head(struct mdr_cache_capture *cap,
 			    const struct mdr_http_head *h, bool dechunk,
 			    uint64_t body_len, const char *out, size_t len,
 			    bool keep_alive)
@@ -283,7 +384,7 @@ void mdr_cache_capture_head(struct mdr_cache *c, struct mdr_cache_capture *cap,
 	if (!cap->key)
 		return;
 	if (h->status != 200 || h->body != MDR_BODY_LENGTH || dechunk ||
-	    body_len > c->max_body || len <= own) {
+	    body_len > cap->max_body || len <= own) {
 		mdr_cache_capture_end(cap);
 		return;
 	}
@@ -301,11 +402,17 @@ void mdr_cache_capture_body(struct mdr_cache *c, struct mdr_cache_capture *cap,
 			    const char *data, size_t n, bool complete,
 			    uint64_t now_ms)
 {
+	struct mdr_cache_entry *e;
+	int err;
+
 	if (!cap->head)
 		return;
 	memcpy(cap->body + cap->len, data, n);
 	cap->len += n;
-	if (complete)
-		mdr_cache_store(c, cap->key, cap->key_len, cap->head,
-				cap->head_len, cap->body, cap->len, now_ms);
+	if (!complete)
+		return;
+	e = entry_new(cap->key, cap->key_len, cap->head, cap->head_len,
+		      cap->body, cap->len, &err);
+	if (e)
+		insert(c, e, &cap->epoch, now_ms);
 }

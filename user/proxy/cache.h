@@ -8,10 +8,18 @@
  *
  * Pure bookkeeping: the caller passes the time, and bodies live in memfds
  * so a hit goes out with sendfile like any local file.
+ *
+ * One cache serves every worker (proxy.h), so that one worker's stored
+ * response is another's hit and max_bytes bounds them all: every call
+ * takes the cache's lock, and nothing a caller keeps points into the
+ * cache (a hit is a copy of the head and a dup() of the body's memfd), so
+ * another worker evicting the entry meanwhile cannot pull it from under
+ * a response being sent.
  */
 #ifndef MDR_CACHE_H
 #define MDR_CACHE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +30,13 @@
 struct mdr_cache_entry;
 
 struct mdr_cache {
+	pthread_mutex_t lock; /* every field below */
+	/*
+	 * Bumped by every mdr_cache_reconfigure(): a response captured under
+	 * an older one (say, from the backend a reload replaced) is not
+	 * stored.
+	 */
+	uint64_t epoch;
 	uint64_t ttl_ms;  /* 0: the cache is off */
 	size_t max_bytes; /* everything held, keys and heads too */
 	size_t max_body;  /* larger responses are not kept */
@@ -32,21 +47,35 @@ struct mdr_cache {
 	uint64_t hits, stores;
 };
 
-/* What a hit hands out; valid until the next call into the cache. */
+/*
+ * What a hit hands out, the caller's own: the head (status line and
+ * headers, no Connection) copied into the caller's buffer, and the body's
+ * memfd dup()ed (send with an explicit offset, then close it).
+ */
 struct mdr_cache_hit {
-	const char *head; /* status line and headers, no Connection */
 	size_t head_len;
-	int body_fd; /* a memfd: send with an explicit offset */
+	int body_fd;
 	uint64_t body_len;
 };
 
 /* 0 or -ENOMEM. ttl_ms 0 makes a cache that holds nothing. */
 int mdr_cache_init(struct mdr_cache *c, uint64_t ttl_ms, size_t max_bytes);
 void mdr_cache_free(struct mdr_cache *c);
+/* Empties the cache and gives it a new ttl and size (a reload that changed
+ * them, or the backend), under a new epoch. */
+void mdr_cache_reconfigure(struct mdr_cache *c, uint64_t ttl_ms,
+			   size_t max_bytes);
 
+/* Unlocked: a reload may turn the cache on or off meanwhile, and a caller
+ * that saw it on merely finds nothing. */
 static inline bool mdr_cache_enabled(const struct mdr_cache *c)
 {
-	return c->ttl_ms != 0;
+	return __atomic_load_n(&c->ttl_ms, __ATOMIC_RELAXED) != 0;
+}
+
+static inline uint64_t mdr_cache_epoch(struct mdr_cache *c)
+{
+	return __atomic_load_n(&c->epoch, __ATOMIC_RELAXED);
 }
 
 /*
@@ -56,9 +85,14 @@ static inline bool mdr_cache_enabled(const struct mdr_cache *c)
 size_t mdr_cache_key(const struct mdr_identity *id, const char *target,
 		     size_t target_len, char *out, size_t cap);
 
-/* true and *hit filled for a fresh entry; stale ones are dropped. */
+/*
+ * true and *hit filled for a fresh entry whose head fits in head_room
+ * bytes at head; stale ones are dropped. false also when the memfd cannot
+ * be duplicated.
+ */
 bool mdr_cache_lookup(struct mdr_cache *c, const char *key, size_t key_len,
-		      uint64_t now_ms, struct mdr_cache_hit *hit);
+		      uint64_t now_ms, char *head, size_t head_room,
+		      struct mdr_cache_hit *hit);
 
 /*
  * Keeps a response (replacing an older one for the key), evicting the
@@ -78,6 +112,8 @@ int mdr_cache_store(struct mdr_cache *c, const char *key, size_t key_len,
 struct mdr_cache_capture {
 	char *key, *head, *body;
 	size_t key_len, head_len, len;
+	uint64_t epoch;	 /* the cache's when it began */
+	size_t max_body; /* the cache's, then */
 };
 
 /* Whether a response is being kept (callers skip the calls when not). */
@@ -86,9 +122,13 @@ static inline bool mdr_cache_capturing(const struct mdr_cache_capture *cap)
 	return cap->key != NULL;
 }
 
-/* Keeps a copy of key (nothing is kept out of memory). */
-void mdr_cache_capture_begin(struct mdr_cache_capture *cap, const char *key,
-			     size_t key_len);
+/*
+ * Keeps a copy of key (nothing is kept out of memory), for a request
+ * served under the cache's @epoch: nothing is kept if the cache has moved
+ * on to another.
+ */
+void mdr_cache_capture_begin(struct mdr_cache *c, struct mdr_cache_capture *cap,
+			     const char *key, size_t key_len, uint64_t epoch);
 /*
  * The response head h, as rewritten for the guest (out, len bytes, ending
  * with the Connection line for keep_alive and the blank line, which the
@@ -96,12 +136,13 @@ void mdr_cache_capture_begin(struct mdr_cache_capture *cap, const char *key,
  * Content-Length the cache can hold is kept; anything else ends the
  * capture.
  */
-void mdr_cache_capture_head(struct mdr_cache *c, struct mdr_cache_capture *cap,
+void mdr_cache_capture_head(struct mdr_cache_capture *cap,
 			    const struct mdr_http_head *h, bool dechunk,
 			    uint64_t body_len, const char *out, size_t len,
 			    bool keep_alive);
 /* Body bytes just sent on to the guest; complete: the body is all there
- * and clean, so the response is stored. */
+ * and clean, so the response is stored (if the cache's epoch is still
+ * the capture's). */
 void mdr_cache_capture_body(struct mdr_cache *c, struct mdr_cache_capture *cap,
 			    const char *data, size_t n, bool complete,
 			    uint64_t now_ms);

@@ -19,6 +19,7 @@
 #include "proxy/loop.h"
 #include "proxy/options.h"
 #include "proxy/relay.h"
+#include "proxy/shared.h"
 
 #define MDR_BUF_SIZE 32768 /* holds the largest head we accept (24 KiB) */
 
@@ -67,19 +68,19 @@ struct file_send {
 };
 
 /*
- * What requests are served with: the backend and what goes with it (its
- * idle connections, the cache of its responses), and the timeouts. A
- * reload makes a new generation for new requests; a request under way
- * keeps the one it started with, and a generation is freed (between two
- * loop turns, when no event can name it any more) once no connection
- * uses it.
+ * What a worker's requests are served with: the backend and what goes
+ * with it (its idle connections, the cache epoch its responses are kept
+ * under), and the timeouts. A reload makes a new generation in each
+ * worker for new requests; a request under way keeps the one it started
+ * with, and a generation is freed (between two loop turns, when no event
+ * can name it any more) once no connection uses it.
  */
 struct proxy_gen {
 	const struct mdr_backend *backend;
-	int base_fd; /* local backend: O_PATH of DIR */
+	struct mdr_backend_ref *ref; /* backend's, counted across workers */
+	int base_fd;		     /* local backend: O_PATH of DIR */
 	unsigned int timeout_ms[T_COUNT];
 	enum mdr_imds_tokens tokens;
-	struct mdr_cache cache;
 	struct relay_env relay;
 	unsigned int
 		users; /* connections using it, and the proxy while current */
@@ -99,34 +100,29 @@ struct conn {
 	struct relay r;
 };
 
-/* Out of descriptors (or memory) at accept, as the log tells it. */
-struct accept_shortage {
-	bool on, told;	   /* under way; its start was logged */
-	uint64_t since_ms; /* it began */
-	uint64_t logged_ms;
-	uint64_t refused, pauses; /* guests refused with 503; accept pauses */
-};
-
+/* One worker: a thread, its loop, its listener and its connections. */
 struct proxy {
 	/* The options in force: the caller's, as the last reload left them. */
 	struct mdr_proxy_options opts;
 	const struct mdr_proxy_options *o; /* &opts */
+	struct mdr_shared *sh;		   /* what every worker shares */
+	unsigned int worker;		   /* 0: on mdr_proxy_run()'s thread */
+	int listen_fd;			   /* o->listen_fds[worker] */
+	int wake_fd;  /* eventfd: new options were published */
+	uint64_t seq; /* the publication it serves with */
 	struct mdr_loop loop;
 	struct proxy_gen *gen;	   /* what new requests are served with */
 	struct proxy_gen *retired; /* older ones, until their last user ends */
-	struct mdr_conn_caps caps;
-	struct mdr_rate_limiter rate;
-	struct mdr_buf_pool bufs; /* every connection buffer (MDR_BUF_SIZE) */
+	struct mdr_buf_pool bufs;  /* every connection buffer (MDR_BUF_SIZE) */
 	bool accepting;
 	uint64_t accept_resume_ms; /* after EMFILE and friends */
 	/* Held so that out of descriptors, one can still be freed to accept
 	 * a guest and tell it 503 rather than leave it in the queue. */
 	int spare_fd;
-	struct accept_shortage accept_short;
 	unsigned int catch_up_turns; /* after a stall: see note_stall() */
 	struct conn *all;
 	struct mdr_proxy_counters *ctr; /* options->counters, or our own */
-	struct endpoint listener;
+	struct endpoint listener, waker;
 };
 
 static inline struct conn *conn_of(struct loop_entry *e)

@@ -41,10 +41,18 @@
 	  "Requests answered 401: an IMDS session token missing where one "    \
 	  "is required, or not valid.")
 
+/* Workers at most: the backend idle pool (MDR_POOL_MAX) is split among
+ * them, a connection or more each. */
+#define MDR_WORKERS_MAX 64
+
 struct mdr_proxy_counters {
 #define MDR_PROXY_X_FIELD(f, type, name, help) uint64_t f;
 	MDR_PROXY_COUNTERS(MDR_PROXY_X_FIELD)
 #undef MDR_PROXY_X_FIELD
+	/* Guest connections each worker accepted, the first workers of
+	 * them: the spread SO_REUSEPORT gives. */
+	unsigned int workers;
+	uint64_t worker_connections[MDR_WORKERS_MAX];
 };
 
 static inline void mdr_counter_add(uint64_t *c, int64_t n)

@@ -102,13 +102,13 @@ static void admit(struct proxy *p, int fd, const struct sockaddr_storage *peer,
 	if (!c || identify(p, &c->g, fd, peer))
 		goto fail;
 	if (!shed_why) {
-		switch (mdr_caps_admit(&p->caps, c->g.have_id,
-				       c->g.id.attach_id)) {
+		switch (mdr_shared_admit(p->sh, c->g.have_id,
+					 c->g.id.attach_id)) {
 		case MDR_ADMIT_OK:
 			if (!session_open(p, c, fd))
 				return;
-			mdr_caps_release(&p->caps, c->g.have_id,
-					 c->g.id.attach_id);
+			mdr_shared_release(p->sh, c->g.have_id,
+					   c->g.id.attach_id);
 			goto fail;
 		case MDR_ADMIT_FULL: shed_why = "too many connections"; break;
 		case MDR_ADMIT_ATTACH_FULL:
@@ -137,7 +137,7 @@ void listener_set_accepting(struct proxy *p, bool on)
 
 	if (p->accepting == on)
 		return;
-	if (!epoll_ctl(p->loop.epfd, EPOLL_CTL_MOD, p->o->listen_fd, &ev))
+	if (!epoll_ctl(p->loop.epfd, EPOLL_CTL_MOD, p->listen_fd, &ev))
 		p->accepting = on;
 	else
 		pr_warn("proxy: cannot %s accepting guests (epoll_ctl: %s)",
@@ -148,7 +148,7 @@ static int accept_guest(struct proxy *p, struct sockaddr_storage *peer)
 {
 	socklen_t len = sizeof(*peer);
 
-	return accept4(p->o->listen_fd, (struct sockaddr *)peer, &len,
+	return accept4(p->listen_fd, (struct sockaddr *)peer, &len,
 		       SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
@@ -166,20 +166,22 @@ static unsigned long long fd_limit(void)
  * when it starts, then at most every SHORT_LOG_MS with what it cost, and
  * when it ends (short_over()): an hour of it is a few lines, not one per
  * guest. One that comes and goes within SHORT_LOG_MS of the last line is
- * not told.
+ * not told. One account for all workers (the limit is the process's),
+ * under its lock, and the clock read under it so that it never goes back.
  */
-static void short_of(struct proxy *p, int err, bool refused)
+static void tell_short_of(struct proxy *p, struct accept_shortage *s, int err,
+			  bool refused)
 {
-	struct accept_shortage *s = &p->accept_short;
 	uint64_t now = p->loop.now_ms;
 	unsigned long long open = mdr_counter_read(&p->ctr->connections_open);
 	bool fds = err == EMFILE || err == ENFILE;
 	char pausing[48];
 
-	if (!s->on)
-		*s = (struct accept_shortage){ .on = true,
-					       .since_ms = now,
+	if (!s->on) {
+		*s = (struct accept_shortage){ .since_ms = now,
 					       .logged_ms = s->logged_ms };
+		__atomic_store_n(&s->on, true, __ATOMIC_RELAXED);
+	}
 	s->refused += refused;
 	s->pauses += !refused;
 	if (s->logged_ms && now - s->logged_ms < SHORT_LOG_MS)
@@ -206,14 +208,19 @@ static void short_of(struct proxy *p, int err, bool refused)
 	s->logged_ms = now;
 }
 
-/* A guest accepted as usual again: a shortage that was told is over. */
-static void short_over(struct proxy *p)
+static void short_of(struct proxy *p, int err, bool refused)
 {
-	struct accept_shortage *s = &p->accept_short;
+	pthread_mutex_lock(&p->sh->short_lock);
+	loop_tick(&p->loop);
+	tell_short_of(p, &p->sh->accept_short, err, refused);
+	pthread_mutex_unlock(&p->sh->short_lock);
+}
 
+static void tell_short_over(struct proxy *p, struct accept_shortage *s)
+{
 	if (!s->on)
 		return;
-	s->on = false;
+	__atomic_store_n(&s->on, false, __ATOMIC_RELAXED);
 	if (!s->told)
 		return;
 	pr_info("proxy: accepting guests again after %.1f s (%llu refused "
@@ -221,6 +228,18 @@ static void short_over(struct proxy *p)
 		(p->loop.now_ms - s->since_ms) / 1e3,
 		(unsigned long long)s->refused, (unsigned long long)s->pauses);
 	s->logged_ms = p->loop.now_ms;
+}
+
+/* A guest accepted as usual again: a shortage that was told is over. */
+static void short_over(struct proxy *p)
+{
+	/* Unlocked first: every accept asks. */
+	if (!__atomic_load_n(&p->sh->accept_short.on, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&p->sh->short_lock);
+	loop_tick(&p->loop);
+	tell_short_over(p, &p->sh->accept_short);
+	pthread_mutex_unlock(&p->sh->short_lock);
 }
 
 /*
@@ -261,6 +280,8 @@ void listener_accept(struct proxy *p)
 		int fd = accept_guest(p, &peer), err = errno, shed = -1;
 
 		if (fd >= 0) {
+			mdr_counter_add(&p->ctr->worker_connections[p->worker],
+					1);
 			short_over(p);
 			admit(p, fd, &peer, NULL);
 			continue;

@@ -44,7 +44,15 @@ struct mdr_request_record {
 struct proxy;
 
 struct mdr_proxy_options {
-	int listen_fd; /* non-blocking, already listening */
+	/*
+	 * The workers, each a thread with its own loop on its own listening
+	 * socket, listen_fds[i] (non-blocking, already listening; the
+	 * daemon's are SO_REUSEPORT sockets on one address, so the kernel
+	 * spreads guests over them). Worker 0 runs on the caller's thread.
+	 * 1..MDR_WORKERS_MAX, fixed for the proxy's life.
+	 */
+	const int *listen_fds;
+	unsigned int workers;
 	const struct mdr_backend *backend;
 	mdr_identify_fn identify;
 	void *identify_ctx;
@@ -52,8 +60,9 @@ struct mdr_proxy_options {
 	void (*on_request)(void *ctx, const struct mdr_request_record *rec);
 	void *on_request_ctx;
 	/*
-	 * Called on the loop's thread at every turn, at least every 200 ms
-	 * (may be NULL): a sign of life that stops when the loop hangs.
+	 * Called on worker 0's thread at its turns, at least every 200 ms,
+	 * while every worker has turned lately (may be NULL): a sign of life
+	 * that stops when any worker's loop hangs.
 	 */
 	void (*on_turn)(void *ctx);
 	void *on_turn_ctx;
@@ -63,10 +72,13 @@ struct mdr_proxy_options {
 	/* Where the proxy counts itself (counters.h); NULL: nowhere. */
 	struct mdr_proxy_counters *counters;
 	/*
-	 * Reload (NULL: none): soon after *reload != 0 the loop clears it and
+	 * Reload (NULL: none): soon after *reload != 0 worker 0 clears it and
 	 * calls on_reload(on_reload_ctx, proxy) on its own thread, between
 	 * two turns, where the caller may hand new options to
 	 * mdr_proxy_reconfigure().
+	 *
+	 * The callbacks (identify, on_request, backend_done) are called on
+	 * any worker's thread, at once from several.
 	 */
 	volatile sig_atomic_t *reload;
 	void (*on_reload)(void *ctx, struct proxy *p);

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The proxy: one thread, one epoll set (loop.c), and every guest
- * connection a small state machine (session.c) driven until it can make no
- * more progress. This file sets it all up and runs the turns of the loop:
- * wait, dispatch what epoll reports (listener.c, session.c, the relay's
- * idle pool), run the run queue, expire timers, free the closed.
+ * The proxy: workers, each a thread with its own epoll set (loop.c) and
+ * listener, and every guest connection a small state machine (session.c)
+ * driven until it can make no more progress. This file sets them up and
+ * runs the turns of a worker's loop: wait, dispatch what epoll reports
+ * (listener.c, session.c, the relay's idle pool), run the run queue,
+ * expire timers, free the closed. What the workers share, limits first,
+ * is shared.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <limits.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 
 #include "backends/kinds.h"
@@ -36,8 +40,13 @@
  * timers wait at most this many full turns for epoll to report all. */
 #define STALL_MS       1000
 #define CATCH_UP_TURNS 64
-/* Connection buffers kept for reuse: 8 MiB at most. */
+/* Connection buffers kept for reuse: 8 MiB at most, all workers. */
 #define SPARE_BUFS     256
+/* A worker that has not turned for this long is stuck: the watchdog
+ * hears nothing more (on_turn). Turns come every STOP_CHECK_MS at least. */
+#define TURN_LATE_MS   2000
+/* How long a reload waits for every worker to take the new options. */
+#define ADOPT_WAIT_MS  2000
 
 /* Runs what ran out of rounds last time; entries queued meanwhile wait
  * for the next turn. */
@@ -175,12 +184,16 @@ static void caps_for_memory(unsigned int *total, unsigned int *per_attach)
 /* The options come complete (see proxy.h): no defaults of our own here. */
 static int check_options(const struct mdr_proxy_options *o)
 {
-	if (!o || o->listen_fd < 0 || !o->backend || !o->stop ||
+	if (!o || !o->listen_fds || !o->workers ||
+	    o->workers > MDR_WORKERS_MAX || !o->backend || !o->stop ||
 	    !o->max_connections || !o->max_connections_per_attachment ||
 	    !o->timeout_http_request_ms || !o->timeout_keepalive_ms ||
 	    !o->timeout_client_ms || !o->timeout_server_ms ||
 	    !o->timeout_connect_ms)
 		return -EINVAL;
+	for (unsigned int i = 0; i < o->workers; i++)
+		if (o->listen_fds[i] < 0)
+			return -EINVAL;
 	if (mdr_backend_needs_endpoint(o->backend) ||
 	    (o->backend->tls && !o->backend->ssl_ctx))
 		return -EINVAL; /* mdr_backend_finish() was not called */
@@ -190,11 +203,9 @@ static int check_options(const struct mdr_proxy_options *o)
 static void gen_free(struct proxy *p, struct proxy_gen *g)
 {
 	relay_env_free(&g->relay);
-	mdr_cache_free(&g->cache);
 	if (g->base_fd >= 0)
 		close(g->base_fd);
-	if (p->o->backend_done)
-		p->o->backend_done(p->o->backend_done_ctx, g->backend);
+	mdr_backend_ref_put(p->sh, g->ref);
 	free(g);
 }
 
@@ -211,16 +222,15 @@ static bool same_backend(const struct mdr_backend *a,
 }
 
 /*
- * A generation for o's backend, timeouts and cache. The cache of @old is
- * taken over when nothing about it changed (and @old then keeps an empty
- * one, where what its last requests would store goes nowhere).
+ * A generation for o's backend (whose @ref it takes a user of, kept on
+ * failure), timeouts and cache epoch.
  */
 static struct proxy_gen *gen_new(struct proxy *p,
 				 const struct mdr_proxy_options *o,
-				 struct proxy_gen *old, int *err)
+				 struct mdr_backend_ref *ref,
+				 uint64_t cache_epoch, int *err)
 {
 	struct proxy_gen *g = calloc(1, sizeof(*g));
-	bool keep_cache;
 
 	*err = -ENOMEM;
 	if (!g)
@@ -238,33 +248,18 @@ static struct proxy_gen *gen_new(struct proxy *p,
 			open(o->backend->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (g->base_fd < 0) {
 			*err = -errno;
-			goto fail;
+			free(g);
+			return NULL;
 		}
 	}
-	keep_cache = old && old->cache.ttl_ms == o->cache_ttl_ms &&
-		     old->cache.max_bytes == o->cache_max_bytes &&
-		     same_backend(old->backend, o->backend);
-	if (keep_cache) {
-		g->cache = old->cache;
-		*err = mdr_cache_init(&old->cache, 0, 0);
-	} else {
-		*err = mdr_cache_init(&g->cache, o->cache_ttl_ms,
-				      o->cache_max_bytes);
-	}
-	if (*err) {
-		if (keep_cache)
-			old->cache = g->cache;
-		goto fail;
-	}
-	relay_env_init(&g->relay, &p->loop, o->backend, &p->bufs, &g->cache,
-		       o->backend_keepalive);
-	g->users = 1; /* the proxy's, while it is the newest */
+	/* Together, the workers keep MDR_POOL_MAX idle at most. */
+	relay_env_init(&g->relay, &p->loop, o->backend, &p->bufs, &p->sh->cache,
+		       cache_epoch, o->backend_keepalive,
+		       MDR_POOL_MAX / o->workers);
+	g->ref = ref;
+	g->users = 1; /* the worker's, while it is the newest */
+	*err = 0;
 	return g;
-fail:
-	if (g->base_fd >= 0)
-		close(g->base_fd);
-	free(g);
-	return NULL;
 }
 
 /* The newest generation steps down: freed once its last request ends. */
@@ -291,6 +286,47 @@ static void reap_gens(struct proxy *p)
 	}
 }
 
+/* @g, made for @o, is what the worker serves new requests with now. */
+static void gen_switch(struct proxy *p, const struct mdr_proxy_options *o,
+		       struct proxy_gen *g)
+{
+	if (p->gen)
+		gen_retire(p, p->gen);
+	p->gen = g;
+	p->opts = *o;
+	/* Connections between two requests hold nothing of the old one. */
+	for (struct conn *c = p->all; c; c = c->all_next)
+		if (c->state == CS_HEAD)
+			session_adopt_gen(p, c);
+}
+
+/*
+ * The options published last become this worker's, if it can make a
+ * generation for them; else it tries again at its next turn. 0 or -errno.
+ */
+static int adopt_published(struct proxy *p)
+{
+	struct mdr_proxy_options o;
+	struct mdr_backend_ref *ref;
+	struct proxy_gen *g;
+	uint64_t epoch, seq;
+	int err;
+
+	mdr_shared_snapshot(p->sh, &o, &ref, &epoch, &seq);
+	g = gen_new(p, &o, ref, epoch, &err);
+	if (!g) {
+		mdr_backend_ref_put(p->sh, ref);
+		pr_warn("proxy: worker %u cannot take the new settings (%s); "
+			"trying again at its next turn",
+			p->worker, strerror(-err));
+		return err;
+	}
+	gen_switch(p, &o, g);
+	p->seq = seq;
+	mdr_shared_adopted(p->sh, p->worker, seq);
+	return 0;
+}
+
 static bool same_rate_config(const struct mdr_rate_config *a,
 			     const struct mdr_rate_config *b)
 {
@@ -302,20 +338,37 @@ static bool same_rate_config(const struct mdr_rate_config *a,
 	       a->max_guests == b->max_guests;
 }
 
+static bool same_listeners(const struct mdr_proxy_options *a,
+			   const struct mdr_proxy_options *b)
+{
+	if (a->workers != b->workers || a->stop != b->stop)
+		return false;
+	for (unsigned int i = 0; i < a->workers; i++)
+		if (a->listen_fds[i] != b->listen_fds[i])
+			return false;
+	return true;
+}
+
+/*
+ * On worker 0's thread (on_reload): everything new is made first, so a
+ * failure leaves the old in force; then the shared part changes (caps,
+ * rate limiter, cache), worker 0 takes the new options, publishes them
+ * and waits for the other workers to take them too.
+ */
 int mdr_proxy_reconfigure(struct proxy *p, const struct mdr_proxy_options *o)
 {
 	unsigned int total, per_attach;
 	struct mdr_rate_limiter rate;
-	bool new_rate;
+	struct mdr_backend_ref *ref;
+	bool new_rate, new_cache;
 	struct proxy_gen *g;
 	int err;
 
 	err = check_options(o);
-	if (!err && (o->listen_fd != p->o->listen_fd || o->stop != p->o->stop))
-		err = -EINVAL; /* the listener stays: see proxy.h */
+	if (!err && !same_listeners(o, p->o))
+		err = -EINVAL; /* the listeners stay: see proxy.h */
 	if (err)
 		return err;
-	/* Everything new is made first: a failure leaves the old in force. */
 	/* (Against the options given: the limiter fills in its defaults.) */
 	new_rate = !same_rate_config(&o->rate_limit, &p->o->rate_limit);
 	if (new_rate) {
@@ -323,126 +376,136 @@ int mdr_proxy_reconfigure(struct proxy *p, const struct mdr_proxy_options *o)
 		if (err)
 			return err;
 	}
-	g = gen_new(p, o, p->gen, &err);
+	ref = mdr_backend_ref_new(o->backend);
+	g = ref ? gen_new(p, o, ref, 0, &err) : NULL;
 	if (!g) {
+		free(ref); /* never published: the backend is the caller's */
 		if (new_rate)
 			mdr_rate_free(&rate);
-		return err;
+		return ref ? err : -ENOMEM;
 	}
+	ref->users++; /* g's; the other is the publication's */
 
-	gen_retire(p, p->gen);
-	p->gen = g;
-	if (new_rate) {
-		/* Counts start afresh: windows of another length do not
-		 * carry over. */
-		mdr_rate_free(&p->rate);
-		p->rate = rate;
-	}
+	/* A response from another backend, or kept under another ttl or
+	 * size, is not this configuration's to serve. */
+	new_cache = p->o->cache_ttl_ms != o->cache_ttl_ms ||
+		    p->o->cache_max_bytes != o->cache_max_bytes ||
+		    !same_backend(p->o->backend, o->backend);
+	if (new_cache)
+		mdr_cache_reconfigure(&p->sh->cache, o->cache_ttl_ms,
+				      o->cache_max_bytes);
+	g->relay.cache_epoch = mdr_cache_epoch(&p->sh->cache);
 	total = o->max_connections;
 	per_attach = o->max_connections_per_attachment;
 	caps_for_memory(&total, &per_attach);
-	mdr_caps_set_limits(&p->caps, total, per_attach);
 	raise_fd_limit(o->max_connections);
-	p->opts = *o;
-	/* Connections between two requests hold nothing of the old one. */
-	for (struct conn *c = p->all; c; c = c->all_next)
-		if (c->state == CS_HEAD)
-			session_adopt_gen(p, c);
+	mdr_shared_publish(p->sh, o, ref, total, per_attach,
+			   new_rate ? &rate : NULL);
+	if (new_rate)
+		mdr_rate_free(&rate); /* the old one, now */
+	gen_switch(p, o, g);
+	p->seq = __atomic_load_n(&p->sh->seq, __ATOMIC_RELAXED);
+	mdr_shared_adopted(p->sh, 0, p->seq);
+	mdr_shared_wait_adopted(p->sh, p->seq, ADOPT_WAIT_MS);
 	return 0;
 }
 
-static int init_limits(struct proxy *p, const struct mdr_proxy_options *o)
+/* A worker's own part, made on mdr_proxy_run()'s thread before any
+ * worker starts. 0 or -errno; worker_free() frees what was made. */
+static int worker_init(struct proxy *p, struct mdr_shared *sh,
+		       unsigned int worker, struct mdr_proxy_counters *ctr)
 {
-	unsigned int total = o->max_connections,
-		     per_attach = o->max_connections_per_attachment;
+	struct epoll_event lev = { .events = EPOLLIN,
+				   .data.ptr = &p->listener };
+	struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &p->waker };
 	int ret;
 
-	raise_fd_limit(o->max_connections);
-	caps_for_memory(&total, &per_attach);
-	ret = mdr_caps_init(&p->caps, total, per_attach);
-	if (!ret)
-		ret = mdr_rate_init(&p->rate, &o->rate_limit);
-	if (!ret && mdr_buf_pool_init(&p->bufs, MDR_BUF_SIZE, SPARE_BUFS))
-		ret = -ENOMEM;
-	if (!ret)
-		p->gen = gen_new(p, o, NULL, &ret);
+	p->sh = sh;
+	p->worker = worker;
+	p->o = &p->opts;
+	p->opts = sh->opts;
+	p->ctr = ctr;
+	p->listen_fd = sh->opts.listen_fds[worker];
+	ret = loop_init(&p->loop);
 	if (ret)
 		return ret;
+	/* The spares are shared out, so all keep what one did. */
+	if (mdr_buf_pool_init(&p->bufs, MDR_BUF_SIZE,
+			      SPARE_BUFS / sh->workers ?: 1))
+		return -ENOMEM;
 	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return p->spare_fd < 0 ? -errno : 0;
+	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->spare_fd < 0 || p->wake_fd < 0)
+		return -errno;
+	sh->wake_fd[worker] = p->wake_fd;
+	if (epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, p->listen_fd, &lev) ||
+	    epoll_ctl(p->loop.epfd, EPOLL_CTL_ADD, p->wake_fd, &wev))
+		return -errno;
+	p->accepting = true;
+	return adopt_published(p);
 }
 
-static void free_limits(struct proxy *p)
+static void worker_free(struct proxy *p)
 {
 	if (p->gen)
 		gen_retire(p, p->gen);
-	else if (p->o->backend_done) /* never served with */
-		p->o->backend_done(p->o->backend_done_ctx, p->o->backend);
 	p->gen = NULL;
 	reap_gens(p);
 	mdr_buf_pool_free(&p->bufs);
-	mdr_rate_free(&p->rate);
-	mdr_caps_free(&p->caps);
 	if (p->spare_fd >= 0)
 		close(p->spare_fd);
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
+	if (p->loop.epfd >= 0)
+		epoll_ctl(p->loop.epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
+	loop_free(&p->loop);
 }
 
-int mdr_proxy_run(const struct mdr_proxy_options *o)
+static bool stopping(struct proxy *p)
 {
-	struct proxy p = { .loop.epfd = -1, .spare_fd = -1 };
-	struct mdr_proxy_counters own_counters = {};
-	struct epoll_event evs[MAX_EVENTS];
-	struct epoll_event lev = { .events = EPOLLIN };
-	uint64_t last_ms = 0;
-	int ret = 0, n, wait;
+	return *p->o->stop || mdr_shared_failed(p->sh);
+}
 
-	if (!o)
-		return -EINVAL;
-	p.opts = *o;
-	p.o = &p.opts;
-	p.ctr = o->counters ? o->counters : &own_counters;
-	ret = check_options(o);
-	if (ret)
-		goto out;
-	/* sendfile() has no MSG_NOSIGNAL: a guest that vanishes mid-file
-	 * must cost an EPIPE, not the daemon. */
-	signal(SIGPIPE, SIG_IGN);
-	ret = loop_init(&p.loop);
-	if (ret)
-		goto out;
-	ret = init_limits(&p, o);
-	if (ret)
-		goto out;
-	lev.data.ptr = &p.listener;
-	if (epoll_ctl(p.loop.epfd, EPOLL_CTL_ADD, o->listen_fd, &lev)) {
-		ret = -errno;
-		goto out;
+/* What worker 0 alone does between two turns: the watchdog's ping, and
+ * a reload. */
+static void first_worker_turn(struct proxy *p)
+{
+	if (p->o->on_turn &&
+	    mdr_shared_all_turned(p->sh, p->loop.now_ms, TURN_LATE_MS))
+		p->o->on_turn(p->o->on_turn_ctx);
+	if (p->o->reload && *p->o->reload) {
+		*p->o->reload = 0;
+		p->o->on_reload(p->o->on_reload_ctx, p);
+		loop_tick(&p->loop);
 	}
-	p.accepting = true;
+}
 
-	while (!*p.o->stop) {
-		if (p.o->on_turn)
-			p.o->on_turn(p.o->on_turn_ctx);
-		loop_tick(&p.loop);
+/* Runs a worker's loop until the proxy stops. 0 or -errno. */
+static int worker_run(struct proxy *p)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	uint64_t last_ms = 0, woken;
+	int n, wait;
+
+	while (!stopping(p)) {
+		loop_tick(&p->loop);
+		mdr_shared_turned(p->sh, p->worker, p->loop.now_ms);
 		/* Between two turns: nothing is half done. */
-		if (p.o->reload && *p.o->reload) {
-			*p.o->reload = 0;
-			p.o->on_reload(p.o->on_reload_ctx, &p);
-			loop_tick(&p.loop);
-		}
-		if (!p.accepting && p.loop.now_ms >= p.accept_resume_ms)
-			listener_set_accepting(&p, true);
+		if (!p->worker)
+			first_worker_turn(p);
+		else if (mdr_shared_newer(p->sh, p->seq))
+			adopt_published(p);
+		if (!p->accepting && p->loop.now_ms >= p->accept_resume_ms)
+			listener_set_accepting(p, true);
 		/* A line per request, one write per loop turn under load. */
-		if (p.o->access_log)
-			fflush(p.o->access_log);
-		wait = next_wait_ms(&p);
-		n = epoll_wait(p.loop.epfd, evs, MAX_EVENTS, wait);
-		if (n < 0 && errno != EINTR) {
-			ret = -errno;
-			break;
-		}
-		loop_tick(&p.loop);
-		note_stall(&p, &last_ms, wait);
+		if (p->o->access_log)
+			fflush(p->o->access_log);
+		wait = next_wait_ms(p);
+		n = epoll_wait(p->loop.epfd, evs, MAX_EVENTS, wait);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		loop_tick(&p->loop);
+		note_stall(p, &last_ms, wait);
 		/* A signal: a reload or a stop to see to, or a SIGCONT that
 		 * ended one (see note_stall()), before any timer. */
 		if (n < 0)
@@ -450,36 +513,143 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 		for (int i = 0; i < n; i++) {
 			struct endpoint *ep = evs[i].data.ptr;
 
-			if (ep == &p.listener)
-				listener_accept(&p);
+			if (ep == &p->listener)
+				listener_accept(p);
+			else if (ep == &p->waker)
+				(void)!read(p->wake_fd, &woken, sizeof(woken));
 			else if (!ep->c)
 				relay_pool_event(ep->env, ep->slot);
 			else if (!ep->c->le.dead)
-				session_event(&p, ep->c, ep->backend,
+				session_event(p, ep->c, ep->backend,
 					      evs[i].events);
 		}
-		run_queue(&p);
-		if (p.catch_up_turns && n == MAX_EVENTS) {
-			p.catch_up_turns--;
+		run_queue(p);
+		if (p->catch_up_turns && n == MAX_EVENTS) {
+			p->catch_up_turns--;
 		} else {
-			p.catch_up_turns = 0;
-			expire_timers(&p);
-			relay_pool_expire(&p.gen->relay);
+			p->catch_up_turns = 0;
+			expire_timers(p);
+			relay_pool_expire(&p->gen->relay);
 		}
-		reap(&p);
-		reap_gens(&p);
+		reap(p);
+		reap_gens(p);
 	}
-	while (p.all)
-		session_close(&p, p.all);
-	for (struct loop_entry *e = loop_run_take(&p.loop); e;)
+	return 0;
+}
+
+/* The end of a worker's loop: its connections closed, then freed. */
+static void worker_close_all(struct proxy *p)
+{
+	while (p->all)
+		session_close(p, p->all);
+	for (struct loop_entry *e = loop_run_take(&p->loop); e;)
 		e = loop_run_next(e);
-	reap(&p);
-	if (p.o->access_log)
-		fflush(p.o->access_log);
+	reap(p);
+	if (p->o->access_log)
+		fflush(p->o->access_log);
+}
+
+static void *worker_thread(void *arg)
+{
+	struct proxy *p = arg;
+	int err = worker_run(p);
+
+	if (err) {
+		pr_err("proxy: worker %u stopped: %s; stopping the others",
+		       p->worker, strerror(-err));
+		mdr_shared_fail(p->sh, err);
+	}
+	worker_close_all(p);
+	return NULL;
+}
+
+/*
+ * Workers 1.. on threads of their own, which hear no signal: they go to
+ * the caller's thread, worker 0's, whose epoll_wait() they interrupt.
+ * Returns how many started.
+ */
+static unsigned int start_workers(struct proxy *w, unsigned int n,
+				  pthread_t *threads)
+{
+	sigset_t all, old;
+	unsigned int i;
+	int err = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 1; i < n; i++) {
+		err = pthread_create(&threads[i], NULL, worker_thread, &w[i]);
+		if (err)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pr_err("proxy: cannot start worker %u: %s", i, strerror(err));
+		mdr_shared_fail(w[0].sh, -err);
+	}
+	return i;
+}
+
+int mdr_proxy_run(const struct mdr_proxy_options *o)
+{
+	static struct mdr_proxy_counters own_counters;
+	struct mdr_proxy_counters *ctr;
+	unsigned int total, per_attach, started = 0, made = 0;
+	pthread_t threads[MDR_WORKERS_MAX];
+	struct mdr_shared *sh = NULL;
+	struct proxy *w = NULL;
+	int ret;
+
+	ret = check_options(o);
+	if (ret) {
+		if (o && o->backend && o->backend_done) /* never served with */
+			o->backend_done(o->backend_done_ctx, o->backend);
+		return ret;
+	}
+	ctr = o->counters ? o->counters : &own_counters;
+	ctr->workers = o->workers;
+	/* sendfile() has no MSG_NOSIGNAL: a guest that vanishes mid-file
+	 * must cost an EPIPE, not the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	total = o->max_connections;
+	per_attach = o->max_connections_per_attachment;
+	raise_fd_limit(o->max_connections);
+	caps_for_memory(&total, &per_attach);
+	sh = calloc(1, sizeof(*sh));
+	w = calloc(o->workers, sizeof(*w));
+	ret = sh && w ? mdr_shared_init(sh, o, total, per_attach) : -ENOMEM;
+	if (ret) {
+		free(sh);
+		sh = NULL; /* the backend was never published */
+		goto out;
+	}
+	for (made = 0; made < o->workers; made++) {
+		w[made] = (struct proxy){ .loop.epfd = -1,
+					  .spare_fd = -1,
+					  .wake_fd = -1 };
+		ret = worker_init(&w[made], sh, made, ctr);
+		if (ret) {
+			made++; /* freed below */
+			goto out;
+		}
+	}
+	started = start_workers(w, o->workers, threads);
+	ret = worker_run(&w[0]);
+	if (ret)
+		mdr_shared_fail(sh, ret);
+	worker_close_all(&w[0]);
+	for (unsigned int i = 1; i < started; i++)
+		pthread_join(threads[i], NULL);
+	ret = ret ?: mdr_shared_failed(sh);
 out:
-	if (p.loop.epfd >= 0)
-		epoll_ctl(p.loop.epfd, EPOLL_CTL_DEL, o->listen_fd, NULL);
-	free_limits(&p);
-	loop_free(&p.loop);
+	for (unsigned int i = 0; i < made; i++)
+		worker_free(&w[i]);
+	if (sh) {
+		mdr_shared_free(sh);
+		free(sh);
+	} else if (o->backend_done) { /* never served with */
+		o->backend_done(o->backend_done_ctx, o->backend);
+	}
+	free(w);
 	return ret;
 }

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The metadata proxy: one event-driven listener for every attachment.
+ * The metadata proxy: event-driven workers for every attachment, each a
+ * thread with its own loop on its own listening socket.
  *
- * The daemon owns the listening socket (it lives in the proxy namespace) and
- * knows how to turn an accepted connection's addresses into an attachment's
- * identity; the proxy owns everything HTTP.
+ * The daemon owns the listening sockets (they live in the proxy namespace)
+ * and knows how to turn an accepted connection's addresses into an
+ * attachment's identity; the proxy owns everything HTTP.
+ *
+ * Limits hold for all workers together (shared.h): the connection caps,
+ * the rate limiter and the response cache are one each, under a mutex;
+ * the backend idle pool is split among the workers.
  */
 #ifndef MDR_PROXY_H
 #define MDR_PROXY_H
@@ -12,8 +17,10 @@
 #include "proxy/options.h"
 
 /*
- * Runs the event loop until *opts->stop (checked at least every 200 ms).
- * Returns 0 or a negative errno. Sets SIGPIPE to SIG_IGN for the process
+ * Runs the workers until *opts->stop (checked at least every 200 ms):
+ * worker 0 on the caller's thread, the others on threads of their own,
+ * all joined before it returns. Returns 0 or a negative errno (a worker
+ * that failed stops them all). Sets SIGPIPE to SIG_IGN for the process
  * (sendfile() has no MSG_NOSIGNAL). Raises the soft RLIMIT_NOFILE (up to
  * the hard one) to what max_connections needs. -EINVAL if a connection cap
  * or a timeout is 0, or if opts->backend has not been through
@@ -46,14 +53,17 @@ int mdr_proxy_run(const struct mdr_proxy_options *opts);
 
 /*
  * A reload, from opts->on_reload: @next replaces the options in force,
- * complete as for mdr_proxy_run() and with the same listener and stop
- * flag (the listening socket is never closed or made again, so no guest
- * is refused). Requests from now on are served with @next; each request
- * under way ends with the backend, timeouts and cache it started with,
- * and a connection between two requests takes the new ones for its next.
- * The response cache is kept unless its size, its ttl or the backend
- * changed; the rate limiter's counts start afresh if its settings
- * changed; connections over a lowered cap stay open.
+ * complete as for mdr_proxy_run() and with the same listeners, workers and
+ * stop flag (the listening sockets are never closed or made again, so no
+ * guest is refused). It returns once every worker serves with @next (or
+ * after 2 s, with a warning naming a worker that did not yet, which then
+ * does at its next turn). Requests from now on are served with @next;
+ * each request under way ends with the backend and timeouts it started
+ * with, and a connection between two requests takes the new ones for its
+ * next. The response cache is kept unless its size, its ttl or the
+ * backend changed (then it is emptied, and a response still coming from
+ * the old backend is not kept); the rate limiter's counts start afresh if
+ * its settings changed; connections over a lowered cap stay open.
  *
  * 0: done, and next->backend is the proxy's until opts->backend_done.
  * -EINVAL (bad options) or -errno: nothing changed at all, and the

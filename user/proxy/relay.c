@@ -6,8 +6,8 @@
  * back to be checked and rewritten, and the body is relayed as it arrives,
  * its framing tracked so the guest connection can be reused afterwards.
  *
- * The pool: a backend connection is parked (LIFO, MDR_POOL_MAX at most,
- * dropped after MDR_POOL_IDLE_MS idle) only when its exchange ended
+ * The pool: a backend connection is parked (LIFO, pool_max at most: each
+ * worker's share of MDR_POOL_MAX, dropped after MDR_POOL_IDLE_MS idle) only when its exchange ended
  * cleanly: the request fully sent, the response framed by Content-Length
  * or chunked (never close-delimited) and fully read, nothing extra after
  * it, and no "Connection: close" from the backend. Idle sockets stay in
@@ -104,13 +104,17 @@ static void pool_drop_at(struct relay_env *re, unsigned int i)
 
 void relay_env_init(struct relay_env *re, struct mdr_loop *loop,
 		    const struct mdr_backend *be, struct mdr_buf_pool *bufs,
-		    struct mdr_cache *cache, bool keepalive)
+		    struct mdr_cache *cache, uint64_t cache_epoch,
+		    bool keepalive, unsigned int pool_max)
 {
 	re->loop = loop;
 	re->be = be;
 	re->bufs = bufs;
 	re->cache = cache;
-	re->pool_on = keepalive && !be->tls && mdr_backend_ops(be)->relayed;
+	re->cache_epoch = cache_epoch;
+	re->pool_max = pool_max < MDR_POOL_MAX ? pool_max : MDR_POOL_MAX;
+	re->pool_on = keepalive && re->pool_max && !be->tls &&
+		      mdr_backend_ops(be)->relayed;
 	re->n_idle = 0;
 	for (int i = 0; i < MDR_POOL_MAX; i++) {
 		re->idle[i].fd = -1;
@@ -215,7 +219,7 @@ static bool pool_put(struct relay_env *re, struct relay *r,
 	if (r->pool.slot >= 0) {
 		ib = &re->idle[r->pool.slot];
 	} else {
-		if (re->n_idle == MDR_POOL_MAX)
+		if (re->n_idle >= re->pool_max)
 			pool_drop_at(re, 0); /* the oldest makes room */
 		for (int i = 0; i < MDR_POOL_MAX && !ib; i++)
 			if (re->idle[i].fd < 0)
@@ -426,7 +430,8 @@ void relay_start(struct relay_env *re, struct relay *r, struct exchange *x,
 
 	r->outcome.status = 0;
 	if (cache_key)
-		mdr_cache_capture_begin(&r->cap, cache_key, key_len);
+		mdr_cache_capture_begin(re->cache, &r->cap, cache_key, key_len,
+					re->cache_epoch);
 	if (mdr_buf_get(re->bufs, &r->in) || mdr_buf_get(re->bufs, &r->out)) {
 		fail(r, 503, "proxy out of memory", 0);
 		return;
@@ -748,9 +753,8 @@ static int response_head(struct relay_env *re, struct relay *r,
 	mdr_body_init(&r->body, &h, dechunk);
 	/* The head just queued is the one the cache keeps (less Connection). */
 	if (mdr_cache_capturing(&r->cap))
-		mdr_cache_capture_head(re->cache, &r->cap, &h, dechunk,
-				       r->body.left, mdr_buf_end(&x->out) - ret,
-				       ret, keep);
+		mdr_cache_capture_head(&r->cap, &h, dechunk, r->body.left,
+				       mdr_buf_end(&x->out) - ret, ret, keep);
 	mdr_buf_consume(&r->in, h.len);
 	r->rs = RS_BODY;
 	*progress = true;

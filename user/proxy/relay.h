@@ -118,6 +118,9 @@ struct relay {
  * harmless wakeup. The stack orders the idle slots, the most recently
  * parked last: LIFO keeps the few busiest connections warm and lets the
  * others time out.
+ *
+ * MDR_POOL_MAX is for all workers together: each keeps MDR_POOL_MAX /
+ * workers idle at most (idle sockets live in their worker's epoll set).
  */
 #define MDR_POOL_MAX 64
 #define MDR_POOL_IDLE_MS \
@@ -136,11 +139,13 @@ struct relay_env {
 	struct mdr_loop *loop;
 	const struct mdr_backend *be;
 	struct mdr_buf_pool *bufs;
-	struct mdr_cache *cache;
+	struct mdr_cache *cache; /* shared by every worker (cache.h) */
+	uint64_t cache_epoch;	 /* the cache's when this env was made */
 	/* The last resumable TLS session with the backend: one connection
 	 * per request would otherwise pay a full handshake each time. */
 	struct ssl_session_st *tls_session;
 	bool pool_on;
+	unsigned int pool_max; /* this worker's share of MDR_POOL_MAX */
 	struct idle_backend idle[MDR_POOL_MAX];
 	unsigned char idle_stack[MDR_POOL_MAX];
 	unsigned int n_idle;
@@ -148,7 +153,8 @@ struct relay_env {
 
 void relay_env_init(struct relay_env *re, struct mdr_loop *loop,
 		    const struct mdr_backend *be, struct mdr_buf_pool *bufs,
-		    struct mdr_cache *cache, bool keepalive);
+		    struct mdr_cache *cache, uint64_t cache_epoch,
+		    bool keepalive, unsigned int pool_max);
 /* Closes the idle pool and forgets the TLS session. */
 void relay_env_free(struct relay_env *re);
 /* Closes the idle pool and parks nothing more: a reload replaced this

@@ -115,8 +115,8 @@ static bool refused_over_rate(struct proxy *p, struct conn *c)
 	char retry[40];
 	unsigned int wait;
 
-	wait = mdr_rate_check(&p->rate, c->g.id.attach_id, &c->g.peer_addr,
-			      p->loop.now_ms);
+	wait = mdr_shared_rate_check(p->sh, c->g.id.attach_id, &c->g.peer_addr,
+				     p->loop.now_ms);
 	if (!wait)
 		return false;
 	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
@@ -285,34 +285,31 @@ static bool serve_cached(struct proxy *p, struct conn *c,
 			 const struct mdr_http_head *h, char *key,
 			 size_t *key_len)
 {
+	static const char conn_line[] = "Connection: keep-alive\r\n\r\n";
 	struct exchange *x = &c->x;
 	struct mdr_cache_hit hit;
-	size_t len, need;
+	size_t len, room;
 	bool keep;
 
-	if (!mdr_cache_enabled(&c->gen->cache) ||
+	if (!mdr_cache_enabled(&p->sh->cache) ||
 	    !mdr_str_eq(h->method, "GET") || h->body != MDR_BODY_NONE)
 		return false;
 	len = mdr_cache_key(&c->g.id, h->target.p, h->target.n, key,
 			    MDR_BUF_SIZE);
 	if (!len)
 		return false;
-	if (!mdr_cache_lookup(&c->gen->cache, key, len, p->loop.now_ms, &hit)) {
+	/* The head goes straight into x->out, leaving room for our line. */
+	room = mdr_buf_room(&x->out);
+	room = room > sizeof(conn_line) ? room - sizeof(conn_line) : 0;
+	if (!mdr_cache_lookup(&p->sh->cache, key, len, p->loop.now_ms,
+			      mdr_buf_end(&x->out), room, &hit)) {
 		mdr_counter_add(&p->ctr->cache_misses, 1);
 		*key_len = len;
 		return false;
 	}
 	keep = !x->close_after;
-	need = hit.head_len + sizeof("Connection: keep-alive\r\n\r\n");
-	c->file.fd = need <= mdr_buf_room(&x->out)
-			     ? fcntl(hit.body_fd, F_DUPFD_CLOEXEC, 0)
-			     : -1;
-	if (c->file.fd < 0) {
-		mdr_counter_add(&p->ctr->cache_misses, 1);
-		return false; /* then the backend answers instead */
-	}
+	c->file.fd = hit.body_fd;
 	mdr_counter_add(&p->ctr->cache_hits, 1);
-	memcpy(mdr_buf_end(&x->out), hit.head, hit.head_len);
 	x->out.tail += hit.head_len;
 	x->out.tail += snprintf(mdr_buf_end(&x->out), mdr_buf_room(&x->out),
 				"Connection: %s\r\n\r\n",
@@ -598,7 +595,7 @@ void session_close(struct proxy *p, struct conn *c)
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	loop_kill(&p->loop, &c->le);
-	mdr_caps_release(&p->caps, c->g.have_id, c->g.id.attach_id);
+	mdr_shared_release(p->sh, c->g.have_id, c->g.id.attach_id);
 	mdr_counter_add(&p->ctr->connections_open, -1);
 }
 

@@ -7,6 +7,7 @@
  * that expected warnings do not clutter the suite's output.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1045,6 +1046,34 @@ static void test_access_log_format(void)
 		  "[mdredir] access_log_format: 'JSON' must be text or json");
 }
 
+/* workers: auto (the CPUs we may run on), or 1 to MDR_WORKERS_MAX. */
+static void test_workers(void)
+{
+	const char *path;
+	cpu_set_t cpus;
+
+	mdr_settings_defaults(&s);
+	CHECK_INT(s.workers, 0);
+	CHECK_INT(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	CHECK_INT(mdr_settings_workers(&s), CPU_COUNT(&cpus) < MDR_WORKERS_MAX
+						    ? CPU_COUNT(&cpus)
+						    : MDR_WORKERS_MAX);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nworkers = 3\n", NULL), 0);
+	CHECK_INT(mdr_settings_workers(&s), 3);
+	CHECK_INT(load(&s, "[mdredir]\nworkers = auto\n", NULL), 0);
+	CHECK_INT(s.workers, 0);
+	CHECK_INT(load(&s, "[mdredir]\nworkers = 64\n", NULL), 0);
+	CHECK_INT(mdr_settings_workers(&s), 64);
+	CHECK_INT(load_fresh(&s, "[mdredir]\nworkers = 0\n", &path), -EINVAL);
+	CHECK_HAS(captured, at(path, 2));
+	CHECK_HAS(captured, "[mdredir] workers: '0' must be auto or a number "
+			    "from 1 to 64");
+	CHECK_INT(load_fresh(&s, "[mdredir]\nworkers = 65\n", NULL), -EINVAL);
+	CHECK_HAS(captured, "'65' must be auto or a number from 1 to 64");
+	CHECK_INT(load_fresh(&s, "[mdredir]\nworkers = many\n", NULL), -EINVAL);
+	CHECK_HAS(captured, "'many' must be auto or a number from 1 to 64");
+}
+
 /* imds_tokens, and the hop limit that required brings unless one is set. */
 static void test_imds_tokens(void)
 {
@@ -1305,7 +1334,7 @@ static void test_sample_file(void)
 	free(text);
 	for (size_t i = 0; i < MDR_SETTINGS_MAX_OPTIONS; i++)
 		set += s.origin[i].source != 0;
-	CHECK_INT(set, 44); /* every option in settings.c's table */
+	CHECK_INT(set, 45); /* every option in settings.c's table */
 	CHECK_INT(finish(&s), 0);
 	mdr_settings_defaults(&want);
 	CHECK_INT(finish(&want), 0);
@@ -1404,6 +1433,7 @@ int main(void)
 	test_access_log_format();
 	test_metrics_listen();
 	test_imds_tokens();
+	test_workers();
 	test_sample_file();
 	test_proxy_options();
 
