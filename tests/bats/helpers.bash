@@ -110,6 +110,17 @@ start_backend() { start_server record_backend.py "$@"; }
 # start_nova ARGS...: the fake Nova metadata API.
 start_nova() { start_server nova_backend.py "$@"; }
 
+# backend_b: a second recording backend, on $B_SOCK, recording in
+# $B_RECORD; B_PID is the caller's to stop.
+backend_b() {
+	B_RECORD=$BATS_TEST_TMPDIR/b.jsonl
+	: >"$B_RECORD"
+	python3 "$ROOT/tests/backend/record_backend.py" --unix "$B_SOCK" \
+		--record "$B_RECORD" >"$BATS_TEST_TMPDIR/b.out" 2>&1 3>&- &
+	B_PID=$!
+	await_line "$B_PID" "$BATS_TEST_TMPDIR/b.out" ready
+}
+
 stop_backend() {
 	[ -n "${BACKEND_PID:-}" ] || return 0
 	kill "$BACKEND_PID" 2>/dev/null || true

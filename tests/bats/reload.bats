@@ -29,16 +29,6 @@ teardown() {
 	common_teardown
 }
 
-# backend_b: a second recording backend, on its own socket and record.
-backend_b() {
-	B_RECORD=$BATS_TEST_TMPDIR/b.jsonl
-	: >"$B_RECORD"
-	python3 "$ROOT/tests/backend/record_backend.py" --unix "$B_SOCK" \
-		--record "$B_RECORD" >"$BATS_TEST_TMPDIR/b.out" 2>&1 3>&- &
-	B_PID=$!
-	await_line "$B_PID" "$BATS_TEST_TMPDIR/b.out" ready
-}
-
 # conf LINES...: the [mdredir] section, then whatever else LINES say
 # (each a line, sections included).
 conf() {
