@@ -2,37 +2,67 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # tools/bench.sh: mdredir against Neutron's haproxy, side by side in one run,
-# on a veth sandbox of its own; writes BENCHMARKS.md. Run as root:
-#
-#   tools/bench.sh          everything (about 12 minutes)
-#   tools/bench.sh storm    only the boot-storm scenario (about 15 s);
-#                           with BENCH_FROM=DIR (the kept raw output of an
-#                           earlier full run) its data is added to DIR and
-#                           BENCHMARKS.md regenerated from DIR, so the file
-#                           still holds every section; without BENCH_FROM
-#                           BENCHMARKS.md is left alone and the storm report
-#                           is kept in the raw output directory.
-#
-# Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_CONNS (32),
-# BENCH_RUNS (5), BENCH_SCALES ("10 100 1000"), BENCH_STORM_GUESTS (200),
-# BENCH_STORM_DELAY_MS (the backend's answer time, 50), BENCH_OUTPUT
-# (BENCHMARKS.md), BENCH_KEEP=1 keeps the raw output directory, BENCH_ONLY
-# (= the first argument), BENCH_FROM (see above).
+# on a veth sandbox of its own; writes BENCHMARKS.md. Run as root; usage()
+# below (`tools/bench.sh --help`) tells the parts and the knobs.
 set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tools/bench.sh [--only PART]    (as root)
+
+  (no PART)        everything (about 13 minutes); rewrites BENCHMARKS.md
+  --only requests  the per-request cost only: every design's req/s and
+                   server core µs/req, both styles, BENCH_RUNS rounds
+                   (about 8 minutes at the defaults; BENCH_DURATION=3
+                   BENCH_RUNS=3 for a quick look)
+  --only storm     the boot-storm scenario only (about 15 s)
+  (or: storm)
+
+With --only, BENCHMARKS.md is left alone: the report goes to the raw
+output directory, which is kept, and its issue-14 tables to stdout.
+`--only storm` with BENCH_FROM=DIR (the kept raw output of an earlier
+full run) adds its data to DIR and regenerates BENCHMARKS.md from DIR,
+so the file still holds every section.
+
+Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_CONNS (32),
+BENCH_RUNS (rounds, 5), BENCH_RETRIES (times a disturbed run is run
+again, 2), BENCH_RETRY_BUDGET (such retries in the whole run, 12),
+BENCH_SCALES ("10 100 1000"), BENCH_STORM_GUESTS
+(200), BENCH_STORM_DELAY_MS (the backend's answer time, 50), BENCH_OUTPUT
+(BENCHMARKS.md), BENCH_JSON (where to copy the figures as JSON, besides
+summary.json in the raw output), BENCH_KEEP=1 keeps the raw output
+directory, BENCH_ONLY (= --only), BENCH_FROM (see above).
+EOF
+}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 DUR=${BENCH_DURATION:-10}
 CONNS=${BENCH_CONNS:-32}
 RUNS=${BENCH_RUNS:-5}
+RETRIES=${BENCH_RETRIES:-2}
+RETRY_BUDGET=${BENCH_RETRY_BUDGET:-12}
+OTHER_MAX_PCT=5	# see measure_style
 SCALES=${BENCH_SCALES:-10 100 1000}
 OUTPUT=${BENCH_OUTPUT:-$ROOT/BENCHMARKS.md}
-ONLY=${1:-${BENCH_ONLY:-}}
+JSON_OUT=${BENCH_JSON:-}
+ONLY=${BENCH_ONLY:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	--only) [ $# -ge 2 ] || { usage >&2; exit 2; }; ONLY=$2; shift 2 ;;
+	--only=*) ONLY=${1#--only=}; shift ;;
+	storm) ONLY=storm; shift ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
 case $ONLY in
 "" | all) ONLY= ;;
-storm) ;;
-*) echo "usage: tools/bench.sh [storm]" >&2; exit 2 ;;
+storm | requests) ;;
+*) echo "tools/bench.sh: no part '$ONLY' (requests or storm)" >&2; exit 2 ;;
 esac
+# part NAME: whether this run measures part NAME (every part without --only).
+part() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 FROM=${BENCH_FROM:-}
 if [ -n "$FROM" ]; then
 	[ "$ONLY" = storm ] || { echo "BENCH_FROM goes with 'storm' only" >&2; exit 2; }
@@ -107,7 +137,8 @@ cleanup() {
 	fi
 	del_scale_ns
 	sb_cleanup
-	if [ -n "${BENCH_KEEP:-}" ] || { [ "$ONLY" = storm ] && [ -z "$FROM" ]; }; then
+	# A part alone keeps its report there (BENCHMARKS.md is left alone).
+	if [ -n "${BENCH_KEEP:-}" ] || { [ -n "$ONLY" ] && [ -z "$FROM" ]; }; then
 		say "raw output kept in $WORK"
 	else
 		rm -rf "$WORK"
@@ -140,6 +171,34 @@ make -s >/dev/null 2>&1 || { tools/deps.sh && make -s; } || die "make"
 
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }	# utime+stime, ticks
 
+# group_ticks PID: the CPU ticks of PID's threads and child processes (a
+# daemon's workers may be either); 0 without a PID (the limit has no proxy).
+group_ticks() {
+	local p t=0
+	[ -n "$1" ] || { echo 0; return; }
+	for p in $1 $(pgrep -P "$1" || true); do
+		t=$((t + $(cpu_of "$p" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
+# task_ticks PID: "TID TICKS" for each thread of PID and of its children
+# (the name in stat may hold spaces: fields are counted after its ')').
+task_ticks() {
+	local p
+	[ -n "$1" ] || return 0
+	for p in $1 $(pgrep -P "$1" || true); do
+		cat /proc/"$p"/task/*/stat 2>/dev/null || true
+	done | awk '{s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print $1, f[12] + f[13]}'
+}
+
+# task_delta BEFORE AFTER: the ticks each task used in between, of those
+# that used any, comma-separated.
+task_delta() {
+	awk 'NR == FNR {a[$1] = $2; next}
+		$2 > a[$1] {printf "%s%d", sep, $2 - a[$1]; sep = ","}' "$1" "$2"
+}
+
 start_daemon() {
 	: >"$WORK/daemon.log"
 	taskset -c $SERVER_CPU "$MDREDIR" daemon "$@" 2>>"$WORK/daemon.log" &
@@ -152,10 +211,14 @@ start_daemon() {
 	die "daemon did not start: $(cat "$WORK/daemon.log")"
 }
 
-if [ -z "$ONLY" ]; then
-# (The whole harness but the storm; \`tools/bench.sh storm\` skips it.)
+# kconfig: the running kernel's configuration, if it can be read.
+kconfig() { zcat /proc/config.gz 2>/dev/null || cat "/boot/config-$(uname -r)" 2>/dev/null || true; }
 
-# The machine and the versions, for the report.
+if [ "$ONLY" != storm ]; then
+# (Every part but the storm: the sandbox, the backend, the measuring.)
+
+# The machine and the versions, for the report. How the kernel counts CPU
+# time decides the precision of the CPU figures (see report.py).
 {
 	printf '{"date":"%s",' "$(date -u '+%Y-%m-%d %H:%M UTC')"
 	printf '"kernel":"%s","nproc":%s,' "$(uname -r)" "$(nproc)"
@@ -165,6 +228,10 @@ if [ -z "$ONLY" ]; then
 	printf '"nginx":"%s",' "$(nginx -v 2>&1 | sed 's/.*nginx\///')"
 	printf '"wrk":"%s",' "$(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
 	printf '"mdredir":"%s",' "$(git describe --always --dirty 2>/dev/null || echo unknown)"
+	printf '"kernel_hz":"%s",' "$(kconfig | awk -F= '$1 == "CONFIG_HZ" {print $2}')"
+	printf '"cpu_accounting":"%s",' "$(kconfig | awk -F= '$2 == "y" && $1 ~ /^CONFIG_(TICK_CPU|VIRT_CPU|IRQ_TIME)_ACCOUNTING(_GEN|_NATIVE)?$/ {sub(/^CONFIG_/, "", $1); printf "%s%s", s, $1; s = " "}')"
+	printf '"only":"%s","other_max_pct":%s,"retries":%s,"retry_budget":%s,' \
+		"${ONLY:-all}" "$OTHER_MAX_PCT" "$RETRIES" "$RETRY_BUDGET"
 	printf '"duration":%s,"conns":%s,"runs":%s}\n' "$DUR" "$CONNS" "$RUNS"
 } >"$WORK/meta.json"
 
@@ -213,47 +280,91 @@ check() {
 }
 
 busy() { awk '/^cpu / {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
-# core_busy N: the busy ticks of CPU N alone.
-core_busy() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
 # stolen: ticks the hypervisor gave our CPUs to someone else (all CPUs).
 stolen() { awk '/^cpu / {print $9; exit}' /proc/stat; }
 # core_busy N: busy ticks of CPU N alone (user, nice, system, irq, softirq).
 core_busy() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+# core_tasks N: the ticks of CPU N in tasks (user, nice, system), not in
+# interrupts: less the proxy's and the backend's, what other tasks took
+# of the server core (at least: those two are charged some interrupts).
+core_tasks() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4; exit}' /proc/stat; }
+# core_idle N: idle, iowait and steal ticks of CPU N. Idle is not sampled
+# at ticks but kept exact when the CPU sleeps (NO_HZ), so the wall time
+# less these is the core's busy time without the ticks' sampling error.
+core_idle() { awk -v c="cpu$1" '$1 == c {print $5+$6+$9; exit}' /proc/stat; }
+now_ns() { date +%s%N; }
 
-# measure_run DESIGN URL PROXY_PID RUN: run RUN of each connection style
-# (after a 1 s warm-up), one JSON line each in results.jsonl with the
-# proxy's CPU time and how busy each core was.
-measure_run() {
-	local design=$1 url=$2 pid=$3 run=$4 style hdr f c0 c1 b0 b1 s0 s1 k0 k1 t0 t1
-	for style in close keepalive; do
-		hdr=()
-		[ "$style" = close ] && hdr=(-H "Connection: close")
-		ip netns exec "$VM" taskset -c $CLIENT_CPU wrk -t1 "-c$CONNS" -d1s \
-			"${hdr[@]}" "$url" >"$RAW/$design-$style-warmup-$run.txt"
-		f=$RAW/$design-$style-$run.txt
-		c0=$(cpu_of "$pid") b0=$(busy)
+# How wrk runs in the VM: pinned to the client core.
+CLIENT_PIN=(taskset -c "$CLIENT_CPU")
+RESULTS=$WORK/results.jsonl
+
+# A run whose server core gave other tasks (not the proxy, not nginx) more
+# than OTHER_MAX_PCT % of its busy time was disturbed by other work on the
+# machine: it is run again, up to RETRIES times (RETRY_BUDGET times in all,
+# so that a busy machine cannot stretch the run without end), and the
+# disturbed ones are kept apart (disturbed.jsonl). Only where the client
+# has a core of its own (otherwise it is one of the other tasks).
+
+# measure_style DESIGN STYLE URL PID RUN [KEY=VALUE...]: run RUN of one
+# connection style (after a 1 s warm-up), one JSON line in $RESULTS:
+# wrk's figures, the CPU ticks of the proxy PID (threads and children)
+# and of each of its tasks that ran, of the backend (nginx), how busy
+# each core was; the KEY=VALUEs as they are.
+measure_style() {
+	local design=$1 style=$2 url=$3 pid=$4 run=$5 hdr=() f line try
+	local c0 c1 n0 n1 b0 b1 s0 s1 k0 k1 t0 t1 o0 o1 w0 w1 i0 i1
+	shift 5
+	if [ "$style" = close ]; then hdr=(-H "Connection: close"); fi
+	ip netns exec "$VM" "${CLIENT_PIN[@]}" wrk -t1 "-c$CONNS" -d1s \
+		"${hdr[@]}" "$url" >"$RAW/$design-$style-warmup-$run.txt"
+	f=$RAW/$design-$style-$run.txt
+	for try in $(seq 0 "$RETRIES"); do
+		task_ticks "$pid" >"$WORK/tasks0"
+		c0=$(group_ticks "$pid") n0=$(group_ticks "$NGINX_PID") b0=$(busy)
 		s0=$(core_busy $SERVER_CPU) k0=$(core_busy $CLIENT_CPU) t0=$(stolen)
-		ip netns exec "$VM" taskset -c $CLIENT_CPU "${WRK[@]}" "${hdr[@]}" \
+		o0=$(core_tasks $SERVER_CPU) i0=$(core_idle $SERVER_CPU) w0=$(now_ns)
+		ip netns exec "$VM" "${CLIENT_PIN[@]}" "${WRK[@]}" "${hdr[@]}" \
 			"$url" >"$f"
-		c1=$(cpu_of "$pid") b1=$(busy)
+		c1=$(group_ticks "$pid") n1=$(group_ticks "$NGINX_PID") b1=$(busy)
 		s1=$(core_busy $SERVER_CPU) k1=$(core_busy $CLIENT_CPU) t1=$(stolen)
-		python3 tools/bench/wrk2json.py "design=$design" "style=$style" \
-			"run=$run" "proxy_ticks=$((c1 - c0))" \
+		o1=$(core_tasks $SERVER_CPU) i1=$(core_idle $SERVER_CPU) w1=$(now_ns)
+		task_ticks "$pid" >"$WORK/tasks1"
+		line=$(python3 tools/bench/wrk2json.py "design=$design" "style=$style" \
+			"run=$run" "try=$try" "proxy_ticks=$((c1 - c0))" \
+			"backend_ticks=$((n1 - n0))" \
+			"task_ticks=$(task_delta "$WORK/tasks0" "$WORK/tasks1")" \
 			"busy_ticks=$((b1 - b0))" "hz=$(getconf CLK_TCK)" \
 			"server_core_ticks=$((s1 - s0))" \
-			"client_core_ticks=$((k1 - k0))" "secs=$DUR" \
-			"stolen_ticks=$((t1 - t0))" "ncpu=$(nproc)" \
-			<"$f" >>"$WORK/results.jsonl"
-		say "$design $style #$run: $(tail -1 "$WORK/results.jsonl" |
-			jq -r '"\(.rps|floor) req/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms non2xx \(.non2xx) sockerr \(.sock_err)"')"
-		# The daemon's access log: keep what is not an access line.
-		if [ "$pid" = "${DAEMON_PID:-}" ]; then
-			grep -v ' access ' "$WORK/daemon.log" >>"$WORK/daemon.notes" || true
-			grep ' access ' "$WORK/daemon.log" | grep -vc '" 200 ' \
-				>"$RAW/$design-$style-$run.non200" || true
-			: >"$WORK/daemon.log"
+			"client_core_ticks=$((k1 - k0))" \
+			"server_core_task_ticks=$((o1 - o0))" \
+			"server_core_idle_ticks=$((i1 - i0))" \
+			"secs=$(((w1 - w0) / 1000000000)).$(printf %03d $(((w1 - w0) / 1000000 % 1000)))" \
+			"stolen_ticks=$((t1 - t0))" "ncpu=$(nproc)" "$@" <"$f" |
+			jq -c --argjson max "$OTHER_MAX_PCT" --argjson own "${#CLIENT_PIN[@]}" '
+				.other_ticks = ([.server_core_task_ticks - .proxy_ticks - .backend_ticks, 0] | max) |
+				.disturbed = ($own > 0 and .other_ticks * 100 > $max * .server_core_ticks)')
+		say "$design $style #$run: $(jq -r '"\(.rps|floor) req/s p99 \(.p99_ms) ms, server core \(.server_core_ticks * 1e6 / .hz / (.requests // 1) * 10 | round / 10) µs/req (proxy \(.proxy_ticks * 1e6 / .hz / (.requests // 1) * 10 | round / 10), other tasks \(.other_ticks * 1e6 / .hz / (.requests // 1) * 10 | round / 10)), non2xx \(.non2xx) sockerr \(.sock_err)" + (if .disturbed then ", DISTURBED" else "" end)' <<<"$line")"
+		if [ "$try" = "$RETRIES" ] || [ "$RETRY_BUDGET" -le 0 ] ||
+			[ "$(jq .disturbed <<<"$line")" = false ]; then
+			break
 		fi
+		RETRY_BUDGET=$((RETRY_BUDGET - 1))
+		printf '%s\n' "$line" >>"$WORK/disturbed.jsonl"
 	done
+	printf '%s\n' "$line" >>"$RESULTS"
+	# The daemon's access log: keep what is not an access line.
+	if [ "$pid" = "${DAEMON_PID:-}" ]; then
+		grep -v ' access ' "$WORK/daemon.log" >>"$WORK/daemon.notes" || true
+		grep ' access ' "$WORK/daemon.log" | grep -vc '" 200 ' \
+			>"$RAW/$design-$style-$run.non200" || true
+		: >"$WORK/daemon.log"
+	fi
+}
+
+# measure_run DESIGN URL PROXY_PID RUN: run RUN of each connection style.
+measure_run() {
+	local style
+	for style in close keepalive; do measure_style "$1" "$style" "$2" "$3" "$4"; done
 }
 
 # profile DESIGN URL PID: syscalls per request (strace -c on the proxy over
@@ -290,26 +401,6 @@ MD_URL=http://169.254.169.254/openstack/latest/meta_data.json
 
 LIMIT_URL=http://10.0.0.2:8080/openstack/latest/meta_data.json
 
-# Every design is set up once, side by side: haproxy bound to
-# 169.254.169.254 in the qdhcp-like namespace as Neutron does, and the
-# mdredir daemon. Whether mdredir is attached (and how) decides which of
-# them the VM reaches; the limit runs with nothing attached.
-say "Neutron's haproxy and the mdredir daemon, side by side"
-mkdir -p "$WORK/hap0"
-sed -e "s|@ID@|$NET_ID|g" -e "s|@PIDFILE@|$WORK/hap0/pid|" -e "s|@SOCK@|$SOCK|" \
-	tools/bench/haproxy.cfg.in >"$WORK/hap0/haproxy.cfg"
-ip -n "$DHCP" addr add 169.254.169.254/32 dev "$TAP"
-ip netns exec "$DHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/hap0/haproxy.cfg" \
-	2>"$RAW/haproxy.stderr" || die "haproxy: $(cat "$RAW/haproxy.stderr")"
-HAP_PID=$(cat "$WORK/hap0/pid")
-ls "/proc/$HAP_PID/task" | wc -l >"$RAW/haproxy.threads"
-
-# mdredir as it would be benchmarked fairly: no SYN rate limits (measured
-# with the shipped defaults separately below).
-printf '[mdredir]\nnew_connection_rate = 0\nnew_connection_rate_per_guest = 0\n' \
-	>"$WORK/bench.ini"
-start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench.ini"
-
 # use DESIGN: what the VM reaches from now on.
 use() {
 	"$MDREDIR" detach "$TAP" --netns "$DHCP" >/dev/null 2>&1 || true
@@ -326,11 +417,35 @@ use() {
 url_of() { if [ "$1" = limit ]; then echo "$LIMIT_URL"; else echo "$MD_URL"; fi; }
 pid_of() {
 	case $1 in
-	limit) echo "$NGINX_PID" ;;
+	limit) echo "" ;;	# no proxy: nginx is counted as the backend
 	haproxy) echo "$HAP_PID" ;;
 	*) echo "$DAEMON_PID" ;;
 	esac
 }
+
+fi	# [ "$ONLY" != storm ]
+
+if part requests; then
+# Every design is set up once, side by side: haproxy bound to
+# 169.254.169.254 in the qdhcp-like namespace as Neutron does, and the
+# mdredir daemon (on the server core like haproxy). Whether
+# mdredir is attached (and how) decides which of them the VM reaches;
+# the limit runs with nothing attached.
+say "Neutron's haproxy and the mdredir daemon, side by side"
+mkdir -p "$WORK/hap0"
+sed -e "s|@ID@|$NET_ID|g" -e "s|@PIDFILE@|$WORK/hap0/pid|" -e "s|@SOCK@|$SOCK|" \
+	tools/bench/haproxy.cfg.in >"$WORK/hap0/haproxy.cfg"
+ip -n "$DHCP" addr add 169.254.169.254/32 dev "$TAP"
+ip netns exec "$DHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/hap0/haproxy.cfg" \
+	2>"$RAW/haproxy.stderr" || die "haproxy: $(cat "$RAW/haproxy.stderr")"
+HAP_PID=$(cat "$WORK/hap0/pid")
+ls "/proc/$HAP_PID/task" | wc -l >"$RAW/haproxy.threads"
+
+# mdredir as it would be benchmarked fairly: no SYN rate limits (measured
+# with the shipped defaults separately below).
+printf '[mdredir]\nnew_connection_rate = 0\nnew_connection_rate_per_guest = 0\n' \
+	>"$WORK/bench.ini"
+start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench.ini"
 DESIGNS_RUN=(limit haproxy mdredir-tc mdredir-xdp)
 
 # Each proxy passes the identity to the backend (the limit has no proxy).
@@ -349,23 +464,31 @@ for run in $(seq "$RUNS"); do
 done
 "$MDREDIR" stats --json >"$RAW/stats-after-xdp.json"
 
-for d in haproxy mdredir-tc; do
-	use "$d"
-	profile "$d" "$MD_URL" "$(pid_of "$d")"
-done
+if [ -z "$ONLY" ]; then
+	for d in haproxy mdredir-tc; do
+		use "$d"
+		profile "$d" "$MD_URL" "$(pid_of "$d")"
+	done
+fi
 use none
 stop_haproxies
 ip -n "$DHCP" addr del 169.254.169.254/32 dev "$TAP"
 stop_daemon
 
-say "mdredir TC mode, shipped defaults (SYN rate limit as shipped)"
-start_daemon --backend "neutron:unix:$SOCK"
-"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID"
-check "$MD_URL" "$NET_ID"
-measure_run mdredir-tc-defaults "$MD_URL" "$DAEMON_PID" 1
-"$MDREDIR" stats --json >"$RAW/stats-defaults.json"
-stop_daemon
+if [ -z "$ONLY" ]; then
+	say "mdredir TC mode, shipped defaults (SYN rate limit as shipped)"
+	start_daemon --backend "neutron:unix:$SOCK"
+	"$MDREDIR" attach "$TAP" --netns "$DHCP" --network-id "$NET_ID"
+	check "$MD_URL" "$NET_ID"
+	measure_run mdredir-tc-defaults "$MD_URL" "$DAEMON_PID" 1
+	"$MDREDIR" stats --json >"$RAW/stats-defaults.json"
+	stop_daemon
+fi
 "$MDREDIR" unload >/dev/null
+fi	# part requests
+
+if [ -z "$ONLY" ]; then
+# (Scale and attach cost: the full run only.)
 
 # ---------------------------------------------------------------- scale
 
@@ -528,6 +651,7 @@ fi	# [ -z "$ONLY" ]
 # backend that takes STORM_DELAY_MS per answer (tools/bench/storm_backend.py).
 # In turn: Neutron's haproxy, mdredir without cache, mdredir with
 # cache_ttl = 15 (Nova's metadata_cache_expiration).
+if part storm; then
 ST=$WORK/storm
 mkdir -p "$ST"
 STORM_SOCK=$WORK/storm.sock
@@ -649,6 +773,7 @@ done
 kill "$STORM_BACKEND_PID" 2>/dev/null || true
 wait "$STORM_BACKEND_PID" 2>/dev/null || true
 STORM_BACKEND_PID=
+fi	# part storm
 
 # ---------------------------------------------------------------- report
 
@@ -658,11 +783,15 @@ if [ "$ONLY" = storm ] && [ -n "$FROM" ]; then
 	cp -r "$ST" "$FROM/storm"
 	say "storm data added to $FROM; writing $OUTPUT"
 	python3 tools/bench/report.py "$FROM" "$OUTPUT"
-elif [ "$ONLY" = storm ]; then
-	say "writing $WORK/BENCHMARKS-storm.md (BENCHMARKS.md left alone: no BENCH_FROM)"
-	python3 tools/bench/report.py "$WORK" "$WORK/BENCHMARKS-storm.md"
+elif [ -n "$ONLY" ]; then
+	say "writing $WORK/BENCHMARKS-$ONLY.md (BENCHMARKS.md left alone: one part only)"
+	python3 tools/bench/report.py "$WORK" "$WORK/BENCHMARKS-$ONLY.md" \
+		--json "$WORK/summary.json" --print-issue14
 else
 	say "writing $OUTPUT"
-	python3 tools/bench/report.py "$WORK" "$OUTPUT"
+	python3 tools/bench/report.py "$WORK" "$OUTPUT" --json "$WORK/summary.json"
+fi
+if [ -n "$JSON_OUT" ] && [ -f "$WORK/summary.json" ]; then
+	cp "$WORK/summary.json" "$JSON_OUT"
 fi
 say "done in $(($(date +%s) - T0)) s"

@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Render BENCHMARKS.md from the raw output of tools/bench.sh.
 
-usage: report.py WORKDIR OUTPUT
+usage: report.py WORKDIR OUTPUT [--json FILE] [--print-issue14]
+
+--json FILE writes the figures of issue 14's table (server core per
+request) as JSON; --print-issue14 prints those tables on stdout.
 """
-import glob
+import argparse
 import json
 import os
 import re
@@ -79,6 +82,185 @@ def wrk_requests(path):
         return int(m.group(1)) if m else None
     except OSError:
         return None
+
+
+# Issue 14's targets: the server core's CPU time per request, mdredir
+# against haproxy (at most this many times haproxy's), by style.
+COST_TARGETS = {"close": 0.5, "keepalive": 0.35}
+COST_DESIGNS = ["limit", "haproxy", "mdredir-tc", "mdredir-xdp"]
+
+
+def per_req(r, key):
+    """Microseconds of r[key] (ticks) per request of run r."""
+    if key not in r or not r.get("requests"):
+        return None
+    return r[key] * 1e6 / r.get("hz", 100) / r["requests"]
+
+
+def other_ticks(r):
+    """At least how many ticks of the server core other tasks took in run
+    r (tools/bench.sh: its task time less the proxy's and the backend's)."""
+    return r.get("other_ticks")
+
+
+def tick_sd_pct(r, kernel_hz):
+    """Relative standard deviation (%) of a core's busy time in run r when
+    the kernel charges each of its ticks whole to what it interrupted:
+    N = kernel_hz × secs samples, a binomial count of busy ones."""
+    if not kernel_hz or "server_core_ticks" not in r:
+        return None
+    n = kernel_hz * r["secs"]
+    p = r["server_core_ticks"] / r.get("hz", 100) / r["secs"]
+    if p <= 0 or p >= 1:
+        return None
+    return 100 * ((1 - p) / (n * p)) ** 0.5
+
+
+def idle_busy_us(r):
+    """Server core µs/req with the core's busy time taken as the wall time
+    less its idle, iowait and steal time (exact in idle: NO_HZ) instead
+    of the ticks' sample of busy time."""
+    if "server_core_idle_ticks" not in r or not r.get("requests"):
+        return None
+    hz = r.get("hz", 100)
+    return (r["secs"] * hz - r["server_core_idle_ticks"]) * 1e6 / hz / r["requests"]
+
+
+def cost_summary(res, meta):
+    """Server core µs/req per design and style: medians of the runs, the
+    runs' range, and the paired ratio to haproxy (each round's own)."""
+    khz = int(meta.get("kernel_hz") or 0)
+    tick = "TICK_CPU_ACCOUNTING" in meta.get("cpu_accounting", "")
+    out = {}
+    for s, _ in STYLES:
+        hap = {r["run"]: r for r in res if r["design"] == "haproxy" and r["style"] == s}
+        for d in COST_DESIGNS:
+            runs = [r for r in res if r["design"] == d and r["style"] == s]
+            if not runs:
+                continue
+            sus = [x for x in (per_req(r, "server_core_ticks") for r in runs) if x is not None]
+            v = {
+                "runs": len(runs),
+                "clean": sum(1 for r in runs if r["ok"]),
+                "rps": med([r["rps"] for r in runs]),
+                "p99_ms": med([r["p99_ms"] for r in runs]),
+                "server_us": med(sus),
+                "server_us_min": min(sus) if sus else None,
+                "server_us_max": max(sus) if sus else None,
+                "server_us_from_idle": med([idle_busy_us(r) for r in runs]),
+                "proxy_us": med([per_req(r, "proxy_ticks") for r in runs]),
+                "backend_us": med([per_req(r, "backend_ticks") for r in runs]),
+                "other_us": med([per_req(r, "other_ticks") for r in runs]),
+                "retried": sum(1 for r in runs if r.get("try")),
+                "disturbed": sum(1 for r in runs if r.get("disturbed")),
+                "server_busy_pct": med([r["server_core_ticks"] * 100 / r.get("hz", 100) / r["secs"]
+                                        for r in runs if "server_core_ticks" in r]),
+                "stolen_pct": med([stolen_pct(r) for r in runs]),
+                # One USER_HZ tick over the run's requests: the rounding of
+                # one run's figure.
+                "tick_us": med([1e6 / r.get("hz", 100) / r["requests"]
+                                for r in runs if r.get("requests")]),
+                "sampling_sd_pct": med([tick_sd_pct(r, khz) for r in runs]) if tick else None,
+            }
+            if None not in (v["server_us"], v["proxy_us"], v["backend_us"]):
+                v["rest_us"] = v["server_us"] - v["proxy_us"] - v["backend_us"]
+            for key, f in (("", lambda r: per_req(r, "server_core_ticks")),
+                           ("_from_idle", idle_busy_us)):
+                h = med([f(r) for r in hap.values()])
+                m = v["server_us" + key]
+                if d == "haproxy" or not h or not m:
+                    continue
+                v["vs_haproxy" + key] = m / h
+                v["vs_haproxy_paired" + key] = med(
+                    [f(r) / f(hap[r["run"]]) for r in runs
+                     if r["run"] in hap and f(r) and f(hap[r["run"]])])
+            if d.startswith("mdredir") and "vs_haproxy" in v:
+                v["target"] = COST_TARGETS[s]
+                v["met"] = v["vs_haproxy"] <= COST_TARGETS[s]
+            out.setdefault(s, {})[d] = v
+    return out
+
+
+def cost_section(w, cost, meta, xdpmode):
+    if not cost:
+        return
+    names = dict(DESIGNS)
+    vs = [v for s in cost.values() for v in s.values()]
+    tick_pct = max((v["tick_us"] * 100 / v["server_us"] for v in vs
+                    if v["tick_us"] and v["server_us"]), default=None)
+    sd = max((v["sampling_sd_pct"] for v in vs if v["sampling_sd_pct"] is not None),
+             default=None)
+    khz = meta.get("kernel_hz") or "?"
+    w("## Server core per request: issue 14's targets\n")
+    w(f"""What serving one request costs the server core, the figure issue 14's
+targets are set on: the busy time of CPU 0 over a run (user, system,
+irq and softirq from `/proc/stat`), divided by the requests wrk got
+answered. CPU 0 runs the proxy under test (haproxy or the mdredir
+daemon, one worker), the backend nginx and the kernel's work there;
+wrk runs alone on CPU 1. **Median** of the {meta['runs']} runs of
+{meta['duration']} s, the designs taking turns within each round;
+**range** is the lowest and highest run. **vs haproxy** is the ratio
+of the medians, and the verdict is taken on it; **paired** is the median
+of each round's own ratio (the two share the round's conditions), to
+show the verdict does not hang on how the medians fall. **proxy** and
+**backend** are those processes' own CPU time per request
+(utime+stime of every thread and child); **rest** is the remainder of
+the core's: the softirq work done outside them (packets sent to and
+from the VM) and anything else that ran on the core. **other tasks ≥**
+is a floor on the latter: the core's time in tasks (not interrupts)
+less the proxy's and nginx's (they are also charged interrupts that
+came while they ran, so it errs low). It should be near 0: a run where
+it passes {meta.get('other_max_pct', '?')} % of the core's busy time was disturbed by
+something else on this shared machine and is run again, up to
+{meta.get('retries', '?')} times (at most {meta.get('retry_budget', '?')} retries in the whole run, so that
+a busy machine cannot stretch it without end); **retried** counts the
+runs that needed it, **disturbed** those still disturbed at the last
+try, kept and counted in the medians.
+
+Precision. `/proc/stat` counts in USER_HZ = 100 ticks; one tick over a
+run's requests, the rounding of one run's figure, is at most
+{fmt(tick_pct, 2)} % of it here. This kernel (`CONFIG_HZ={khz}`,
+{meta.get('cpu_accounting') or 'accounting unknown'}) charges each of its timer ticks whole to
+what it interrupted, so a core's busy time is a sample of {khz} ticks a
+second, with a standard deviation of at most {fmt(sd, 1)} % in one run
+(binomial), narrowed by the median of the runs. Idle time is not
+sampled but kept exact (NO_HZ): **from idle** is the same figure with
+the core's busy time taken as the wall time less its idle, iowait and
+steal time. It has no sampling error, but it also counts the idle
+loop's own work between sleeps, so it comes out higher where the core
+is partly idle (the client-bound designs) and the same where it is
+saturated. Both are shown with their ratio to haproxy; the
+verdict uses the first, the measure the figures before issue 14's work
+were taken with.
+""")
+    w("| style | design | server core µs/req | range | from idle | proxy | backend "
+      "| rest | other tasks ≥ | retried | disturbed | req/s | server core busy "
+      "| vs haproxy | paired | from idle: vs haproxy, paired | target | verdict |")
+    w("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+
+    def x(v, k):
+        return f"{v[k]:.2f}×" if v.get(k) else "–"
+    for s, _ in STYLES:
+        for d in COST_DESIGNS:
+            v = cost.get(s, {}).get(d)
+            if not v:
+                continue
+            verdict = "–"
+            if "met" in v:
+                verdict = "**met**" if v["met"] else \
+                    f"**missed** ({v['vs_haproxy'] / v['target']:.2f}× the target)"
+            if v["clean"] != v["runs"]:
+                verdict += f", {v['runs'] - v['clean']} run(s) **FAILED**"
+            w(f"| {s} | {names[d].format(xdpmode=xdpmode)} | **{fmt(v['server_us'], 1)}** | "
+              f"{fmt(v['server_us_min'], 1)}–{fmt(v['server_us_max'], 1)} | "
+              f"{fmt(v['server_us_from_idle'], 1)} | {fmt(v['proxy_us'], 1)} | "
+              f"{fmt(v['backend_us'], 1)} | {fmt(v.get('rest_us'), 1)} | {fmt(v['other_us'], 1)} | "
+              f"{v['retried']} | {v['disturbed']} | {fmt(v['rps'])} | "
+              f"{busy_pct(v['server_busy_pct'])} | {x(v, 'vs_haproxy')} | "
+              f"{x(v, 'vs_haproxy_paired')} | {x(v, 'vs_haproxy_from_idle')}, "
+              f"{x(v, 'vs_haproxy_paired_from_idle')} | "
+              f"{'≤ ' + format(v['target'], '.2f') + '×' if 'target' in v else '–'} | {verdict} |")
+    w("")
 
 
 STORM_CONFIGS = [
@@ -223,7 +405,14 @@ def storm(w, work):
 
 
 def main():
-    work, out = sys.argv[1], sys.argv[2]
+    ap = argparse.ArgumentParser(description="Render BENCHMARKS.md from tools/bench.sh's raw output.")
+    ap.add_argument("work")
+    ap.add_argument("out")
+    ap.add_argument("--json", help="write issue 14's figures there as JSON")
+    ap.add_argument("--print-issue14", action="store_true",
+                    help="print issue 14's tables on stdout")
+    args = ap.parse_args()
+    work, out = args.work, args.out
     raw = os.path.join(work, "raw")
     if not os.path.exists(os.path.join(work, "meta.json")):
         # `tools/bench.sh storm` without an earlier run: the storm only.
@@ -357,6 +546,18 @@ def main():
   `/proc/stat`): this machine is a VM with neighbours, and a run with much
   stolen time is slow for reasons of its own.
 """)
+
+    cost = cost_summary(res, meta)
+    L14 = []
+    cost_section(L14.append, cost, meta, xdpmode)
+    L.extend(L14)
+    if args.print_issue14:
+        print("\n".join(L14))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "server_core_per_request": cost},
+                      f, indent=1, sort_keys=True)
+            f.write("\n")
 
     def row(d, s):
         v = summary.get((d, s))

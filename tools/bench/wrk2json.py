@@ -20,7 +20,13 @@ def main():
     out = {}
     for arg in sys.argv[1:]:
         k, _, v = arg.partition("=")
-        out[k] = int(v) if v.isdigit() else v
+        try:
+            out[k] = int(v)
+        except ValueError:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                out[k] = v
     text = sys.stdin.read()
     m = re.search(r"Requests/sec:\s+([\d.]+)", text)
     out["rps"] = float(m.group(1)) if m else None
