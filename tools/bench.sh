@@ -10,11 +10,14 @@ usage() {
 	cat <<'EOF'
 usage: tools/bench.sh [--only PART]    (as root)
 
-  (no PART)        everything (about 13 minutes); rewrites BENCHMARKS.md
+  (no PART)        everything (about 20 minutes); rewrites BENCHMARKS.md
   --only requests  the per-request cost only: every design's req/s and
                    server core µs/req, both styles, BENCH_RUNS rounds
                    (about 8 minutes at the defaults; BENCH_DURATION=3
                    BENCH_RUNS=3 for a quick look)
+  --only workers   mdredir with 1 and 2 workers only (about 8 minutes);
+                   skipped, saying so, if the daemon does not know
+                   `[mdredir] workers`
   --only storm     the boot-storm scenario only (about 15 s)
   (or: storm)
 
@@ -58,8 +61,8 @@ while [ $# -gt 0 ]; do
 done
 case $ONLY in
 "" | all) ONLY= ;;
-storm | requests) ;;
-*) echo "tools/bench.sh: no part '$ONLY' (requests or storm)" >&2; exit 2 ;;
+storm | requests | workers) ;;
+*) echo "tools/bench.sh: no part '$ONLY' (requests, workers or storm)" >&2; exit 2 ;;
 esac
 # part NAME: whether this run measures part NAME (every part without --only).
 part() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
@@ -199,9 +202,12 @@ task_delta() {
 		$2 > a[$1] {printf "%s%d", sep, $2 - a[$1]; sep = ","}' "$1" "$2"
 }
 
+# The daemon runs on DAEMON_CPUS (the server core, unless the workers'
+# runs give it both).
+DAEMON_CPUS=$SERVER_CPU
 start_daemon() {
 	: >"$WORK/daemon.log"
-	taskset -c $SERVER_CPU "$MDREDIR" daemon "$@" 2>>"$WORK/daemon.log" &
+	taskset -c "$DAEMON_CPUS" "$MDREDIR" daemon "$@" 2>>"$WORK/daemon.log" &
 	DAEMON_PID=$!
 	for _ in $(seq 200); do
 		grep -q 'listening on' "$WORK/daemon.log" && return 0
@@ -294,7 +300,8 @@ core_tasks() { awk -v c="cpu$1" '$1 == c {print $2+$3+$4; exit}' /proc/stat; }
 core_idle() { awk -v c="cpu$1" '$1 == c {print $5+$6+$9; exit}' /proc/stat; }
 now_ns() { date +%s%N; }
 
-# How wrk runs in the VM: pinned to the client core.
+# How wrk runs in the VM: pinned to the client core, unless the workers'
+# runs let it compete for both.
 CLIENT_PIN=(taskset -c "$CLIENT_CPU")
 RESULTS=$WORK/results.jsonl
 
@@ -423,12 +430,29 @@ pid_of() {
 	esac
 }
 
+# bench_ini N: the daemon's configuration as it is benchmarked fairly: no
+# SYN rate limits (the shipped defaults are measured separately below);
+# N workers ([mdredir] workers, issue 14) if this daemon knows the option.
+bench_ini() {
+	printf '[mdredir]\nnew_connection_rate = 0\nnew_connection_rate_per_guest = 0\n'
+	if [ -z "$WORKERS_SKIP" ]; then printf 'workers = %s\n' "$1"; fi
+}
+
+# Whether this daemon knows `[mdredir] workers`: it warns about an option
+# it does not know, and goes on without it.
+WORKERS_SKIP=
+printf '[mdredir]\nworkers = 2\n' >"$WORK/trial.ini"
+start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/trial.ini"
+if grep -q 'unknown option \[mdredir\] workers' "$WORK/daemon.log"; then
+	WORKERS_SKIP="this mdredir ($(git describe --always --dirty 2>/dev/null)) does not know [mdredir] workers: its daemon warns \"unknown option [mdredir] workers (ignored)\""
+fi
+stop_daemon
 fi	# [ "$ONLY" != storm ]
 
 if part requests; then
 # Every design is set up once, side by side: haproxy bound to
 # 169.254.169.254 in the qdhcp-like namespace as Neutron does, and the
-# mdredir daemon (on the server core like haproxy). Whether
+# mdredir daemon (one worker, on the server core like haproxy). Whether
 # mdredir is attached (and how) decides which of them the VM reaches;
 # the limit runs with nothing attached.
 say "Neutron's haproxy and the mdredir daemon, side by side"
@@ -441,10 +465,7 @@ ip netns exec "$DHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/hap0/haproxy.cfg"
 HAP_PID=$(cat "$WORK/hap0/pid")
 ls "/proc/$HAP_PID/task" | wc -l >"$RAW/haproxy.threads"
 
-# mdredir as it would be benchmarked fairly: no SYN rate limits (measured
-# with the shipped defaults separately below).
-printf '[mdredir]\nnew_connection_rate = 0\nnew_connection_rate_per_guest = 0\n' \
-	>"$WORK/bench.ini"
+bench_ini 1 >"$WORK/bench.ini"
 start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench.ini"
 DESIGNS_RUN=(limit haproxy mdredir-tc mdredir-xdp)
 
@@ -486,6 +507,60 @@ if [ -z "$ONLY" ]; then
 fi
 "$MDREDIR" unload >/dev/null
 fi	# part requests
+
+# ---------------------------------------------------------------- workers
+
+# place WHERE: cpu0 puts the server side (the daemon, nginx) on the server
+# core and the client on the other, as above; both gives the server side
+# both cores and lets the client compete for them (this machine has two:
+# it cannot give the server both and the client its own).
+place() {
+	local cpus p
+	case $1 in
+	cpu0) cpus=$SERVER_CPU CLIENT_PIN=(taskset -c "$CLIENT_CPU") ;;
+	both) cpus=$SERVER_CPU,$CLIENT_CPU CLIENT_PIN=() ;;
+	esac
+	DAEMON_CPUS=$cpus
+	for p in $NGINX_PID $(pgrep -P "$NGINX_PID"); do
+		taskset -a -p -c "$cpus" "$p" >/dev/null
+	done
+}
+
+if part workers; then
+if [ -n "$WORKERS_SKIP" ]; then
+	say "workers: SKIPPED: $WORKERS_SKIP"
+	printf '%s\n' "$WORKERS_SKIP" >"$WORK/workers.skipped"
+else
+	# 1 and 2 workers take turns like the designs above, in each
+	# placement; the daemon is restarted for each (and checked: the
+	# identity still reaches the backend), the attachment stays.
+	say "workers: 1 vs 2, TC mode, $RUNS rounds"
+	RESULTS=$WORK/workers.jsonl
+	bench_ini 1 >"$WORK/bench-w1.ini"
+	bench_ini 2 >"$WORK/bench-w2.ini"
+	attached=
+	for run in $(seq "$RUNS"); do
+		for where in cpu0 both; do
+			for n in 1 2; do
+				place "$where"
+				stop_daemon
+				start_daemon --backend "neutron:unix:$SOCK" --config "$WORK/bench-w$n.ini"
+				if [ -z "$attached" ]; then use mdredir-tc; attached=1; fi
+				check "$MD_URL" "$NET_ID"
+				for style in close keepalive; do
+					measure_style "w$n-$where" "$style" "$MD_URL" "$DAEMON_PID" \
+						"$run" "workers=$n" "place=$where" \
+						"tasks=$(task_ticks "$DAEMON_PID" | wc -l)"
+				done
+			done
+		done
+	done
+	stop_daemon
+	place cpu0
+	RESULTS=$WORK/results.jsonl
+	"$MDREDIR" unload >/dev/null
+fi
+fi	# part workers
 
 if [ -z "$ONLY" ]; then
 # (Scale and attach cost: the full run only.)

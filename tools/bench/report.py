@@ -4,8 +4,8 @@
 
 usage: report.py WORKDIR OUTPUT [--json FILE] [--print-issue14]
 
---json FILE writes the figures of issue 14's table (server core per
-request) as JSON; --print-issue14 prints those tables on stdout.
+--json FILE writes the figures of issue 14's tables (server core per
+request, workers) as JSON; --print-issue14 prints those tables on stdout.
 """
 import argparse
 import json
@@ -88,6 +88,8 @@ def wrk_requests(path):
 # against haproxy (at most this many times haproxy's), by style.
 COST_TARGETS = {"close": 0.5, "keepalive": 0.35}
 COST_DESIGNS = ["limit", "haproxy", "mdredir-tc", "mdredir-xdp"]
+# Issue 14's workers target: keep-alive req/s, 2 workers over 1.
+WORKERS_TARGET = 1.6
 
 
 def per_req(r, key):
@@ -263,6 +265,119 @@ were taken with.
     w("")
 
 
+def workers_summary(rows):
+    """1 vs 2 workers, by placement and style: medians of the runs, and
+    the 2-over-1 ratios."""
+    out = {}
+    for r in rows:
+        out.setdefault(r["place"], {}).setdefault(r["style"], {}) \
+            .setdefault(str(r["workers"]), []).append(r)
+    summ = {}
+    for place, styles in out.items():
+        for s, byn in styles.items():
+            for n, runs in byn.items():
+                tasks = []
+                for r in runs:
+                    t = sorted((int(x) for x in str(r.get("task_ticks", "")).split(",") if x),
+                               reverse=True)
+                    tot = sum(t)
+                    tasks.append([x * 100 / tot for x in t] if tot else [])
+                # The busiest tasks' shares of the daemon's CPU (median run).
+                width = max((len(t) for t in tasks), default=0)
+                shares = [med([t[i] if i < len(t) else 0 for t in tasks]) for i in range(width)]
+                summ.setdefault(place, {}).setdefault(s, {})[n] = {
+                    "runs": len(runs),
+                    "clean": sum(1 for r in runs if r["ok"]),
+                    "tasks": med([r.get("tasks") for r in runs]),
+                    "rps": med([r["rps"] for r in runs]),
+                    "p99_ms": med([r["p99_ms"] for r in runs]),
+                    "daemon_us": med([per_req(r, "proxy_ticks") for r in runs]),
+                    "backend_us": med([per_req(r, "backend_ticks") for r in runs]),
+                    "server_us": med([per_req(r, "server_core_ticks") for r in runs])
+                    if place == "cpu0" else None,
+                    "client_us": med([per_req(r, "client_core_ticks") for r in runs])
+                    if place == "cpu0" else None,
+                    "machine_us": med([per_req(r, "busy_ticks") for r in runs]),
+                    "machine_busy_pct": med([r["busy_ticks"] * 100 / r.get("hz", 100) / r["secs"]
+                                             / r["ncpu"] for r in runs]),
+                    "task_shares_pct": [x for x in shares if x >= 1],
+                }
+            one, two = summ[place][s].get("1"), summ[place][s].get("2")
+            if one and two and one["rps"] and two["rps"]:
+                two["rps_vs_1"] = two["rps"] / one["rps"]
+                if one["daemon_us"] and two["daemon_us"]:
+                    two["daemon_us_vs_1"] = two["daemon_us"] / one["daemon_us"]
+                if one["server_us"] and two["server_us"]:
+                    two["server_us_vs_1"] = two["server_us"] / one["server_us"]
+    return summ
+
+
+def workers_section(w, work, summ, meta):
+    skipped = os.path.join(work, "workers.skipped")
+    if not summ and not os.path.exists(skipped):
+        return
+    w("## Workers: 1 vs 2 (issue 14)\n")
+    if not summ:
+        w(f"Skipped: {open(skipped).read().strip()}.\n")
+        return
+    w(f"""mdredir in TC mode with `[mdredir] workers = 1` and `= 2`, the daemon
+restarted for each and checked (the backend sees the identity), {meta['runs']}
+rounds taking turns like the designs above, median of the runs. Two
+placements, since this machine has {meta['nproc']} cores and cannot give the
+server both and the client a third of its own:
+
+- **cpu0**: the daemon and nginx on CPU 0, wrk alone on CPU 1, as above.
+  Two workers share one core here, so they cannot serve more; what this
+  shows is what the second worker *costs*: the same CPU per request
+  (2w/1w ≈ 1.00×) means the workers add no work of their own, and that
+  figure per core is what a many-core node multiplies.
+- **both**: the daemon and nginx may run on both cores, and wrk (one
+  thread) competes with them for both; issue 14 asks for this with the
+  client on a core of its own. Every request also costs the client its
+  share (the **client** column of cpu0: wrk's core per request), so the
+  two cores saturate before two workers can double anything: **machine
+  busy** near 100 % says the machine, not the daemon, was the limit.
+
+**daemon** is the daemon's CPU time per request (all its threads and
+child processes), **split** how that time fell on its busiest tasks
+(the workers: an even split is SO_REUSEPORT spreading wrk's
+{meta['conns']} connections); **server core** (cpu0 only) as in the
+table above; **machine** both cores' busy time per request.
+""")
+    w("| placement | style | workers | tasks | req/s | p99 ms | daemon µs/req | split "
+      "| nginx µs/req | server core µs/req | client µs/req | machine µs/req | machine busy "
+      "| req/s 2w/1w | daemon µs/req 2w/1w | server core 2w/1w | runs clean |")
+    w("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for place in ("cpu0", "both"):
+        for s, _ in STYLES:
+            for n in ("1", "2"):
+                v = summ.get(place, {}).get(s, {}).get(n)
+                if not v:
+                    continue
+                split = "/".join(f"{x:.0f}" for x in v["task_shares_pct"]) + " %" \
+                    if v["task_shares_pct"] else "–"
+                ok = f"{v['clean']}/{v['runs']}" + ("" if v["clean"] == v["runs"] else " **FAILED**")
+
+                def rat(k, bold=False):
+                    if k not in v:
+                        return ""
+                    return f"**{v[k]:.2f}×**" if bold else f"{v[k]:.2f}×"
+                w(f"| {place} | {s} | {n} | {fmt(v['tasks'])} | {fmt(v['rps'])} | "
+                  f"{fmt(v['p99_ms'], 3)} | {fmt(v['daemon_us'], 1)} | {split} | "
+                  f"{fmt(v['backend_us'], 1)} | {fmt(v['server_us'], 1)} | {fmt(v['client_us'], 1)} | "
+                  f"{fmt(v['machine_us'], 1)} | {busy_pct(v['machine_busy_pct'])} | "
+                  f"{rat('rps_vs_1', True)} | {rat('daemon_us_vs_1')} | {rat('server_us_vs_1')} | {ok} |")
+    w("")
+    b = summ.get("both", {}).get("keepalive", {}).get("2")
+    if b and "rps_vs_1" in b:
+        met = b["rps_vs_1"] >= WORKERS_TARGET
+        w(f"Issue 14's target, keep-alive req/s with 2 workers ≥ {WORKERS_TARGET}× one "
+          f"worker's **with the client on its own core**: not measurable on "
+          f"{meta['nproc']} cores. Measured with the client competing: "
+          f"**{b['rps_vs_1']:.2f}×** ({'at or above' if met else 'below'} "
+          f"{WORKERS_TARGET}×), both cores {busy_pct(b['machine_busy_pct'])} busy.\n")
+
+
 STORM_CONFIGS = [
     ("haproxy", "Neutron: haproxy (Neutron's config), no cache"),
     ("mdredir-ttl0", "mdredir TC, `cache_ttl = 0` (cache off)"),
@@ -425,6 +540,7 @@ def main():
         return
     meta = json.load(open(os.path.join(work, "meta.json")))
     res = load(os.path.join(work, "results.jsonl"))
+    wres = load(os.path.join(work, "workers.jsonl"))
     scale = load(os.path.join(work, "scale.jsonl"))
     xdpmode = open(os.path.join(raw, "xdp-mode")).read().strip() \
         if os.path.exists(os.path.join(raw, "xdp-mode")) else "?"
@@ -497,7 +613,7 @@ def main():
   CPU 1; the server side — nginx *and* the proxy under test (haproxy or the
   mdredir daemon) — to CPU 0. Pinned to one CPU, haproxy 2.6 starts
   {hap_threads} thread(s) (it sizes `nbthread` from its CPU affinity); the mdredir
-  daemon is single-threaded anyway. So every design gets one server core,
+  daemon runs one worker (`workers = 1`, where it has the option). So every design gets one server core,
   shared with the backend; softirq work runs where the packets are sent from.
 - **Client.** `wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency`, run inside the VM
   namespace, URL `http://169.254.169.254/openstack/latest/meta_data.json`
@@ -548,14 +664,19 @@ def main():
 """)
 
     cost = cost_summary(res, meta)
+    wsumm = workers_summary(wres)
     L14 = []
     cost_section(L14.append, cost, meta, xdpmode)
+    workers_section(L14.append, work, wsumm, meta)
     L.extend(L14)
     if args.print_issue14:
         print("\n".join(L14))
     if args.json:
+        skipped = os.path.join(work, "workers.skipped")
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "server_core_per_request": cost},
+            json.dump({"meta": meta, "server_core_per_request": cost,
+                       "workers": wsumm if wsumm or not os.path.exists(skipped)
+                       else {"skipped": open(skipped).read().strip()}},
                       f, indent=1, sort_keys=True)
             f.write("\n")
 
