@@ -36,6 +36,8 @@
 /* Descriptors a connection can hold at once: guest, backend, local file. */
 #define FDS_PER_CONN   3
 #define FDS_SPARE      64
+/* And each worker's own: listener, epoll set, eventfd, spare. */
+#define FDS_PER_WORKER 4
 /* A turn this much later than its wait was stopped or starved; then
  * timers wait at most this many full turns for epoll to report all. */
 #define STALL_MS       1000
@@ -113,23 +115,26 @@ static void note_stall(struct proxy *p, uint64_t *last_ms, int wait)
 	uint64_t now = p->loop.now_ms, late = now - *last_ms - wait;
 
 	if (*last_ms && now - *last_ms > (uint64_t)wait + STALL_MS) {
-		pr_warn("proxy: the loop stalled for %.1f s (the daemon was "
-			"stopped, or starved of CPU); reading what %llu guest "
-			"connections sent meanwhile before their timeouts",
-			late / 1e3,
-			(unsigned long long)mdr_counter_read(
-				&p->ctr->connections_open));
+		/* A stopped daemon stalls every worker alike: one line. */
+		if (!p->worker)
+			pr_warn("proxy: the loop stalled for %.1f s (the daemon was "
+				"stopped, or starved of CPU); reading what %llu guest "
+				"connections sent meanwhile before their timeouts",
+				late / 1e3,
+				(unsigned long long)mdr_counter_read(
+					&p->ctr->connections_open));
 		p->catch_up_turns = CATCH_UP_TURNS;
 	}
 	*last_ms = now;
 }
 
 /* Enough descriptors for every connection the caps allow, as far as the
- * hard limit lets us: past it guests are shed (see shed_with_spare()). */
-static void raise_fd_limit(unsigned int max_conns)
+ * hard limit lets us: past it guests are shed (see shed_with_spare()).
+ * The idle pool is MDR_POOL_MAX in all, whatever the workers. */
+static void raise_fd_limit(unsigned int max_conns, unsigned int workers)
 {
-	rlim_t want =
-		(rlim_t)max_conns * FDS_PER_CONN + FDS_SPARE + MDR_POOL_MAX;
+	rlim_t want = (rlim_t)max_conns * FDS_PER_CONN + FDS_SPARE +
+		      (rlim_t)workers * FDS_PER_WORKER + MDR_POOL_MAX;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
@@ -398,7 +403,7 @@ int mdr_proxy_reconfigure(struct proxy *p, const struct mdr_proxy_options *o)
 	total = o->max_connections;
 	per_attach = o->max_connections_per_attachment;
 	caps_for_memory(&total, &per_attach);
-	raise_fd_limit(o->max_connections);
+	raise_fd_limit(o->max_connections, o->workers);
 	mdr_shared_publish(p->sh, o, ref, total, per_attach,
 			   new_rate ? &rate : NULL);
 	if (new_rate)
@@ -613,7 +618,7 @@ int mdr_proxy_run(const struct mdr_proxy_options *o)
 	signal(SIGPIPE, SIG_IGN);
 	total = o->max_connections;
 	per_attach = o->max_connections_per_attachment;
-	raise_fd_limit(o->max_connections);
+	raise_fd_limit(o->max_connections, o->workers);
 	caps_for_memory(&total, &per_attach);
 	sh = calloc(1, sizeof(*sh));
 	w = calloc(o->workers, sizeof(*w));
