@@ -583,9 +583,17 @@ static unsigned int start_workers(struct proxy *w, unsigned int n,
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 1; i < n; i++) {
+		char name[16];
+
 		err = pthread_create(&threads[i], NULL, worker_thread, &w[i]);
 		if (err)
 			break;
+		/* So that top -H and /proc/PID/task tell the workers apart
+		 * (worker 0 is the daemon's own thread). The modulo only
+		 * tells the compiler what n <= MDR_WORKERS_MAX already says. */
+		snprintf(name, sizeof(name), "mdredir-w%u",
+			 i % MDR_WORKERS_MAX);
+		pthread_setname_np(threads[i], name);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
