@@ -50,10 +50,12 @@ UNIT_NAMES := $(patsubst tests/unit/%/,%,$(wildcard tests/unit/*/))
 UNIT_BINS  := $(UNIT_NAMES:%=$(OUT)/tests/test_%)
 UNIT_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(wildcard tests/unit/*/*.c tests/unit/*.c))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUT)/tests/%,$(wildcard tests/helpers/*.c))
+# tools/bench/*.c: programs the benchmark runs against the daemon's code.
+BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/%,$(wildcard tools/bench/*.c))
 # BPF programs the tests use as someone else's (not part of mdredir).
 TEST_BPF   := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
 
-all: $(OUT)/mdredir $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF) man
+all: $(OUT)/mdredir $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS) $(TEST_BPF) man
 
 # Each hook is its own compilation unit; the static linker joins them into
 # one object so a single skeleton carries every program and the shared maps.
@@ -115,6 +117,11 @@ $(OUT)/tests/test_%: $$(addprefix $(OUT)/,$$(subst .c,.o,$$(wildcard tests/unit/
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/tests/%: tests/helpers/%.c $(LIB_OBJS) | $(OUT)/mdredir.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+$(OUT)/tools/%: tools/bench/%.c $(LIB_OBJS) | $(OUT)/mdredir.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $< $(LIB_OBJS) -o $@ $(LDLIBS)
@@ -265,7 +272,7 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)OUT=$(OUT) tools/demo.sh
 
--include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(HELPER_BINS:=.d) \
+-include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(HELPER_BINS:=.d) $(BENCH_BINS:=.d) \
 	 $(FUZZ_BINS:=.d)
 
 clean:
