@@ -71,7 +71,8 @@ static int identify(struct proxy *p, struct guest *g, int fd,
  */
 static void shed(struct proxy *p, struct conn *c, int fd, const char *why)
 {
-	static char scratch[16384];
+	/* Thrown away, but written: each worker's thread its own. */
+	static __thread char scratch[16384];
 	char resp[256];
 	size_t n;
 	ssize_t r;
