@@ -57,12 +57,14 @@ struct cached_attachment {
 	struct mdr_attachment att;
 };
 
+/* On whichever thread takes the signal: the proxy's workers read the
+ * flags on theirs (proxy.h), so they are stored atomically. */
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		reload_requested = 1;
+		__atomic_store_n(&reload_requested, 1, __ATOMIC_RELAXED);
 	else
-		stop_requested = 1;
+		__atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
 }
 
 struct daemon {

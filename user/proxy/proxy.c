@@ -468,7 +468,8 @@ static void worker_free(struct proxy *p)
 
 static bool stopping(struct proxy *p)
 {
-	return *p->o->stop || mdr_shared_failed(p->sh);
+	return __atomic_load_n(p->o->stop, __ATOMIC_RELAXED) ||
+	       mdr_shared_failed(p->sh);
 }
 
 /* What worker 0 alone does between two turns: the watchdog's ping, and
@@ -478,8 +479,8 @@ static void first_worker_turn(struct proxy *p)
 	if (p->o->on_turn &&
 	    mdr_shared_all_turned(p->sh, p->loop.now_ms, TURN_LATE_MS))
 		p->o->on_turn(p->o->on_turn_ctx);
-	if (p->o->reload && *p->o->reload) {
-		*p->o->reload = 0;
+	if (p->o->reload &&
+	    __atomic_exchange_n(p->o->reload, 0, __ATOMIC_RELAXED)) {
 		p->o->on_reload(p->o->on_reload_ctx, p);
 		loop_tick(&p->loop);
 	}

@@ -151,6 +151,12 @@ void mdr_shared_adopted(struct mdr_shared *sh, unsigned int worker,
 	pthread_mutex_unlock(&sh->lock);
 }
 
+/* The stop flag is set on whichever thread took the signal. */
+static bool stop_asked(struct mdr_shared *sh)
+{
+	return __atomic_load_n(sh->opts.stop, __ATOMIC_RELAXED);
+}
+
 static unsigned int first_late(struct mdr_shared *sh, uint64_t seq)
 {
 	for (unsigned int i = 0; i < sh->workers; i++)
@@ -173,14 +179,14 @@ bool mdr_shared_wait_adopted(struct mdr_shared *sh, uint64_t seq,
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&sh->lock);
-	while ((late = first_late(sh, seq)) < sh->workers && !*sh->opts.stop &&
+	while ((late = first_late(sh, seq)) < sh->workers && !stop_asked(sh) &&
 	       !mdr_shared_failed(sh))
 		if (pthread_cond_timedwait(&sh->adopted_cond, &sh->lock,
 					   &until) == ETIMEDOUT)
 			break;
 	late = first_late(sh, seq);
 	pthread_mutex_unlock(&sh->lock);
-	if (late < sh->workers && !*sh->opts.stop)
+	if (late < sh->workers && !stop_asked(sh))
 		pr_warn("proxy: worker %u did not take the new settings within "
 			"%u ms (busy, or stuck in a turn); it will at its "
 			"next turn",
