@@ -166,3 +166,18 @@ time.sleep(3)' "$2" "$BATS_TEST_TMPDIR/held.$1"
 	assert_failure
 	assert_output --partial 'workers: cannot change on reload: 2 workers run'
 }
+
+@test "workers = auto: a reload is not refused for CPUs the daemon lost since" {
+	[ "$(nproc)" -ge 2 ] || skip "auto makes one worker on one CPU"
+	printf '%s\n' '[mdredir]' "backend = neutron:unix:$A_SOCK" \
+		"metrics_listen = 127.0.0.1:$METRICS_PORT" >"$CONF"
+	start_daemon --config "$CONF"
+	grep -q "listening on port 80 .*, $(nproc) workers, backend" "$BATS_TEST_TMPDIR/daemon.log"
+	# As AllowedCPUs= or taskset would: auto would count one CPU now,
+	# but the setting did not change, so neither do the workers.
+	taskset -a -p -c 0 "$DAEMON_PID" >/dev/null
+	run "$MDREDIR" reload
+	assert_success
+	run requests "$SB-vm1" 4 /after
+	assert_output "$(yes 200 | head -4)"
+}

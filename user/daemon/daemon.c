@@ -599,7 +599,11 @@ static int check_layout(struct daemon *d, const struct mdr_settings *next)
 
 	if (proxy_wish(next, &w))
 		return -EINVAL;
-	if (mdr_settings_workers(next) != d->workers) {
+	/* A reload that leaves the setting as it is keeps the workers as
+	 * they are: auto is not counted again, so CPUs the daemon gained or
+	 * lost since (AllowedCPUs= changed, taskset) refuse no reload. */
+	if (next->workers != d->set->workers &&
+	    mdr_settings_workers(next) != d->workers) {
 		snprintf(why, sizeof(why),
 			 "cannot change on reload: %u workers run, each on a "
 			 "listening socket of its own made at start; restart "
