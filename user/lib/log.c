@@ -49,11 +49,15 @@ void mdr_log(enum mdr_log_level level, const char *fmt, ...)
 
 	if (level > mdr_log_level)
 		return;
+	/* One line, whole: the proxy's workers log from threads of their
+	 * own, and three calls could interleave with another's. */
+	flockfile(stderr);
 	fprintf(stderr, "mdredir: %s", level_prefix[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 	if (capture && level == MDR_LOG_ERR) {
 		va_start(ap, fmt);
 		keep_line(fmt, ap);
