@@ -287,6 +287,15 @@ static int listen_socket(unsigned int port)
 		close(fd);
 		return err;
 	}
+	/*
+	 * No ACK of its own for a guest's request: the response carries it.
+	 * A new connection is in quick-ACK mode, so its first request was
+	 * acknowledged at once, a packet per connection for nothing (9
+	 * rather than 8 with a connection per request). Accepted sockets
+	 * inherit the listener's delayed-ACK mode, which listen() resets:
+	 * hence after it. haproxy does the same (tcp-smart-accept).
+	 */
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
 	return fd;
 }
 
