@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "backends/kinds.h"
@@ -144,20 +142,13 @@ static void put(struct out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-static void putf(struct out *o, const char *fmt, ...)
+/* One header line of ours: name, then a NUL-terminated value. */
+static void put_field(struct out *o, const char *name, const char *value)
 {
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len)
-		o->full = true;
-	else
-		o->len += n;
+	put(o, name, strlen(name));
+	put(o, ": ", 2);
+	put(o, value, strlen(value));
+	put(o, "\r\n", 2);
 }
 
 static void put_header(struct out *o, const struct mdr_http_header *hd)
@@ -218,26 +209,25 @@ int mdr_rewrite_request_conn(const struct mdr_http_head *req,
 		put_header(&o, hd);
 	}
 	if (nova)
-		putf(&o, "Host: %s\r\n", be->authority);
+		put_field(&o, "Host", be->authority);
 	else if (!req->has_host)
 		put(&o, "Host: 169.254.169.254\r\n", 23);
-	putf(&o, "X-Forwarded-For: %s\r\n", id->vm_ip);
+	put_field(&o, "X-Forwarded-For", id->vm_ip);
 	/* What neutron-metadata-agent sends Nova. Without a project id Nova
 	 * answers 400 itself, which says more than we could. */
 	if (nova && id->instance_id[0]) {
 		if (mdr_nova_sign(be, id->instance_id, sig))
 			return -EIO;
-		putf(&o, "X-Instance-ID: %s\r\n", id->instance_id);
+		put_field(&o, "X-Instance-ID", id->instance_id);
 		if (id->project_id[0])
-			putf(&o, "X-Tenant-ID: %s\r\n", id->project_id);
-		putf(&o, "X-Instance-ID-Signature: %s\r\n", sig);
+			put_field(&o, "X-Tenant-ID", id->project_id);
+		put_field(&o, "X-Instance-ID-Signature", sig);
 	}
 	if (ops->neutron_headers) {
 		if (id->network_id[0])
-			putf(&o, "X-Neutron-Network-ID: %s\r\n",
-			     id->network_id);
+			put_field(&o, "X-Neutron-Network-ID", id->network_id);
 		else if (id->router_id[0])
-			putf(&o, "X-Neutron-Router-ID: %s\r\n", id->router_id);
+			put_field(&o, "X-Neutron-Router-ID", id->router_id);
 	}
 	/* Either one backend connection per request, like haproxy's
 	 * "option http-server-close", or a pooled one kept open (the guest's
@@ -255,8 +245,12 @@ int mdr_rewrite_response(const struct mdr_http_head *resp, bool keep_alive,
 			 bool dechunk, char *out, size_t cap)
 {
 	struct out o = { .p = out, .cap = cap };
+	/* The parser took exactly three digits. */
+	char code[4] = { '0' + resp->status / 100, '0' + resp->status / 10 % 10,
+			 '0' + resp->status % 10, ' ' };
 
-	putf(&o, "HTTP/1.1 %03d ", resp->status);
+	put(&o, "HTTP/1.1 ", 9);
+	put(&o, code, sizeof(code));
 	put(&o, resp->reason.p, resp->reason.n);
 	put(&o, "\r\n", 2);
 	for (unsigned int i = 0; i < resp->nheaders; i++) {
