@@ -29,16 +29,30 @@ enum {
 #define CH_MAX_EXT     4096
 #define CH_MAX_TRAILER MDR_HTTP_MAX_HEADER_BLOCK
 
-static inline unsigned char lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
+/* A switch rather than strchr(): every byte of every field name. */
 static bool is_tchar(unsigned char c)
 {
-	if ((c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'z'))
+	if ((c >= '0' && c <= '9') ||
+	    (mdr_ascii_lower(c) >= 'a' && mdr_ascii_lower(c) <= 'z'))
 		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c);
+	switch (c) {
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~': return true;
+	default: return false;
+	}
 }
 
 /* Field values and reasons: HTAB, SP, VCHAR and obs-text; no other CTL. */
@@ -56,35 +70,10 @@ static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = lower(c);
+	c = mdr_ascii_lower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
-}
-
-bool mdr_str_eq(struct mdr_str s, const char *lit)
-{
-	return strlen(lit) == s.n && !memcmp(s.p, lit, s.n);
-}
-
-static bool ieq_n(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (lower(a[i]) != lower(b[i]))
-			return false;
-	return true;
-}
-
-bool mdr_str_ieq(struct mdr_str s, const char *lit)
-{
-	return strlen(lit) == s.n && ieq_n(s.p, lit, s.n);
-}
-
-bool mdr_str_iprefix(struct mdr_str s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s.n >= n && ieq_n(s.p, lit, n);
 }
 
 bool mdr_http_list_has(struct mdr_str list, struct mdr_str tok)
@@ -101,7 +90,7 @@ bool mdr_http_list_has(struct mdr_str list, struct mdr_str tok)
 		while (end > start && is_ows(list.p[end - 1]))
 			end--;
 		if (end > start && end - start == tok.n &&
-		    ieq_n(list.p + start, tok.p, tok.n))
+		    mdr_ieq_n(list.p + start, tok.p, tok.n))
 			return true;
 	}
 	return false;

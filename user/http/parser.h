@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define MDR_HTTP_MAX_START_LINE	  8192	/* request or status line */
@@ -85,11 +86,43 @@ int mdr_http_parse_response(struct mdr_http_parser *p, const char *buf,
 /* Whether the client asked to keep the connection open after this request. */
 bool mdr_http_wants_keep_alive(const struct mdr_http_head *h);
 
-bool mdr_str_eq(struct mdr_str s, const char *lit); /* exact */
-bool mdr_str_ieq(struct mdr_str s,
-		 const char *lit); /* ASCII case-insensitive */
-bool mdr_str_iprefix(struct mdr_str s,
-		     const char *lit); /* case-insensitive prefix */
+/*
+ * Comparisons with literals, inline so that the literal's length is known
+ * where they are called: most comparisons of a header name fail on the
+ * length alone, and a request's head makes a few hundred of them.
+ */
+static inline unsigned char mdr_ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static inline bool mdr_ieq_n(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mdr_ascii_lower(a[i]) != mdr_ascii_lower(b[i]))
+			return false;
+	return true;
+}
+
+/* exact */
+static inline bool mdr_str_eq(struct mdr_str s, const char *lit)
+{
+	return strlen(lit) == s.n && !memcmp(s.p, lit, s.n);
+}
+
+/* ASCII case-insensitive */
+static inline bool mdr_str_ieq(struct mdr_str s, const char *lit)
+{
+	return strlen(lit) == s.n && mdr_ieq_n(s.p, lit, s.n);
+}
+
+/* case-insensitive prefix */
+static inline bool mdr_str_iprefix(struct mdr_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s.n >= n && mdr_ieq_n(s.p, lit, n);
+}
 /* Whether a comma-separated token list (a Connection value) holds tok. */
 bool mdr_http_list_has(struct mdr_str list, struct mdr_str tok);
 const char *mdr_http_reason(int status);

@@ -13,10 +13,9 @@
  * "X_Instance_ID" would reach the backend as X-Instance-ID. prefix: lit
  * need only start name.
  */
-static bool name_matches(struct mdr_str name, const char *lit, bool prefix)
+static bool name_matches_n(struct mdr_str name, const char *lit, size_t n,
+			   bool prefix)
 {
-	size_t n = strlen(lit);
-
 	if (name.n < n || (!prefix && name.n != n))
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -29,14 +28,25 @@ static bool name_matches(struct mdr_str name, const char *lit, bool prefix)
 	return true;
 }
 
+static inline bool name_matches(struct mdr_str name, const char *lit,
+				bool prefix)
+{
+	return name_matches_n(name, lit, strlen(lit), prefix);
+}
+
 /*
  * Every request header a backend behind us reads as the guest's identity
  * or as the request's provenance, and where (the README's Hardening table
  * says the same). Only the proxy may say these: a guest sending one could
  * name another instance, address or provider, or claim a hop it never made.
  */
+#define IDENTITY(name, prefix)                 \
+	{                                      \
+		name, sizeof(name) - 1, prefix \
+	}
 static const struct {
 	const char *name;
+	size_t len; /* its strlen(), checked first */
 	bool prefix;
 } identity_headers[] = {
 	/* nova/api/metadata/handler.py, MetadataRequestHandler:
@@ -45,48 +55,50 @@ static const struct {
 	 * metadata/proxy_base.py, MetadataProxyHandlerBase:
 	 * _get_instance_and_project_id (the port lookup); oslo.middleware
 	 * HTTPProxyToWSGI.process_request makes it Nova's REMOTE_ADDR. */
-	{ "x-forwarded-for", false },
+	IDENTITY("x-forwarded-for", false),
 	/* RFC 7239. HTTPProxyToWSGI.process_request (in Nova's metadata
 	 * pipeline, etc/nova/api-paste.ini [pipeline:meta], when
 	 * [oslo_middleware] enable_proxy_headers_parsing is on): for= becomes
 	 * REMOTE_ADDR, which _handle_remote_ip_request looks the instance up
 	 * by; when present, X-Forwarded-For, -Proto and -Host are not read. */
-	{ "forwarded", false },
+	IDENTITY("forwarded", false),
 	/* HTTPProxyToWSGI.process_request: the scheme, host and path prefix
 	 * the first proxy was reached by (wsgi.url_scheme, HTTP_HOST,
 	 * SCRIPT_NAME). nova/api/wsgi.py Request.__init__ also takes the
 	 * scheme from [wsgi] secure_proxy_ssl_header, documented as
 	 * HTTP_X_FORWARDED_PROTO and as a header the proxy must strip. */
-	{ "x-forwarded-proto", false },
-	{ "x-forwarded-host", false },
-	{ "x-forwarded-prefix", false },
+	IDENTITY("x-forwarded-proto", false),
+	IDENTITY("x-forwarded-host", false),
+	IDENTITY("x-forwarded-prefix", false),
 	/* handler.py: __call__ (warns of it), _handle_instance_id_request
 	 * (X-Instance-ID, X-Instance-ID-Signature). */
-	{ "x-instance-id", true },
+	IDENTITY("x-instance-id", true),
 	/* handler.py: _handle_instance_id_request. */
-	{ "x-tenant-id", false },
+	IDENTITY("x-tenant-id", false),
 	/* handler.py: __call__ (its presence selects the load-balancer
 	 * lookup), _handle_instance_id_request_from_lb (X-Metadata-Provider,
 	 * X-Metadata-Provider-Signature): the provider and the guest's
 	 * address name the instance. */
-	{ "x-metadata-provider", true },
+	IDENTITY("x-metadata-provider", true),
 	/* neutron/agent/metadata/agent.py MetadataProxyHandler's
 	 * NETWORK_ID_HEADER, ROUTER_ID_HEADER (X-Neutron-Network-ID,
 	 * X-Neutron-Router-ID), read by proxy_base.py _get_instance_id. */
-	{ "x-neutron-", true },
+	IDENTITY("x-neutron-", true),
 	/* neutron/agent/ovn/metadata/server_socket.py MetadataProxyHandler's
 	 * NETWORK_ID_HEADER (X-OVN-Network-ID), read by _get_instance_id;
 	 * the OVN metadata agent and neutron-ovn-agent's metadata extension
 	 * (neutron/agent/ovn/extensions/metadata.py) both serve it. */
-	{ "x-ovn-", true },
+	IDENTITY("x-ovn-", true),
+#undef IDENTITY
 };
 
 bool mdr_header_is_identity(struct mdr_str name)
 {
 	for (size_t i = 0;
 	     i < sizeof(identity_headers) / sizeof(identity_headers[0]); i++)
-		if (name_matches(name, identity_headers[i].name,
-				 identity_headers[i].prefix))
+		if (name_matches_n(name, identity_headers[i].name,
+				   identity_headers[i].len,
+				   identity_headers[i].prefix))
 			return true;
 	return false;
 }
