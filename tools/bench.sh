@@ -15,7 +15,8 @@ usage: tools/bench.sh [--only PART]    (as root)
                    server core µs/req, both styles, BENCH_RUNS rounds
                    (about 8 minutes at the defaults; BENCH_DURATION=3
                    BENCH_RUNS=3 for a quick look)
-  --only workers   mdredir with 1 and 2 workers only (about 8 minutes);
+  --only workers   mdredir with 1 and 2 workers only, and what the locks
+                   they share cost a request (about 8 minutes);
                    skipped, saying so, if the daemon does not know
                    `[mdredir] workers`
   --only storm     the boot-storm scenario only (about 15 s)
@@ -46,6 +47,7 @@ RUNS=${BENCH_RUNS:-5}
 RETRIES=${BENCH_RETRIES:-2}
 RETRY_BUDGET=${BENCH_RETRY_BUDGET:-12}
 OTHER_MAX_PCT=5	# see measure_style
+SHARED_COST_RUNS=3	# see the workers part
 SCALES=${BENCH_SCALES:-10 100 1000}
 OUTPUT=${BENCH_OUTPUT:-$ROOT/BENCHMARKS.md}
 JSON_OUT=${BENCH_JSON:-}
@@ -534,6 +536,20 @@ else
 	# 1 and 2 workers take turns like the designs above, in each
 	# placement; the daemon is restarted for each (and checked: the
 	# identity still reaches the backend), the attachment stays.
+	# What the locks the workers share cost a request, uncontended and
+	# with every CPU at them (tools/bench/shared_cost.c): with the
+	# per-core figures below, what a many-core node would ask of them.
+	# Before the runs, the daemon stopped: nothing else of ours wants
+	# the CPUs. Nanoseconds are at the mercy of anything else running
+	# (a neighbour's burst made one such run 60 times slower): it runs
+	# SHARED_COST_RUNS times, and the report takes the fastest.
+	say "workers: the shared locks' cost (shared_cost, $SHARED_COST_RUNS × 2 s)"
+	for _ in $(seq "$SHARED_COST_RUNS"); do
+		"$ROOT/build/tools/shared_cost" 2 >>"$WORK/shared_cost.jsonl" \
+			2>"$WORK/shared_cost.stderr" ||
+			die "shared_cost: $(cat "$WORK/shared_cost.stderr")"
+		say "workers: shared locks: $(tail -1 "$WORK/shared_cost.jsonl")"
+	done
 	say "workers: 1 vs 2, TC mode, $RUNS rounds"
 	RESULTS=$WORK/workers.jsonl
 	bench_ini 1 >"$WORK/bench-w1.ini"

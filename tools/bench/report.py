@@ -90,6 +90,8 @@ COST_TARGETS = {"close": 0.5, "keepalive": 0.35}
 COST_DESIGNS = ["limit", "haproxy", "mdredir-tc", "mdredir-xdp"]
 # Issue 14's workers target: keep-alive req/s, 2 workers over 1.
 WORKERS_TARGET = 1.6
+# The many-core network node issue 14 asks a prediction for.
+NODE_CORES = 32
 
 
 def per_req(r, key):
@@ -376,6 +378,83 @@ table above; **machine** both cores' busy time per request.
           f"{meta['nproc']} cores. Measured with the client competing: "
           f"**{b['rps_vs_1']:.2f}×** ({'at or above' if met else 'below'} "
           f"{WORKERS_TARGET}×), both cores {busy_pct(b['machine_busy_pct'])} busy.\n")
+    shared_locks_section(w, shared_locks(work, summ))
+
+
+def shared_locks(work, summ):
+    """shared_cost's figures (tools/bench.sh: the workers' shared locks
+    timed), and what NODE_CORES cores at this run's per-core cost (cpu0,
+    2 workers) would ask of them: by style, the per-core req/s from the
+    server core (nginx included, a floor) and without nginx (the proxy's
+    side alone, as on a node whose backend is elsewhere), NODE_CORES
+    times the latter, and that rate against the locks' one-thread and
+    all-CPU rates."""
+    runs = load(os.path.join(work, "shared_cost.jsonl"))
+    if not runs:
+        return None
+    # The fastest of the runs: a disturbance only ever slows one down.
+    one = min(runs, key=lambda r: r["ns_per_request_one_thread"])
+    every = max(runs, key=lambda r: r["requests_per_s_all_threads"])
+    sc = {k: one[k] for k in ("seconds", "cpus", "ns_per_request_one_thread",
+                              "requests_per_s_one_thread")}
+    sc.update({k: every[k] for k in ("ns_per_request_all_threads",
+                                     "requests_per_s_all_threads")})
+    sc["ns_one_thread_range"] = [min(r["ns_per_request_one_thread"] for r in runs),
+                                 max(r["ns_per_request_one_thread"] for r in runs)]
+    sc["ns_all_threads_range"] = [min(r["ns_per_request_all_threads"] for r in runs),
+                                  max(r["ns_per_request_all_threads"] for r in runs)]
+    out = {"measured": sc, "runs": runs, "node_cores": NODE_CORES, "by_style": {}}
+    for s, _ in STYLES:
+        v = summ.get("cpu0", {}).get(s, {}).get("2")
+        if not v or not v["server_us"]:
+            continue
+        proxy_side = v["server_us"] - (v["backend_us"] or 0)
+        node_rps = NODE_CORES * 1e6 / proxy_side
+        out["by_style"][s] = {
+            "server_us": v["server_us"],
+            "proxy_side_us": proxy_side,
+            "core_rps_with_nginx": 1e6 / v["server_us"],
+            "core_rps": 1e6 / proxy_side,
+            "node_rps": node_rps,
+            "locks_busy_pct_one_thread": node_rps * sc["ns_per_request_one_thread"] / 1e7,
+            "node_vs_locks_all_threads": node_rps / sc["requests_per_s_all_threads"],
+        }
+    return out
+
+
+def shared_locks_section(w, locks):
+    if not locks:
+        return
+    sc = locks["measured"]
+    n = locks["node_cores"]
+    w(f"""**The locks the workers share** (caps and rate limiter, under mutexes:
+`user/proxy/shared.c`), timed by `build/tools/shared_cost`
+(`tools/bench/shared_cost.c`, {len(locks['runs'])} runs of {sc['seconds']:g} s, the daemon stopped;
+the fastest is given, since anything else running only slows a run down,
+with the range of the runs): a connection's admit and release and a
+request's rate check, as a worker makes them, cost
+**{sc['ns_per_request_one_thread']:.0f} ns** a request from one thread ({fmt(sc['requests_per_s_one_thread'])} req/s; runs
+{sc['ns_one_thread_range'][0]:.0f}–{sc['ns_one_thread_range'][1]:.0f} ns); with one thread per CPU ({sc['cpus']}) at them at
+once, **{sc['ns_per_request_all_threads']:.0f} ns** per request per thread (runs
+{sc['ns_all_threads_range'][0]:.0f}–{sc['ns_all_threads_range'][1]:.0f} ns), the locks serving
+**{fmt(sc['requests_per_s_all_threads'])} req/s** in all.
+
+What {n} cores at this run's per-core cost would ask of them (cpu0,
+2 workers: **core** is the server core less nginx's time, the proxy's
+side alone, as on a node whose backend runs elsewhere; **with nginx**
+the whole core, a floor):
+""")
+    w(f"| style | server core µs/req | less nginx | req/s per core (with nginx) "
+      f"| {n} cores, req/s | locks busy (one-thread cost) | vs the locks' all-CPU rate |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for s, _ in STYLES:
+        v = locks["by_style"].get(s)
+        if not v:
+            continue
+        w(f"| {s} | {fmt(v['server_us'], 1)} | {fmt(v['proxy_side_us'], 1)} | "
+          f"{fmt(v['core_rps'])} ({fmt(v['core_rps_with_nginx'])}) | {fmt(v['node_rps'])} | "
+          f"{v['locks_busy_pct_one_thread']:.1f} % | {v['node_vs_locks_all_threads'] * 100:.1f} % |")
+    w("")
 
 
 STORM_CONFIGS = [
@@ -676,7 +755,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "server_core_per_request": cost,
                        "workers": wsumm if wsumm or not os.path.exists(skipped)
-                       else {"skipped": open(skipped).read().strip()}},
+                       else {"skipped": open(skipped).read().strip()},
+                       "shared_locks": shared_locks(work, wsumm)},
                       f, indent=1, sort_keys=True)
             f.write("\n")
 
