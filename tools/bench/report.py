@@ -969,7 +969,7 @@ def targets(w, summary, scale):
             w(f"| same, counted as system memory delta (kernel included) "
               f"| {r['md_sys_kib'] / n:,.0f} KiB vs {r['hap_sys_kib'] / n:,.0f} KiB per network = 1/{1 / fs:.1f} | {verdict} |")
         t = r["attach_ms"] / 1000
-        verdict = "met" if t < 1 else f"missed: {t:.1f} s, {t:.0f}× the budget"
+        verdict = "met" if t < 1 else f"missed: {t:.2f} s, {t:.2f}× the budget"
         w(f"| {n:,} attachments up in < 1 s | {t:.2f} s ({r['attach_ms'] / n:.1f} ms each) | {verdict} |")
     w("")
 
