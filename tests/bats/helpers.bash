@@ -111,7 +111,7 @@ start_backend() { start_server record_backend.py "$@"; }
 start_nova() { start_server nova_backend.py "$@"; }
 
 # backend_b: a second recording backend, on $B_SOCK, recording in
-# $B_RECORD; B_PID is the caller's to stop.
+# $B_RECORD; stop_backend_b stops it.
 backend_b() {
 	B_RECORD=$BATS_TEST_TMPDIR/b.jsonl
 	: >"$B_RECORD"
@@ -119,6 +119,31 @@ backend_b() {
 		--record "$B_RECORD" >"$BATS_TEST_TMPDIR/b.out" 2>&1 3>&- &
 	B_PID=$!
 	await_line "$B_PID" "$BATS_TEST_TMPDIR/b.out" ready
+}
+
+stop_backend_b() {
+	[ -n "${B_PID:-}" ] || return 0
+	kill "$B_PID" 2>/dev/null || true
+	wait "$B_PID" 2>/dev/null || true
+	B_PID=
+}
+
+# two_guests_setup: the sandbox of the tests that switch backends under
+# guests (reload, workers): backend A running on $A_SOCK, backend B's
+# socket path in $B_SOCK (backend_b starts it), $CONF for the daemon's
+# configuration, and two guests, 10.0.0.5 behind ${SB}t1 (net-1) and
+# 10.0.0.6 behind ${SB}t2 (net-2), attached.
+two_guests_setup() {
+	common_setup
+	A_SOCK=$BATS_TEST_TMPDIR/a.sock
+	B_SOCK=$BATS_TEST_TMPDIR/b.sock
+	CONF=$BATS_TEST_TMPDIR/mdredir.ini
+	B_PID=
+	start_backend --unix "$A_SOCK"
+	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
+	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
+	mdredir attach "${SB}t1" --network-id net-1
+	mdredir attach "${SB}t2" --network-id net-2
 }
 
 stop_backend() {

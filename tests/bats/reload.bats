@@ -7,25 +7,11 @@
 
 load helpers
 
-setup() {
-	common_setup
-	A_SOCK=$BATS_TEST_TMPDIR/a.sock
-	B_SOCK=$BATS_TEST_TMPDIR/b.sock
-	CONF=$BATS_TEST_TMPDIR/mdredir.ini
-	B_PID=
-	start_backend --unix "$A_SOCK"
-	sb_vm "$SB-vm1" "${SB}t1" 10.0.0.5
-	sb_vm "$SB-vm2" "${SB}t2" 10.0.0.6
-	mdredir attach "${SB}t1" --network-id net-1
-	mdredir attach "${SB}t2" --network-id net-2
-}
+setup() { two_guests_setup; }
 
 teardown() {
 	[ -z "${LOOPS:-}" ] || stop_loops
-	if [ -n "$B_PID" ]; then
-		kill "$B_PID" 2>/dev/null || true
-		wait "$B_PID" 2>/dev/null || true
-	fi
+	stop_backend_b
 	common_teardown
 }
 
