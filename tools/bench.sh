@@ -101,6 +101,21 @@ die() { say "FAILED: $*"; exit 1; }
 
 haproxy_pids() { cat "$WORK"/hap*/pid 2>/dev/null || true; }
 
+# start_haproxy NAME NETNS TAP NET_ID SOCK STDERR: Neutron's haproxy for
+# one network, as its agent starts it: bound to 169.254.169.254 on the
+# namespace's tap, on the server core, its files in $WORK/NAME (a hap*
+# name, so that stop_haproxies finds its pid).
+start_haproxy() {
+	local dir=$WORK/$1 ns=$2 tap=$3 net=$4 sock=$5 err=$6
+
+	mkdir -p "$dir"
+	sed -e "s|@ID@|$net|g" -e "s|@PIDFILE@|$dir/pid|" -e "s|@SOCK@|$sock|" \
+		tools/bench/haproxy.cfg.in >"$dir/haproxy.cfg"
+	ip -n "$ns" addr add 169.254.169.254/32 dev "$tap"
+	ip netns exec "$ns" taskset -c $SERVER_CPU haproxy -f "$dir/haproxy.cfg" \
+		2>"$err" || die "haproxy: $(cat "$err")"
+}
+
 stop_haproxies() {
 	local pids p
 	pids=$(haproxy_pids)
@@ -458,12 +473,7 @@ if part requests; then
 # mdredir is attached (and how) decides which of them the VM reaches;
 # the limit runs with nothing attached.
 say "Neutron's haproxy and the mdredir daemon, side by side"
-mkdir -p "$WORK/hap0"
-sed -e "s|@ID@|$NET_ID|g" -e "s|@PIDFILE@|$WORK/hap0/pid|" -e "s|@SOCK@|$SOCK|" \
-	tools/bench/haproxy.cfg.in >"$WORK/hap0/haproxy.cfg"
-ip -n "$DHCP" addr add 169.254.169.254/32 dev "$TAP"
-ip netns exec "$DHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/hap0/haproxy.cfg" \
-	2>"$RAW/haproxy.stderr" || die "haproxy: $(cat "$RAW/haproxy.stderr")"
+start_haproxy hap0 "$DHCP" "$TAP" "$NET_ID" "$SOCK" "$RAW/haproxy.stderr"
 HAP_PID=$(cat "$WORK/hap0/pid")
 ls "/proc/$HAP_PID/task" | wc -l >"$RAW/haproxy.threads"
 
@@ -836,12 +846,7 @@ storm_run() {
 
 : >"$ST/storm.jsonl"
 say "storm: Neutron's haproxy"
-mkdir -p "$WORK/haps"
-sed -e "s|@ID@|$STORM_NET|g" -e "s|@PIDFILE@|$WORK/haps/pid|" -e "s|@SOCK@|$STORM_SOCK|" \
-	tools/bench/haproxy.cfg.in >"$WORK/haps/haproxy.cfg"
-ip -n "$SDHCP" addr add 169.254.169.254/32 dev "$STAP"
-ip netns exec "$SDHCP" taskset -c $SERVER_CPU haproxy -f "$WORK/haps/haproxy.cfg" \
-	2>"$ST/haproxy.stderr" || die "haproxy: $(cat "$ST/haproxy.stderr")"
+start_haproxy haps "$SDHCP" "$STAP" "$STORM_NET" "$STORM_SOCK" "$ST/haproxy.stderr"
 storm_run haproxy "$(cat "$WORK/haps/pid")"
 stop_haproxies
 ip -n "$SDHCP" addr del 169.254.169.254/32 dev "$STAP"
